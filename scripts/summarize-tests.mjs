@@ -1,0 +1,28 @@
+// Sums the vitest JSON reports of every package into one closing line,
+// "N passed, N failed, N skipped", and lists every skipped test with its package.
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+const dir = process.argv[2] ?? 'test-results';
+let passed = 0, failed = 0, skipped = 0, files = 0;
+const skips = [];
+for (const name of readdirSync(dir).filter((f) => f.endsWith('.json'))) {
+  const report = JSON.parse(readFileSync(join(dir, name), 'utf8'));
+  files += 1;
+  for (const file of report.testResults ?? []) {
+    for (const t of file.assertionResults ?? []) {
+      if (t.status === 'passed') passed += 1;
+      else if (t.status === 'failed') failed += 1;
+      else { skipped += 1; skips.push(`${name.replace(/\.json$/, '')}: ${t.fullName}`); }
+    }
+    // A file that failed to load has no assertions but is a failure.
+    if (file.status === 'failed' && (file.assertionResults ?? []).length === 0) failed += 1;
+  }
+}
+if (files === 0) {
+  console.error('no test reports found in', dir);
+  process.exit(1);
+}
+for (const s of skips) console.log(`skipped: ${s}`);
+console.log(`${passed} passed, ${failed} failed, ${skipped} skipped`);
+process.exit(failed > 0 || passed === 0 ? 1 : 0);

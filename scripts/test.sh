@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# The test command: set up whatever is missing, build, run every package's tests
+# (real kernel, real sockets), then print one summary line.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/lib.sh
+bash scripts/setup.sh
+ensure_pnpm_on_path
+rm -rf test-results && mkdir -p test-results
+status=0
+pnpm_cmd exec turbo run test --concurrency=1 --output-logs=full "$@" || status=$?
+node scripts/summarize-tests.mjs test-results || status=1
+exit $status

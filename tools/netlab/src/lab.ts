@@ -1,0 +1,149 @@
+// A disposable two-host IPv6 network: side A and side B joined by a veth pair, each
+// side in its own network namespace (or side A in the caller's namespace, so an
+// in-process XDP attach can see its interface). Private fd00::/8 addresses, no DAD.
+import { randomBytes } from 'node:crypto';
+import type { ChildProcess, SpawnOptions } from 'node:child_process';
+import { destroySync, registerLab, unregisterLab } from './cleanup.js';
+import { run, spawnTracked, type RunResult } from './run.js';
+
+export interface LabOptions {
+  /** Put side A in the caller's network namespace instead of a new one. */
+  hostSide?: boolean;
+  /** RX/TX queues per veth end (veth has one unless asked). */
+  queues?: number;
+  /** Add permanent neighbour entries on both sides so no NDP is needed. */
+  staticNeighbours?: boolean;
+  /** Leave GRO on (the kernel default for veth is off). */
+  gro?: boolean;
+  mtu?: number;
+  /** Tear the lab down by itself after this long, whatever happens (default 15 min). */
+  timeoutMs?: number;
+}
+
+export interface LabSide {
+  readonly label: 'a' | 'b';
+  /** Namespace name, or null when this side is the caller's own namespace. */
+  readonly netns: string | null;
+  readonly ifname: string;
+  readonly ifindex: number;
+  readonly mac: string;
+  /** IPv6 address without prefix length, e.g. fd00:1a2b:3c4d::1 */
+  readonly address: string;
+  readonly prefixLength: 64;
+}
+
+export interface Lab {
+  readonly id: string;
+  readonly a: LabSide;
+  readonly b: LabSide;
+  /** Run a command on one side and collect its output (rejects on non-zero exit). */
+  exec(side: LabSide, cmd: string, args?: readonly string[], timeoutMs?: number): Promise<RunResult>;
+  /** Start a long-running process on one side; it is killed when the lab is destroyed. */
+  spawn(side: LabSide, cmd: string, args?: readonly string[], options?: SpawnOptions): ChildProcess;
+  destroy(): Promise<void>;
+}
+
+function inSide(side: Pick<LabSide, 'netns'>, cmd: string, args: readonly string[]): [string, string[]] {
+  return side.netns ? ['ip', ['netns', 'exec', side.netns, cmd, ...args]] : [cmd, [...args]];
+}
+
+async function linkInfo(netns: string | null, ifname: string): Promise<{ ifindex: number; mac: string }> {
+  const nsArgs = netns ? ['-n', netns] : [];
+  const { stdout } = await run('ip', [...nsArgs, '-j', 'link', 'show', 'dev', ifname]);
+  const [info] = JSON.parse(stdout) as Array<{ ifindex: number; address: string }>;
+  if (!info) throw new Error(`interface ${ifname} not found`);
+  return { ifindex: info.ifindex, mac: info.address };
+}
+
+export async function createLab(options: LabOptions = {}): Promise<Lab> {
+  if (process.getuid?.() !== 0) {
+    throw new Error('the network lab needs root (CAP_NET_ADMIN and CAP_SYS_ADMIN to create namespaces)');
+  }
+  const id = randomBytes(3).toString('hex');
+  const nsA = options.hostSide ? null : `stoq-${id}-a`;
+  const nsB = `stoq-${id}-b`;
+  const ifA = `sq${id}a`;
+  const ifB = `sq${id}b`;
+  const prefix = `fd00:${id.slice(0, 4)}:${id.slice(4)}00`;
+  const namespaces = [nsA, nsB].filter((n): n is string => n !== null);
+  // Deleting the host-side end deletes its peer too.
+  const hostLinks = nsA ? [] : [ifA];
+  const children = new Set<ChildProcess>();
+
+  let destroyed = false;
+  const teardown = () => {
+    if (destroyed) return;
+    destroyed = true;
+    for (const child of children) child.kill('SIGKILL');
+    destroySync(namespaces, hostLinks);
+  };
+  registerLab(id, teardown);
+  const timer = setTimeout(teardown, options.timeoutMs ?? 15 * 60_000);
+  timer.unref();
+
+  try {
+    for (const ns of namespaces) await run('ip', ['netns', 'add', ns]);
+    const queues = options.queues ?? 1;
+    await run('ip', [
+      'link', 'add', ifA, 'numtxqueues', String(queues), 'numrxqueues', String(queues),
+      'type', 'veth', 'peer', 'name', ifB, 'numtxqueues', String(queues), 'numrxqueues', String(queues),
+    ]);
+    if (nsA) await run('ip', ['link', 'set', ifA, 'netns', nsA]);
+    await run('ip', ['link', 'set', ifB, 'netns', nsB]);
+
+    const sides = [
+      { label: 'a' as const, netns: nsA, ifname: ifA, address: `${prefix}::1` },
+      { label: 'b' as const, netns: nsB, ifname: ifB, address: `${prefix}::2` },
+    ];
+    for (const s of sides) {
+      const ns = s.netns ? ['-n', s.netns] : [];
+      if (s.netns) await run('ip', [...ns, 'link', 'set', 'lo', 'up']);
+      if (options.mtu) await run('ip', [...ns, 'link', 'set', s.ifname, 'mtu', String(options.mtu)]);
+      await run('ip', [...ns, '-6', 'addr', 'add', `${s.address}/64`, 'dev', s.ifname, 'nodad']);
+      await run('ip', [...ns, 'link', 'set', s.ifname, 'up']);
+      if (options.gro) await run(...inSide(s, 'ethtool', ['-K', s.ifname, 'gro', 'on']));
+    }
+    const [a, b] = await Promise.all(
+      sides.map(async (s) => ({ ...s, ...(await linkInfo(s.netns, s.ifname)), prefixLength: 64 as const })),
+    ) as [LabSide, LabSide];
+
+    if (options.staticNeighbours) {
+      for (const [self, peer] of [[a, b], [b, a]] as const) {
+        const ns = self.netns ? ['-n', self.netns] : [];
+        await run('ip', [...ns, '-6', 'neigh', 'replace', peer.address, 'lladdr', peer.mac, 'dev', self.ifname, 'nud', 'permanent']);
+      }
+    }
+
+    return {
+      id, a, b,
+      exec: (side, cmd, args = [], timeoutMs) => run(...inSide(side, cmd, args), timeoutMs),
+      spawn(side, cmd, args = [], spawnOptions) {
+        const [c, argv] = inSide(side, cmd, args);
+        const child = spawnTracked(c, argv, spawnOptions);
+        children.add(child);
+        child.once('exit', () => children.delete(child));
+        return child;
+      },
+      async destroy() {
+        clearTimeout(timer);
+        unregisterLab(id);
+        teardown();
+      },
+    };
+  } catch (err) {
+    clearTimeout(timer);
+    unregisterLab(id);
+    teardown();
+    throw err;
+  }
+}
+
+/** Create a lab, run `fn` with it, and destroy it whatever `fn` does. */
+export async function withLab<T>(options: LabOptions, fn: (lab: Lab) => Promise<T>): Promise<T> {
+  const lab = await createLab(options);
+  try {
+    return await fn(lab);
+  } finally {
+    await lab.destroy();
+  }
+}

@@ -1,0 +1,47 @@
+// Thin wrappers over child_process for `ip` and friends: every failure carries the
+// command line and stderr, and every call is bounded in time.
+import { execFile, execFileSync, spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
+
+export interface RunResult {
+  stdout: string;
+  stderr: string;
+}
+
+export class LabCommandError extends Error {
+  readonly code = 'STOQ_ERR_LAB_COMMAND';
+  constructor(
+    readonly argv: readonly string[],
+    readonly exitCode: number | null,
+    readonly stderr: string,
+  ) {
+    super(`lab command failed (exit ${exitCode}): ${argv.join(' ')}\n${stderr.trim()}`);
+    this.name = 'LabCommandError';
+  }
+}
+
+export function run(cmd: string, args: readonly string[], timeoutMs = 30_000): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    execFile(cmd, args, { timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
+      if (err) {
+        const code = typeof err.code === 'number' ? err.code : null;
+        reject(new LabCommandError([cmd, ...args], code, String(stderr || err.message)));
+      } else {
+        resolve({ stdout: String(stdout), stderr: String(stderr) });
+      }
+    });
+  });
+}
+
+/** Synchronous variant for exit/signal handlers, where no event loop turn is left. */
+export function runSync(cmd: string, args: readonly string[]): boolean {
+  try {
+    execFileSync(cmd, args, { stdio: 'ignore', timeout: 10_000 });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export function spawnTracked(cmd: string, args: readonly string[], options: SpawnOptions = {}): ChildProcess {
+  return spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], ...options });
+}

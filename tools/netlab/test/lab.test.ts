@@ -1,0 +1,77 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { createLab, run, withLab } from '../src/index.js';
+
+const cli = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
+
+async function namespaces(): Promise<string[]> {
+  const { stdout } = await run('ip', ['netns', 'list']);
+  return stdout.split('\n').map((l) => l.split(' ')[0] ?? '').filter(Boolean);
+}
+
+async function linkExists(name: string): Promise<boolean> {
+  return run('ip', ['link', 'show', 'dev', name]).then(() => true, () => false);
+}
+
+describe('network lab', () => {
+  it('joins two namespaces with IPv6 that answers ping, then removes everything', async () => {
+    const lab = await createLab({ staticNeighbours: true });
+    try {
+      expect(lab.a.address).toMatch(/^fd00:/);
+      expect(lab.a.ifindex).toBeGreaterThan(0);
+      expect(lab.b.mac).toMatch(/^([0-9a-f]{2}:){5}[0-9a-f]{2}$/);
+      const { stdout } = await lab.exec(lab.b, 'ping', ['-6', '-c', '2', '-i', '0.2', '-W', '2', lab.a.address]);
+      expect(stdout).toMatch(/2 received/);
+      expect(await namespaces()).toEqual(expect.arrayContaining([lab.a.netns, lab.b.netns]));
+    } finally {
+      await lab.destroy();
+    }
+    expect(await namespaces()).not.toContain(lab.b.netns);
+    expect(await namespaces()).not.toContain(lab.a.netns);
+  });
+
+  it('can keep side A in the caller namespace with several queues', async () => {
+    const id = await withLab({ hostSide: true, queues: 2 }, async (lab) => {
+      expect(lab.a.netns).toBeNull();
+      expect(await linkExists(lab.a.ifname)).toBe(true);
+      const { stdout } = await run('ls', [`/sys/class/net/${lab.a.ifname}/queues`]);
+      expect(stdout.split('\n').filter((q) => q.startsWith('rx-'))).toHaveLength(2);
+      return lab.a.ifname;
+    });
+    expect(await linkExists(id)).toBe(false);
+  });
+
+  it('tears down when fn throws', async () => {
+    let ns: string | null = null;
+    await expect(
+      withLab({}, async (lab) => {
+        ns = lab.b.netns;
+        throw new Error('boom');
+      }),
+    ).rejects.toThrow('boom');
+    expect(await namespaces()).not.toContain(ns);
+  });
+
+  it('tears down when the owning process gets SIGINT', async () => {
+    const child = spawn(process.execPath, [cli, 'up'], { stdio: ['pipe', 'pipe', 'inherit'] });
+    const exited = once(child, 'exit').then(([code]) => {
+      throw new Error(`stoq-netlab exited early with ${code}`);
+    });
+    const [line] = (await Promise.race([once(child.stdout, 'data'), exited])) as [Buffer];
+    const info = JSON.parse(line.toString()) as { b: { netns: string } };
+    expect(await namespaces()).toContain(info.b.netns);
+    child.kill('SIGINT');
+    const [code, signal] = await once(child, 'exit');
+    expect(signal ?? code).toBe('SIGINT');
+    expect(await namespaces()).not.toContain(info.b.netns);
+  });
+
+  it('tears down by itself when its timeout passes', async () => {
+    const lab = await createLab({ timeoutMs: 300 });
+    await new Promise((r) => setTimeout(r, 600));
+    expect(await namespaces()).not.toContain(lab.b.netns);
+    await lab.destroy();
+  });
+});
