@@ -43,7 +43,7 @@ stamp_step() {
   local name=$1 inputs=$2; shift 2
   local stamp_file=node_modules/.stoq-stamp-$name
   # shellcheck disable=SC2086
-  local digest; digest=$(cat $inputs 2>/dev/null | sha256sum | cut -d' ' -f1)
+  local digest; digest=$( { cat $inputs 2>/dev/null || true; } | sha256sum | cut -d' ' -f1)
   if [ -f "$stamp_file" ] && [ "$(cat "$stamp_file")" = "$digest" ]; then
     log "$name: up to date"
     return 0
@@ -61,5 +61,5 @@ ensure_pnpm_on_path() {
     printf '#!/bin/sh\nCOREPACK_INTEGRITY_KEYS=0 exec corepack pnpm "$@"\n' > "$shim_dir/pnpm"
     chmod +x "$shim_dir/pnpm"
   fi
-  export PATH="$shim_dir:$PATH" COREPACK_INTEGRITY_KEYS=0
+  export PATH="$shim_dir:$PATH" COREPACK_INTEGRITY_KEYS=0 TURBO_TELEMETRY_DISABLED=1
 }
