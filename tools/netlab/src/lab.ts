@@ -18,6 +18,11 @@ export interface LabOptions {
   mtu?: number;
   /** Tear the lab down by itself after this long, whatever happens (default 15 min). */
   timeoutMs?: number;
+  /**
+   * Also give both ends an IPv4 address from 198.18.0.0/15 (RFC 2544, benchmarking),
+   * e.g. for IPv4 floods that the XDP program must drop.
+   */
+  ipv4?: boolean;
 }
 
 export interface LabSide {
@@ -30,6 +35,8 @@ export interface LabSide {
   /** IPv6 address without prefix length, e.g. fd00:1a2b:3c4d::1 */
   readonly address: string;
   readonly prefixLength: 64;
+  /** IPv4 address (198.18.x.y, /24) when the lab was created with `ipv4: true`. */
+  readonly address4?: string;
 }
 
 export interface Lab {
@@ -91,15 +98,18 @@ export async function createLab(options: LabOptions = {}): Promise<Lab> {
     if (nsA) await run('ip', ['link', 'set', ifA, 'netns', nsA]);
     await run('ip', ['link', 'set', ifB, 'netns', nsB]);
 
+    // 198.18.0.0/15 split into /24s by the lab id, so parallel labs never overlap.
+    const v4 = `198.${18 + (parseInt(id.slice(0, 2), 16) & 1)}.${parseInt(id.slice(2, 4), 16)}`;
     const sides = [
-      { label: 'a' as const, netns: nsA, ifname: ifA, address: `${prefix}::1` },
-      { label: 'b' as const, netns: nsB, ifname: ifB, address: `${prefix}::2` },
+      { label: 'a' as const, netns: nsA, ifname: ifA, address: `${prefix}::1`, ...(options.ipv4 ? { address4: `${v4}.1` } : {}) },
+      { label: 'b' as const, netns: nsB, ifname: ifB, address: `${prefix}::2`, ...(options.ipv4 ? { address4: `${v4}.2` } : {}) },
     ];
     for (const s of sides) {
       const ns = s.netns ? ['-n', s.netns] : [];
       if (s.netns) await run('ip', [...ns, 'link', 'set', 'lo', 'up']);
       if (options.mtu) await run('ip', [...ns, 'link', 'set', s.ifname, 'mtu', String(options.mtu)]);
       await run('ip', [...ns, '-6', 'addr', 'add', `${s.address}/64`, 'dev', s.ifname, 'nodad']);
+      if (s.address4) await run('ip', [...ns, 'addr', 'add', `${s.address4}/24`, 'dev', s.ifname]);
       await run('ip', [...ns, 'link', 'set', s.ifname, 'up']);
       if (options.gro) await run(...inSide(s, 'ethtool', ['-K', s.ifname, 'gro', 'on']));
     }

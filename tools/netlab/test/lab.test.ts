@@ -43,6 +43,14 @@ describe('network lab', () => {
     expect(await linkExists(id)).toBe(false);
   });
 
+  it('adds IPv4 benchmarking addresses on request', async () => {
+    await withLab({ ipv4: true }, async (lab) => {
+      expect(lab.a.address4).toMatch(/^198\.1[89]\.\d+\.1$/);
+      const { stdout } = await lab.exec(lab.b, 'ping', ['-4', '-c', '1', '-W', '2', lab.a.address4 ?? '']);
+      expect(stdout).toMatch(/1 received/);
+    });
+  });
+
   it('tears down when fn throws', async () => {
     let ns: string | null = null;
     await expect(
