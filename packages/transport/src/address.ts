@@ -1,0 +1,55 @@
+// SPDX-License-Identifier: Apache-2.0
+// IPv6-only address parsing. STOQ refuses IPv4 loudly rather than silently mapping it.
+import { isIPv4, isIPv6 } from 'node:net';
+import { StoqInvalidAddressError } from './errors.js';
+
+export interface SocketAddress {
+  /** IPv6 address without brackets, e.g. 'fd00::2'. */
+  readonly address: string;
+  readonly port: number;
+}
+
+export const DEFAULT_PORT = 9292;
+
+/** Throws unless `address` is a literal IPv6 address (not IPv4, not IPv4-mapped, not a name). */
+export function assertIPv6(address: string, operation: string): string {
+  const bare = address.startsWith('[') && address.endsWith(']') ? address.slice(1, -1) : address;
+  if (isIPv4(bare) || bare === '0.0.0.0') {
+    throw new StoqInvalidAddressError(`${operation}: ${address} is an IPv4 address; STOQ is IPv6 only`, {
+      operation,
+      hint: "use an IPv6 address such as '::' or '::1'",
+    });
+  }
+  if (!isIPv6(bare)) {
+    throw new StoqInvalidAddressError(`${operation}: ${JSON.stringify(address)} is not an IPv6 address literal`, {
+      operation,
+      hint: "write it like 'fd00::2' or '[fd00::2]:9292'",
+    });
+  }
+  if (/^::ffff:/i.test(bare) && bare.includes('.')) {
+    throw new StoqInvalidAddressError(`${operation}: ${address} is an IPv4-mapped address; STOQ is IPv6 only`, { operation });
+  }
+  return bare;
+}
+
+export function assertPort(port: number, operation: string, allowZero = true): number {
+  if (!Number.isInteger(port) || port < (allowZero ? 0 : 1) || port > 65535) {
+    throw new StoqInvalidAddressError(`${operation}: invalid UDP port ${String(port)}`, { operation });
+  }
+  return port;
+}
+
+/** Parses '[fd00::2]:9292', '[fd00::2]' or 'fd00::2' (default port). */
+export function parseTarget(target: string, operation = 'connect'): SocketAddress {
+  const bracketed = /^\[([^\]]+)\](?::(\d+))?$/.exec(target);
+  if (bracketed) {
+    const address = assertIPv6(bracketed[1] ?? '', operation);
+    const port = bracketed[2] === undefined ? DEFAULT_PORT : Number(bracketed[2]);
+    return { address, port: assertPort(port, operation, false) };
+  }
+  return { address: assertIPv6(target, operation), port: DEFAULT_PORT };
+}
+
+export function formatAddress({ address, port }: SocketAddress): string {
+  return `[${address}]:${port}`;
+}

@@ -1,0 +1,250 @@
+// SPDX-License-Identifier: Apache-2.0
+// The public QUIC connection: streams, messages, datagrams, close and stats over one
+// quiche connection owned by the endpoint core.
+import { EventEmitter } from 'node:events';
+import type { Duplex, Readable, Writable } from 'node:stream';
+import type { SocketAddress } from '../address.js';
+import type { CoreConnection } from '../core/endpoint-core.js';
+import { closeReason } from '../core/close-reason.js';
+import {
+  StoqClosedError, StoqDatagramError, StoqStreamLimitError, type StoqError,
+} from '../errors.js';
+import { frameMessage, MessageDeframer } from './message-framing.js';
+import { QuicStream, type StreamHost } from './stream.js';
+import { connectionStats, type ConnectionStats } from './stats.js';
+import { channels } from '../diagnostics.js';
+
+/** What a connection needs from its transport. */
+export interface ConnectionHost {
+  wake(core: CoreConnection): void;
+  readonly maxMessageBytes: number;
+}
+
+export interface OpenStreamOptions {
+  unidirectional?: boolean;
+}
+
+export interface StoqConnectionEvents {
+  stream: [stream: Duplex | Readable];
+  message: [message: Buffer];
+  datagram: [datagram: Buffer];
+  /** `error` is null after a clean local close; otherwise it says why (peer close, idle timeout, TLS…). */
+  close: [error: StoqError | null];
+}
+
+// Stream id bits (RFC 9000 §2.1): bit 0 = server-initiated, bit 1 = unidirectional.
+const SERVER_BIT = 1;
+const UNI_BIT = 2;
+
+export class StoqConnection extends EventEmitter<StoqConnectionEvents> {
+  readonly core: CoreConnection;
+  readonly #host: ConnectionHost;
+  readonly #streams = new Map<number, QuicStream>();
+  readonly #streamHost: StreamHost;
+  #nextBidi: number;
+  #nextUni: number;
+  #messageWriter: QuicStream | null = null;
+  #messageReader: MessageDeframer | null = null;
+  #closeError: StoqError | null = null;
+  #closed = false;
+  readonly #closedPromise: Promise<void>;
+  #resolveClosed!: () => void;
+
+  constructor(core: CoreConnection, host: ConnectionHost) {
+    super();
+    this.core = core;
+    this.#host = host;
+    const own = core.role === 'server' ? SERVER_BIT : 0;
+    this.#nextBidi = own;
+    // The first unidirectional stream of each side carries send() messages.
+    this.#nextUni = own | UNI_BIT;
+    this.#nextUni += 4;
+    this.#closedPromise = new Promise((resolve) => (this.#resolveClosed = resolve));
+    this.#streamHost = {
+      quiche: core.quiche,
+      wake: () => host.wake(core),
+      forget: (stream) => this.#streams.delete(stream.id),
+    };
+  }
+
+  get role(): 'client' | 'server' {
+    return this.core.role;
+  }
+
+  get remoteAddress(): SocketAddress {
+    return this.core.remote;
+  }
+
+  /** The ALPN protocol both sides agreed on. */
+  get alpn(): string {
+    return Buffer.from(this.core.quiche.applicationProto()).toString('utf8');
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Why the connection closed (null while open or after a clean local close). */
+  get closeError(): StoqError | null {
+    return this.#closeError;
+  }
+
+  /** Opens a bidirectional stream (a Duplex) or, with `unidirectional`, a send-only Writable. */
+  async openStream(options?: { unidirectional?: false }): Promise<Duplex>;
+  async openStream(options: { unidirectional: true }): Promise<Writable>;
+  async openStream(options: OpenStreamOptions = {}): Promise<Duplex | Writable> {
+    this.#assertOpen('openStream');
+    const uni = options.unidirectional === true;
+    const q = this.core.quiche;
+    const left = uni ? q.peerStreamsLeftUni() : q.peerStreamsLeftBidi();
+    if (left === 0) {
+      throw new StoqStreamLimitError(`the peer allows no more ${uni ? 'unidirectional' : 'bidirectional'} streams right now`, {
+        operation: 'openStream',
+        hint: "raise the peer's limits.maxStreams* or close finished streams first",
+      });
+    }
+    const id = uni ? this.#nextUni : this.#nextBidi;
+    this.#prime(id);
+    if (uni) this.#nextUni += 4;
+    else this.#nextBidi += 4;
+    const stream = new QuicStream(this.#streamHost, id, uni ? 'local-uni' : 'bidi');
+    this.#streams.set(id, stream);
+    return stream;
+  }
+
+  /** Sends one message; messages arrive as 'message' events on the peer, reliably and in order. */
+  async sendMessage(data: Uint8Array): Promise<void> {
+    this.#assertOpen('send');
+    const frame = frameMessage(data, this.#host.maxMessageBytes);
+    if (!this.#messageWriter) {
+      const id = (this.core.role === 'server' ? SERVER_BIT : 0) | UNI_BIT;
+      this.#prime(id);
+      this.#messageWriter = new QuicStream(this.#streamHost, id, 'local-uni');
+      this.#messageWriter.on('error', () => {
+        // Each send() sees the failure through its write callback.
+      });
+      this.#streams.set(id, this.#messageWriter);
+    }
+    const writer = this.#messageWriter;
+    await new Promise<void>((resolve, reject) => writer.write(frame, (error) => (error ? reject(error) : resolve())));
+  }
+
+  /** Queues an RFC 9221 datagram: unreliable, unordered, at most one QUIC packet. */
+  sendDatagram(data: Uint8Array): void {
+    this.#assertOpen('sendDatagram');
+    const q = this.core.quiche;
+    const max = q.dgramMaxWritableLen();
+    if (max === null) {
+      throw new StoqDatagramError('the peer does not accept datagrams (or the handshake is not done)', {
+        operation: 'sendDatagram',
+        hint: 'both sides need datagrams: true',
+      });
+    }
+    if (data.byteLength > max) {
+      throw new StoqDatagramError(`datagram of ${data.byteLength} bytes exceeds the current maximum of ${max}`, { operation: 'sendDatagram' });
+    }
+    try {
+      q.dgramSend(data);
+    } catch (cause) {
+      throw new StoqDatagramError(`quiche refused the datagram: ${(cause as Error).message}`, { operation: 'sendDatagram', cause });
+    }
+    this.#host.wake(this.core);
+  }
+
+  /** Closes with an application error code (0 = no error); resolves once draining is over. */
+  async close(code = 0, reason = ''): Promise<void> {
+    if (!this.#closed) {
+      try {
+        this.core.quiche.close(true, code, Buffer.from(reason, 'utf8'));
+      } catch {
+        // quiche says Done when it is already closing: the close event still comes.
+      }
+      this.#host.wake(this.core);
+    }
+    await this.#closedPromise;
+  }
+
+  stats(): ConnectionStats {
+    return connectionStats(this.core.quiche);
+  }
+
+  /** Endpoint → connection: packets arrived; deliver stream data, messages and datagrams. */
+  handleActivity(): void {
+    const q = this.core.quiche;
+    for (const id of q.readable()) {
+      const stream = this.#streams.get(id) ?? this.#acceptStream(id);
+      stream?.poke();
+    }
+    for (const stream of this.#streams.values()) stream.poke();
+    for (let i = 0; i < 1024; i++) {
+      const datagram = q.dgramRecvVec();
+      if (datagram === null) break;
+      this.emit('datagram', Buffer.from(datagram.buffer, datagram.byteOffset, datagram.byteLength));
+    }
+  }
+
+  /** Endpoint → connection: quiche closed the connection (drained, timed out or never established). */
+  handleClosed(forced?: StoqError): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#closeError = forced ?? closeReason(this.core.quiche, this.core.established);
+    // A clean local close ends open streams quietly (like socket.destroy()); any other
+    // reason is an error on every stream still open.
+    for (const stream of [...this.#streams.values()]) stream.abort(this.#closeError);
+    this.#streams.clear();
+    channels.connectionClosed.publish({ connection: this, error: this.#closeError });
+    this.#resolveClosed();
+    this.emit('close', this.#closeError);
+  }
+
+  #acceptStream(id: number): QuicStream | null {
+    const own = this.core.role === 'server' ? SERVER_BIT : 0;
+    if ((id & SERVER_BIT) === own) return null; // ours, already finished and forgotten
+    const uni = (id & UNI_BIT) !== 0;
+    const stream = new QuicStream(this.#streamHost, id, uni ? 'peer-uni' : 'bidi');
+    this.#streams.set(id, stream);
+    if (uni && id >> 2 === 0) {
+      this.#readMessages(stream);
+    } else {
+      this.emit('stream', stream);
+    }
+    return stream;
+  }
+
+  #readMessages(stream: QuicStream): void {
+    this.#messageReader = new MessageDeframer(this.#host.maxMessageBytes);
+    const reader = this.#messageReader;
+    stream.on('data', (chunk: Buffer) => {
+      let messages: Buffer[];
+      try {
+        messages = reader.push(chunk);
+      } catch (error) {
+        stream.destroy(error as Error);
+        void this.close(0x10, 'message too large');
+        return;
+      }
+      for (const m of messages) this.emit('message', m);
+    });
+    stream.on('error', () => {
+      // The connection's close event carries the reason.
+    });
+  }
+
+  /** Creates the stream in quiche now so limits are checked at open time, not at first write. */
+  #prime(id: number): void {
+    try {
+      this.core.quiche.streamSend(id, new Uint8Array(0), false);
+    } catch (cause) {
+      if ((cause as Error).message === 'StreamLimit') {
+        throw new StoqStreamLimitError('the peer allows no more streams of this kind', { operation: 'openStream', cause });
+      }
+      throw new StoqClosedError(`cannot open stream ${id}: ${(cause as Error).message}`, { operation: 'openStream', cause });
+    }
+  }
+
+  #assertOpen(operation: string): void {
+    if (this.#closed || this.core.quiche.isClosed() || this.core.quiche.isDraining()) {
+      throw new StoqClosedError(`${operation}: the connection is closed`, { operation });
+    }
+  }
+}

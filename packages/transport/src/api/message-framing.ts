@@ -1,0 +1,66 @@
+// SPDX-License-Identifier: Apache-2.0
+// send() messages travel on one unidirectional stream per direction, each message
+// prefixed with its length as a 32-bit big-endian integer.
+import { StoqMessageTooLargeError } from '../errors.js';
+
+export function frameMessage(data: Uint8Array, maxBytes: number): Buffer {
+  if (data.byteLength > maxBytes) {
+    throw new StoqMessageTooLargeError(`message of ${data.byteLength} bytes exceeds limits.maxMessageBytes (${maxBytes})`, {
+      operation: 'send',
+    });
+  }
+  const frame = Buffer.allocUnsafe(4 + data.byteLength);
+  frame.writeUInt32BE(data.byteLength, 0);
+  frame.set(data, 4);
+  return frame;
+}
+
+/** Reassembles messages from arbitrary chunk boundaries. */
+export class MessageDeframer {
+  readonly #maxBytes: number;
+  #chunks: Buffer[] = [];
+  #buffered = 0;
+
+  constructor(maxBytes: number) {
+    this.#maxBytes = maxBytes;
+  }
+
+  /** Adds a chunk and returns every message now complete. Throws if a header announces an oversized message. */
+  push(chunk: Buffer): Buffer[] {
+    this.#chunks.push(chunk);
+    this.#buffered += chunk.byteLength;
+    const messages: Buffer[] = [];
+    for (;;) {
+      if (this.#buffered < 4) return messages;
+      const head = this.#peek(4);
+      const length = head.readUInt32BE(0);
+      if (length > this.#maxBytes) {
+        throw new StoqMessageTooLargeError(`peer announced a ${length}-byte message; limits.maxMessageBytes is ${this.#maxBytes}`, {
+          operation: 'receive message',
+        });
+      }
+      if (this.#buffered < 4 + length) return messages;
+      messages.push(this.#take(4 + length).subarray(4));
+    }
+  }
+
+  get bufferedBytes(): number {
+    return this.#buffered;
+  }
+
+  #peek(n: number): Buffer {
+    const first = this.#chunks[0] as Buffer;
+    if (first.byteLength >= n) return first;
+    this.#chunks = [Buffer.concat(this.#chunks)];
+    return this.#chunks[0] as Buffer;
+  }
+
+  #take(n: number): Buffer {
+    const all = this.#peek(n);
+    const out = all.subarray(0, n);
+    const rest = all.subarray(n);
+    this.#chunks = rest.byteLength > 0 ? [rest, ...this.#chunks.slice(1)] : this.#chunks.slice(1);
+    this.#buffered -= n;
+    return out;
+  }
+}

@@ -1,0 +1,179 @@
+// SPDX-License-Identifier: Apache-2.0
+// A QUIC stream as a Node Duplex with backpressure in both directions:
+// - write: the callback fires only once quiche has taken every byte, so a writer that
+//   awaits drain is paced by the peer's flow-control window and our congestion window;
+// - read: we call streamRecv only while Node wants data, so a slow consumer leaves the
+//   bytes in quiche, its window stops growing and the peer stops sending.
+import { Duplex } from 'node:stream';
+import { StoqStreamResetError, type StoqError } from '../errors.js';
+import type { QuicheConnection } from '../core/quiche.js';
+
+export type StreamKind = 'bidi' | 'local-uni' | 'peer-uni';
+
+/** What a stream needs from its connection. */
+export interface StreamHost {
+  readonly quiche: QuicheConnection;
+  /** Something was written or read: let the endpoint flush. */
+  wake(): void;
+  forget(stream: QuicStream): void;
+}
+
+const READ_CHUNK = 64 * 1024;
+const COPY_BELOW = 16 * 1024;
+
+interface PendingWrite {
+  chunk: Uint8Array;
+  offset: number;
+  callback: (error?: Error | null) => void;
+}
+
+export class QuicStream extends Duplex {
+  readonly id: number;
+  readonly kind: StreamKind;
+  readonly #host: StreamHost;
+  #pending: PendingWrite | null = null;
+  #pendingFin: ((error?: Error | null) => void) | null = null;
+  #wantRead = false;
+  #readEnded = false;
+
+  constructor(host: StreamHost, id: number, kind: StreamKind) {
+    super({ allowHalfOpen: true, readableHighWaterMark: 256 * 1024, writableHighWaterMark: 256 * 1024 });
+    this.#host = host;
+    this.id = id;
+    this.kind = kind;
+    if (kind === 'local-uni') {
+      this.#readEnded = true;
+      this.push(null);
+    }
+    if (kind === 'peer-uni') this.end();
+    this.once('close', () => host.forget(this));
+  }
+
+  /** Called by the connection when quiche may have data or credit for this stream. */
+  poke(): void {
+    if (this.destroyed) return;
+    if (this.#wantRead) this.#pumpRead();
+    this.#pumpWrite();
+  }
+
+  /** The connection is gone: fail whatever is still pending. */
+  abort(error: StoqError | null): void {
+    if (!this.destroyed) this.destroy(error ?? undefined);
+  }
+
+  override _read(): void {
+    this.#wantRead = true;
+    this.#pumpRead();
+  }
+
+  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
+    this.#pending = { chunk, offset: 0, callback };
+    this.#pumpWrite();
+  }
+
+  override _final(callback: (error?: Error | null) => void): void {
+    if (this.kind === 'peer-uni') {
+      callback();
+      return;
+    }
+    this.#pendingFin = callback;
+    this.#pumpWrite();
+  }
+
+  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    // Tell the peer we are gone from whichever directions are still open.
+    const q = this.#host.quiche;
+    const code = error ? 1 : 0;
+    if (!this.#readEnded && this.kind !== 'local-uni') this.#shutdown(q, 0, code);
+    if (!this.writableFinished && this.kind !== 'peer-uni') this.#shutdown(q, 1, code);
+    this.#host.wake();
+    const pending = this.#pending;
+    this.#pending = null;
+    pending?.callback(error ?? new Error('stream destroyed'));
+    callback(error);
+  }
+
+  #shutdown(q: QuicheConnection, direction: 0 | 1, code: number): void {
+    try {
+      q.streamShutdown(this.id, direction, code);
+    } catch {
+      // The stream may already be collected by quiche or the connection closed: nothing to tell.
+    }
+  }
+
+  #pumpRead(): void {
+    const q = this.#host.quiche;
+    let readAny = false;
+    while (this.#wantRead && !this.#readEnded) {
+      const buf = Buffer.allocUnsafe(READ_CHUNK);
+      let result: [number, boolean] | null;
+      try {
+        result = q.streamRecv(this.id, buf);
+      } catch (error) {
+        this.destroy(this.#streamError(error, 'streamRecv'));
+        return;
+      }
+      if (result === null) break;
+      readAny = true;
+      const [n, fin] = result;
+      if (n > 0) {
+        const data = n < COPY_BELOW ? Buffer.from(buf.subarray(0, n)) : buf.subarray(0, n);
+        this.#wantRead = this.push(data);
+      }
+      if (fin) {
+        this.#readEnded = true;
+        this.push(null);
+      }
+    }
+    // Reading freed receive window: quiche may want to send MAX_STREAM_DATA.
+    if (readAny) this.#host.wake();
+  }
+
+  #pumpWrite(): void {
+    const q = this.#host.quiche;
+    const pending = this.#pending;
+    if (pending) {
+      while (pending.offset < pending.chunk.byteLength) {
+        let written: number | null;
+        try {
+          written = q.streamSend(this.id, pending.chunk.subarray(pending.offset), false);
+        } catch (error) {
+          this.#pending = null;
+          this.#host.wake();
+          pending.callback(this.#streamError(error, 'streamSend'));
+          return;
+        }
+        if (written === null || written === 0) break; // no credit now: poke() resumes us
+        pending.offset += written;
+      }
+      this.#host.wake();
+      if (pending.offset < pending.chunk.byteLength) return;
+      this.#pending = null;
+      pending.callback();
+    }
+    const fin = this.#pendingFin;
+    if (fin && !this.#pending) {
+      try {
+        q.streamSend(this.id, new Uint8Array(0), true);
+      } catch (error) {
+        this.#pendingFin = null;
+        fin(this.#streamError(error, 'streamSend'));
+        return;
+      }
+      this.#pendingFin = null;
+      this.#host.wake();
+      fin();
+    }
+  }
+
+  #streamError(error: unknown, operation: string): Error {
+    const message = error instanceof Error ? error.message : String(error);
+    const match = /Stream(Reset|Stopped)\((\d+)\)/.exec(message);
+    if (match) {
+      const code = Number(match[2]);
+      const what = match[1] === 'Reset' ? 'reset by the peer' : 'stopped by the peer (STOP_SENDING)';
+      return new StoqStreamResetError(`stream ${this.id} ${what} with code ${code}`, { operation, quicCode: code, cause: error });
+    }
+    return new StoqStreamResetError(`stream ${this.id}: quiche ${operation} failed: ${message}`, { operation, cause: error });
+  }
+}

@@ -1,0 +1,291 @@
+// SPDX-License-Identifier: Apache-2.0
+// StoqTransport: one QUIC endpoint (client and server) wired to its datapath(s).
+// This is the only place with I/O policy: it feeds received batches and the clock to
+// the sans-IO core, dispatches the core's events to connections, pushes the core's
+// transmits to the datapath with backpressure, and keeps one timer for the whole heap.
+import { EventEmitter } from 'node:events';
+import { performance } from 'node:perf_hooks';
+import { parseTarget, type SocketAddress } from '../address.js';
+import { normaliseConfig, type NormalisedConfig, type TransportConfig } from '../config.js';
+import { EndpointCore, type CoreConnection } from '../core/endpoint-core.js';
+import type { EndpointStats } from '../core/counters.js';
+import type { Datapath, DatapathStats, ReceivedDatagram } from '../datapath/datapath.js';
+import { selectDatapath, type EbpfStatus } from '../datapath/select.js';
+import { channels } from '../diagnostics.js';
+import { StoqClosedError, StoqConnectionLimitError, StoqXdpUnavailableError, type StoqError } from '../errors.js';
+import { StoqConnection } from './connection.js';
+
+export interface ConnectOptions {
+  /** TLS server name (SNI) and the name the certificate must match. */
+  serverName?: string;
+}
+
+export interface TransportStats {
+  endpoint: EndpointStats;
+  datapaths: DatapathStats[];
+  connections: number;
+}
+
+export interface StoqTransportEvents {
+  connection: [connection: StoqConnection];
+  /** An I/O error on a datapath (e.g. a send the OS refused). The endpoint keeps running. */
+  datapathError: [error: Error];
+}
+
+/** Datagrams taken from the core per round, and rounds per event-loop turn before yielding. */
+const TRANSMIT_BUDGET = 256;
+const TRANSMIT_ROUNDS = 4;
+const CLOSE_DRAIN_LIMIT_MS = 3000;
+
+interface PendingConnect {
+  resolve(conn: StoqConnection): void;
+  reject(error: StoqError): void;
+}
+
+export class StoqTransport extends EventEmitter<StoqTransportEvents> {
+  readonly #config: NormalisedConfig;
+  readonly #core: EndpointCore;
+  readonly #datapaths: Datapath[];
+  readonly #status: EbpfStatus;
+  readonly #pendingConnects = new Map<CoreConnection, PendingConnect>();
+  readonly #handedOut = new WeakSet<CoreConnection>();
+  #timer: NodeJS.Timeout | null = null;
+  #timerAt = Infinity;
+  #driveQueued = false;
+  #yieldQueued = false;
+  #blocked = false;
+  #closing = false;
+  #closed = false;
+
+  private constructor(config: NormalisedConfig, datapaths: Datapath[], status: EbpfStatus) {
+    super();
+    this.#config = config;
+    this.#datapaths = datapaths;
+    this.#status = status;
+    this.#core = new EndpointCore(config, (datapaths[0] as Datapath).localAddress());
+  }
+
+  /** Binds the endpoint (IPv6 only, port 9292 unless told otherwise). */
+  static async create(config: TransportConfig = {}): Promise<StoqTransport> {
+    const normalised = normaliseConfig(config);
+    const { datapaths, status } = await selectDatapath(normalised);
+    let transport: StoqTransport;
+    try {
+      transport = new StoqTransport(normalised, datapaths, status);
+    } catch (error) {
+      await Promise.all(datapaths.map((d) => d.close()));
+      throw error;
+    }
+    for (const datapath of datapaths) {
+      datapath.start((batch) => transport.#onBatch(batch), (error) => transport.#onDatapathError(error));
+      datapath.onDrain(() => {
+        transport.#blocked = false;
+        transport.#drive();
+      });
+    }
+    channels.datapathSelected.publish({ transport, datapath: status.datapath, fallbackReason: status.fallbackReason });
+    return transport;
+  }
+
+  /** The bound local address. */
+  address(): SocketAddress {
+    return (this.#datapaths[0] as Datapath).localAddress();
+  }
+
+  /** Opens a connection to '[addr]:port' and resolves once the handshake completed. */
+  async connect(target: string, options: ConnectOptions = {}): Promise<StoqConnection> {
+    if (this.#closing) throw new StoqClosedError('connect: the transport is closed', { operation: 'connect' });
+    const remote = parseTarget(target);
+    if (this.#core.connectionCount >= this.#config.maxConnections) {
+      throw new StoqConnectionLimitError(`connect: already at limits.maxConnections (${this.#config.maxConnections})`, {
+        operation: 'connect',
+      });
+    }
+    const core = this.#core.connect(remote, options.serverName, performance.now());
+    this.#adopt(core);
+    const established = new Promise<StoqConnection>((resolve, reject) => this.#pendingConnects.set(core, { resolve, reject }));
+    this.#drive();
+    return established;
+  }
+
+  /** Sends one message on `conn`; it arrives as a 'message' event, reliably and in order with other send()s. */
+  async send(conn: StoqConnection, data: Uint8Array): Promise<void> {
+    await conn.sendMessage(data);
+  }
+
+  getEbpfStatus(): EbpfStatus {
+    return structuredClone(this.#status);
+  }
+
+  /** Kernel-side metrics arrive with @stoq/metrics and the XDP datapath; null until then. */
+  getEbpfMetrics(): null {
+    return null;
+  }
+
+  attachXdpToInterface(ifname: string): never {
+    throw new StoqXdpUnavailableError(`XDP datapath not available: ${this.#status.fallbackReason ?? 'unknown'}`, {
+      operation: `attachXdpToInterface(${ifname})`,
+    });
+  }
+
+  createZeroCopySocket(ifname: string, queue: number): never {
+    throw new StoqXdpUnavailableError(`XDP datapath not available: ${this.#status.fallbackReason ?? 'unknown'}`, {
+      operation: `createZeroCopySocket(${ifname}, ${queue})`,
+    });
+  }
+
+  stats(): TransportStats {
+    return {
+      endpoint: this.#core.counters.snapshot(),
+      datapaths: this.#datapaths.map((d) => d.stats()),
+      connections: this.#core.connectionCount,
+    };
+  }
+
+  /** Closes every connection (waiting for draining, bounded), then the datapaths. */
+  async close(): Promise<void> {
+    if (this.#closing) return;
+    this.#closing = true;
+    const owners = [...this.#core.connections()].map((c) => c.owner).filter((o): o is StoqConnection => o !== null);
+    const closing = Promise.all(owners.map((o) => o.close(0, 'transport closing')));
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([closing, new Promise((resolve) => (timer = setTimeout(resolve, CLOSE_DRAIN_LIMIT_MS)))]);
+    clearTimeout(timer);
+    for (const core of [...this.#core.connections()]) {
+      this.#closeOwner(core, new StoqClosedError('the transport closed before the connection finished draining', { operation: 'close' }));
+    }
+    this.#clearTimer();
+    this.#closed = true;
+    await Promise.all(this.#datapaths.map((d) => d.close()));
+  }
+
+  #adopt(core: CoreConnection): StoqConnection {
+    const conn = new StoqConnection(core, {
+      wake: (c) => {
+        this.#core.wake(c);
+        this.#queueDrive();
+      },
+      maxMessageBytes: this.#config.maxMessageBytes,
+    });
+    core.owner = conn;
+    return conn;
+  }
+
+  #onBatch(batch: readonly ReceivedDatagram[]): void {
+    if (this.#closed) return;
+    const now = performance.now();
+    for (const { data, from } of batch) this.#core.receive(data, from, now);
+    this.#drive();
+  }
+
+  #onDatapathError(error: Error): void {
+    channels.datapathError.publish({ transport: this, error });
+    this.emit('datapathError', error);
+  }
+
+  #queueDrive(): void {
+    if (this.#driveQueued) return;
+    this.#driveQueued = true;
+    queueMicrotask(() => this.#drive());
+  }
+
+  /** One turn of the endpoint: timers, events, transmits, re-arm the timer. */
+  #drive(): void {
+    this.#driveQueued = false;
+    if (this.#closed) return;
+    const now = performance.now();
+    this.#core.handleTimeouts(now);
+    this.#dispatch();
+    this.#flush(now);
+    this.#dispatch();
+    this.#armTimer(now);
+  }
+
+  #dispatch(): void {
+    for (const event of this.#core.pollEvents()) {
+      const core = event.conn;
+      switch (event.type) {
+        case 'accepted':
+          if (this.#closing) core.quiche.close(false, 0x2, Buffer.from('transport closing'));
+          else this.#adopt(core);
+          break;
+        case 'established': {
+          const conn = core.owner as StoqConnection | null;
+          if (!conn) break;
+          channels.connectionEstablished.publish({ connection: conn });
+          const pending = this.#pendingConnects.get(core);
+          if (pending) {
+            this.#pendingConnects.delete(core);
+            pending.resolve(conn);
+            // Let the caller's await continue before stream events for this connection.
+            setImmediate(() => {
+              this.#handedOut.add(core);
+              if (!core.closed) conn.handleActivity();
+              this.#drive();
+            });
+          } else if (core.role === 'server') {
+            this.#handedOut.add(core);
+            this.emit('connection', conn);
+          }
+          break;
+        }
+        case 'activity':
+          if (this.#handedOut.has(core)) (core.owner as StoqConnection).handleActivity();
+          break;
+        case 'closed':
+          this.#closeOwner(core);
+          break;
+      }
+    }
+  }
+
+  #closeOwner(core: CoreConnection, forced?: StoqError): void {
+    const conn = core.owner as StoqConnection | null;
+    if (!conn) return;
+    conn.handleClosed(forced);
+    const pending = this.#pendingConnects.get(core);
+    if (pending) {
+      this.#pendingConnects.delete(core);
+      pending.reject(conn.closeError ?? new StoqClosedError('connection closed during the handshake', { operation: 'connect' }));
+    }
+  }
+
+  #flush(now: number): void {
+    const datapath = this.#datapaths[0] as Datapath;
+    for (let round = 0; round < TRANSMIT_ROUNDS && !this.#blocked; round++) {
+      const transmits = this.#core.pollTransmits(now, TRANSMIT_BUDGET);
+      if (transmits.length === 0) return;
+      if (!datapath.send(transmits)) this.#blocked = true;
+    }
+    // More to send: yield to the event loop first so received ACKs get processed.
+    if (!this.#blocked && !this.#yieldQueued && this.#core.hasPendingTransmits) {
+      this.#yieldQueued = true;
+      setImmediate(() => {
+        this.#yieldQueued = false;
+        this.#drive();
+      });
+    }
+  }
+
+  #armTimer(now: number): void {
+    const deadline = this.#core.nextDeadline();
+    if (deadline === null) {
+      this.#clearTimer();
+      return;
+    }
+    if (this.#timer && deadline >= this.#timerAt) return;
+    this.#clearTimer();
+    this.#timerAt = deadline;
+    this.#timer = setTimeout(() => {
+      this.#timer = null;
+      this.#timerAt = Infinity;
+      this.#drive();
+    }, Math.max(0, Math.ceil(deadline - now)));
+  }
+
+  #clearTimer(): void {
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = null;
+    this.#timerAt = Infinity;
+  }
+}

@@ -1,0 +1,185 @@
+// SPDX-License-Identifier: Apache-2.0
+// Public configuration and its normalisation. Everything is validated here, once;
+// the core and the datapaths receive a complete, frozen object.
+import { assertIPv6, assertPort, DEFAULT_PORT } from './address.js';
+import { StoqInvalidConfigError } from './errors.js';
+
+export type Pem = string | Buffer | Uint8Array;
+export type DatapathChoice = 'auto' | 'xdp' | 'dgram';
+export type CongestionControl = 'cubic' | 'reno' | 'bbr';
+
+export interface TlsConfig {
+  /** Certificate chain (PEM). Required to accept connections. */
+  cert?: Pem | Pem[];
+  /** Private key (PEM) matching `cert`. */
+  key?: Pem;
+  /** Trusted CA certificate(s) (PEM) for verifying the peer. */
+  ca?: Pem | Pem[];
+  /** Verify the peer's certificate (default true). Turning it off needs `dangerouslySkipPeerVerification`. */
+  verifyPeer?: boolean;
+  /** Servers: ask clients for a certificate and verify it against `ca` (default false). */
+  requireClientCertificate?: boolean;
+  /** ALPN protocol ids, most preferred first (default ['stoq']). */
+  alpn?: string[];
+}
+
+export interface LimitsConfig {
+  /** Concurrent connections this endpoint holds, both directions (default 1024). */
+  maxConnections?: number;
+  /** Bidirectional streams the peer may open (initial_max_streams_bidi, default 100). */
+  maxStreamsBidi?: number;
+  /** Unidirectional streams the peer may open (initial_max_streams_uni, default 100; one carries send() messages). */
+  maxStreamsUni?: number;
+  /** Connection-level receive window in bytes (initial_max_data, default 16 MiB). */
+  maxData?: number;
+  /** Per-stream receive window in bytes (default 4 MiB). */
+  maxStreamData?: number;
+  /** Largest message accepted by send()/'message' (default 16 MiB). */
+  maxMessageBytes?: number;
+}
+
+export interface TransportConfig {
+  /** Local IPv6 address to bind (default '::'). */
+  address?: string;
+  /** Local UDP port (default 9292; 0 picks a free port). */
+  port?: number;
+  /** 'auto' (default) tries XDP and falls back to dgram; 'xdp' insists; 'dgram' never tries XDP. */
+  datapath?: DatapathChoice;
+  /** Network interface for the XDP datapath. */
+  interface?: string;
+  tls?: TlsConfig;
+  /** Accept any certificate from the peer. For tests against throwaway peers only. */
+  dangerouslySkipPeerVerification?: boolean;
+  limits?: LimitsConfig;
+  /** Close a connection after this long without packets (default 30 000 ms). */
+  idleTimeoutMs?: number;
+  /** Servers: validate client addresses with a stateless Retry before accepting (default false). */
+  retry?: boolean;
+  /** How long a Retry token stays valid (default 10 000 ms). */
+  retryTokenTtlMs?: number;
+  /** RFC 9221 unreliable datagrams (default true). */
+  datagrams?: boolean;
+  /** SO_RCVBUF / SO_SNDBUF for the UDP socket (default 8 MiB each; the kernel caps at rmem_max/wmem_max). */
+  recvBufferSize?: number;
+  sendBufferSize?: number;
+  congestionControl?: CongestionControl;
+}
+
+export interface NormalisedTls {
+  readonly certChain: Uint8Array[];
+  readonly key: Uint8Array | null;
+  readonly ca: Uint8Array | null;
+  readonly verifyServer: boolean;
+  readonly requireClientCertificate: boolean;
+  readonly alpn: readonly string[];
+}
+
+export interface NormalisedConfig {
+  readonly address: string;
+  readonly port: number;
+  readonly datapath: DatapathChoice;
+  readonly interface: string | null;
+  readonly tls: NormalisedTls;
+  readonly maxConnections: number;
+  readonly maxStreamsBidi: number;
+  readonly maxStreamsUni: number;
+  readonly maxData: number;
+  readonly maxStreamData: number;
+  readonly maxMessageBytes: number;
+  readonly idleTimeoutMs: number;
+  readonly retry: boolean;
+  readonly retryTokenTtlMs: number;
+  readonly datagrams: boolean;
+  readonly recvBufferSize: number;
+  readonly sendBufferSize: number;
+  readonly congestionControl: CongestionControl;
+}
+
+const MiB = 1024 * 1024;
+
+function positiveInt(value: number | undefined, fallback: number, name: string, min = 1): number {
+  if (value === undefined) return fallback;
+  if (!Number.isInteger(value) || value < min) {
+    throw new StoqInvalidConfigError(`${name} must be an integer ≥ ${min}, got ${String(value)}`, { operation: 'create' });
+  }
+  return value;
+}
+
+function pemList(value: Pem | Pem[] | undefined, name: string): Uint8Array[] {
+  if (value === undefined) return [];
+  const items = Array.isArray(value) ? value : [value];
+  const blocks: Uint8Array[] = [];
+  for (const item of items) {
+    const text = typeof item === 'string' ? item : Buffer.from(item).toString('utf8');
+    const found = text.match(/-----BEGIN [^-]+-----[\s\S]+?-----END [^-]+-----/g);
+    if (!found) {
+      throw new StoqInvalidConfigError(`tls.${name} is not PEM`, { operation: 'create', hint: 'pass the text that starts with -----BEGIN' });
+    }
+    for (const block of found) blocks.push(Buffer.from(`${block}\n`, 'utf8'));
+  }
+  return blocks;
+}
+
+function normaliseTls(config: TransportConfig): NormalisedTls {
+  const tls = config.tls ?? {};
+  const skip = config.dangerouslySkipPeerVerification === true;
+  if (tls.verifyPeer === false && !skip) {
+    throw new StoqInvalidConfigError('tls.verifyPeer: false needs dangerouslySkipPeerVerification: true as well', {
+      operation: 'create',
+      hint: 'peer verification is only turned off on purpose; give tls.ca instead to trust your own CA',
+    });
+  }
+  const certChain = pemList(tls.cert, 'cert');
+  const keys = pemList(tls.key, 'key');
+  if ((certChain.length > 0) !== (keys.length > 0)) {
+    throw new StoqInvalidConfigError('tls.cert and tls.key go together', { operation: 'create' });
+  }
+  const ca = pemList(tls.ca, 'ca');
+  const alpn = tls.alpn ?? ['stoq'];
+  if (alpn.length === 0 || alpn.some((p) => typeof p !== 'string' || p.length === 0 || Buffer.byteLength(p) > 255)) {
+    throw new StoqInvalidConfigError('tls.alpn must be a non-empty list of 1..255-byte protocol ids', { operation: 'create' });
+  }
+  if (tls.requireClientCertificate && ca.length === 0) {
+    throw new StoqInvalidConfigError('tls.requireClientCertificate needs tls.ca to verify clients against', { operation: 'create' });
+  }
+  return Object.freeze({
+    certChain,
+    key: keys[0] ?? null,
+    ca: ca.length > 0 ? Buffer.concat(ca) : null,
+    verifyServer: !skip,
+    requireClientCertificate: tls.requireClientCertificate === true,
+    alpn: Object.freeze([...alpn]),
+  });
+}
+
+export function normaliseConfig(config: TransportConfig = {}): NormalisedConfig {
+  const datapath = config.datapath ?? 'auto';
+  if (!['auto', 'xdp', 'dgram'].includes(datapath)) {
+    throw new StoqInvalidConfigError(`datapath must be 'auto', 'xdp' or 'dgram', got ${String(datapath)}`, { operation: 'create' });
+  }
+  const limits = config.limits ?? {};
+  const cc = config.congestionControl ?? 'cubic';
+  if (!['cubic', 'reno', 'bbr'].includes(cc)) {
+    throw new StoqInvalidConfigError(`congestionControl must be cubic, reno or bbr, got ${String(cc)}`, { operation: 'create' });
+  }
+  return Object.freeze({
+    address: assertIPv6(config.address ?? '::', 'bind'),
+    port: assertPort(config.port ?? DEFAULT_PORT, 'bind'),
+    datapath,
+    interface: config.interface ?? null,
+    tls: normaliseTls(config),
+    maxConnections: positiveInt(limits.maxConnections, 1024, 'limits.maxConnections'),
+    maxStreamsBidi: positiveInt(limits.maxStreamsBidi, 100, 'limits.maxStreamsBidi', 0),
+    maxStreamsUni: positiveInt(limits.maxStreamsUni, 100, 'limits.maxStreamsUni', 1),
+    maxData: positiveInt(limits.maxData, 16 * MiB, 'limits.maxData'),
+    maxStreamData: positiveInt(limits.maxStreamData, 4 * MiB, 'limits.maxStreamData'),
+    maxMessageBytes: positiveInt(limits.maxMessageBytes, 16 * MiB, 'limits.maxMessageBytes'),
+    idleTimeoutMs: positiveInt(config.idleTimeoutMs, 30_000, 'idleTimeoutMs'),
+    retry: config.retry === true,
+    retryTokenTtlMs: positiveInt(config.retryTokenTtlMs, 10_000, 'retryTokenTtlMs'),
+    datagrams: config.datagrams !== false,
+    recvBufferSize: positiveInt(config.recvBufferSize, 8 * MiB, 'recvBufferSize'),
+    sendBufferSize: positiveInt(config.sendBufferSize, 8 * MiB, 'sendBufferSize'),
+    congestionControl: cc,
+  });
+}

@@ -1,0 +1,307 @@
+// SPDX-License-Identifier: Apache-2.0
+// The sans-IO QUIC endpoint: routes datagrams to quiche connections by connection ID,
+// answers version negotiation and Retry statelessly, enforces the connection limit and
+// keeps one timer heap for every connection. It never touches a socket or a timer:
+// callers feed it datagrams and the clock, then drain events and transmits.
+import { randomBytes } from 'node:crypto';
+import type { SocketAddress } from '../address.js';
+import type { NormalisedConfig } from '../config.js';
+import { buildQuicheConfig, quiche, type QuicheConfig, type QuicheConnection } from './quiche.js';
+import { RetryTokens } from './retry-token.js';
+import { TimerHeap } from './timer-heap.js';
+import { EndpointCounters } from './counters.js';
+
+/** Length of every connection ID we issue; short headers are parsed with it. */
+export const CID_LEN = 16;
+const MIN_INITIAL_SIZE = 1200;
+const SLAB_SIZE = 256 * 1024;
+const CONNECTION_REFUSED = 0x2;
+
+export interface Transmit {
+  readonly data: Uint8Array;
+  readonly to: SocketAddress;
+}
+
+export class CoreConnection {
+  static #nextId = 1;
+  readonly id = CoreConnection.#nextId++;
+  established = false;
+  closed = false;
+  /** Server-side connection refused for the connection limit: never surfaced to the user. */
+  readonly refused: boolean;
+  /** Set by the layer above (the public connection object). */
+  owner: unknown = null;
+  constructor(
+    readonly role: 'client' | 'server',
+    readonly quiche: QuicheConnection,
+    readonly remote: SocketAddress,
+    readonly cids: string[],
+    refused = false,
+  ) {
+    this.refused = refused;
+  }
+}
+
+export type CoreEvent =
+  | { readonly type: 'accepted'; readonly conn: CoreConnection }
+  | { readonly type: 'established'; readonly conn: CoreConnection }
+  | { readonly type: 'activity'; readonly conn: CoreConnection }
+  | { readonly type: 'closed'; readonly conn: CoreConnection };
+
+const hex = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
+const host = (a: SocketAddress) => ({ host: a.address, port: a.port });
+
+export class EndpointCore {
+  readonly counters = new EndpointCounters();
+  readonly #config: NormalisedConfig;
+  readonly #local: SocketAddress;
+  readonly #clientConfig: QuicheConfig;
+  readonly #serverConfig: QuicheConfig | null;
+  readonly #byCid = new Map<string, CoreConnection>();
+  readonly #connections = new Set<CoreConnection>();
+  readonly #timers = new TimerHeap<CoreConnection>();
+  readonly #dirty = new Set<CoreConnection>();
+  readonly #stateless: Transmit[] = [];
+  readonly #events: CoreEvent[] = [];
+  readonly #tokens: RetryTokens;
+  #slab = Buffer.allocUnsafe(SLAB_SIZE);
+  #slabOffset = 0;
+
+  constructor(config: NormalisedConfig, local: SocketAddress) {
+    this.#config = config;
+    this.#local = local;
+    this.#clientConfig = buildQuicheConfig(config, 'client');
+    this.#serverConfig = config.tls.certChain.length > 0 ? buildQuicheConfig(config, 'server') : null;
+    this.#tokens = new RetryTokens(config.retryTokenTtlMs);
+  }
+
+  get acceptsConnections(): boolean {
+    return this.#serverConfig !== null;
+  }
+
+  /** Live connections the user can see (refused ones are excluded). */
+  get connectionCount(): number {
+    let n = 0;
+    for (const c of this.#connections) if (!c.refused) n++;
+    return n;
+  }
+
+  connect(remote: SocketAddress, serverName: string | undefined, now: number): CoreConnection {
+    const scid = randomBytes(CID_LEN);
+    const qc = quiche.Connection.connect(serverName ?? null, scid, host(this.#local), host(remote), this.#clientConfig);
+    const conn = this.#register('client', qc, remote, [hex(scid)]);
+    this.#schedule(conn, now);
+    this.#dirty.add(conn);
+    return conn;
+  }
+
+  /** Feeds one received UDP payload. `data` may be a view that is reused after this call returns. */
+  receive(data: Uint8Array, from: SocketAddress, now: number): void {
+    this.counters.rxDatagrams++;
+    this.counters.rxBytes += data.byteLength;
+    let header;
+    try {
+      header = quiche.Header.fromSlice(data, CID_LEN);
+    } catch {
+      this.counters.rxUnparseable++;
+      return;
+    }
+    const conn = this.#byCid.get(hex(header.dcid));
+    if (conn) {
+      this.#recv(conn, data, from, now);
+      return;
+    }
+    if (header.ty !== quiche.Type.Initial) {
+      this.counters.rxUnroutable++;
+      return;
+    }
+    this.#acceptInitial(data, header, from, now);
+  }
+
+  /** Runs quiche's timers that are due. */
+  handleTimeouts(now: number): void {
+    for (const conn of this.#timers.popExpired(now)) {
+      conn.quiche.onTimeout();
+      this.#dirty.add(conn);
+      this.#afterIo(conn, now);
+    }
+  }
+
+  /** Earliest timer deadline (same clock as `now`), or null. */
+  nextDeadline(): number | null {
+    return this.#timers.peek();
+  }
+
+  /** Marks a connection as having something to send (stream write, close, …). */
+  wake(conn: CoreConnection): void {
+    if (!conn.closed) this.#dirty.add(conn);
+  }
+
+  pollEvents(): CoreEvent[] {
+    return this.#events.splice(0);
+  }
+
+  /** Collects up to `budget` datagrams from stateless replies and dirty connections. */
+  pollTransmits(now: number, budget: number): Transmit[] {
+    const out = this.#stateless.splice(0, budget);
+    for (const conn of [...this.#dirty]) {
+      if (out.length >= budget) break;
+      let drained = false;
+      while (out.length < budget) {
+        if (SLAB_SIZE - this.#slabOffset < quiche.MAX_DATAGRAM_SIZE) {
+          this.#slab = Buffer.allocUnsafe(SLAB_SIZE);
+          this.#slabOffset = 0;
+        }
+        const view = this.#slab.subarray(this.#slabOffset, this.#slabOffset + quiche.MAX_DATAGRAM_SIZE);
+        let result;
+        try {
+          result = conn.quiche.send(view);
+        } catch {
+          // quiche closes the connection itself on a fatal send error; report it below.
+          drained = true;
+          break;
+        }
+        if (result === null) {
+          drained = true;
+          break;
+        }
+        const [written, info] = result;
+        out.push({ data: view.subarray(0, written), to: { address: info.to.host, port: info.to.port } });
+        this.#slabOffset += written;
+        this.counters.txDatagrams++;
+        this.counters.txBytes += written;
+      }
+      if (drained) this.#dirty.delete(conn);
+      this.#afterIo(conn, now);
+    }
+    return out;
+  }
+
+  /** True while some connection still has packets queued for pollTransmits. */
+  get hasPendingTransmits(): boolean {
+    return this.#dirty.size > 0 || this.#stateless.length > 0;
+  }
+
+  connections(): IterableIterator<CoreConnection> {
+    return this.#connections.values();
+  }
+
+  #recv(conn: CoreConnection, data: Uint8Array, from: SocketAddress, now: number): void {
+    try {
+      conn.quiche.recv(data, { from: host(from), to: host(this.#local) });
+    } catch {
+      // A packet quiche could not use (undecryptable, duplicate, …) is dropped by quiche;
+      // fatal protocol errors close the connection, which #afterIo reports.
+      this.counters.rxRejected++;
+    }
+    this.#dirty.add(conn);
+    this.#afterIo(conn, now);
+    if (!conn.closed) this.#events.push({ type: 'activity', conn });
+  }
+
+  #acceptInitial(
+    data: Uint8Array,
+    header: { version: number; dcid: Uint8Array; scid: Uint8Array; token?: Uint8Array },
+    from: SocketAddress,
+    now: number,
+  ): void {
+    if (!this.#serverConfig) {
+      this.counters.rxUnroutable++;
+      return;
+    }
+    if (!quiche.versionIsSupported(header.version)) {
+      const out = this.#statelessBuffer();
+      const n = quiche.negotiateVersion(header.scid, header.dcid, out);
+      this.#stateless.push({ data: out.subarray(0, n), to: from });
+      this.counters.versionNegotiations++;
+      return;
+    }
+    if (data.byteLength < MIN_INITIAL_SIZE) {
+      this.counters.rxUnroutable++;
+      return;
+    }
+    let odcid: Uint8Array | null = null;
+    let scid: Uint8Array;
+    if (this.#config.retry) {
+      if (!header.token || header.token.byteLength === 0) {
+        const newScid = randomBytes(CID_LEN);
+        const token = this.#tokens.mint(from.address, from.port, header.dcid, Date.now());
+        const out = this.#statelessBuffer();
+        const n = quiche.retry(header.scid, header.dcid, newScid, token, header.version, out);
+        this.#stateless.push({ data: out.subarray(0, n), to: from });
+        this.counters.retriesSent++;
+        return;
+      }
+      odcid = this.#tokens.validate(header.token, from.address, from.port, Date.now());
+      if (!odcid || header.dcid.byteLength !== CID_LEN) {
+        this.counters.retryTokensRejected++;
+        return;
+      }
+      // After Retry the client addresses us by the SCID we chose in the Retry packet.
+      scid = Buffer.from(header.dcid);
+    } else {
+      scid = randomBytes(CID_LEN);
+    }
+    const refused = this.connectionCount >= this.#config.maxConnections;
+    if (refused && this.#connections.size >= 2 * this.#config.maxConnections) {
+      this.counters.connectionsRefused++;
+      return; // even the refusal budget is spent: stay silent
+    }
+    const qc = quiche.Connection.accept(scid, odcid, host(this.#local), host(from), this.#serverConfig);
+    const cids = [hex(scid)];
+    if (!this.#config.retry) cids.push(hex(header.dcid)); // retransmitted Initials still carry it
+    const conn = this.#register('server', qc, from, cids, refused);
+    if (refused) {
+      this.counters.connectionsRefused++;
+    } else {
+      this.counters.connectionsAccepted++;
+      this.#events.push({ type: 'accepted', conn });
+    }
+    this.#recv(conn, data, from, now);
+    if (refused && !conn.closed) {
+      try {
+        conn.quiche.close(false, CONNECTION_REFUSED, Buffer.from('connection limit'));
+      } catch {
+        // already closing
+      }
+      this.#dirty.add(conn);
+    }
+  }
+
+  #register(role: 'client' | 'server', qc: QuicheConnection, remote: SocketAddress, cids: string[], refused = false) {
+    const conn = new CoreConnection(role, qc, remote, cids, refused);
+    for (const cid of cids) this.#byCid.set(cid, conn);
+    this.#connections.add(conn);
+    return conn;
+  }
+
+  /** After any recv/send/timeout: notice the handshake finishing or the connection closing, and re-arm its timer. */
+  #afterIo(conn: CoreConnection, now: number): void {
+    if (conn.closed) return;
+    if (conn.quiche.isClosed()) {
+      conn.closed = true;
+      for (const cid of conn.cids) this.#byCid.delete(cid);
+      this.#connections.delete(conn);
+      this.#dirty.delete(conn);
+      this.#timers.set(conn, null);
+      if (conn.quiche.isTimedOut()) this.counters.idleTimeouts++;
+      this.counters.connectionsClosed++;
+      if (!conn.refused) this.#events.push({ type: 'closed', conn });
+      return;
+    }
+    if (!conn.established && conn.quiche.isEstablished()) {
+      conn.established = true;
+      if (!conn.refused) this.#events.push({ type: 'established', conn });
+    }
+    this.#schedule(conn, now);
+  }
+
+  #schedule(conn: CoreConnection, now: number): void {
+    const ms = conn.quiche.timeout();
+    this.#timers.set(conn, ms === null ? null : now + ms);
+  }
+
+  #statelessBuffer(): Uint8Array {
+    return Buffer.alloc(quiche.MAX_DATAGRAM_SIZE);
+  }
+}

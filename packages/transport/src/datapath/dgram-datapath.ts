@@ -1,0 +1,159 @@
+// SPDX-License-Identifier: Apache-2.0
+// Datapath over a node:dgram udp6 socket. Node delivers one 'message' per datagram;
+// we gather the ones that arrive in the same event-loop turn into one batch so the
+// endpoint processes them together and answers with one coalesced burst of sends.
+import * as dgram from 'node:dgram';
+import type { SocketAddress } from '../address.js';
+import { assertIPv6 } from '../address.js';
+import { StoqBindError } from '../errors.js';
+import type { Datapath, DatapathStats, OutgoingDatagram, ReceivedDatagram, ReceiveHandler } from './datapath.js';
+
+export interface DgramDatapathOptions {
+  address: string;
+  port: number;
+  recvBufferSize: number;
+  sendBufferSize: number;
+  /** Stop producing when this many bytes wait in libuv's send queue (default 4 MiB). */
+  sendHighWaterMark?: number;
+}
+
+const MAX_BATCH = 256;
+
+export class DgramDatapath implements Datapath {
+  readonly kind = 'dgram' as const;
+  readonly #socket: dgram.Socket;
+  readonly #highWater: number;
+  readonly #stats: DatapathStats;
+  #batch: ReceivedDatagram[] = [];
+  #flushScheduled = false;
+  #handler: ReceiveHandler | null = null;
+  #onError: (error: Error) => void = () => {};
+  #drainCallback: (() => void) | null = null;
+  #waitingForDrain = false;
+  #closed = false;
+
+  private constructor(socket: dgram.Socket, highWater: number) {
+    this.#socket = socket;
+    this.#highWater = highWater;
+    this.#stats = {
+      kind: 'dgram', rxDatagrams: 0, rxBytes: 0, txDatagrams: 0, txBytes: 0, txErrors: 0,
+      rxBatches: 0, txBatches: 0, memcpyOps: 0, zeroCopyOps: 0,
+    };
+  }
+
+  static async bind(options: DgramDatapathOptions): Promise<DgramDatapath> {
+    const address = assertIPv6(options.address, 'bind');
+    const socket = dgram.createSocket({
+      type: 'udp6',
+      ipv6Only: true,
+      recvBufferSize: options.recvBufferSize,
+      sendBufferSize: options.sendBufferSize,
+    });
+    await new Promise<void>((resolve, reject) => {
+      const onError = (error: NodeJS.ErrnoException) => {
+        socket.close();
+        reject(
+          new StoqBindError(`cannot bind UDP [${address}]:${options.port}: ${error.code ?? error.message}`, {
+            operation: 'bind',
+            errno: typeof error.errno === 'number' ? error.errno : undefined,
+            hint: error.code === 'EADDRINUSE' ? 'another socket holds this port; pass port: 0 for a free one' :
+              error.code === 'EADDRNOTAVAIL' ? 'the address is not configured on any interface' : undefined,
+            cause: error,
+          }),
+        );
+      };
+      socket.once('error', onError);
+      socket.bind({ address, port: options.port, exclusive: true }, () => {
+        socket.off('error', onError);
+        resolve();
+      });
+    });
+    return new DgramDatapath(socket, options.sendHighWaterMark ?? 4 * 1024 * 1024);
+  }
+
+  localAddress(): SocketAddress {
+    const { address, port } = this.#socket.address();
+    return { address, port };
+  }
+
+  /** Effective kernel buffer sizes (Linux reports twice what was asked, capped by rmem_max/wmem_max). */
+  bufferSizes(): { recv: number; send: number } {
+    return { recv: this.#socket.getRecvBufferSize(), send: this.#socket.getSendBufferSize() };
+  }
+
+  start(handler: ReceiveHandler, onError: (error: Error) => void): void {
+    this.#handler = handler;
+    this.#onError = onError;
+    this.#socket.on('message', (msg, rinfo) => this.#onMessage(msg, rinfo));
+    this.#socket.on('error', (error) => onError(error));
+  }
+
+  send(batch: readonly OutgoingDatagram[]): boolean {
+    if (this.#closed || batch.length === 0) return !this.#closed;
+    this.#stats.txBatches++;
+    const last = batch.length - 1;
+    for (let i = 0; i <= last; i++) {
+      const { data, to } = batch[i] as OutgoingDatagram;
+      // One callback per batch is enough to learn when the queue drains; errors still
+      // arrive per datagram.
+      this.#socket.send(data, to.port, to.address, (error) => {
+        if (error) {
+          this.#stats.txErrors++;
+          if (!this.#closed) this.#onError(error);
+        }
+        if (i === last) this.#checkDrain();
+      });
+      this.#stats.txDatagrams++;
+      this.#stats.txBytes += data.byteLength;
+      this.#stats.memcpyOps++;
+    }
+    if (this.#socket.getSendQueueSize() > this.#highWater) {
+      this.#waitingForDrain = true;
+      return false;
+    }
+    return true;
+  }
+
+  onDrain(callback: () => void): void {
+    this.#drainCallback = callback;
+  }
+
+  stats(): DatapathStats {
+    return { ...this.#stats };
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await new Promise<void>((resolve) => this.#socket.close(() => resolve()));
+  }
+
+  #checkDrain(): void {
+    if (this.#waitingForDrain && this.#socket.getSendQueueSize() <= this.#highWater / 2) {
+      this.#waitingForDrain = false;
+      this.#drainCallback?.();
+    }
+  }
+
+  #onMessage(msg: Buffer, rinfo: dgram.RemoteInfo): void {
+    this.#stats.rxDatagrams++;
+    this.#stats.rxBytes += msg.byteLength;
+    this.#stats.memcpyOps++;
+    this.#batch.push({ data: msg, from: { address: rinfo.address, port: rinfo.port } });
+    if (this.#batch.length >= MAX_BATCH) {
+      this.#deliver();
+    } else if (!this.#flushScheduled) {
+      this.#flushScheduled = true;
+      setImmediate(() => this.#deliver());
+    }
+  }
+
+  #deliver(): void {
+    this.#flushScheduled = false;
+    if (this.#batch.length === 0 || this.#closed) return;
+    const batch = this.#batch;
+    this.#batch = [];
+    this.#stats.rxBatches++;
+    this.#handler?.(batch, this);
+  }
+}

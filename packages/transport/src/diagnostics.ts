@@ -1,0 +1,14 @@
+// SPDX-License-Identifier: Apache-2.0
+// Observability through node:diagnostics_channel; publishing costs nothing without subscribers.
+import * as diagnostics from 'node:diagnostics_channel';
+
+export const channels = {
+  /** { connection } once the handshake completed (both roles). */
+  connectionEstablished: diagnostics.channel('stoq:transport:connection:established'),
+  /** { connection, error } when a connection is gone. */
+  connectionClosed: diagnostics.channel('stoq:transport:connection:closed'),
+  /** { transport, datapath, fallbackReason } when a transport picked its datapath. */
+  datapathSelected: diagnostics.channel('stoq:transport:datapath:selected'),
+  /** { transport, error } for datapath I/O errors (send failures, socket errors). */
+  datapathError: diagnostics.channel('stoq:transport:datapath:error'),
+} as const;
