@@ -4,7 +4,7 @@
 import type { QuicheConnection } from '../core/quiche.js';
 
 export interface ConnectionStats {
-  /** Smoothed RTT of the active path, microseconds. */
+  /** Smoothed RTT of the active path, microseconds (the binding reports whole milliseconds). */
   rttUs: number;
   /** Congestion window of the active path, bytes. */
   cwnd: number;
@@ -29,8 +29,8 @@ export function connectionStats(q: QuicheConnection): ConnectionStats {
   const paths = q.pathStats();
   const path = paths.find((p) => p.active) ?? paths[0];
   return {
-    // quiche's napi layer reports the RTT in nanoseconds.
-    rttUs: path ? Math.round(path.rtt / 1000) : 0,
+    // The napi binding truncates quiche's RTT to whole milliseconds.
+    rttUs: path ? path.rtt * 1000 : 0,
     cwnd: path?.cwnd ?? 0,
     pmtu: path?.pmtu ?? 0,
     deliveryRate: path?.deliveryRate ?? 0,

@@ -19,7 +19,9 @@ export interface StreamHost {
 }
 
 const READ_CHUNK = 64 * 1024;
-const COPY_BELOW = 16 * 1024;
+// streamRecv writes here; what it read is copied out at its exact size. One scratch
+// buffer serves every stream because reads are synchronous on one thread.
+const scratch = Buffer.allocUnsafe(READ_CHUNK);
 
 interface PendingWrite {
   chunk: Uint8Array;
@@ -105,10 +107,9 @@ export class QuicStream extends Duplex {
     const q = this.#host.quiche;
     let readAny = false;
     while (this.#wantRead && !this.#readEnded) {
-      const buf = Buffer.allocUnsafe(READ_CHUNK);
       let result: [number, boolean] | null;
       try {
-        result = q.streamRecv(this.id, buf);
+        result = q.streamRecv(this.id, scratch);
       } catch (error) {
         this.destroy(this.#streamError(error, 'streamRecv'));
         return;
@@ -117,8 +118,7 @@ export class QuicStream extends Duplex {
       readAny = true;
       const [n, fin] = result;
       if (n > 0) {
-        const data = n < COPY_BELOW ? Buffer.from(buf.subarray(0, n)) : buf.subarray(0, n);
-        this.#wantRead = this.push(data);
+        this.#wantRead = this.push(Buffer.from(scratch.subarray(0, n)));
       }
       if (fin) {
         this.#readEnded = true;

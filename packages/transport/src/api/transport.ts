@@ -166,6 +166,7 @@ export class StoqTransport extends EventEmitter<StoqTransportEvents> {
         this.#queueDrive();
       },
       maxMessageBytes: this.#config.maxMessageBytes,
+      datagrams: this.#config.datagrams,
     });
     core.owner = conn;
     return conn;

@@ -63,6 +63,8 @@ export class EndpointCore {
   readonly #dirty = new Set<CoreConnection>();
   readonly #stateless: Transmit[] = [];
   readonly #events: CoreEvent[] = [];
+  /** Connections that received packets since the last pollEvents (one 'activity' each per batch). */
+  readonly #active = new Set<CoreConnection>();
   readonly #tokens: RetryTokens;
   #slab = Buffer.allocUnsafe(SLAB_SIZE);
   #slabOffset = 0;
@@ -138,7 +140,10 @@ export class EndpointCore {
   }
 
   pollEvents(): CoreEvent[] {
-    return this.#events.splice(0);
+    const events = this.#events.splice(0);
+    for (const conn of this.#active) if (!conn.closed) events.push({ type: 'activity', conn });
+    this.#active.clear();
+    return events;
   }
 
   /** Collects up to `budget` datagrams from stateless replies and dirty connections. */
@@ -196,7 +201,7 @@ export class EndpointCore {
     }
     this.#dirty.add(conn);
     this.#afterIo(conn, now);
-    if (!conn.closed) this.#events.push({ type: 'activity', conn });
+    if (!conn.closed) this.#active.add(conn);
   }
 
   #acceptInitial(
