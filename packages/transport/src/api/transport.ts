@@ -8,6 +8,7 @@ import { performance } from 'node:perf_hooks';
 import { parseTarget, type SocketAddress } from '../address.js';
 import { normaliseConfig, type NormalisedConfig, type TransportConfig } from '../config.js';
 import { EndpointCore, type CoreConnection } from '../core/endpoint-core.js';
+import { closeReason } from '../core/close-reason.js';
 import type { EndpointStats } from '../core/counters.js';
 import type { Datapath, DatapathStats, ReceivedDatagram } from '../datapath/datapath.js';
 import { selectDatapath, type EbpfStatus } from '../datapath/select.js';
@@ -35,7 +36,7 @@ export interface StoqTransportEvents {
 /** Datagrams taken from the core per round, and rounds per event-loop turn before yielding. */
 const TRANSMIT_BUDGET = 256;
 const TRANSMIT_ROUNDS = 4;
-const CLOSE_DRAIN_LIMIT_MS = 3000;
+const CLOSE_SEND_LIMIT_MS = 1000;
 
 interface PendingConnect {
   resolve(conn: StoqConnection): void;
@@ -142,17 +143,27 @@ export class StoqTransport extends EventEmitter<StoqTransportEvents> {
     };
   }
 
-  /** Closes every connection (waiting for draining, bounded), then the datapaths. */
+  /**
+   * Closes every connection, waits (bounded) until each has sent its CONNECTION_CLOSE,
+   * then closes the datapaths. Draining is cut short: once the endpoint is gone there
+   * is nobody left to absorb stray packets anyway.
+   */
   async close(): Promise<void> {
     if (this.#closing) return;
     this.#closing = true;
-    const owners = [...this.#core.connections()].map((c) => c.owner).filter((o): o is StoqConnection => o !== null);
-    const closing = Promise.all(owners.map((o) => o.close(0, 'transport closing')));
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([closing, new Promise((resolve) => (timer = setTimeout(resolve, CLOSE_DRAIN_LIMIT_MS)))]);
-    clearTimeout(timer);
     for (const core of [...this.#core.connections()]) {
-      this.#closeOwner(core, new StoqClosedError('the transport closed before the connection finished draining', { operation: 'close' }));
+      const owner = core.owner as StoqConnection | null;
+      if (owner) void owner.close(0, 'transport closing');
+      else core.quiche.close(false, 0, Buffer.alloc(0));
+      this.#core.wake(core);
+    }
+    this.#drive();
+    const deadline = Date.now() + CLOSE_SEND_LIMIT_MS;
+    const pending = () => [...this.#core.connections()].filter((c) => !c.quiche.isDraining() && !c.quiche.isClosed());
+    while (pending().length > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5));
+    for (const core of [...this.#core.connections()]) {
+      const clean = core.quiche.isDraining();
+      this.#closeOwner(core, clean ? undefined : new StoqClosedError('the transport closed before the connection could send its close', { operation: 'close' }));
     }
     this.#clearTimer();
     this.#closed = true;
@@ -215,7 +226,12 @@ export class StoqTransport extends EventEmitter<StoqTransportEvents> {
           if (!conn) break;
           channels.connectionEstablished.publish({ connection: conn });
           const pending = this.#pendingConnects.get(core);
-          if (pending) {
+          if (pending && (core.quiche.peerError() || core.quiche.localError())) {
+            // The same flight that completed the handshake also closed it (e.g. a server
+            // at its connection limit): the caller gets the reason, not a dead connection.
+            this.#pendingConnects.delete(core);
+            pending.reject(closeReason(core.quiche, true) ?? new StoqClosedError('connection closed during the handshake', { operation: 'connect' }));
+          } else if (pending) {
             this.#pendingConnects.delete(core);
             pending.resolve(conn);
             // Let the caller's await continue before stream events for this connection.

@@ -264,6 +264,14 @@ export class EndpointCore {
     }
     this.#recv(conn, data, from, now);
     if (refused && !conn.closed) {
+      // Send our first flight before closing: quiche puts the CONNECTION_CLOSE in the
+      // Handshake space, which the client can only decrypt after our ServerHello.
+      for (let i = 0; i < 8; i++) {
+        const out = this.#statelessBuffer();
+        const result = conn.quiche.send(out);
+        if (result === null) break;
+        this.#stateless.push({ data: out.subarray(0, result[0]), to: from });
+      }
       try {
         conn.quiche.close(false, CONNECTION_REFUSED, Buffer.from('connection limit'));
       } catch {

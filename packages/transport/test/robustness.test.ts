@@ -1,0 +1,176 @@
+// SPDX-License-Identifier: Apache-2.0
+// Bad input and policy limits: the endpoint must answer with typed errors, never
+// crash, and never keep connections it should not have.
+import { afterEach, describe, expect, it } from 'vitest';
+import { randomBytes } from 'node:crypto';
+import * as dgram from 'node:dgram';
+import { once } from 'node:events';
+import {
+  createSelfSignedCertificate, StoqAlpnError, StoqConnectionLimitError, StoqError, StoqInvalidAddressError,
+  StoqInvalidConfigError, StoqStreamLimitError, StoqTlsVerifyError, StoqTransport, StoqXdpUnavailableError,
+} from '../src/index.js';
+import { closeAll, devCertificate, loopbackPair, transport, waitFor } from './helpers.js';
+
+afterEach(closeAll);
+
+/** Opens a raw udp6 socket on [::1]; closed by the caller. */
+async function rawSocket(): Promise<dgram.Socket> {
+  const socket = dgram.createSocket({ type: 'udp6', ipv6Only: true });
+  await new Promise<void>((resolve) => socket.bind(0, '::1', resolve));
+  return socket;
+}
+
+/** A genuine client Initial, captured by pointing a client at a raw socket. */
+async function captureInitial(): Promise<Buffer> {
+  const { cert } = await devCertificate();
+  const sink = await rawSocket();
+  const client = await transport({ tls: { ca: cert }, idleTimeoutMs: 300 });
+  const captured = once(sink, 'message') as Promise<[Buffer]>;
+  const attempt = client.connect(`[::1]:${sink.address().port}`, { serverName: 'localhost' });
+  const [initial] = await captured;
+  await expect(attempt).rejects.toMatchObject({ code: 'STOQ_ERR_IDLE_TIMEOUT' });
+  sink.close();
+  return initial;
+}
+
+async function roundTrip(client: StoqTransport, target: string): Promise<void> {
+  const conn = await client.connect(target, { serverName: 'localhost' });
+  await conn.close();
+}
+
+describe('configuration errors are typed', () => {
+  it('refuses IPv4 binds and targets with STOQ_ERR_INVALID_ADDRESS', async () => {
+    await expect(StoqTransport.create({ address: '0.0.0.0' })).rejects.toBeInstanceOf(StoqInvalidAddressError);
+    await expect(StoqTransport.create({ address: '127.0.0.1', port: 0 })).rejects.toMatchObject({
+      code: 'STOQ_ERR_INVALID_ADDRESS',
+      operation: 'bind',
+    });
+    const t = await transport({});
+    await expect(t.connect('192.0.2.1:9292')).rejects.toBeInstanceOf(StoqInvalidAddressError);
+    await expect(t.connect('[::ffff:192.0.2.1]:9292')).rejects.toBeInstanceOf(StoqInvalidAddressError);
+    await expect(t.connect('example.com:9292')).rejects.toMatchObject({ code: 'STOQ_ERR_INVALID_ADDRESS' });
+  });
+
+  it("reports why XDP is unavailable: 'xdp' refuses, attach/zero-copy throw, 'auto' with an interface explains", async () => {
+    await expect(StoqTransport.create({ datapath: 'xdp', port: 0, address: '::1' })).rejects.toBeInstanceOf(StoqXdpUnavailableError);
+    const t = await transport({ interface: 'lo' });
+    expect(t.getEbpfStatus().datapath).toBe('dgram');
+    expect(t.getEbpfStatus().fallbackReason).toMatch(/XdpDatapath is not implemented .*\(interface lo requested\)/);
+    expect(() => t.attachXdpToInterface('lo')).toThrow(/XDP datapath not available: /);
+    expect(() => t.createZeroCopySocket('lo', 0)).toThrow(StoqXdpUnavailableError);
+    const d = await transport({ datapath: 'dgram' });
+    expect(d.getEbpfStatus().fallbackReason).toBe("datapath 'dgram' requested");
+  });
+
+  it('only turns peer verification off through the loudly named option', async () => {
+    await expect(StoqTransport.create({ port: 0, address: '::1', tls: { verifyPeer: false } })).rejects.toBeInstanceOf(
+      StoqInvalidConfigError,
+    );
+    await expect(StoqTransport.create({ port: 0, address: '::1', tls: { cert: 'not pem', key: 'nope' } })).rejects.toMatchObject({
+      code: 'STOQ_ERR_INVALID_CONFIG',
+    });
+    const { server } = await loopbackPair();
+    const loose = await transport({ dangerouslySkipPeerVerification: true, tls: { verifyPeer: false } });
+    await roundTrip(loose, `[::1]:${server.address().port}`);
+  });
+
+  it('gives a typed bind error with the errno when the port is taken', async () => {
+    const t = await transport({});
+    const error = await StoqTransport.create({ address: '::1', port: t.address().port }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(StoqError);
+    expect(error).toMatchObject({ code: 'STOQ_ERR_BIND', operation: 'bind' });
+    expect((error as StoqError).errno).toBeLessThan(0);
+  });
+});
+
+describe('handshake failures are typed and leave nothing behind', () => {
+  it('rejects an untrusted certificate with STOQ_ERR_TLS_VERIFY', async () => {
+    const { server, target } = await loopbackPair();
+    const other = await createSelfSignedCertificate({ hostnames: ['localhost'] });
+    const client = await transport({ tls: { ca: other.cert } });
+    const error = await client.connect(target, { serverName: 'localhost' }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(StoqTlsVerifyError);
+    expect(error).toMatchObject({ code: 'STOQ_ERR_TLS_VERIFY', operation: 'handshake' });
+    expect(client.stats().connections).toBe(0);
+    await waitFor(() => server.stats().connections === 0, 5000, 'server to drop the failed handshake');
+  });
+
+  it('rejects a certificate for another name with STOQ_ERR_TLS_VERIFY', async () => {
+    const { client, target } = await loopbackPair();
+    await expect(client.connect(target, { serverName: 'not-localhost.example' })).rejects.toMatchObject({ code: 'STOQ_ERR_TLS_VERIFY' });
+  });
+
+  it('rejects an ALPN mismatch with STOQ_ERR_ALPN', async () => {
+    const { server, target } = await loopbackPair({ tls: { ...(await devCertificate()), alpn: ['stoq-v2'] } });
+    const { cert } = await devCertificate();
+    const client = await transport({ tls: { ca: cert, alpn: ['stoq'] } });
+    const error = await client.connect(target, { serverName: 'localhost' }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(StoqAlpnError);
+    await waitFor(() => server.stats().connections === 0, 5000, 'server to drop the failed handshake');
+  });
+
+  it('refuses connections over limits.maxConnections with STOQ_ERR_CONNECTION_LIMIT', async () => {
+    const { server, client, target } = await loopbackPair({ limits: { maxConnections: 2 } });
+    const first = await client.connect(target, { serverName: 'localhost' });
+    await client.connect(target, { serverName: 'localhost' });
+    await expect(client.connect(target, { serverName: 'localhost' })).rejects.toBeInstanceOf(StoqConnectionLimitError);
+    expect(server.stats().connections).toBe(2);
+    expect(server.stats().endpoint.connectionsRefused).toBe(1);
+    await first.close();
+    await waitFor(() => server.stats().connections === 1, 5000, 'a free slot');
+    await client.connect(target, { serverName: 'localhost' });
+    const local = await transport({ limits: { maxConnections: 1 }, tls: { ca: (await devCertificate()).cert } });
+    await local.connect(target, { serverName: 'localhost' }).catch(() => {});
+    await expect(local.connect(target)).rejects.toMatchObject({ code: 'STOQ_ERR_CONNECTION_LIMIT', operation: 'connect' });
+  });
+
+  it('enforces the stream limit: openStream beyond the peer limit throws STOQ_ERR_STREAM_LIMIT', async () => {
+    const { server, client, target } = await loopbackPair({ limits: { maxStreamsBidi: 3 } });
+    server.on('connection', (peer) => peer.on('stream', (s) => s.resume()));
+    const conn = await client.connect(target, { serverName: 'localhost' });
+    const streams = [await conn.openStream(), await conn.openStream(), await conn.openStream()];
+    await expect(conn.openStream()).rejects.toBeInstanceOf(StoqStreamLimitError);
+    for (const s of streams) s.write('still fine');
+    expect(conn.closed).toBe(false);
+  });
+});
+
+describe('garbage on the wire', () => {
+  it('survives random, truncated and corrupted datagrams without crashing or leaking', async () => {
+    const { server, client, target } = await loopbackPair({ idleTimeoutMs: 600 });
+    const initial = await captureInitial();
+    const raw = await rawSocket();
+    const port = server.address().port;
+    const send = (b: Uint8Array) => new Promise<void>((resolve) => raw.send(b, port, '::1', () => resolve()));
+    for (let i = 0; i < 200; i++) await send(randomBytes(1 + ((i * 97) % 1400)));
+    for (let n = 0; n < initial.length; n += 37) await send(initial.subarray(0, n));
+    for (let i = 0; i < 50; i++) {
+      const corrupt = Buffer.from(initial);
+      corrupt[20 + ((i * 13) % (corrupt.length - 20))]! ^= 0xff;
+      await send(corrupt);
+    }
+    await send(Buffer.alloc(0));
+    await send(Buffer.from([0x40])); // short header with no connection id
+    const stats = server.stats().endpoint;
+    await waitFor(() => server.stats().endpoint.rxDatagrams >= 200 + 50, 5000, 'the server to read the junk');
+    expect(stats.rxUnparseable + server.stats().endpoint.rxUnroutable).toBeGreaterThan(0);
+    // Corrupted Initials may create half-open connections; the idle timeout reaps them.
+    await waitFor(() => server.stats().connections === 0, 5000, 'half-open connections to expire');
+    await roundTrip(client, target);
+    raw.close();
+  });
+
+  it('answers an unknown QUIC version with Version Negotiation', async () => {
+    const { server } = await loopbackPair();
+    const initial = Buffer.from(await captureInitial());
+    initial.writeUInt32BE(0x1a2a3a4a, 1); // reserved "greasing" version
+    const raw = await rawSocket();
+    const reply = once(raw, 'message') as Promise<[Buffer]>;
+    raw.send(initial, server.address().port, '::1');
+    const [vn] = await reply;
+    expect(vn.readUInt32BE(1)).toBe(0); // version 0 = Version Negotiation
+    expect(server.stats().endpoint.versionNegotiations).toBe(1);
+    expect(server.stats().connections).toBe(0);
+    raw.close();
+  });
+});
