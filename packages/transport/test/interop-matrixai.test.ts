@@ -43,9 +43,9 @@ describe('interoperability with @matrixai/quic', () => {
       config: { key, cert, verifyPeer: false, applicationProtos: ['stoq'] },
     });
     // Their server echoes each stream reversed, so the data provably passed through their code.
-    server.addEventListener(quicEvents.EventQUICServerConnection.name, (evt) => {
+    server.addEventListener(quicEvents.EventQUICServerConnection.name, (evt: Event) => {
       const conn = (evt as quicEvents.EventQUICServerConnection).detail as QUICConnection;
-      conn.addEventListener(quicEvents.EventQUICConnectionStream.name, (sevt) => {
+      conn.addEventListener(quicEvents.EventQUICConnectionStream.name, (sevt: Event) => {
         const stream = (sevt as quicEvents.EventQUICConnectionStream).detail as QUICStream;
         void (async () => {
           const data = await readAll(stream.readable);

@@ -9,7 +9,7 @@ import { closeReason } from '../core/close-reason.js';
 import {
   StoqClosedError, StoqDatagramError, StoqStreamLimitError, type StoqError,
 } from '../errors.js';
-import { frameMessage, MessageDeframer } from './message-framing.js';
+import { frameMessage, MESSAGE_STREAM_PREFACE, MessageDeframer } from './message-framing.js';
 import { QuicStream, type StreamHost } from './stream.js';
 import { connectionStats, type ConnectionStats } from './stats.js';
 import { channels } from '../diagnostics.js';
@@ -45,7 +45,6 @@ export class StoqConnection extends EventEmitter<StoqConnectionEvents> {
   #nextBidi: number;
   #nextUni: number;
   #messageWriter: QuicStream | null = null;
-  #messageReader: MessageDeframer | null = null;
   #closeError: StoqError | null = null;
   #closed = false;
   readonly #closedPromise: Promise<void>;
@@ -121,6 +120,7 @@ export class StoqConnection extends EventEmitter<StoqConnectionEvents> {
       const id = (this.core.role === 'server' ? SERVER_BIT : 0) | UNI_BIT;
       this.#prime(id);
       this.#messageWriter = new QuicStream(this.#streamHost, id, 'local-uni');
+      this.#messageWriter.write(MESSAGE_STREAM_PREFACE);
       this.#messageWriter.on('error', () => {
         // Each send() sees the failure through its write callback.
       });
@@ -208,17 +208,46 @@ export class StoqConnection extends EventEmitter<StoqConnectionEvents> {
     const stream = new QuicStream(this.#streamHost, id, uni ? 'peer-uni' : 'bidi');
     this.#streams.set(id, stream);
     if (uni && id >> 2 === 0) {
-      this.#readMessages(stream);
+      this.#classifyFirstUniStream(stream);
     } else {
       this.emit('stream', stream);
     }
     return stream;
   }
 
-  #readMessages(stream: QuicStream): void {
-    this.#messageReader = new MessageDeframer(this.#host.maxMessageBytes);
-    const reader = this.#messageReader;
-    stream.on('data', (chunk: Buffer) => {
+  /** The peer's first unidirectional stream carries messages if it starts with the preface. */
+  #classifyFirstUniStream(stream: QuicStream): void {
+    let head = Buffer.alloc(0);
+    // Until it is classified nobody else listens: keep a reset from crashing the process.
+    const onError = () => {};
+    stream.on('error', onError);
+    const onData = (chunk: Buffer) => {
+      head = Buffer.concat([head, chunk]);
+      const n = Math.min(head.length, MESSAGE_STREAM_PREFACE.length);
+      if (!head.subarray(0, n).equals(MESSAGE_STREAM_PREFACE.subarray(0, n))) {
+        // Not ours: hand it over as an ordinary stream, bytes intact.
+        stream.off('data', onData).off('end', onEnd).off('error', onError);
+        stream.pause();
+        stream.unshift(head);
+        this.emit('stream', stream);
+      } else if (head.length >= MESSAGE_STREAM_PREFACE.length) {
+        stream.off('data', onData).off('end', onEnd).off('error', onError);
+        this.#readMessages(stream, head.subarray(MESSAGE_STREAM_PREFACE.length));
+      }
+    };
+    const onEnd = () => {
+      stream.off('error', onError);
+      if (head.length > 0) {
+        stream.unshift(head);
+        this.emit('stream', stream);
+      }
+    };
+    stream.on('data', onData).on('end', onEnd);
+  }
+
+  #readMessages(stream: QuicStream, first: Buffer): void {
+    const reader = new MessageDeframer(this.#host.maxMessageBytes);
+    const deliver = (chunk: Buffer) => {
       let messages: Buffer[];
       try {
         messages = reader.push(chunk);
@@ -228,10 +257,12 @@ export class StoqConnection extends EventEmitter<StoqConnectionEvents> {
         return;
       }
       for (const m of messages) this.emit('message', m);
-    });
+    };
     stream.on('error', () => {
       // The connection's close event carries the reason.
     });
+    if (first.length > 0) deliver(first);
+    stream.on('data', deliver);
   }
 
   /** Creates the stream in quiche now so limits are checked at open time, not at first write. */

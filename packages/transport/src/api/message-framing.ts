@@ -1,7 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
-// send() messages travel on one unidirectional stream per direction, each message
-// prefixed with its length as a 32-bit big-endian integer.
+// send() messages travel on one unidirectional stream per direction: the stream starts
+// with MESSAGE_STREAM_PREFACE, then each message is prefixed with its length as a
+// 32-bit big-endian integer. The preface lets a peer that is not STOQ (an HTTP/3
+// client's control stream, say) use its first unidirectional stream as a plain stream.
 import { StoqMessageTooLargeError } from '../errors.js';
+
+export const MESSAGE_STREAM_PREFACE = Buffer.from('STOQmsg1', 'latin1');
 
 export function frameMessage(data: Uint8Array, maxBytes: number): Buffer {
   if (data.byteLength > maxBytes) {
