@@ -42,7 +42,7 @@ export async function createSelfSignedCertificate(options: SelfSignedOptions = {
     name: `CN=${options.commonName ?? hostnames[0]}`,
     notBefore,
     notAfter,
-    keys: keys as unknown as x509.SelfSignedCertificateCreateParams['keys'],
+    keys: keys as unknown as Parameters<typeof x509.X509CertificateGenerator.createSelfSigned>[0]['keys'],
     signingAlgorithm: ALGORITHM,
     extensions: [
       // cA=true so BoringSSL accepts the certificate as its own trust anchor in tls.ca.
