@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/* Reads stoq_config on every packet; a never-written entry means the defaults. */
+#ifndef STOQ_LIB_CONFIG_H
+#define STOQ_LIB_CONFIG_H
+
+#include "maps.h"
+
+static __always_inline void config_defaults(struct stoq_config *cfg)
+{
+	__builtin_memset(cfg, 0, sizeof(*cfg));
+	cfg->magic = STOQ_CONFIG_MAGIC;
+	cfg->quic_ports[0] = STOQ_DEFAULT_QUIC_PORT;
+	cfg->ipv4_policy = STOQ_IPV4_DROP;
+	cfg->redirect = 1;
+	cfg->initial_min_size = STOQ_DEFAULT_INITIAL_MIN_SIZE;
+}
+
+static __always_inline void config_load(struct stoq_config *cfg)
+{
+	__u32 key = 0;
+	struct stoq_config *stored = bpf_map_lookup_elem(&stoq_config, &key);
+
+	if (stored && stored->magic == STOQ_CONFIG_MAGIC)
+		__builtin_memcpy(cfg, stored, sizeof(*cfg));
+	else
+		config_defaults(cfg);
+}
+
+static __always_inline int config_is_quic_port(const struct stoq_config *cfg, __u16 port)
+{
+#pragma unroll
+	for (int i = 0; i < STOQ_MAX_QUIC_PORTS; i++) {
+		if (cfg->quic_ports[i] != 0 && cfg->quic_ports[i] == port)
+			return 1;
+	}
+	return 0;
+}
+
+#endif /* STOQ_LIB_CONFIG_H */

@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/* The program's maps. Their names are a contract (DESIGN.md): keep them. */
+#ifndef STOQ_LIB_MAPS_H
+#define STOQ_LIB_MAPS_H
+
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+#include "../stoq_shared.h"
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct stoq_config);
+} stoq_config SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct stoq_stats);
+} stoq_stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, STOQ_CONNTRACK_ENTRIES);
+	__type(key, struct stoq_ct_key);
+	__type(value, struct stoq_ct_value);
+} stoq_conntrack SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_XSKMAP);
+	__uint(max_entries, STOQ_XSKS_ENTRIES);
+	__type(key, __u32);
+	__type(value, __u32);
+} stoq_xsks SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, STOQ_INITIAL_BUCKET_ENTRIES);
+	__type(key, struct stoq_prefix_key);
+	__type(value, struct stoq_token_bucket);
+} stoq_initial_buckets SEC(".maps");
+
+#endif /* STOQ_LIB_MAPS_H */
