@@ -55,6 +55,7 @@ export class EndpointCore {
   readonly counters = new EndpointCounters();
   readonly #config: NormalisedConfig;
   readonly #local: SocketAddress;
+  readonly #localHost: { host: string; port: number };
   readonly #clientConfig: QuicheConfig;
   readonly #serverConfig: QuicheConfig | null;
   readonly #byCid = new Map<string, CoreConnection>();
@@ -72,6 +73,7 @@ export class EndpointCore {
   constructor(config: NormalisedConfig, local: SocketAddress) {
     this.#config = config;
     this.#local = local;
+    this.#localHost = host(local);
     this.#clientConfig = buildQuicheConfig(config, 'client');
     this.#serverConfig = config.tls.certChain.length > 0 ? buildQuicheConfig(config, 'server') : null;
     this.#tokens = new RetryTokens(config.retryTokenTtlMs);
@@ -101,6 +103,16 @@ export class EndpointCore {
   receive(data: Uint8Array, from: SocketAddress, now: number): void {
     this.counters.rxDatagrams++;
     this.counters.rxBytes += data.byteLength;
+    // Fast path: a short-header packet (bit 7 clear, fixed bit set) carries our
+    // fixed-length DCID right after the first byte; no need to call into quiche to parse.
+    const first = data[0];
+    if (first !== undefined && (first & 0xc0) === 0x40 && data.byteLength > CID_LEN) {
+      const conn = this.#byCid.get(hex(data.subarray(1, 1 + CID_LEN)));
+      if (conn) {
+        this.#recv(conn, data, from, now);
+        return;
+      }
+    }
     let header;
     try {
       header = quiche.Header.fromSlice(data, CID_LEN);
@@ -193,14 +205,16 @@ export class EndpointCore {
 
   #recv(conn: CoreConnection, data: Uint8Array, from: SocketAddress, now: number): void {
     try {
-      conn.quiche.recv(data, { from: host(from), to: host(this.#local) });
+      conn.quiche.recv(data, { from: host(from), to: this.#localHost });
     } catch {
       // A packet quiche could not use (undecryptable, duplicate, …) is dropped by quiche;
       // fatal protocol errors close the connection, which #afterIo reports.
       this.counters.rxRejected++;
     }
+    // Re-arming the timer waits for pollTransmits (every received-on connection is dirty):
+    // once per batch instead of once per packet.
     this.#dirty.add(conn);
-    this.#afterIo(conn, now);
+    this.#afterIo(conn, now, false);
     if (!conn.closed) this.#active.add(conn);
   }
 
@@ -289,7 +303,7 @@ export class EndpointCore {
   }
 
   /** After any recv/send/timeout: notice the handshake finishing or the connection closing, and re-arm its timer. */
-  #afterIo(conn: CoreConnection, now: number): void {
+  #afterIo(conn: CoreConnection, now: number, reschedule = true): void {
     if (conn.closed) return;
     if (conn.quiche.isClosed()) {
       conn.closed = true;
@@ -306,7 +320,7 @@ export class EndpointCore {
       conn.established = true;
       if (!conn.refused) this.#events.push({ type: 'established', conn });
     }
-    this.#schedule(conn, now);
+    if (reschedule) this.#schedule(conn, now);
   }
 
   #schedule(conn: CoreConnection, now: number): void {

@@ -28,4 +28,12 @@ describe('TimerHeap', () => {
       ),
     );
   });
+
+  it('does not grow without bound when one key is rescheduled over and over', () => {
+    const heap = new TimerHeap<string>();
+    for (let i = 0; i < 100_000; i++) heap.set('conn', 30_000 + i);
+    expect(heap.size).toBe(1);
+    expect(heap.entries).toBeLessThan(2000);
+    expect(heap.popExpired(1e9)).toEqual(['conn']);
+  });
 });

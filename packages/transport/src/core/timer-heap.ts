@@ -12,16 +12,23 @@ interface Entry<K> {
 export class TimerHeap<K> {
   readonly #heap: Entry<K>[] = [];
   readonly #generation = new Map<K, number>();
+  readonly #deadline = new Map<K, number>();
+  #nextGeneration = 1;
 
   /** Sets (or replaces) the deadline for `key`; `null` cancels it. */
   set(key: K, at: number | null): void {
-    const generation = (this.#generation.get(key) ?? 0) + 1;
     if (at === null) {
       this.#generation.delete(key);
+      this.#deadline.delete(key);
       return;
     }
+    if (this.#deadline.get(key) === at) return; // unchanged: no new entry
+    const generation = this.#nextGeneration++;
     this.#generation.set(key, generation);
+    this.#deadline.set(key, at);
     this.#push({ at, key, generation });
+    // Stale entries only leave when they surface; rebuild before they pile up.
+    if (this.#heap.length > 4 * this.#generation.size + 1024) this.#compact();
   }
 
   /** Earliest live deadline, or null. */
@@ -39,12 +46,24 @@ export class TimerHeap<K> {
       if (!top || top.at > now) return expired;
       this.#pop();
       this.#generation.delete(top.key);
+      this.#deadline.delete(top.key);
       expired.push(top.key);
     }
   }
 
   get size(): number {
     return this.#generation.size;
+  }
+
+  /** Size of the underlying array, stale entries included (for tests). */
+  get entries(): number {
+    return this.#heap.length;
+  }
+
+  #compact(): void {
+    const live = this.#heap.filter((e) => this.#generation.get(e.key) === e.generation);
+    this.#heap.length = 0;
+    for (const e of live) this.#push(e);
   }
 
   #dropStale(): void {
