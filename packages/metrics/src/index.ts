@@ -1,0 +1,31 @@
+// SPDX-License-Identifier: Apache-2.0
+export { monotonicNowNs, type MonotonicClock } from './clock.js';
+export { MetricsCollector, SOURCE_KEYS } from './collector.js';
+export type { CollectorOptions, CollectorSources, CpuUsage, MetricsSnapshot, Rates, SourceKey } from './collector.js';
+export { snapshotToJson, toEbpfMetrics, type EbpfMetrics } from './ebpf-metrics.js';
+export { LatencyRecorder, type LatencyRecorderOptions, type LatencySummary } from './latency.js';
+export { METRIC_CATALOG, type MetricDefinition, type MetricType, type Sample } from './metric-catalog.js';
+export { registerStoqMetrics } from './prometheus.js';
+export { KeyedRateWindows, RateWindow } from './rate-window.js';
+export { serveMetrics, type MetricsServer, type ServeMetricsOptions } from './serve.js';
+export { absentSource, available, unavailable, type MetricSource, type SourceReading } from './source.js';
+export { afXdpSource, type AfXdpData, type AfXdpMode, type AfXdpSocketLike } from './sources/af-xdp.js';
+export {
+  CONNTRACK_STATES,
+  conntrackSource,
+  type BatchMapReader,
+  type ConntrackData,
+  type ConntrackSourceOptions,
+  type ConntrackState,
+  type MapEntry,
+} from './sources/conntrack.js';
+export { datapathSource, type DatapathData, type DatapathStatsLike } from './sources/datapath.js';
+export { processSource, type ProcessData, type ProcessSourceOptions } from './sources/process.js';
+export { quicSource, type QuicConnectionLike, type QuicConnectionStatsLike, type QuicData } from './sources/quic.js';
+export {
+  xdpStatsSource,
+  type DecodedStats,
+  type PerCpuMapReader,
+  type XdpStatsData,
+  type XdpStatsSourceOptions,
+} from './sources/xdp-stats.js';

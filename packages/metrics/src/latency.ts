@@ -1,0 +1,100 @@
+// SPDX-License-Identifier: Apache-2.0
+import * as hdr from 'hdr-histogram-js';
+import { monotonicNowNs, type MonotonicClock } from './clock.js';
+
+export interface LatencySummary {
+  /** Samples recorded since the last reset. */
+  readonly count: number;
+  readonly minUs: number;
+  readonly avgUs: number;
+  readonly p50Us: number;
+  readonly p95Us: number;
+  readonly p99Us: number;
+  readonly maxUs: number;
+}
+
+export interface LatencyRecorderOptions {
+  /** Largest latency tracked; larger samples are clamped to it and counted in `clamped`. Default 10 s. */
+  readonly highestTrackableNs?: number;
+  /** Significant decimal digits kept by the HDR histogram. Default 3 (0.1 % error). */
+  readonly significantDigits?: 1 | 2 | 3 | 4 | 5;
+  readonly clock?: MonotonicClock;
+}
+
+/**
+ * Kernel→user latency: the XDP program stamps `bpf_ktime_get_ns()` into the packet
+ * metadata; userspace records `now - stamp` when it handles the frame. Values are kept
+ * in nanoseconds in an HDR histogram (pure-JS backend, no WebAssembly start-up).
+ */
+export class LatencyRecorder {
+  readonly #histogram: hdr.Histogram;
+  readonly #highestNs: number;
+  readonly #clock: MonotonicClock;
+  #clamped = 0;
+  #future = 0;
+
+  constructor(options: LatencyRecorderOptions = {}) {
+    this.#highestNs = options.highestTrackableNs ?? 10_000_000_000;
+    this.#clock = options.clock ?? monotonicNowNs;
+    this.#histogram = hdr.build({
+      bitBucketSize: 64,
+      highestTrackableValue: this.#highestNs,
+      numberOfSignificantValueDigits: options.significantDigits ?? 3,
+      useWebAssembly: false,
+    });
+  }
+
+  /**
+   * Records the latency of a frame whose kernel timestamp (CLOCK_MONOTONIC ns) is given.
+   * A stamp later than now cannot be a latency (wrong clock or garbage metadata): it is
+   * counted in `futureStamps` and not recorded.
+   */
+  recordLatencyNs(kernelTimestampNs: bigint, nowNs: bigint = this.#clock()): void {
+    const latency = nowNs - kernelTimestampNs;
+    if (latency < 0n) {
+      this.#future++;
+      return;
+    }
+    this.recordNs(Number(latency));
+  }
+
+  /** Records an already computed latency in nanoseconds. */
+  recordNs(latencyNs: number): void {
+    if (latencyNs > this.#highestNs) {
+      this.#clamped++;
+      latencyNs = this.#highestNs;
+    }
+    this.#histogram.recordValue(Math.max(0, Math.round(latencyNs)));
+  }
+
+  get clamped(): number {
+    return this.#clamped;
+  }
+
+  get futureStamps(): number {
+    return this.#future;
+  }
+
+  /** Summary in microseconds, or null when nothing was recorded. */
+  summary(): LatencySummary | null {
+    const h = this.#histogram;
+    if (h.totalCount === 0) return null;
+    const us = (ns: number) => ns / 1000;
+    return {
+      count: h.totalCount,
+      minUs: us(h.getValueAtPercentile(0)),
+      avgUs: us(h.mean),
+      p50Us: us(h.getValueAtPercentile(50)),
+      p95Us: us(h.getValueAtPercentile(95)),
+      p99Us: us(h.getValueAtPercentile(99)),
+      maxUs: us(h.maxValue),
+    };
+  }
+
+  /** Starts a new measurement interval (the collector resets after each snapshot when asked to). */
+  reset(): void {
+    this.#histogram.reset();
+    this.#clamped = 0;
+    this.#future = 0;
+  }
+}

@@ -1,0 +1,44 @@
+// SPDX-License-Identifier: Apache-2.0
+import type { Registry } from 'prom-client';
+import type { MetricsCollector, MetricsSnapshot } from './collector.js';
+import { METRIC_CATALOG, type MetricDefinition } from './metric-catalog.js';
+
+/** What prom-client's Registry calls on a registered metric (`registerMetric` + `get()`). */
+interface RegistryMetric {
+  readonly name: string;
+  readonly help: string;
+  readonly type: string;
+  readonly aggregator: 'sum';
+  get(): Promise<{ name: string; help: string; type: string; aggregator: 'sum'; values: { labels: Record<string, string>; value: number }[] }>;
+  reset(): void;
+}
+
+/**
+ * Registers every catalog metric on the caller's prom-client Registry (never the global
+ * default one) with a custom `get()`. A scrape calls every `get()` in the same tick, so
+ * they all join the collector's one in-flight collection: one map walk per scrape.
+ * Returns a function that unregisters the metrics again.
+ */
+export function registerStoqMetrics(registry: Registry, collector: MetricsCollector): () => void {
+  const metrics = METRIC_CATALOG.map((definition) => toRegistryMetric(definition, () => collector.collect()));
+  for (const metric of metrics) registry.registerMetric(metric as never);
+  return () => {
+    for (const metric of metrics) registry.removeSingleMetric(metric.name);
+  };
+}
+
+function toRegistryMetric(definition: MetricDefinition, snapshot: () => Promise<MetricsSnapshot>): RegistryMetric {
+  return {
+    name: definition.name,
+    help: definition.help,
+    type: definition.type,
+    aggregator: 'sum',
+    async get() {
+      const values = definition.read(await snapshot()).map((sample) => ({ labels: { ...sample.labels }, value: sample.value }));
+      return { name: definition.name, help: definition.help, type: definition.type, aggregator: 'sum', values };
+    },
+    reset() {
+      // Values live in the kernel and the sources, not here: nothing to reset.
+    },
+  };
+}

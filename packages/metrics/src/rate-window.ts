@@ -1,0 +1,60 @@
+// SPDX-License-Identifier: Apache-2.0
+/**
+ * Per-second rate of a monotonically increasing counter over a sliding window.
+ * Keeps (time, cumulative value) points no older than the window and divides the
+ * increase between the oldest and newest kept point by the time between them.
+ */
+export class RateWindow {
+  readonly #windowNs: bigint;
+  readonly #points: { atNs: bigint; value: number }[] = [];
+
+  constructor(windowMs: number) {
+    if (!(windowMs > 0)) throw new RangeError(`windowMs must be > 0, got ${windowMs}`);
+    this.#windowNs = BigInt(Math.round(windowMs * 1e6));
+  }
+
+  /** Adds a cumulative reading. A decrease means the counter restarted (map reloaded): the window starts over. */
+  add(atNs: bigint, value: number): void {
+    const last = this.#points.at(-1);
+    if (last !== undefined && (value < last.value || atNs <= last.atNs)) this.#points.length = 0;
+    this.#points.push({ atNs, value });
+    // Keep one point at or beyond the window edge so the window stays fully covered.
+    while (this.#points.length > 2 && atNs - this.#points[1]!.atNs >= this.#windowNs) this.#points.shift();
+  }
+
+  /** Increase per second across the window; null until two readings exist. */
+  perSecond(): number | null {
+    const first = this.#points[0];
+    const last = this.#points.at(-1);
+    if (first === undefined || last === undefined || first === last) return null;
+    const seconds = Number(last.atNs - first.atNs) / 1e9;
+    return (last.value - first.value) / seconds;
+  }
+}
+
+/** A RateWindow per key (per verdict), created on first sight of the key. */
+export class KeyedRateWindows {
+  readonly #windowMs: number;
+  readonly #windows = new Map<string, RateWindow>();
+
+  constructor(windowMs: number) {
+    this.#windowMs = windowMs;
+  }
+
+  add(atNs: bigint, values: Readonly<Record<string, number>>): void {
+    for (const [key, value] of Object.entries(values)) {
+      let window = this.#windows.get(key);
+      if (window === undefined) {
+        window = new RateWindow(this.#windowMs);
+        this.#windows.set(key, window);
+      }
+      window.add(atNs, value);
+    }
+  }
+
+  perSecond(): Record<string, number | null> {
+    const rates: Record<string, number | null> = {};
+    for (const [key, window] of this.#windows) rates[key] = window.perSecond();
+    return rates;
+  }
+}

@@ -1,0 +1,67 @@
+// SPDX-License-Identifier: Apache-2.0
+import { available, type MetricSource } from '../source.js';
+
+export const CONNTRACK_STATES = ['initial', 'handshake', 'established', 'closing'] as const;
+export type ConntrackState = (typeof CONNTRACK_STATES)[number];
+
+/** One key/value pair as the loader hands it out. */
+export type MapEntry = readonly [key: Buffer, value: Buffer] | { readonly key: Buffer; readonly value: Buffer };
+
+type Entries = Iterable<MapEntry> | AsyncIterable<MapEntry>;
+
+/**
+ * The part of a loader hash map the conntrack source needs. `lookupBatch` (one
+ * BPF_MAP_LOOKUP_BATCH syscall per batch) is preferred; `entries` is the fallback for
+ * kernels or maps without batch support.
+ */
+export interface BatchMapReader {
+  lookupBatch?(options: { batchSize: number }): Entries | Promise<Entries>;
+  entries?(): Entries | Promise<Entries>;
+}
+
+export interface ConntrackData {
+  readonly entries: number;
+  readonly byState: Readonly<Record<ConntrackState, number>>;
+  readonly packets: number;
+  readonly bytes: number;
+}
+
+export interface ConntrackSourceOptions {
+  /** The `stoq_conntrack` LRU hash (`obj.map('stoq_conntrack')`). */
+  readonly map: BatchMapReader;
+  /** `decodeConntrack` from `@stoq/bpf-programs`. */
+  readonly decode: (key: Buffer, value: Buffer) => { state: string; packets: number | bigint; bytes: number | bigint };
+  /** Entries per BPF_MAP_LOOKUP_BATCH call. Default 4096. */
+  readonly batchSize?: number;
+}
+
+/** Counts `stoq_conntrack` entries per state by iterating the whole map in batches. */
+export function conntrackSource(options: ConntrackSourceOptions): MetricSource<ConntrackData> {
+  const batchSize = options.batchSize ?? 4096;
+  if (!Number.isInteger(batchSize) || batchSize < 1) throw new RangeError(`batchSize must be a positive integer, got ${batchSize}`);
+  return {
+    name: 'conntrack',
+    async collect() {
+      const byState: Record<ConntrackState, number> = { initial: 0, handshake: 0, established: 0, closing: 0 };
+      let entries = 0;
+      let packets = 0;
+      let bytes = 0;
+      for await (const entry of await readAll(options.map, batchSize)) {
+        const [key, value] = Array.isArray(entry) ? entry : [(entry as { key: Buffer }).key, (entry as { value: Buffer }).value];
+        const decoded = options.decode(key as Buffer, value as Buffer);
+        if (!(decoded.state in byState)) throw new RangeError(`unknown conntrack state ${JSON.stringify(decoded.state)}`);
+        byState[decoded.state as ConntrackState]++;
+        entries++;
+        packets += Number(decoded.packets);
+        bytes += Number(decoded.bytes);
+      }
+      return available({ entries, byState, packets, bytes });
+    },
+  };
+}
+
+function readAll(map: BatchMapReader, batchSize: number): Entries | Promise<Entries> {
+  if (map.lookupBatch) return map.lookupBatch({ batchSize });
+  if (map.entries) return map.entries();
+  throw new TypeError('conntrack map has neither lookupBatch() nor entries()');
+}

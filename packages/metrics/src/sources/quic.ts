@@ -1,0 +1,71 @@
+// SPDX-License-Identifier: Apache-2.0
+import { available, unavailable, type MetricSource } from '../source.js';
+
+/** The fields of `@stoq/transport`'s `conn.stats()` this source aggregates. */
+export interface QuicConnectionStatsLike {
+  readonly rttUs: number;
+  readonly cwnd: number;
+  readonly lost: number;
+  readonly retrans: number;
+  readonly sent: number;
+  readonly recv: number;
+}
+
+export interface QuicConnectionLike {
+  stats(): QuicConnectionStatsLike;
+}
+
+export interface QuicData {
+  readonly connections: number;
+  /** Smoothed RTT over open connections, microseconds; null with no connection. */
+  readonly rttUs: { readonly min: number; readonly avg: number; readonly max: number } | null;
+  readonly cwndBytes: number;
+  readonly lostPackets: number;
+  readonly retransmittedPackets: number;
+  readonly sentPackets: number;
+  readonly receivedPackets: number;
+}
+
+/**
+ * Aggregates the stats of the open QUIC connections the caller lists. Totals cover
+ * the connections open now (a closed connection's packets leave the sum), so they
+ * are exported as gauges, not counters.
+ */
+export function quicSource(connections: (() => Iterable<QuicConnectionLike>) | null): MetricSource<QuicData> {
+  return {
+    name: 'quic',
+    collect() {
+      if (connections === null) return unavailable('no QUIC endpoint was given');
+      let count = 0;
+      let rttSum = 0;
+      let rttMin = Infinity;
+      let rttMax = 0;
+      let cwnd = 0;
+      let lost = 0;
+      let retrans = 0;
+      let sent = 0;
+      let recv = 0;
+      for (const conn of connections()) {
+        const s = conn.stats();
+        count++;
+        rttSum += s.rttUs;
+        rttMin = Math.min(rttMin, s.rttUs);
+        rttMax = Math.max(rttMax, s.rttUs);
+        cwnd += s.cwnd;
+        lost += s.lost;
+        retrans += s.retrans;
+        sent += s.sent;
+        recv += s.recv;
+      }
+      return available({
+        connections: count,
+        rttUs: count === 0 ? null : { min: rttMin, avg: rttSum / count, max: rttMax },
+        cwndBytes: cwnd,
+        lostPackets: lost,
+        retransmittedPackets: retrans,
+        sentPackets: sent,
+        receivedPackets: recv,
+      });
+    },
+  };
+}

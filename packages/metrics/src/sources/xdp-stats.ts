@@ -1,0 +1,53 @@
+// SPDX-License-Identifier: Apache-2.0
+import { available, unavailable, type MetricSource } from '../source.js';
+
+/** The part of a loader map the stats source needs (`@stoq/loader`'s BpfMap satisfies it). */
+export interface PerCpuMapReader {
+  lookupPerCpu(key: Buffer): Buffer[] | Promise<Buffer[]>;
+}
+
+/** Counters summed over CPUs plus the frame-size histogram (one count per bucket). */
+export interface DecodedStats {
+  readonly counters: Readonly<Record<string, number>>;
+  readonly sizeHistogram: readonly number[];
+}
+
+export interface XdpStatsData extends DecodedStats {
+  /** Upper bound in bytes of each histogram bucket; the last bucket is open (Infinity). */
+  readonly sizeBucketLimits: readonly number[];
+}
+
+export interface XdpStatsSourceOptions {
+  /** The `stoq_stats` per-CPU array (`obj.map('stoq_stats')`). */
+  readonly map: PerCpuMapReader;
+  /** Sums and decodes the per-CPU values: `decodeStats` from `@stoq/bpf-programs`. */
+  readonly decode: (perCpuValues: Buffer[]) => DecodedStats;
+  /** `SIZE_BUCKET_LIMITS` from `@stoq/bpf-programs` (bucket upper bounds, bytes). */
+  readonly sizeBucketLimits: readonly number[];
+}
+
+const STATS_KEY = Buffer.alloc(4); // one entry, at key 0
+
+/** Reads the XDP program's counters: one per-CPU lookup per collection, summed by `decode`. */
+export function xdpStatsSource(options: XdpStatsSourceOptions): MetricSource<XdpStatsData> {
+  const limits = bucketLimitsWithOverflow(options.sizeBucketLimits);
+  return {
+    name: 'xdp_stats',
+    async collect() {
+      const perCpu = await options.map.lookupPerCpu(STATS_KEY);
+      if (perCpu.length === 0) return unavailable('stoq_stats returned no per-CPU values');
+      const decoded = options.decode(perCpu);
+      if (decoded.sizeHistogram.length !== limits.length) {
+        throw new RangeError(
+          `frame-size histogram has ${decoded.sizeHistogram.length} buckets but ${limits.length} limits were given`,
+        );
+      }
+      return available({ counters: decoded.counters, sizeHistogram: decoded.sizeHistogram, sizeBucketLimits: limits });
+    },
+  };
+}
+
+/** The program's limits name the closed buckets; the last bucket ("larger") is open-ended. */
+function bucketLimitsWithOverflow(limits: readonly number[]): readonly number[] {
+  return limits.at(-1) === Infinity ? limits : [...limits, Infinity];
+}
