@@ -153,8 +153,15 @@ export class StoqTransport extends EventEmitter<StoqTransportEvents> {
     this.#closing = true;
     for (const core of [...this.#core.connections()]) {
       const owner = core.owner as StoqConnection | null;
-      if (owner) void owner.close(0, 'transport closing');
-      else core.quiche.close(false, 0, Buffer.alloc(0));
+      if (owner) {
+        void owner.close(0, 'transport closing');
+      } else {
+        try {
+          core.quiche.close(false, 0, Buffer.alloc(0));
+        } catch {
+          // already closing
+        }
+      }
       this.#core.wake(core);
     }
     this.#drive();
@@ -218,8 +225,15 @@ export class StoqTransport extends EventEmitter<StoqTransportEvents> {
       const core = event.conn;
       switch (event.type) {
         case 'accepted':
-          if (this.#closing) core.quiche.close(false, 0x2, Buffer.from('transport closing'));
-          else this.#adopt(core);
+          if (!this.#closing) {
+            this.#adopt(core);
+            break;
+          }
+          try {
+            core.quiche.close(false, 0x2, Buffer.from('transport closing'));
+          } catch {
+            // quiche already closed it (Done): nothing left to refuse.
+          }
           break;
         case 'established': {
           const conn = core.owner as StoqConnection | null;

@@ -31,6 +31,8 @@ export class CoreConnection {
   readonly refused: boolean;
   /** Set by the layer above (the public connection object). */
   owner: unknown = null;
+  /** The peer address in quiche's shape, built once instead of per packet. */
+  readonly remoteHost: { host: string; port: number };
   constructor(
     readonly role: 'client' | 'server',
     readonly quiche: QuicheConnection,
@@ -39,6 +41,7 @@ export class CoreConnection {
     refused = false,
   ) {
     this.refused = refused;
+    this.remoteHost = { host: remote.address, port: remote.port };
   }
 }
 
@@ -183,7 +186,8 @@ export class EndpointCore {
           break;
         }
         const [written, info] = result;
-        out.push({ data: view.subarray(0, written), to: { address: info.to.host, port: info.to.port } });
+        const to = info.to.port === conn.remote.port && info.to.host === conn.remote.address ? conn.remote : { address: info.to.host, port: info.to.port };
+        out.push({ data: view.subarray(0, written), to });
         this.#slabOffset += written;
         this.counters.txDatagrams++;
         this.counters.txBytes += written;
@@ -205,7 +209,8 @@ export class EndpointCore {
 
   #recv(conn: CoreConnection, data: Uint8Array, from: SocketAddress, now: number): void {
     try {
-      conn.quiche.recv(data, { from: host(from), to: this.#localHost });
+      const peer = from.port === conn.remote.port && from.address === conn.remote.address ? conn.remoteHost : host(from);
+      conn.quiche.recv(data, { from: peer, to: this.#localHost });
     } catch {
       // A packet quiche could not use (undecryptable, duplicate, …) is dropped by quiche;
       // fatal protocol errors close the connection, which #afterIo reports.
