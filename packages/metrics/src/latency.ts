@@ -80,13 +80,16 @@ export class LatencyRecorder {
     const h = this.#histogram;
     if (h.totalCount === 0) return null;
     const us = (ns: number) => ns / 1000;
+    // Percentiles come back as the top of their HDR bucket, which can sit just above the
+    // exact maximum: clamp so that min ≤ p50 ≤ p95 ≤ p99 ≤ max always holds.
+    const at = (percentile: number) => us(Math.min(h.getValueAtPercentile(percentile), h.maxValue));
     return {
       count: h.totalCount,
-      minUs: us(h.getValueAtPercentile(0)),
+      minUs: us(Math.min(h.minNonZeroValue, h.getValueAtPercentile(0))),
       avgUs: us(h.mean),
-      p50Us: us(h.getValueAtPercentile(50)),
-      p95Us: us(h.getValueAtPercentile(95)),
-      p99Us: us(h.getValueAtPercentile(99)),
+      p50Us: at(50),
+      p95Us: at(95),
+      p99Us: at(99),
       maxUs: us(h.maxValue),
     };
   }
