@@ -1,0 +1,109 @@
+// SPDX-License-Identifier: Apache-2.0
+// stoq_config codec: validation and defaults live here, the program only reads bytes.
+import { StoqCodecError } from './errors.js';
+import {
+  CONFIG_LAYOUT as L, CONFIG_MAGIC, IPV4_POLICIES, LITTLE_ENDIAN, MAX_QUIC_PORTS, type Ipv4Policy,
+} from './layout.js';
+
+export interface StoqConfig {
+  /** UDP ports treated as QUIC (1..65535, at most 8, no duplicates). */
+  quicPorts: number[];
+  ipv4Policy: Ipv4Policy;
+  /** Redirect QUIC to the AF_XDP socket of the receive queue when one is registered. */
+  redirect: boolean;
+  /** Put bpf_ktime_get_ns() as 8 bytes of XDP metadata in front of QUIC packets. */
+  timestampMeta: boolean;
+  /** Datagrams carrying an Initial with a smaller UDP payload are dropped (RFC 9000 §14.1). */
+  initialMinSize: number;
+  /** Initials per second allowed per source /64. */
+  initialRate: number;
+  /** Token-bucket size per /64; 0 = no limit. */
+  initialBurst: number;
+}
+
+/** What the program does while stoq_config has never been written. */
+export const DEFAULT_CONFIG: Readonly<StoqConfig> = Object.freeze({
+  quicPorts: [9292],
+  ipv4Policy: 'drop',
+  redirect: true,
+  timestampMeta: false,
+  initialMinSize: 1200,
+  initialRate: 0,
+  initialBurst: 0,
+});
+
+const U32_MAX = 0xffff_ffff;
+
+function invalid(field: string, message: string): never {
+  throw new StoqCodecError('STOQ_ERR_INVALID_CONFIG', field, message);
+}
+
+function checkInt(field: string, value: unknown, min: number, max: number): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    invalid(field, `expected an integer in ${min}..${max}, got ${String(value)}`);
+  }
+  return value;
+}
+
+function checkBool(field: string, value: unknown): boolean {
+  if (typeof value !== 'boolean') invalid(field, `expected a boolean, got ${String(value)}`);
+  return value;
+}
+
+/** Validates a partial config and fills the rest from DEFAULT_CONFIG. */
+export function normalizeConfig(partial: Partial<StoqConfig> = {}): StoqConfig {
+  const merged = { ...DEFAULT_CONFIG, ...partial };
+  if (!Array.isArray(merged.quicPorts)) invalid('quicPorts', 'expected an array of ports');
+  if (merged.quicPorts.length > MAX_QUIC_PORTS) invalid('quicPorts', `at most ${MAX_QUIC_PORTS} ports`);
+  const ports = merged.quicPorts.map((p, i) => checkInt(`quicPorts[${i}]`, p, 1, 65535));
+  if (new Set(ports).size !== ports.length) invalid('quicPorts', 'duplicate port');
+  if (!(merged.ipv4Policy in IPV4_POLICIES)) invalid('ipv4Policy', `expected 'drop' or 'pass', got ${String(merged.ipv4Policy)}`);
+  return {
+    quicPorts: ports,
+    ipv4Policy: merged.ipv4Policy,
+    redirect: checkBool('redirect', merged.redirect),
+    timestampMeta: checkBool('timestampMeta', merged.timestampMeta),
+    initialMinSize: checkInt('initialMinSize', merged.initialMinSize, 0, 65535),
+    initialRate: checkInt('initialRate', merged.initialRate, 0, U32_MAX),
+    initialBurst: checkInt('initialBurst', merged.initialBurst, 0, U32_MAX),
+  };
+}
+
+/** The stoq_config value for key 0. Unset fields take their defaults. */
+export function encodeConfig(partial?: Partial<StoqConfig>): Buffer {
+  const cfg = normalizeConfig(partial);
+  const buf = Buffer.alloc(L.size);
+  const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  view.setUint32(L.offsets.magic, CONFIG_MAGIC, LITTLE_ENDIAN);
+  cfg.quicPorts.forEach((port, i) => view.setUint16(L.offsets.quic_ports + 2 * i, port, LITTLE_ENDIAN));
+  view.setUint8(L.offsets.ipv4_policy, IPV4_POLICIES[cfg.ipv4Policy]);
+  view.setUint8(L.offsets.redirect, cfg.redirect ? 1 : 0);
+  view.setUint8(L.offsets.timestamp_meta, cfg.timestampMeta ? 1 : 0);
+  view.setUint16(L.offsets.initial_min_size, cfg.initialMinSize, LITTLE_ENDIAN);
+  view.setUint32(L.offsets.initial_rate, cfg.initialRate, LITTLE_ENDIAN);
+  view.setUint32(L.offsets.initial_burst, cfg.initialBurst, LITTLE_ENDIAN);
+  return buf;
+}
+
+/** Reads a stoq_config value; a never-written (no magic) entry reads as the defaults, as in the program. */
+export function decodeConfig(buf: Uint8Array): StoqConfig {
+  if (buf.byteLength < L.size) {
+    throw new StoqCodecError('STOQ_ERR_INVALID_LAYOUT', 'stoq_config', `value is ${buf.byteLength} bytes, expected ${L.size}`);
+  }
+  const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  if (view.getUint32(L.offsets.magic, LITTLE_ENDIAN) !== CONFIG_MAGIC) return { ...DEFAULT_CONFIG, quicPorts: [...DEFAULT_CONFIG.quicPorts] };
+  const quicPorts: number[] = [];
+  for (let i = 0; i < 8; i++) {
+    const port = view.getUint16(L.offsets.quic_ports + 2 * i, LITTLE_ENDIAN);
+    if (port !== 0) quicPorts.push(port);
+  }
+  return {
+    quicPorts,
+    ipv4Policy: view.getUint8(L.offsets.ipv4_policy) === IPV4_POLICIES.pass ? 'pass' : 'drop',
+    redirect: view.getUint8(L.offsets.redirect) !== 0,
+    timestampMeta: view.getUint8(L.offsets.timestamp_meta) !== 0,
+    initialMinSize: view.getUint16(L.offsets.initial_min_size, LITTLE_ENDIAN),
+    initialRate: view.getUint32(L.offsets.initial_rate, LITTLE_ENDIAN),
+    initialBurst: view.getUint32(L.offsets.initial_burst, LITTLE_ENDIAN),
+  };
+}

@@ -1,0 +1,91 @@
+// SPDX-License-Identifier: Apache-2.0
+// stoq_conntrack codec. Userspace writes `closing` (encodeConntrackValue) when a
+// connection closes and deletes the entry after draining; the program never
+// overwrites `closing`.
+import { StoqCodecError } from './errors.js';
+import { ipv6FromBytes, ipv6ToBytes } from './ipv6.js';
+import { CONNTRACK_STATES, CT_KEY_LAYOUT as K, CT_VALUE_LAYOUT as V, LITTLE_ENDIAN, type ConntrackState } from './layout.js';
+
+export interface ConntrackKey {
+  peerAddress: string;
+  peerPort: number;
+  localPort: number;
+}
+
+export interface ConntrackValue {
+  state: ConntrackState;
+  firstSeenNs: bigint;
+  lastSeenNs: bigint;
+  packets: number;
+  bytes: number;
+}
+
+export type ConntrackEntry = ConntrackKey & ConntrackValue;
+
+const STATE_BY_VALUE = new Map<number, ConntrackState>(
+  Object.entries(CONNTRACK_STATES).map(([name, value]) => [value, name as ConntrackState]),
+);
+
+function viewOf(buf: Uint8Array, layout: { name: string; size: number }): DataView {
+  if (buf.byteLength < layout.size) {
+    throw new StoqCodecError('STOQ_ERR_INVALID_LAYOUT', layout.name, `${buf.byteLength} bytes, expected ${layout.size}`);
+  }
+  return new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+}
+
+function checkPort(field: string, port: number): void {
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new StoqCodecError('STOQ_ERR_INVALID_CONFIG', field, `expected a port in 0..65535, got ${port}`);
+  }
+}
+
+export function encodeConntrackKey({ peerAddress, peerPort, localPort }: ConntrackKey): Buffer {
+  checkPort('peerPort', peerPort);
+  checkPort('localPort', localPort);
+  const buf = Buffer.alloc(K.size);
+  ipv6ToBytes(peerAddress).copy(buf, K.offsets.peer_addr);
+  const view = viewOf(buf, K);
+  view.setUint16(K.offsets.peer_port, peerPort, LITTLE_ENDIAN);
+  view.setUint16(K.offsets.local_port, localPort, LITTLE_ENDIAN);
+  return buf;
+}
+
+export function decodeConntrackKey(key: Uint8Array): ConntrackKey {
+  const view = viewOf(key, K);
+  return {
+    peerAddress: ipv6FromBytes(key.subarray(K.offsets.peer_addr, K.offsets.peer_addr + 16)),
+    peerPort: view.getUint16(K.offsets.peer_port, LITTLE_ENDIAN),
+    localPort: view.getUint16(K.offsets.local_port, LITTLE_ENDIAN),
+  };
+}
+
+export function encodeConntrackValue(value: ConntrackValue): Buffer {
+  const state = CONNTRACK_STATES[value.state];
+  if (state === undefined) throw new StoqCodecError('STOQ_ERR_INVALID_CONFIG', 'state', `unknown state ${String(value.state)}`);
+  const buf = Buffer.alloc(V.size);
+  const view = viewOf(buf, V);
+  view.setUint32(V.offsets.state, state, LITTLE_ENDIAN);
+  view.setBigUint64(V.offsets.first_seen_ns, value.firstSeenNs, LITTLE_ENDIAN);
+  view.setBigUint64(V.offsets.last_seen_ns, value.lastSeenNs, LITTLE_ENDIAN);
+  view.setBigUint64(V.offsets.packets, BigInt(value.packets), LITTLE_ENDIAN);
+  view.setBigUint64(V.offsets.bytes, BigInt(value.bytes), LITTLE_ENDIAN);
+  return buf;
+}
+
+export function decodeConntrackValue(value: Uint8Array): ConntrackValue {
+  const view = viewOf(value, V);
+  const raw = view.getUint32(V.offsets.state, LITTLE_ENDIAN);
+  const state = STATE_BY_VALUE.get(raw);
+  if (!state) throw new StoqCodecError('STOQ_ERR_INVALID_LAYOUT', 'stoq_ct_value.state', `unknown state ${raw}`);
+  return {
+    state,
+    firstSeenNs: view.getBigUint64(V.offsets.first_seen_ns, LITTLE_ENDIAN),
+    lastSeenNs: view.getBigUint64(V.offsets.last_seen_ns, LITTLE_ENDIAN),
+    packets: Number(view.getBigUint64(V.offsets.packets, LITTLE_ENDIAN)),
+    bytes: Number(view.getBigUint64(V.offsets.bytes, LITTLE_ENDIAN)),
+  };
+}
+
+export function decodeConntrack(key: Uint8Array, value: Uint8Array): ConntrackEntry {
+  return { ...decodeConntrackKey(key), ...decodeConntrackValue(value) };
+}

@@ -1,0 +1,24 @@
+// SPDX-License-Identifier: Apache-2.0
+// Every row of the XDP classification contract, through the real program in the
+// kernel (BPF_PROG_TEST_RUN): the verdict and exactly one class counter.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FIXTURES } from './support/fixtures.js';
+import { expectOneFrame } from './support/expect.js';
+import { LoadedStoqProgram, isRoot } from './support/kernel.js';
+
+if (!isRoot) console.warn('verdicts.test: skipped, loading BPF programs needs root (CAP_BPF + CAP_SYS_ADMIN)');
+
+describe.skipIf(!isRoot)('stoq_xdp verdict table (default config)', () => {
+  let prog: LoadedStoqProgram;
+  beforeAll(() => {
+    prog = LoadedStoqProgram.load();
+  });
+  afterAll(() => prog?.close());
+
+  it.each(FIXTURES)('$description', ({ frame, verdict, counter }) => {
+    const before = prog.readStats();
+    const res = prog.run(frame);
+    expect(res.retval).toBe(verdict);
+    expectOneFrame(before, prog.readStats(), frame.length, counter);
+  });
+});
