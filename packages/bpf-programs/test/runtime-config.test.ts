@@ -1,0 +1,99 @@
+// SPDX-License-Identifier: Apache-2.0
+// stoq_config is read on every packet: a write takes effect on the very next frame,
+// and an all-zero (never written) entry means the documented defaults.
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { MAP_NAMES, decodeConfig, DEFAULT_CONFIG, diffStats, type CounterName } from '../src/index.js';
+import { ETH_P, ipv4Udp, ethernet, quicLong, quicShort, udp6Frame } from './support/frames.js';
+import { XDP } from './support/fixtures.js';
+import { expectOneFrame } from './support/expect.js';
+import { LoadedStoqProgram, isRoot } from './support/kernel.js';
+
+if (!isRoot) console.warn('runtime-config.test: skipped, loading BPF programs needs root');
+
+describe.skipIf(!isRoot)('stoq_config at runtime', () => {
+  let prog: LoadedStoqProgram;
+  beforeAll(() => {
+    prog = LoadedStoqProgram.load();
+  });
+  afterEach(() => prog.clearConfig());
+  afterAll(() => prog?.close());
+
+  function check(frame: Buffer, verdict: number, counter: CounterName): void {
+    const before = prog.readStats();
+    expect(prog.run(frame).retval).toBe(verdict);
+    expectOneFrame(before, prog.readStats(), frame.length, counter);
+  }
+
+  const initial = (size: number, dport = 9292) => udp6Frame({ dport, payload: quicLong({ type: 'initial', size }) });
+  const ipv4 = ethernet(ETH_P.IPV4, ipv4Udp(9292));
+
+  it('reads the never-written entry as the defaults', () => {
+    const [raw] = prog.dump(MAP_NAMES.config);
+    expect(decodeConfig(raw!.value)).toEqual(DEFAULT_CONFIG);
+    check(initial(1199), XDP.DROP, 'initial_too_small_dropped');
+    check(ipv4, XDP.DROP, 'ipv4_dropped');
+  });
+
+  it('quic_ports: moving QUIC to 4433 and 8443 frees 9292 on the next packet', () => {
+    check(udp6Frame({ payload: quicShort() }), XDP.PASS, 'quic_passed');
+    prog.writeConfig({ quicPorts: [4433, 8443] });
+    check(udp6Frame({ payload: quicShort() }), XDP.PASS, 'udp_non_quic_passed');
+    check(initial(1199, 4433), XDP.DROP, 'initial_too_small_dropped');
+    check(initial(1199, 8443), XDP.DROP, 'initial_too_small_dropped');
+    prog.writeConfig({ quicPorts: [] });
+    check(initial(1199, 4433), XDP.PASS, 'udp_non_quic_passed');
+  });
+
+  it('ipv4_policy: pass, then drop again', () => {
+    prog.writeConfig({ ipv4Policy: 'pass' });
+    check(ipv4, XDP.PASS, 'ipv4_passed');
+    prog.writeConfig({ ipv4Policy: 'drop' });
+    check(ipv4, XDP.DROP, 'ipv4_dropped');
+  });
+
+  it('redirect off: QUIC is passed (no XSKMAP lookup)', () => {
+    prog.writeConfig({ redirect: false });
+    check(udp6Frame({ payload: quicShort() }), XDP.PASS, 'quic_passed');
+  });
+
+  it('initial_min_size: raised to 1300, then lowered to 0', () => {
+    prog.writeConfig({ initialMinSize: 1300 });
+    check(initial(1200), XDP.DROP, 'initial_too_small_dropped');
+    check(initial(1300), XDP.PASS, 'quic_passed');
+    prog.writeConfig({ initialMinSize: 0 });
+    check(initial(40), XDP.PASS, 'quic_passed');
+  });
+
+  it('clearing the entry brings the defaults back', () => {
+    prog.writeConfig({ initialMinSize: 0, ipv4Policy: 'pass' });
+    check(initial(40), XDP.PASS, 'quic_passed');
+    prog.clearConfig();
+    check(initial(40), XDP.DROP, 'initial_too_small_dropped');
+    check(ipv4, XDP.DROP, 'ipv4_dropped');
+  });
+
+  it('initial token bucket: an over-rate /64 is dropped while another /64 passes', () => {
+    // 1 Initial/s, burst 3: within one test run (a few ms) the 4th and 5th are over rate.
+    prog.writeConfig({ initialRate: 1, initialBurst: 3 });
+    const from = (src: string) => udp6Frame({ src, payload: quicLong({ type: 'initial', size: 1200 }) });
+    const before = prog.readStats();
+    const verdicts = [1, 2, 3, 4, 5].map((i) => prog.run(from(`fd00:aaaa::${i}`)).retval);
+    expect(verdicts).toEqual([XDP.PASS, XDP.PASS, XDP.PASS, XDP.DROP, XDP.DROP]);
+    // Same /64 as before but another host, and a different /64.
+    expect(prog.run(from('fd00:aaaa::99')).retval).toBe(XDP.DROP);
+    expect(prog.run(from('fd00:bbbb::1')).retval).toBe(XDP.PASS);
+    // Non-Initial QUIC from the limited /64 is not rate limited.
+    expect(prog.run(udp6Frame({ src: 'fd00:aaaa::1', payload: quicShort() })).retval).toBe(XDP.PASS);
+    const d = diffStats(before, prog.readStats());
+    expect(d.counters.initial_rate_limited_dropped).toBe(3);
+    expect(d.counters.quic_passed).toBe(5);
+    expect(prog.dump(MAP_NAMES.initialBuckets)).toHaveLength(2);
+    prog.clearMap(MAP_NAMES.initialBuckets);
+  });
+
+  it('initial token bucket: burst 0 means no limit', () => {
+    prog.writeConfig({ initialRate: 1, initialBurst: 0 });
+    const frame = udp6Frame({ src: 'fd00:cccc::1', payload: quicLong({ type: 'initial', size: 1200 }) });
+    for (let i = 0; i < 20; i++) expect(prog.run(frame).retval).toBe(XDP.PASS);
+  });
+});
