@@ -28,6 +28,8 @@ export interface DatapathStats {
   readonly kind: DatapathKind;
   rxDatagrams: number;
   rxBytes: number;
+  /** Datagrams discarded by the datapath itself (e.g. from source port 0, which cannot be answered). */
+  rxDropped: number;
   txDatagrams: number;
   txBytes: number;
   /** Sends the OS refused (each one is also reported through onError). */

@@ -36,7 +36,7 @@ export class DgramDatapath implements Datapath {
     this.#socket = socket;
     this.#highWater = highWater;
     this.#stats = {
-      kind: 'dgram', rxDatagrams: 0, rxBytes: 0, txDatagrams: 0, txBytes: 0, txErrors: 0,
+      kind: 'dgram', rxDatagrams: 0, rxBytes: 0, rxDropped: 0, txDatagrams: 0, txBytes: 0, txErrors: 0,
       rxBatches: 0, txBatches: 0, memcpyOps: 0, zeroCopyOps: 0,
     };
   }
@@ -91,18 +91,24 @@ export class DgramDatapath implements Datapath {
   send(batch: readonly OutgoingDatagram[]): boolean {
     if (this.#closed || batch.length === 0) return !this.#closed;
     this.#stats.txBatches++;
-    const last = batch.length - 1;
-    for (let i = 0; i <= last; i++) {
+    // Callbacks run after this loop, so they see the final index of the last queued send.
+    let lastQueued = -1;
+    for (let i = 0; i < batch.length; i++) {
       const { data, to } = batch[i] as OutgoingDatagram;
       // One callback per batch is enough to learn when the queue drains; errors still
       // arrive per datagram.
-      this.#socket.send(data, to.port, to.address, (error) => {
-        if (error) {
-          this.#stats.txErrors++;
-          if (!this.#closed) this.#onError(error);
-        }
-        if (i === last) this.#checkDrain();
-      });
+      try {
+        this.#socket.send(data, to.port, to.address, (error) => {
+          if (error) this.#sendFailed(error);
+          if (i === lastQueued) this.#checkDrain();
+        });
+      } catch (error) {
+        // node:dgram throws synchronously for some destinations (port 0, say): one bad
+        // datagram must not take the endpoint down.
+        this.#sendFailed(error as Error);
+        continue;
+      }
+      lastQueued = i;
       this.#stats.txDatagrams++;
       this.#stats.txBytes += data.byteLength;
       this.#stats.memcpyOps++;
@@ -128,6 +134,11 @@ export class DgramDatapath implements Datapath {
     await new Promise<void>((resolve) => this.#socket.close(() => resolve()));
   }
 
+  #sendFailed(error: Error): void {
+    this.#stats.txErrors++;
+    if (!this.#closed) this.#onError(error);
+  }
+
   #checkDrain(): void {
     if (this.#waitingForDrain && this.#socket.getSendQueueSize() <= this.#highWater / 2) {
       this.#waitingForDrain = false;
@@ -136,6 +147,11 @@ export class DgramDatapath implements Datapath {
   }
 
   #onMessage(msg: Buffer, rinfo: dgram.RemoteInfo): void {
+    if (rinfo.port === 0) {
+      // Source port 0 cannot be answered (and node:dgram refuses to try): drop it here.
+      this.#stats.rxDropped++;
+      return;
+    }
     this.#stats.rxDatagrams++;
     this.#stats.rxBytes += msg.byteLength;
     this.#stats.memcpyOps++;
