@@ -64,7 +64,7 @@ export interface MetricsSnapshot {
   readonly rates: Rates | null;
   readonly latency: SourceReading<LatencySummary>;
   readonly cpu: CpuUsage | null;
-  /** Collections that failed, per source, since the collector was created. */
+  /** Collections that failed, per configured source (by source name), since the collector was created. */
   readonly sourceErrors: Readonly<Record<string, number>>;
 }
 
@@ -95,6 +95,8 @@ export class MetricsCollector {
       datapath: s.datapath ?? null,
       process: s.process === undefined ? processSource() : s.process,
     };
+    // A configured source starts at 0 errors: a real count, exported for every source.
+    for (const source of Object.values(this.#sources)) if (source !== null) this.#errors[source.name] = 0;
     this.#latency = options.latency;
     this.#clock = options.clock ?? monotonicNowNs;
     this.#windows = new KeyedRateWindows(options.windowMs ?? 10_000);

@@ -1,0 +1,53 @@
+// SPDX-License-Identifier: Apache-2.0
+import { describe, expect, it } from 'vitest';
+import { KeyedRateWindows, RateWindow } from './rate-window.js';
+
+const s = (seconds: number) => BigInt(Math.round(seconds * 1e9));
+
+describe('RateWindow', () => {
+  it('has no rate until two readings exist', () => {
+    const w = new RateWindow(5000);
+    expect(w.perSecond()).toBeNull();
+    w.add(s(1), 100);
+    expect(w.perSecond()).toBeNull();
+  });
+
+  it('divides the increase across the window by the time it spans', () => {
+    const w = new RateWindow(5000);
+    w.add(s(0), 0);
+    w.add(s(2), 400);
+    expect(w.perSecond()).toBe(200);
+  });
+
+  it('forgets readings older than the window but keeps the window covered', () => {
+    const w = new RateWindow(2000);
+    for (let t = 0; t <= 4; t++) w.add(s(t), t < 2 ? t * 1000 : 2000 + (t - 2) * 10);
+    // points kept: t=2 (edge) .. t=4 → (2020 - 2000) / 2 s
+    expect(w.perSecond()).toBe(10);
+  });
+
+  it('starts over when the counter goes backwards (program reloaded) or time does not advance', () => {
+    const w = new RateWindow(10_000);
+    w.add(s(0), 5000);
+    w.add(s(1), 6000);
+    w.add(s(2), 10);
+    expect(w.perSecond()).toBeNull();
+    w.add(s(3), 110);
+    expect(w.perSecond()).toBe(100);
+    w.add(s(3), 500);
+    expect(w.perSecond()).toBeNull();
+  });
+
+  it('rejects a non-positive window', () => {
+    expect(() => new RateWindow(0)).toThrow(RangeError);
+  });
+});
+
+describe('KeyedRateWindows', () => {
+  it('keeps one window per key', () => {
+    const k = new KeyedRateWindows(10_000);
+    k.add(s(0), { a: 0, b: 10 });
+    k.add(s(4), { a: 40, b: 10 });
+    expect(k.perSecond()).toEqual({ a: 10, b: 0 });
+  });
+});

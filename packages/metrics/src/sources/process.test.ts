@@ -1,0 +1,29 @@
+// SPDX-License-Identifier: Apache-2.0
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { parseCoreTicks, parseSelfCpuTicks, processSource } from './process.js';
+
+describe('procfs parsing', () => {
+  it('reads utime+stime even when the command name has spaces and parentheses', () => {
+    const line = '1234 (my (odd) name) S 1 1234 1234 0 -1 4194560 100 0 0 0 250 50 0 0 20 0 1 0 100 1000 10';
+    expect(parseSelfCpuTicks(line)).toBe(300);
+  });
+
+  it('reads one entry per core from /proc/stat, idle and iowait not busy', () => {
+    const stat = 'cpu  10 0 10 100 5 0 0 0 0 0\ncpu0 4 1 3 50 2 1 1 0 0 0\ncpu1 6 0 7 50 3 0 0 0 0 0\nintr 1\n';
+    expect(parseCoreTicks(stat)).toEqual([
+      { busy: 10, total: 62 },
+      { busy: 13, total: 66 },
+    ]);
+  });
+
+  it.skipIf(process.platform !== 'linux')('reads this process and every core of this machine', async () => {
+    const reading = await processSource({ umemBytes: () => 4096 }).collect();
+    if (!reading.available) throw new Error(reading.reason);
+    const cores = readFileSync('/proc/stat', 'utf8').split('\n').filter((l) => /^cpu\d+ /.test(l)).length;
+    expect(reading.data.cores).toHaveLength(cores);
+    expect(reading.data.processCpuSeconds).toBeGreaterThan(0);
+    expect(reading.data.rssBytes).toBeGreaterThan(1 << 20);
+    expect(reading.data.umemBytes).toBe(4096);
+  });
+});

@@ -1,0 +1,176 @@
+// SPDX-License-Identifier: Apache-2.0
+// The Prometheus exposition parses with an independent parser, carries exactly the
+// pinned metric names/types/labels, agrees with the JSON snapshot, stays off the
+// global registry, and is served on loopback.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import parsePrometheusTextFormat, { type ParsedFamily } from 'parse-prometheus-text-format';
+import { Registry, register as globalRegistry } from 'prom-client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  afXdpSource,
+  conntrackSource,
+  datapathSource,
+  LatencyRecorder,
+  METRIC_CATALOG,
+  MetricsCollector,
+  processSource,
+  quicSource,
+  registerStoqMetrics,
+  serveMetrics,
+  toEbpfMetrics,
+  xdpStatsSource,
+  type EbpfMetrics,
+} from '../src/index.js';
+import {
+  CountingFixture,
+  decodeFixtureConntrack,
+  decodeFixtureStats,
+  FIXTURE_SIZE_LIMITS,
+} from './helpers/bpftool-fixture.js';
+import { connections, datapaths, sockets } from './helpers/endpoint-objects.js';
+
+const isRoot = process.getuid?.() === 0;
+if (!isRoot) console.warn('prometheus exporter tests skipped: they read real BPF maps, which needs root');
+
+interface PinnedMetric {
+  name: string;
+  type: string;
+  labels: string[];
+}
+const pinned = JSON.parse(readFileSync(join(import.meta.dirname, 'metric-names.snapshot.json'), 'utf8')) as PinnedMetric[];
+
+/** name, type and the set of label names of every family that carries samples. */
+function emitted(families: ParsedFamily[]): PinnedMetric[] {
+  return families
+    .filter((f) => f.metrics.length > 0)
+    .map((f) => ({
+      name: f.name,
+      type: f.type.toLowerCase(),
+      labels: [...new Set(f.metrics.flatMap((m) => Object.keys(m.labels ?? {})))].sort(),
+    }));
+}
+
+function sample(families: ParsedFamily[], name: string, labels: Record<string, string> = {}): number {
+  const family = families.find((f) => f.name === name);
+  const match = family?.metrics.find((m) => Object.entries(labels).every(([k, v]) => m.labels?.[k] === v));
+  if (match?.value === undefined) throw new Error(`no sample ${name}${JSON.stringify(labels)}`);
+  return Number(match.value);
+}
+
+describe('metric catalog', () => {
+  it('matches the committed snapshot exactly (renames are deliberate, major versions)', () => {
+    expect(METRIC_CATALOG.map((m) => ({ name: m.name, type: m.type, labels: [...m.labels].sort() }))).toEqual(pinned);
+  });
+
+  it('follows Prometheus naming: stoq_ prefix, counters end in _total, base units', () => {
+    for (const m of METRIC_CATALOG) {
+      expect(m.name).toMatch(/^stoq_[a-z0-9_]+$/);
+      expect(m.name.endsWith('_total')).toBe(m.type === 'counter');
+      expect(m.name).not.toMatch(/_(ms|us|milliseconds|microseconds|kb|mb|percent)(_|$)/);
+    }
+  });
+
+  it('is documented row by row in the README', () => {
+    const readme = readFileSync(join(import.meta.dirname, '../README.md'), 'utf8');
+    for (const m of METRIC_CATALOG) expect(readme, m.name).toMatch(new RegExp(`\\| \`${m.name}\` \\| ${m.type} \\|`));
+  });
+});
+
+describe.skipIf(!isRoot)('Prometheus exposition with every source available', () => {
+  let fixture: CountingFixture;
+  let collector: MetricsCollector;
+  let text: string;
+  let families: ParsedFamily[];
+  let json: EbpfMetrics;
+
+  beforeAll(async () => {
+    fixture = await CountingFixture.load();
+    await fixture.runPacket({ counterIndex: 4 }, 30, 0);
+    await fixture.runPacket({ counterIndex: 7, length: 1200 }, 12, 1);
+    for (const [port, state] of [[2001, 1], [2002, 2], [2003, 3], [2003, 3]] as const)
+      await fixture.runPacket({ counterIndex: 9, conntrackState: state, peerPort: port });
+    const latency = new LatencyRecorder();
+    for (let i = 0; i < 5; i++) {
+      const out = await fixture.runPacket({ counterIndex: 1 });
+      latency.recordLatencyNs(out.readBigUInt64LE(24));
+    }
+    collector = new MetricsCollector({
+      latency,
+      sources: {
+        xdpStats: xdpStatsSource({ map: fixture.statsMap, decode: decodeFixtureStats, sizeBucketLimits: FIXTURE_SIZE_LIMITS }),
+        conntrack: conntrackSource({ map: fixture.conntrackMap, decode: decodeFixtureConntrack }),
+        afXdp: afXdpSource(() => sockets),
+        quic: quicSource(() => connections),
+        datapath: datapathSource(() => datapaths),
+        process: processSource({ umemBytes: () => 8 << 20 }),
+      },
+    });
+    await collector.collect(); // a first reading so rates and CPU ratios exist
+    await fixture.runPacket({ counterIndex: 4 }, 10, 0);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const registry = new Registry();
+    registerStoqMetrics(registry, collector);
+    text = await registry.metrics();
+    families = parsePrometheusTextFormat(text);
+    json = toEbpfMetrics(collector.lastSnapshot!);
+  });
+  afterAll(async () => {
+    await fixture?.close();
+  });
+
+  it('emits exactly the pinned names, types and label sets', () => {
+    const byName = (a: PinnedMetric, b: PinnedMetric) => a.name.localeCompare(b.name);
+    expect(emitted(families).sort(byName)).toEqual([...pinned].sort(byName));
+  });
+
+  it('carries the kernel map values and agrees with the JSON snapshot of the same scrape', () => {
+    if (!json.packetMetrics.available || !json.connectionMetrics.conntrack.available) throw new Error('sources unavailable');
+    expect(sample(families, 'stoq_xdp_packets_total', { verdict: 'counter_4' })).toBe(40);
+    expect(sample(families, 'stoq_xdp_packets_total', { verdict: 'counter_7' })).toBe(12);
+    expect(sample(families, 'stoq_xdp_rx_packets_total')).toBe(json.packetMetrics.packetsTotal);
+    expect(sample(families, 'stoq_xdp_rx_bytes_total')).toBe(json.packetMetrics.bytesTotal);
+    expect(sample(families, 'stoq_xdp_frame_size_packets_total', { size_max_bytes: '1518' })).toBe(12);
+    expect(sample(families, 'stoq_xdp_frame_size_packets_total', { size_max_bytes: '+Inf' })).toBe(0);
+    expect(sample(families, 'stoq_conntrack_entries', { state: 'established' })).toBe(1);
+    expect(json.connectionMetrics.conntrack.byState).toEqual({ initial: 1, handshake: 1, established: 1, closing: 0 });
+    expect(sample(families, 'stoq_xdp_rx_packets_per_second')).toBeGreaterThan(0);
+    expect(sample(families, 'stoq_xdp_rx_bytes_per_second')).toBe(json.packetMetrics.bytesPerSecond);
+  });
+
+  it('reports latency in seconds with quantiles matching the µs JSON fields', () => {
+    if (!json.latencyMetrics.available) throw new Error(json.latencyMetrics.reason);
+    expect(sample(families, 'stoq_latency_kernel_to_user_seconds', { quantile: '0.5' })).toBeCloseTo(json.latencyMetrics.p50Us / 1e6, 12);
+    expect(sample(families, 'stoq_latency_kernel_to_user_seconds', { quantile: '0.99' })).toBeCloseTo(json.latencyMetrics.p99Us / 1e6, 12);
+    expect(sample(families, 'stoq_latency_kernel_to_user_samples')).toBe(5);
+  });
+
+  it('reports copies as the datapaths counted them and the endpoint objects as given', () => {
+    expect(json.memoryMetrics).toMatchObject({ available: true, zeroCopyOps: 100, memcpyOps: 70 });
+    expect(sample(families, 'stoq_datapath_zero_copy_packets_total')).toBe(100);
+    expect(sample(families, 'stoq_afxdp_sockets', { mode: 'copy' })).toBe(1);
+    expect(sample(families, 'stoq_afxdp_rx_dropped_total')).toBe(6);
+    expect(sample(families, 'stoq_quic_rtt_seconds', { stat: 'avg' })).toBeCloseTo(0.002, 12);
+    expect(sample(families, 'stoq_afxdp_umem_bytes')).toBe(8 << 20);
+    expect(sample(families, 'stoq_process_cpu_usage_ratio')).toBeGreaterThanOrEqual(0);
+  });
+
+  it('leaves prom-client’s global default registry untouched', () => {
+    expect(globalRegistry.getMetricsAsArray().map((m) => m.name)).not.toContain('stoq_source_up');
+  });
+
+  it('serves /metrics and /metrics.json on loopback', async () => {
+    const server = await serveMetrics(collector, { port: 0 });
+    try {
+      expect(server.url).toMatch(/^http:\/\/\[::1\]:\d+\/metrics$/);
+      const metrics = await fetch(server.url);
+      expect(metrics.headers.get('content-type')).toContain('text/plain');
+      expect(emitted(parsePrometheusTextFormat(await metrics.text())).map((m) => m.name).sort()).toEqual(pinned.map((m) => m.name).sort());
+      const body = (await (await fetch(`${server.url}.json`)).json()) as EbpfMetrics;
+      expect(body.packetMetrics.available).toBe(true);
+      expect((await fetch(server.url.replace('/metrics', '/nope'))).status).toBe(404);
+    } finally {
+      await server.close();
+    }
+  });
+});
