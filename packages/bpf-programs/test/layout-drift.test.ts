@@ -1,0 +1,47 @@
+// SPDX-License-Identifier: Apache-2.0
+// Fails when the TS codecs and bpf/stoq_shared.h drift apart: struct sizes and member
+// offsets from the shipped object's BTF, enum values from the header compiled for
+// userspace C (BTF drops enums that are only used as constants).
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import { CONFIG_MAGIC, ENUM_VALUES, MAX_QUIC_PORTS, STRUCT_LAYOUTS, headerPath, objectPath } from '../src/index.js';
+
+interface BtfType { kind: string; name?: string; size?: number; members?: Array<{ name: string; bits_offset: number }> }
+
+const here = dirname(fileURLToPath(import.meta.url));
+const scratch = mkdtempSync(join(tmpdir(), 'stoq-probe-'));
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+describe('layout drift between bpf/stoq_shared.h and the TS codecs', () => {
+  it('ships the object and the header in dist/', () => {
+    expect(existsSync(objectPath)).toBe(true);
+    expect(existsSync(headerPath)).toBe(true);
+  });
+
+  const btf = JSON.parse(execFileSync('bpftool', ['btf', 'dump', 'file', objectPath, '-j'], { encoding: 'utf8' })) as { types: BtfType[] };
+
+  it.each(STRUCT_LAYOUTS.map((l) => [l.name, l] as const))('struct %s: size and offsets match BTF', (name, layout) => {
+    const struct = btf.types.find((t) => t.kind === 'STRUCT' && t.name === name);
+    expect(struct, `struct ${name} in BTF`).toBeDefined();
+    expect(struct!.size).toBe(layout.size);
+    const btfOffsets = Object.fromEntries(
+      struct!.members!.filter((m) => !m.name.startsWith('_pad')).map((m) => [m.name, m.bits_offset / 8]),
+    );
+    expect(btfOffsets).toEqual(layout.offsets);
+  });
+
+  it('enum values and constants match the header compiled for userspace', () => {
+    const probe = join(scratch, 'layout_probe');
+    execFileSync('clang', ['-O0', '-I', dirname(headerPath), '-I/usr/include/x86_64-linux-gnu', join(here, 'support/layout_probe.c'), '-o', probe]);
+    const { enums } = JSON.parse(execFileSync(probe, { encoding: 'utf8' })) as { enums: Record<string, number> };
+    for (const values of Object.values(ENUM_VALUES)) {
+      for (const [name, value] of Object.entries(values)) expect({ name, value: enums[name] }).toEqual({ name, value });
+    }
+    expect(enums.STOQ_MAX_QUIC_PORTS).toBe(MAX_QUIC_PORTS);
+    expect(enums.STOQ_CONFIG_MAGIC).toBe(CONFIG_MAGIC);
+  });
+});

@@ -1,0 +1,25 @@
+// SPDX-License-Identifier: Apache-2.0
+// Prints the layouts of stoq_shared.h as compiled for userspace C, as JSON, so the
+// drift test can check the enums (which BTF does not keep when only used as constants).
+#include <stddef.h>
+#include <stdio.h>
+#include "stoq_shared.h"
+
+#define ENUM(name) printf("\"%s\":%d,", #name, (int)(name))
+
+int main(void)
+{
+	printf("{\"enums\":{");
+	ENUM(STOQ_CTR_RX_PACKETS); ENUM(STOQ_CTR_RX_BYTES); ENUM(STOQ_CTR_MALFORMED_PASSED);
+	ENUM(STOQ_CTR_NON_IP_PASSED); ENUM(STOQ_CTR_IPV4_DROPPED); ENUM(STOQ_CTR_IPV4_PASSED);
+	ENUM(STOQ_CTR_IPV6_NON_UDP_PASSED); ENUM(STOQ_CTR_IPV6_FRAGMENT_PASSED);
+	ENUM(STOQ_CTR_UDP_NON_QUIC_PASSED); ENUM(STOQ_CTR_MALFORMED_DROPPED);
+	ENUM(STOQ_CTR_INITIAL_TOO_SMALL_DROPPED); ENUM(STOQ_CTR_INITIAL_RATE_LIMITED_DROPPED);
+	ENUM(STOQ_CTR_QUIC_REDIRECTED); ENUM(STOQ_CTR_QUIC_PASSED); ENUM(STOQ_CTR_MAX);
+	ENUM(STOQ_CT_NONE); ENUM(STOQ_CT_INITIAL); ENUM(STOQ_CT_HANDSHAKE);
+	ENUM(STOQ_CT_ESTABLISHED); ENUM(STOQ_CT_CLOSING);
+	ENUM(STOQ_IPV4_DROP); ENUM(STOQ_IPV4_PASS); ENUM(STOQ_SIZE_BUCKETS);
+	ENUM(STOQ_MAX_QUIC_PORTS);
+	printf("\"STOQ_CONFIG_MAGIC\":%u}}\n", STOQ_CONFIG_MAGIC);
+	return 0;
+}
