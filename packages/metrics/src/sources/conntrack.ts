@@ -46,18 +46,26 @@ export function conntrackSource(options: ConntrackSourceOptions): MetricSource<C
       let entries = 0;
       let packets = 0;
       let bytes = 0;
-      for await (const entry of await readAll(options.map, batchSize)) {
-        const [key, value] = Array.isArray(entry) ? entry : [(entry as { key: Buffer }).key, (entry as { value: Buffer }).value];
-        const decoded = options.decode(key as Buffer, value as Buffer);
+      const count = (entry: MapEntry) => {
+        const [key, value] = isPair(entry) ? entry : [entry.key, entry.value];
+        const decoded = options.decode(key, value);
         if (!(decoded.state in byState)) throw new RangeError(`unknown conntrack state ${JSON.stringify(decoded.state)}`);
         byState[decoded.state as ConntrackState]++;
         entries++;
         packets += Number(decoded.packets);
         bytes += Number(decoded.bytes);
-      }
+      };
+      const all = await readAll(options.map, batchSize);
+      // A plain loop when the loader hands back an array: for-await would cost a microtask per entry.
+      if (Symbol.iterator in all) for (const entry of all) count(entry);
+      else for await (const entry of all) count(entry);
       return available({ entries, byState, packets, bytes });
     },
   };
+}
+
+function isPair(entry: MapEntry): entry is readonly [Buffer, Buffer] {
+  return Array.isArray(entry);
 }
 
 function readAll(map: BatchMapReader, batchSize: number): Entries | Promise<Entries> {
