@@ -1,0 +1,101 @@
+// SPDX-License-Identifier: Apache-2.0
+// The program attached in native mode to a veth end, with real traffic from the
+// peer namespace: IPv4 dropped, QUIC to 9292 delivered to a kernel udp6 socket when
+// no AF_XDP socket is registered, neighbour discovery untouched.
+import { createSocket, type Socket } from 'node:dgram';
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createLab, type Lab } from '@stoq/netlab';
+import { COUNTER_NAMES, MAP_NAMES, PROGRAM_NAME, diffStats } from '../src/index.js';
+import { LoadedStoqProgram, isRoot } from './support/kernel.js';
+import { attachNative, type AttachedXdp } from './support/xdp-attach.js';
+
+if (!isRoot) console.warn('lab.test: skipped, veth labs and XDP attach need root');
+
+const sender = fileURLToPath(new URL('./support/peer-send.mjs', import.meta.url));
+const QUIC_SHORT_HEX = '41' + '5a'.repeat(40);
+
+function listen(type: 'udp4' | 'udp6', address: string, port: number): Promise<{ socket: Socket; received: Buffer[] }> {
+  const socket = createSocket(type);
+  const received: Buffer[] = [];
+  socket.on('message', (msg) => received.push(msg));
+  return new Promise((resolve, reject) => {
+    socket.once('error', reject);
+    socket.bind(port, address, () => resolve({ socket, received }));
+  });
+}
+
+async function until(cond: () => boolean, timeoutMs: number): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!cond() && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
+}
+
+describe.skipIf(!isRoot)('stoq_xdp on a veth, native mode, real traffic', () => {
+  let lab: Lab;
+  let prog: LoadedStoqProgram;
+  let xdp: AttachedXdp | undefined;
+  const sockets: Socket[] = [];
+
+  beforeAll(async () => {
+    lab = await createLab({ hostSide: true, ipv4: true });
+    prog = LoadedStoqProgram.load();
+    xdp = attachNative(lab.a.ifname, prog.progPath);
+    console.log(`lab: ${PROGRAM_NAME} attached to ${lab.a.ifname} in native (xdpdrv) mode, prog id ${xdp.programId}`);
+  });
+  afterAll(async () => {
+    for (const s of sockets) s.close();
+    try {
+      xdp?.detach();
+    } finally {
+      prog?.close();
+      await lab?.destroy();
+    }
+  });
+
+  const send = (address: string, port: number, count: number) =>
+    lab.exec(lab.b, process.execPath, [sender, address, String(port), String(count), QUIC_SHORT_HEX]);
+
+  it('operators see the program by name (ip link, bpftool prog show)', () => {
+    const show = execFileSync('ip', ['link', 'show', 'dev', lab.a.ifname], { encoding: 'utf8' });
+    expect(show).toMatch(/xdp/);
+    const info = JSON.parse(execFileSync('bpftool', ['-j', 'prog', 'show', 'id', String(xdp!.programId)], { encoding: 'utf8' })) as { name: string; type: string };
+    expect(info).toMatchObject({ name: PROGRAM_NAME, type: 'xdp' });
+    const maps = JSON.parse(execFileSync('bpftool', ['-j', 'map', 'show', 'pinned', prog.mapPath(MAP_NAMES.conntrack)], { encoding: 'utf8' })) as { name: string; type: string };
+    expect(maps).toMatchObject({ name: MAP_NAMES.conntrack, type: 'lru_hash' });
+  });
+
+  it('IPv4 UDP from the peer is dropped before any socket sees it', async () => {
+    const l = await listen('udp4', lab.a.address4!, 9393);
+    sockets.push(l.socket);
+    const before = prog.readStats();
+    await send(lab.a.address4!, 9393, 5);
+    await new Promise((r) => setTimeout(r, 300));
+    const d = diffStats(before, prog.readStats());
+    expect(l.received).toHaveLength(0);
+    expect(d.counters.ipv4_dropped).toBeGreaterThanOrEqual(5);
+  });
+
+  it('IPv6 QUIC to 9292 reaches a kernel udp6 socket when no AF_XDP socket is registered', async () => {
+    const l = await listen('udp6', lab.a.address, 9292);
+    sockets.push(l.socket);
+    const before = prog.readStats();
+    await send(lab.a.address, 9292, 5);
+    await until(() => l.received.length >= 5, 3000);
+    const d = diffStats(before, prog.readStats());
+    expect(l.received).toHaveLength(5);
+    expect(l.received[0]!.toString('hex')).toBe(QUIC_SHORT_HEX);
+    expect(d.counters.quic_passed).toBe(5);
+    expect(d.counters.quic_redirected).toBe(0);
+    expect(prog.conntrack().some((e) => e.peerAddress === lab.b.address && e.localPort === 9292 && e.state === 'established')).toBe(true);
+  });
+
+  it('neighbour discovery still works: ping -6 without static neighbours', async () => {
+    const before = prog.readStats();
+    await lab.exec(lab.b, 'ping', ['-6', '-c', '3', '-i', '0.2', '-W', '2', lab.a.address]);
+    const d = diffStats(before, prog.readStats());
+    expect(d.counters.ipv6_non_udp_passed).toBeGreaterThanOrEqual(3);
+    const total = COUNTER_NAMES.slice(2).reduce((n, c) => n + d.counters[c], 0);
+    expect(total).toBe(d.counters.rx_packets);
+  });
+});
