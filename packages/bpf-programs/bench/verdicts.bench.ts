@@ -1,0 +1,89 @@
+// SPDX-License-Identifier: Apache-2.0
+// Per-packet cost of each verdict class, measured by the kernel itself
+// (BPF_PROG_TEST_RUN with repeat: average ns per run), next to a baseline program
+// that only returns XDP_PASS, loaded and run the same way in the same process.
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { it } from 'vitest';
+import type { CounterName, StoqConfig } from '../src/index.js';
+import { ETH_P, ethernet, ipv4Udp, quicLong, quicShort, tcpSyn, udp6Frame, ipv6, IPPROTO } from '../test/support/frames.js';
+import { LoadedStoqProgram, isRoot } from '../test/support/kernel.js';
+
+const REPEAT = Number(process.env.STOQ_BENCH_REPEAT ?? 200_000);
+const ROUNDS = 3;
+
+interface Case { name: string; counter: CounterName; frame: Buffer; config?: Partial<StoqConfig> }
+
+const CASES: Case[] = [
+  { name: 'ARP', counter: 'non_ip_passed', frame: ethernet(ETH_P.ARP, Buffer.alloc(46)) },
+  { name: 'IPv4 UDP', counter: 'ipv4_dropped', frame: ethernet(ETH_P.IPV4, ipv4Udp(9292)) },
+  { name: 'IPv4 UDP, ipv4_policy pass', counter: 'ipv4_passed', frame: ethernet(ETH_P.IPV4, ipv4Udp(9292)), config: { ipv4Policy: 'pass' } },
+  { name: 'TCP/IPv6', counter: 'ipv6_non_udp_passed', frame: ethernet(ETH_P.IPV6, ipv6({ nextHeader: IPPROTO.TCP, payload: tcpSyn(9292) })) },
+  { name: 'IPv6 non-first fragment', counter: 'ipv6_fragment_passed', frame: ethernet(ETH_P.IPV6, ipv6({ nextHeader: IPPROTO.UDP, payload: Buffer.alloc(600), ext: [{ type: IPPROTO.FRAGMENT, fragmentOffset: 75 }] })) },
+  { name: 'UDP to port 53', counter: 'udp_non_quic_passed', frame: udp6Frame({ dport: 53, payload: Buffer.alloc(64) }) },
+  { name: 'empty UDP to 9292', counter: 'malformed_dropped', frame: udp6Frame({ payload: Buffer.alloc(0) }) },
+  { name: 'Initial, 1000 B', counter: 'initial_too_small_dropped', frame: udp6Frame({ payload: quicLong({ type: 'initial', size: 1000 }) }) },
+  { name: 'Initial over rate', counter: 'initial_rate_limited_dropped', frame: udp6Frame({ payload: quicLong({ type: 'initial', size: 1200 }) }), config: { initialRate: 1, initialBurst: 1 } },
+  { name: 'Initial, 1200 B (conntrack)', counter: 'quic_passed', frame: udp6Frame({ payload: quicLong({ type: 'initial', size: 1200 }) }) },
+  { name: 'short header (conntrack)', counter: 'quic_passed', frame: udp6Frame({ payload: quicShort(1200) }) },
+];
+
+function jitState(): string {
+  const v = readFileSync('/proc/sys/net/core/bpf_jit_enable', 'utf8').trim();
+  return v === '0' ? 'interpreter (bpf_jit_enable=0)' : `JIT on (bpf_jit_enable=${v})`;
+}
+
+function baselineNs(frame: Buffer): number {
+  const dir = mkdtempSync(join(tmpdir(), 'stoq-bench-'));
+  const pin = mkdtempSync('/sys/fs/bpf/stoq-bench-');
+  try {
+    const obj = join(dir, 'baseline.o');
+    const src = fileURLToPath(new URL('./baseline_pass.bpf.c', import.meta.url));
+    execFileSync('clang', ['-g', '-O2', '-target', 'bpf', '-I/usr/include/x86_64-linux-gnu', '-c', src, '-o', obj]);
+    execFileSync('bpftool', ['prog', 'load', obj, join(pin, 'prog'), 'type', 'xdp']);
+    const input = join(dir, 'frame.bin');
+    execFileSync('sh', ['-c', 'cat > "$1"', 'sh', input], { input: frame });
+    const out = execFileSync('bpftool', ['-j', 'prog', 'run', 'pinned', join(pin, 'prog'), 'data_in', input, 'repeat', String(REPEAT)], { encoding: 'utf8' });
+    return (JSON.parse(out) as { duration: number }).duration;
+  } finally {
+    rmSync(pin, { recursive: true, force: true });
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)]!;
+}
+
+it.skipIf(!isRoot)('stoq_xdp per-verdict cost (BPF_PROG_TEST_RUN)', () => {
+  const prog = LoadedStoqProgram.load();
+  try {
+    console.log(`mode: BPF_PROG_TEST_RUN (program run by the kernel on a test buffer; no driver, so neither native nor generic XDP), ${jitState()}`);
+    console.log(`repeat ${REPEAT} per round, median of ${ROUNDS} rounds; baseline = an XDP program that only returns XDP_PASS, same frame, same run`);
+    const rows = CASES.map((c) => {
+      prog.clearConfig();
+      if (c.config) prog.writeConfig(c.config);
+      const before = prog.readStats();
+      const stoq = median(Array.from({ length: ROUNDS }, () => prog.run(c.frame, REPEAT).durationNs));
+      const after = prog.readStats();
+      const moved = after.counters[c.counter] - before.counters[c.counter];
+      const base = median(Array.from({ length: ROUNDS }, () => baselineNs(c.frame)));
+      return {
+        case: c.name,
+        class: c.counter,
+        frame: c.frame.length,
+        'stoq ns/pkt': stoq,
+        'baseline ns/pkt': base,
+        ratio: (stoq / Math.max(1, base)).toFixed(2),
+        'class share': `${((moved / (REPEAT * ROUNDS)) * 100).toFixed(1)}%`,
+      };
+    });
+    console.table(rows);
+  } finally {
+    prog.close();
+  }
+});
