@@ -1,0 +1,212 @@
+// SPDX-License-Identifier: Apache-2.0
+// Socket lifecycle: create/bind through libxdp, busy-poll options, the bound mode
+// read back from the kernel, statistics, close.
+#include "socket.h"
+
+#include <linux/if_xdp.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <string>
+
+#include "errno_error.h"
+
+#ifndef SO_PREFER_BUSY_POLL
+#define SO_PREFER_BUSY_POLL 69
+#endif
+#ifndef SO_BUSY_POLL_BUDGET
+#define SO_BUSY_POLL_BUDGET 70
+#endif
+
+namespace stoq {
+
+Napi::Function Socket::Init(Napi::Env env) {
+  return DefineClass(env, "NativeSocket",
+                     {
+                         InstanceAccessor<&Socket::Fd>("fd"),
+                         InstanceMethod<&Socket::ZeroCopy>("zeroCopy"),
+                         InstanceMethod<&Socket::Statistics>("statistics"),
+                         InstanceMethod<&Socket::UpdateXskMap>("updateXskMap"),
+                         InstanceMethod<&Socket::Close>("close"),
+                         InstanceMethod<&Socket::BindArrays>("bindArrays"),
+                         InstanceMethod<&Socket::Receive>("receive"),
+                         InstanceMethod<&Socket::ReleaseRx>("releaseRx"),
+                         InstanceMethod<&Socket::AllocTx>("allocTx"),
+                         InstanceMethod<&Socket::SubmitTx>("submitTx"),
+                         InstanceMethod<&Socket::CancelTx>("cancelTx"),
+                         InstanceMethod<&Socket::Reap>("reap"),
+                         InstanceMethod<&Socket::StartPoll>("startPoll"),
+                         InstanceMethod<&Socket::StopPoll>("stopPoll"),
+                         InstanceMethod<&Socket::SetRef>("setRef"),
+                     });
+}
+
+// new NativeSocket(umem, { ifname, queueId, zeroCopy, needWakeup, rxSize, txSize,
+//   inhibitProgramLoad, busyPollUsecs, busyPollBudget, rxFrames }) — validated in TS.
+Socket::Socket(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Socket>(info) {
+  Napi::Env env = info.Env();
+  Napi::Object umemObject = info[0].As<Napi::Object>();
+  Napi::Object opts = info[1].As<Napi::Object>();
+  umem_ = Umem::Unwrap(umemObject);
+  umemRef_ = Napi::Persistent(umemObject);
+  if (!umem_->handle()) ThrowErrno(env, "xsk_socket__create(umem destroyed)", EBADF);
+
+  const std::string ifname = opts.Get("ifname").As<Napi::String>().Utf8Value();
+  const uint32_t queueId = opts.Get("queueId").As<Napi::Number>().Uint32Value();
+  needWakeup_ = opts.Get("needWakeup").As<Napi::Boolean>().Value();
+
+  xsk_socket_config config{};
+  config.rx_size = opts.Get("rxSize").As<Napi::Number>().Uint32Value();
+  config.tx_size = opts.Get("txSize").As<Napi::Number>().Uint32Value();
+  config.libxdp_flags = opts.Get("inhibitProgramLoad").As<Napi::Boolean>().Value()
+                            ? XSK_LIBXDP_FLAGS__INHIBIT_PROG_LOAD
+                            : 0;
+  config.xdp_flags = 0;  // libxdp picks native XDP and falls back to generic
+  config.bind_flags = opts.Get("zeroCopy").As<Napi::Boolean>().Value() ? XDP_ZEROCOPY : XDP_COPY;
+  if (needWakeup_) config.bind_flags |= XDP_USE_NEED_WAKEUP;
+
+  int err;
+  if (umem_->claimPrimaryRings(&fill_, &comp_)) {
+    primary_ = true;
+    err = xsk_socket__create(&xsk_, ifname.c_str(), queueId, umem_->handle(), &rx_, &tx_, &config);
+  } else {
+    // Further sockets bring their own fill/completion rings (one pair per queue).
+    fill_ = &ownFill_;
+    comp_ = &ownComp_;
+    err = xsk_socket__create_shared(&xsk_, ifname.c_str(), queueId, umem_->handle(), &rx_, &tx_,
+                                    fill_, comp_, &config);
+  }
+  if (err) {
+    xsk_ = nullptr;
+    // libxdp keeps per-UMEM ring state after a failed first bind; the UMEM cannot host a retry.
+    if (primary_) umem_->releasePrimary();
+    ThrowErrno(env, "xsk_socket__create", err);
+  }
+  fd_ = xsk_socket__fd(xsk_);
+
+  const uint32_t busyPollUsecs = opts.Get("busyPollUsecs").As<Napi::Number>().Uint32Value();
+  if (busyPollUsecs > 0) {
+    try {
+      ConfigureBusyPoll(env, busyPollUsecs, opts.Get("busyPollBudget").As<Napi::Number>().Uint32Value());
+    } catch (...) {
+      Teardown();
+      throw;
+    }
+  }
+  FillInitial(opts.Get("rxFrames").As<Napi::Number>().Uint32Value());
+}
+
+Socket::~Socket() { Teardown(); }
+
+void Socket::ConfigureBusyPoll(Napi::Env env, uint32_t usecs, uint32_t budget) {
+  int one = 1;
+  int us = int(usecs);
+  int b = int(budget);
+  if (setsockopt(fd_, SOL_SOCKET, SO_PREFER_BUSY_POLL, &one, sizeof(one)))
+    ThrowErrno(env, "setsockopt(SO_PREFER_BUSY_POLL)", errno);
+  if (setsockopt(fd_, SOL_SOCKET, SO_BUSY_POLL, &us, sizeof(us)))
+    ThrowErrno(env, "setsockopt(SO_BUSY_POLL)", errno);
+  if (setsockopt(fd_, SOL_SOCKET, SO_BUSY_POLL_BUDGET, &b, sizeof(b)))
+    ThrowErrno(env, "setsockopt(SO_BUSY_POLL_BUDGET)", errno);
+  busyPoll_ = true;
+}
+
+// Lends `frames` free UMEM frames to the kernel through this socket's fill ring.
+void Socket::FillInitial(uint32_t frames) {
+  frames = std::min<uint32_t>(frames, uint32_t(umem_->freeFrames()));
+  uint32_t idx = 0;
+  if (frames == 0 || xsk_ring_prod__reserve(fill_, frames, &idx) != frames) return;
+  rxPartition_.reserve(frames);
+  for (uint32_t i = 0; i < frames; i++) {
+    uint64_t addr = 0;
+    umem_->popFrame(&addr);
+    *xsk_ring_prod__fill_addr(fill_, idx + i) = addr;
+    rxPartition_.push_back(addr);
+  }
+  xsk_ring_prod__submit(fill_, frames);
+}
+
+void Socket::EnsureOpen(Napi::Env env, const char* operation) const {
+  if (!xsk_) ThrowErrno(env, operation, EBADF);
+}
+
+Napi::Value Socket::Fd(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), fd_); }
+
+// The kernel's view of the binding, not what was asked for.
+Napi::Value Socket::ZeroCopy(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  EnsureOpen(env, "getsockopt(XDP_OPTIONS)");
+  xdp_options options{};
+  socklen_t len = sizeof(options);
+  if (getsockopt(fd_, SOL_XDP, XDP_OPTIONS, &options, &len)) ThrowErrno(env, "getsockopt(XDP_OPTIONS)", errno);
+  return Napi::Boolean::New(env, (options.flags & XDP_OPTIONS_ZEROCOPY) != 0);
+}
+
+Napi::Value Socket::Statistics(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  EnsureOpen(env, "getsockopt(XDP_STATISTICS)");
+  xdp_statistics stats{};
+  socklen_t len = sizeof(stats);
+  if (getsockopt(fd_, SOL_XDP, XDP_STATISTICS, &stats, &len)) ThrowErrno(env, "getsockopt(XDP_STATISTICS)", errno);
+  ReapCompletions();
+  auto num = [&](uint64_t v) { return Napi::Number::New(env, double(v)); };
+  Napi::Object kernel = Napi::Object::New(env);
+  kernel.Set("rxDropped", num(stats.rx_dropped));
+  kernel.Set("rxInvalidDescs", num(stats.rx_invalid_descs));
+  kernel.Set("txInvalidDescs", num(stats.tx_invalid_descs));
+  kernel.Set("rxRingFull", num(stats.rx_ring_full));
+  kernel.Set("rxFillRingEmptyDescs", num(stats.rx_fill_ring_empty_descs));
+  kernel.Set("txRingEmptyDescs", num(stats.tx_ring_empty_descs));
+  Napi::Object own = Napi::Object::New(env);
+  own.Set("rxPackets", num(counters_.rxPackets));
+  own.Set("rxBytes", num(counters_.rxBytes));
+  own.Set("rxBatches", num(counters_.rxBatches));
+  own.Set("txPackets", num(counters_.txPackets));
+  own.Set("txBytes", num(counters_.txBytes));
+  own.Set("txBatches", num(counters_.txBatches));
+  own.Set("txCompleted", num(counters_.txCompleted));
+  own.Set("txRingFullDrops", num(counters_.txRingFullDrops));
+  own.Set("fillRingRefills", num(counters_.fillRingRefills));
+  own.Set("wakeups", num(counters_.wakeups));
+  own.Set("transientKickErrors", num(counters_.transientKickErrors));
+  own.Set("txOutstanding", num(outstandingTx_));
+  own.Set("umemFreeFrames", num(umem_->freeFrames()));
+  Napi::Object result = Napi::Object::New(env);
+  result.Set("kernel", kernel);
+  result.Set("socket", own);
+  return result;
+}
+
+// For callers whose own XDP program owns the XSKMAP (inhibitProgramLoad).
+Napi::Value Socket::UpdateXskMap(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  EnsureOpen(env, "xsk_socket__update_xskmap");
+  int err = xsk_socket__update_xskmap(xsk_, info[0].As<Napi::Number>().Int32Value());
+  if (err) ThrowErrno(env, "xsk_socket__update_xskmap", err);
+  return env.Undefined();
+}
+
+void Socket::Close(const Napi::CallbackInfo& info) { Teardown(); }
+
+// Safe with frames in flight: the kernel stops touching the rings at delete; idle
+// frames of this socket's RX share go back to the UMEM, frames the user still
+// holds (an unreleased RX batch) or that were mid-TX stay out of circulation.
+void Socket::Teardown() {
+  if (!xsk_) return;
+  ClosePoll();
+  ReapCompletions();
+  xsk_socket__delete(xsk_);
+  xsk_ = nullptr;
+  fd_ = -1;
+  if (primary_) umem_->releasePrimary();
+  std::vector<uint64_t> held(rxOffsets_ ? rxOffsets_ : nullptr, rxOffsets_ ? rxOffsets_ + heldRx_ : nullptr);
+  for (auto& addr : held) addr &= ~uint64_t(umem_->frameSize() - 1);
+  std::sort(held.begin(), held.end());
+  for (uint64_t addr : rxPartition_)
+    if (!std::binary_search(held.begin(), held.end(), addr)) umem_->pushFrame(addr);
+  rxPartition_.clear();
+  heldRx_ = 0;
+}
+
+}  // namespace stoq

@@ -1,0 +1,181 @@
+// SPDX-License-Identifier: Apache-2.0
+// Batched ring work. JS binds its batch arrays once; afterwards each call passes
+// only a count, and results land in those arrays: no per-packet allocation.
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <cerrno>
+
+#include "errno_error.h"
+#include "socket.h"
+
+namespace stoq {
+
+namespace {
+
+uint32_t* Bind(Napi::Reference<Napi::Uint32Array>& ref, Napi::Value value) {
+  Napi::Uint32Array array = value.As<Napi::Uint32Array>();
+  ref = Napi::Persistent(array);
+  return array.Data();
+}
+
+}  // namespace
+
+// bindArrays(rxOffsets, rxLengths, txOffsets, txLengths)
+void Socket::BindArrays(const Napi::CallbackInfo& info) {
+  rxOffsets_ = Bind(rxOffsetsRef_, info[0]);
+  rxLengths_ = Bind(rxLengthsRef_, info[1]);
+  txOffsets_ = Bind(txOffsetsRef_, info[2]);
+  txLengths_ = Bind(txLengthsRef_, info[3]);
+  rxCapacity_ = uint32_t(std::min(info[0].As<Napi::Uint32Array>().ElementLength(),
+                                  info[1].As<Napi::Uint32Array>().ElementLength()));
+  txCapacity_ = uint32_t(std::min(info[2].As<Napi::Uint32Array>().ElementLength(),
+                                  info[3].As<Napi::Uint32Array>().ElementLength()));
+}
+
+// receive(max) -> count. Descriptors are consumed from the RX ring at once (the
+// kernel may reuse the slots); the frames stay ours until releaseRx.
+Napi::Value Socket::Receive(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  EnsureOpen(env, "receive");
+  if (heldRx_ != 0) ThrowErrno(env, "receive(previous batch not released)", EBUSY);
+  const uint32_t max = std::min(info[0].As<Napi::Number>().Uint32Value(), rxCapacity_);
+  uint32_t idx = 0;
+  uint32_t n = xsk_ring_cons__peek(&rx_, max, &idx);
+  if (n == 0) {
+    // Copy mode needs no kick to receive, but a zero-copy driver with need_wakeup
+    // (or busy polling) only makes progress when we enter the kernel.
+    if (busyPoll_ || (needWakeup_ && xsk_ring_prod__needs_wakeup(fill_))) {
+      counters_.wakeups++;
+      recvfrom(fd_, nullptr, 0, MSG_DONTWAIT, nullptr, nullptr);
+    }
+    return Napi::Number::New(env, 0);
+  }
+  uint64_t bytes = 0;
+  for (uint32_t i = 0; i < n; i++) {
+    const xdp_desc* desc = xsk_ring_cons__rx_desc(&rx_, idx + i);
+    rxOffsets_[i] = uint32_t(xsk_umem__add_offset_to_addr(desc->addr));
+    rxLengths_[i] = desc->len;
+    bytes += desc->len;
+  }
+  xsk_ring_cons__release(&rx_, n);
+  heldRx_ = n;
+  counters_.rxPackets += n;
+  counters_.rxBytes += bytes;
+  counters_.rxBatches++;
+  return Napi::Number::New(env, n);
+}
+
+void Socket::ReturnToFill(const uint32_t* offsets, uint32_t count) {
+  uint32_t idx = 0;
+  // Cannot fail: the fill ring is at least as large as this socket's RX share.
+  if (xsk_ring_prod__reserve(fill_, count, &idx) != count) {
+    for (uint32_t i = 0; i < count; i++) umem_->pushFrame(offsets[i]);
+    return;
+  }
+  const uint64_t mask = ~uint64_t(umem_->frameSize() - 1);
+  for (uint32_t i = 0; i < count; i++) *xsk_ring_prod__fill_addr(fill_, idx + i) = offsets[i] & mask;
+  xsk_ring_prod__submit(fill_, count);
+  counters_.fillRingRefills++;
+}
+
+// releaseRx(): the whole last batch goes back to the fill ring in one submit.
+void Socket::ReleaseRx(const Napi::CallbackInfo& info) {
+  EnsureOpen(info.Env(), "release");
+  if (heldRx_ == 0) return;
+  ReturnToFill(rxOffsets_, heldRx_);
+  heldRx_ = 0;
+}
+
+uint32_t Socket::ReapCompletions() {
+  if (!xsk_ || outstandingTx_ == 0) return 0;
+  uint32_t idx = 0;
+  uint32_t n = xsk_ring_cons__peek(comp_, outstandingTx_, &idx);
+  for (uint32_t i = 0; i < n; i++) umem_->pushFrame(*xsk_ring_cons__comp_addr(comp_, idx + i));
+  if (n) xsk_ring_cons__release(comp_, n);
+  outstandingTx_ -= n;
+  counters_.txCompleted += n;
+  return n;
+}
+
+// reap() -> completed count; kicks again while frames are still queued, so a
+// transiently refused kick (EAGAIN/ENOBUFS) does not strand them.
+Napi::Value Socket::Reap(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  EnsureOpen(env, "reap");
+  const uint32_t completed = ReapCompletions();
+  if (outstandingTx_ > 0) Kick(env);
+  return Napi::Number::New(env, completed);
+}
+
+// allocTx(max) -> count of free frames written to txOffsets (capped by free TX slots,
+// so submitting them right away always fits).
+Napi::Value Socket::AllocTx(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  EnsureOpen(env, "allocTx");
+  ReapCompletions();
+  uint32_t max = std::min(info[0].As<Napi::Number>().Uint32Value(), txCapacity_);
+  max = std::min(max, xsk_prod_nb_free(&tx_, max));
+  uint32_t n = 0;
+  for (uint64_t addr = 0; n < max && umem_->popFrame(&addr); n++) {
+    txOffsets_[n] = uint32_t(addr);
+    txLengths_[n] = 0;
+  }
+  return Napi::Number::New(env, n);
+}
+
+// cancelTx(count): frames allocated but not sent go back to the UMEM.
+void Socket::CancelTx(const Napi::CallbackInfo& info) {
+  const uint32_t count = std::min(info[0].As<Napi::Number>().Uint32Value(), txCapacity_);
+  for (uint32_t i = 0; i < count; i++) umem_->pushFrame(txOffsets_[i]);
+}
+
+// submitTx(count) -> accepted. Frames beyond the free TX slots return to the UMEM
+// and are counted as txRingFullDrops.
+Napi::Value Socket::SubmitTx(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  EnsureOpen(env, "submitTx");
+  const uint32_t count = std::min(info[0].As<Napi::Number>().Uint32Value(), txCapacity_);
+  const uint32_t frameSize = umem_->frameSize();
+  for (uint32_t i = 0; i < count; i++) {
+    if (txLengths_[i] == 0 || (txOffsets_[i] & (frameSize - 1)) + txLengths_[i] > frameSize)
+      ThrowErrno(env, "submitTx(frame length outside its frame)", EINVAL);
+  }
+  uint32_t idx = 0;
+  const uint32_t n = std::min(count, xsk_prod_nb_free(&tx_, count));
+  if (n > 0 && xsk_ring_prod__reserve(&tx_, n, &idx) == n) {
+    uint64_t bytes = 0;
+    for (uint32_t i = 0; i < n; i++) {
+      xdp_desc* desc = xsk_ring_prod__tx_desc(&tx_, idx + i);
+      desc->addr = txOffsets_[i];
+      desc->len = txLengths_[i];
+      desc->options = 0;
+      bytes += txLengths_[i];
+    }
+    xsk_ring_prod__submit(&tx_, n);
+    outstandingTx_ += n;
+    counters_.txPackets += n;
+    counters_.txBytes += bytes;
+    counters_.txBatches++;
+  }
+  for (uint32_t i = n; i < count; i++) umem_->pushFrame(txOffsets_[i]);
+  counters_.txRingFullDrops += count - n;
+  if (n > 0) Kick(env);
+  return Napi::Number::New(env, n);
+}
+
+// Copy mode transmits only inside sendto(); zero-copy drivers only when they ask.
+void Socket::Kick(Napi::Env env) {
+  if (needWakeup_ && !xsk_ring_prod__needs_wakeup(&tx_)) return;
+  counters_.wakeups++;
+  if (sendto(fd_, nullptr, 0, MSG_DONTWAIT, nullptr, 0) >= 0) return;
+  const int err = errno;
+  // Ring busy or device backpressure: the descriptors stay queued for the next kick.
+  if (err == EAGAIN || err == EBUSY || err == ENOBUFS || err == ENETDOWN) {
+    counters_.transientKickErrors++;
+    return;
+  }
+  ThrowErrno(env, "sendto(tx kick)", err);
+}
+
+}  // namespace stoq

@@ -1,0 +1,75 @@
+// SPDX-License-Identifier: Apache-2.0
+// Readiness through libuv: the loop's epoll watches the XSK fd, so an idle socket
+// costs no CPU. The JS callback runs as a normal libuv callback (MakeCallback).
+#include <uv.h>
+
+#include "errno_error.h"
+#include "socket.h"
+
+namespace stoq {
+
+namespace {
+
+void FreeHandle(uv_handle_t* handle) { delete reinterpret_cast<uv_poll_t*>(handle); }
+
+}  // namespace
+
+// startPoll(onReadable)
+void Socket::StartPoll(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  EnsureOpen(env, "startPoll");
+  onReadable_ = Napi::Persistent(info[0].As<Napi::Function>());
+  if (!poll_) {
+    uv_loop_t* loop = nullptr;
+    if (napi_get_uv_event_loop(env, &loop) != napi_ok) ThrowErrno(env, "napi_get_uv_event_loop", EINVAL);
+    poll_ = new uv_poll_t;
+    int err = uv_poll_init(loop, poll_, fd_);
+    if (err) {
+      delete poll_;
+      poll_ = nullptr;
+      ThrowErrno(env, "uv_poll_init", err);
+    }
+    poll_->data = this;
+  }
+  int err = uv_poll_start(poll_, UV_READABLE, &Socket::OnPoll);
+  if (err) ThrowErrno(env, "uv_poll_start", err);
+  if (pollRef_) uv_ref(reinterpret_cast<uv_handle_t*>(poll_));
+  else uv_unref(reinterpret_cast<uv_handle_t*>(poll_));
+}
+
+void Socket::StopPoll(const Napi::CallbackInfo& info) {
+  if (poll_) uv_poll_stop(poll_);
+}
+
+// setRef(bool): whether a polling socket keeps the event loop alive.
+void Socket::SetRef(const Napi::CallbackInfo& info) {
+  pollRef_ = info[0].As<Napi::Boolean>().Value();
+  if (!poll_) return;
+  if (pollRef_) uv_ref(reinterpret_cast<uv_handle_t*>(poll_));
+  else uv_unref(reinterpret_cast<uv_handle_t*>(poll_));
+}
+
+void Socket::OnPoll(uv_poll_t* handle, int status, int events) {
+  auto* self = static_cast<Socket*>(handle->data);
+  if (!self || self->onReadable_.IsEmpty()) return;
+  Napi::Env env = self->onReadable_.Env();
+  Napi::HandleScope scope(env);
+  try {
+    Napi::AsyncContext context(env, "StoqXskReadable");
+    // status < 0 reports a poll error (e.g. the device went away); JS reads it as errno.
+    self->onReadable_.MakeCallback(self->Value(), {Napi::Number::New(env, status < 0 ? -status : 0)}, context);
+  } catch (const Napi::Error& error) {
+    napi_fatal_exception(env, error.Value());
+  }
+}
+
+// The fd must not be closed while libuv still watches it: stop and close the handle first.
+void Socket::ClosePoll() {
+  if (!poll_) return;
+  uv_poll_stop(poll_);
+  poll_->data = nullptr;
+  uv_close(reinterpret_cast<uv_handle_t*>(poll_), FreeHandle);
+  poll_ = nullptr;
+}
+
+}  // namespace stoq

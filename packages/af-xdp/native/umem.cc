@@ -1,0 +1,109 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "umem.h"
+
+#include <sys/mman.h>
+
+#include <cerrno>
+
+#include "errno_error.h"
+
+namespace stoq {
+
+namespace {
+
+struct MappingHint {
+  size_t size;
+};
+
+// Runs when V8 collects the ArrayBuffer: the last JS view is gone, so unmap.
+void UnmapArea(Napi::Env env, void* data, MappingHint* hint) {
+  munmap(data, hint->size);
+  Napi::MemoryManagement::AdjustExternalMemory(env, -static_cast<int64_t>(hint->size));
+  delete hint;
+}
+
+}  // namespace
+
+Napi::Function Umem::Init(Napi::Env env) {
+  return DefineClass(env, "NativeUmem",
+                     {
+                         InstanceAccessor<&Umem::Buffer>("buffer"),
+                         InstanceAccessor<&Umem::FreeFrames>("freeFrames"),
+                         InstanceAccessor<&Umem::Fd>("fd"),
+                         InstanceMethod<&Umem::Destroy>("destroy"),
+                     });
+}
+
+// new NativeUmem({ frameCount, frameSize, headroom, fillSize, compSize }) — validated in TS.
+Umem::Umem(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Umem>(info) {
+  Napi::Env env = info.Env();
+  Napi::Object opts = info[0].As<Napi::Object>();
+  const uint32_t frameCount = opts.Get("frameCount").As<Napi::Number>().Uint32Value();
+  frameSize_ = opts.Get("frameSize").As<Napi::Number>().Uint32Value();
+  headroom_ = opts.Get("headroom").As<Napi::Number>().Uint32Value();
+  size_ = size_t(frameCount) * frameSize_;
+
+  area_ = mmap(nullptr, size_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (area_ == MAP_FAILED) {
+    area_ = nullptr;
+    ThrowErrno(env, "mmap(umem)", errno);
+  }
+  // The buffer owns the mapping from here on: its finalizer unmaps it.
+  Napi::ArrayBuffer buffer = Napi::ArrayBuffer::New(env, area_, size_, UnmapArea, new MappingHint{size_});
+  Napi::MemoryManagement::AdjustExternalMemory(env, static_cast<int64_t>(size_));
+  buffer_ = Napi::Persistent(buffer);
+
+  xsk_umem_config config{};
+  config.fill_size = opts.Get("fillSize").As<Napi::Number>().Uint32Value();
+  config.comp_size = opts.Get("compSize").As<Napi::Number>().Uint32Value();
+  config.frame_size = frameSize_;
+  config.frame_headroom = headroom_;
+  config.flags = 0;
+  int err = xsk_umem__create(&umem_, area_, size_, &fill_, &comp_, &config);
+  if (err) {
+    umem_ = nullptr;
+    ThrowErrno(env, "xsk_umem__create", err);
+  }
+  free_.reserve(frameCount);
+  // Pop order: low addresses first, which keeps early traffic in few pages.
+  for (uint32_t i = frameCount; i-- > 0;) free_.push_back(uint64_t(i) * frameSize_);
+}
+
+Umem::~Umem() {
+  if (umem_) xsk_umem__delete(umem_);
+}
+
+bool Umem::claimPrimaryRings(xsk_ring_prod** fill, xsk_ring_cons** comp) {
+  if (primaryClaimed_) return false;
+  primaryClaimed_ = true;
+  *fill = &fill_;
+  *comp = &comp_;
+  return true;
+}
+
+bool Umem::popFrame(uint64_t* addr) {
+  if (free_.empty()) return false;
+  *addr = free_.back();
+  free_.pop_back();
+  return true;
+}
+
+Napi::Value Umem::Buffer(const Napi::CallbackInfo& info) { return buffer_.Value(); }
+
+Napi::Value Umem::FreeFrames(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), double(free_.size()));
+}
+
+Napi::Value Umem::Fd(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), umem_ ? xsk_umem__fd(umem_) : -1);
+}
+
+// Closes the UMEM's fd once no socket uses it; the mapping lives until the buffer is collected.
+void Umem::Destroy(const Napi::CallbackInfo& info) {
+  if (!umem_) return;
+  int err = xsk_umem__delete(umem_);
+  if (err) ThrowErrno(info.Env(), "xsk_umem__delete", err);
+  umem_ = nullptr;
+}
+
+}  // namespace stoq

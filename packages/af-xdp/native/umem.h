@@ -1,0 +1,53 @@
+// SPDX-License-Identifier: Apache-2.0
+// A UMEM: one anonymous mapping registered with the kernel, exposed to JS as an
+// external ArrayBuffer, plus the free-frame stack shared by every socket on it.
+#pragma once
+
+#include <napi.h>
+#include <xdp/xsk.h>
+
+#include <cstdint>
+#include <vector>
+
+namespace stoq {
+
+class Umem : public Napi::ObjectWrap<Umem> {
+ public:
+  static Napi::Function Init(Napi::Env env);
+  explicit Umem(const Napi::CallbackInfo& info);
+  ~Umem() override;
+
+  xsk_umem* handle() const { return umem_; }
+  uint32_t frameSize() const { return frameSize_; }
+  uint32_t headroom() const { return headroom_; }
+  uint8_t* area() const { return static_cast<uint8_t*>(area_); }
+
+  // The UMEM's own fill/completion rings go to the first socket only (libxdp rule).
+  bool claimPrimaryRings(xsk_ring_prod** fill, xsk_ring_cons** comp);
+  void releasePrimary() { primaryClosed_ = true; }
+  bool primaryClosed() const { return primaryClosed_; }
+
+  bool popFrame(uint64_t* addr);
+  void pushFrame(uint64_t addr) { free_.push_back(addr & ~uint64_t(frameSize_ - 1)); }
+  size_t freeFrames() const { return free_.size(); }
+
+ private:
+  Napi::Value Buffer(const Napi::CallbackInfo& info);
+  Napi::Value FreeFrames(const Napi::CallbackInfo& info);
+  Napi::Value Fd(const Napi::CallbackInfo& info);
+  void Destroy(const Napi::CallbackInfo& info);
+
+  void* area_ = nullptr;
+  size_t size_ = 0;
+  uint32_t frameSize_ = 0;
+  uint32_t headroom_ = 0;
+  xsk_umem* umem_ = nullptr;
+  xsk_ring_prod fill_{};
+  xsk_ring_cons comp_{};
+  bool primaryClaimed_ = false;
+  bool primaryClosed_ = false;
+  std::vector<uint64_t> free_;
+  Napi::Reference<Napi::ArrayBuffer> buffer_;
+};
+
+}  // namespace stoq

@@ -1,0 +1,86 @@
+// SPDX-License-Identifier: Apache-2.0
+// Reusable batch objects: one RX and one TX batch per socket, backed by typed
+// arrays the native side writes into. Receiving N packets allocates nothing per packet.
+import { invalidArgument } from './errors.js';
+import type { Umem } from './umem.js';
+
+/** Received packets: `count` entries of UMEM offset + length, valid until release(). */
+export class RxBatch {
+  count = 0;
+  readonly offsets: Uint32Array;
+  readonly lengths: Uint32Array;
+  readonly #umem: Umem;
+  readonly #metadata: DataView;
+  readonly #release: () => void;
+
+  /** @internal */
+  constructor(umem: Umem, capacity: number, release: () => void) {
+    this.#umem = umem;
+    this.offsets = new Uint32Array(capacity);
+    this.lengths = new Uint32Array(capacity);
+    this.#metadata = new DataView(umem.buffer);
+    this.#release = release;
+  }
+
+  /** View of packet i (Ethernet frame) inside UMEM: no copy, valid until release(). */
+  packet(i: number): Uint8Array {
+    this.#check(i);
+    return new Uint8Array(this.#umem.buffer, this.offsets[i]!, this.lengths[i]!);
+  }
+
+  /**
+   * The 8 bytes of XDP metadata right before packet i, as written by an XDP program
+   * with `timestamp_meta` on (bpf_ktime_get_ns, host byte order). Meaningless when no
+   * program writes metadata; there is always room for it (XDP_PACKET_HEADROOM).
+   */
+  metadataTimestamp(i: number): bigint {
+    this.#check(i);
+    return this.#metadata.getBigUint64(this.offsets[i]! - 8, true);
+  }
+
+  /** Returns every frame of this batch to the fill ring in one go. */
+  release(): void {
+    this.#release();
+  }
+
+  #check(i: number): void {
+    if (!Number.isInteger(i) || i < 0 || i >= this.count) {
+      throw invalidArgument('RxBatch.packet', `RxBatch: index ${i} outside the batch of ${this.count}`);
+    }
+  }
+}
+
+/** Frames reserved for sending: write into frame(i), setLength(i, n), then socket.send(). */
+export class TxBatch {
+  count = 0;
+  readonly offsets: Uint32Array;
+  readonly lengths: Uint32Array;
+  readonly #umem: Umem;
+
+  /** @internal */
+  constructor(umem: Umem, capacity: number) {
+    this.#umem = umem;
+    this.offsets = new Uint32Array(capacity);
+    this.lengths = new Uint32Array(capacity);
+  }
+
+  /** The whole frame i (frameSize bytes) to write a packet into. */
+  frame(i: number): Uint8Array {
+    this.#check(i);
+    return new Uint8Array(this.#umem.buffer, this.offsets[i]!, this.#umem.frameSize);
+  }
+
+  setLength(i: number, length: number): void {
+    this.#check(i);
+    if (!Number.isInteger(length) || length < 1 || length > this.#umem.frameSize) {
+      throw invalidArgument('TxBatch.setLength', `TxBatch: length ${length} must be in [1, ${this.#umem.frameSize}]`);
+    }
+    this.lengths[i] = length;
+  }
+
+  #check(i: number): void {
+    if (!Number.isInteger(i) || i < 0 || i >= this.count) {
+      throw invalidArgument('TxBatch.frame', `TxBatch: index ${i} outside the batch of ${this.count}`);
+    }
+  }
+}

@@ -1,0 +1,128 @@
+// SPDX-License-Identifier: Apache-2.0
+// Typed errors with stable codes and hints. The brand is a global symbol so
+// `instanceof XskError` holds across two copies of this package in one process.
+import { constants } from 'node:os';
+
+const brand = Symbol.for('@stoq/af-xdp.XskError');
+
+export type XskErrorCode =
+  | 'STOQ_ERR_XSK_PERMISSION'
+  | 'STOQ_ERR_XSK_ZEROCOPY_UNSUPPORTED'
+  | 'STOQ_ERR_NO_SUCH_DEVICE'
+  | 'STOQ_ERR_XSK_BAD_QUEUE'
+  | 'STOQ_ERR_XSK_BUSY'
+  | 'STOQ_ERR_XSK_NO_MEMORY'
+  | 'STOQ_ERR_XSK_NO_BPFFS'
+  | 'STOQ_ERR_XSK_BATCH_HELD'
+  | 'STOQ_ERR_INVALID_ARGUMENT'
+  | 'STOQ_ERR_CLOSED'
+  | 'STOQ_ERR_XSK_SYSCALL';
+
+export interface XskErrorDetails {
+  operation: string;
+  hint?: string;
+  errno?: number;
+  cause?: unknown;
+}
+
+export class XskError extends Error {
+  readonly code: XskErrorCode;
+  readonly operation: string;
+  readonly hint: string | undefined;
+  /** Positive OS errno when a system call failed. */
+  readonly errno: number | undefined;
+  /** Symbolic errno, e.g. 'EOPNOTSUPP'. */
+  readonly errnoCode: string | undefined;
+
+  constructor(code: XskErrorCode, message: string, details: XskErrorDetails) {
+    super(details.hint ? `${message} (hint: ${details.hint})` : message, details.cause === undefined ? undefined : { cause: details.cause });
+    this.name = 'XskError';
+    this.code = code;
+    this.operation = details.operation;
+    this.hint = details.hint;
+    this.errno = details.errno;
+    this.errnoCode = details.errno === undefined ? undefined : errnoName(details.errno);
+  }
+
+  get [brand](): true {
+    return true;
+  }
+
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    return typeof value === 'object' && value !== null && brand in value;
+  }
+}
+
+const errnoNames = new Map<number, string>(Object.entries(constants.errno).map(([name, value]) => [value, name]));
+
+export function errnoName(errno: number): string | undefined {
+  return errnoNames.get(errno);
+}
+
+const E = constants.errno;
+
+/** Context the mapping uses to word hints. */
+export interface ErrorContext {
+  ifname?: string;
+  queueId?: number;
+  mode?: string;
+}
+
+function classify(errno: number, operation: string, ctx: ErrorContext): { code: XskErrorCode; hint: string } {
+  const where = ctx.ifname === undefined ? '' : ` on ${ctx.ifname}${ctx.queueId === undefined ? '' : ` queue ${ctx.queueId}`}`;
+  switch (errno) {
+    case E.EPERM:
+    case E.EACCES:
+      return {
+        code: 'STOQ_ERR_XSK_PERMISSION',
+        hint: 'AF_XDP needs CAP_NET_RAW (socket), CAP_NET_ADMIN (bind, XDP attach) and CAP_BPF or CAP_SYS_ADMIN (XSKMAP); run as root or grant them, e.g. setcap cap_net_raw,cap_net_admin,cap_bpf,cap_ipc_lock+ep',
+      };
+    case E.EOPNOTSUPP:
+      if (ctx.mode === 'zerocopy' || operation.includes('zerocopy')) {
+        return {
+          code: 'STOQ_ERR_XSK_ZEROCOPY_UNSUPPORTED',
+          hint: `the driver${where} does not support zero-copy AF_XDP (EOPNOTSUPP; veth never does); use mode 'copy' or 'auto'`,
+        };
+      }
+      return { code: 'STOQ_ERR_XSK_SYSCALL', hint: `operation not supported${where} (driver or kernel lacks the feature)` };
+    case E.ENODEV:
+    case E.ENXIO:
+      return { code: 'STOQ_ERR_NO_SUCH_DEVICE', hint: `no such network interface${where}; check \`ip link\`` };
+    case E.EBUSY:
+      return operation.startsWith('receive')
+        ? { code: 'STOQ_ERR_XSK_BATCH_HELD', hint: 'release() the previous RX batch before receiving the next one' }
+        : {
+            code: 'STOQ_ERR_XSK_BUSY',
+            hint: `another AF_XDP socket or a UMEM already owns this queue${where}, or the UMEM still has sockets; close them first`,
+          };
+    case E.ENOBUFS:
+    case E.ENOMEM:
+      return {
+        code: 'STOQ_ERR_XSK_NO_MEMORY',
+        hint: 'the UMEM could not be pinned: raise RLIMIT_MEMLOCK (ulimit -l) or grant CAP_IPC_LOCK, or use fewer/smaller frames',
+      };
+    case E.EBADF:
+      return { code: 'STOQ_ERR_CLOSED', hint: 'the socket or UMEM was closed' };
+    case E.EINVAL:
+      return { code: 'STOQ_ERR_INVALID_ARGUMENT', hint: `the kernel rejected the parameters${where} (queue id, ring sizes or flags)` };
+    default:
+      return { code: 'STOQ_ERR_XSK_SYSCALL', hint: `system call failed${where}` };
+  }
+}
+
+/** Turns an error thrown by the native addon ({ errno, operation }) into an XskError. */
+export function fromNative(error: unknown, ctx: ErrorContext = {}): Error {
+  if (error instanceof XskError || typeof error !== 'object' || error === null) return error as Error;
+  const { errno, operation } = error as { errno?: unknown; operation?: unknown };
+  if (typeof errno !== 'number' || typeof operation !== 'string') return error as Error;
+  const { code, hint } = classify(errno, operation, ctx);
+  return new XskError(code, (error as Error).message, { operation, hint, errno, cause: error });
+}
+
+export function invalidArgument(operation: string, message: string, hint?: string): XskError {
+  return new XskError('STOQ_ERR_INVALID_ARGUMENT', message, { operation, ...(hint ? { hint } : {}) });
+}
+
+export function closedError(operation: string, what: string): XskError {
+  return new XskError('STOQ_ERR_CLOSED', `${operation}: ${what} is closed`, { operation, hint: 'open a new one', errno: E.EBADF });
+}

@@ -1,0 +1,9 @@
+// SPDX-License-Identifier: Apache-2.0
+// @stoq/af-xdp: AF_XDP sockets for Node.js with batched, copy-free packet I/O.
+export { Umem } from './umem.js';
+export { XskSocket, type BoundMode, type XskSocketOptions, type XskStatistics } from './socket.js';
+export { RxBatch, TxBatch } from './batch.js';
+export { XskError, errnoName, type XskErrorCode } from './errors.js';
+export type { BusyPollOptions, UmemOptions, XskMode } from './options.js';
+export type { NativeStatistics } from './binding.js';
+export * from './frame/index.js';

@@ -1,0 +1,134 @@
+// SPDX-License-Identifier: Apache-2.0
+// Policy: every option is validated and defaulted here, and the native side gets
+// one complete, trusted object.
+import { invalidArgument } from './errors.js';
+
+export type XskMode = 'auto' | 'zerocopy' | 'copy';
+
+export interface UmemOptions {
+  /** Number of frames (default 4096). */
+  frameCount?: number;
+  /** Bytes per frame: 2048 or 4096 (default 4096). */
+  frameSize?: 2048 | 4096;
+  /** Extra bytes the kernel leaves free before each received packet (default 0). */
+  headroom?: number;
+  /** Fill ring entries, power of two (default 2048). */
+  fillSize?: number;
+  /** Completion ring entries, power of two (default 2048). */
+  compSize?: number;
+}
+
+export type NormalisedUmemOptions = Required<UmemOptions>;
+
+export interface BusyPollOptions {
+  /** SO_BUSY_POLL: microseconds to spin in the driver per receive (default 20). */
+  usecs?: number;
+  /** SO_BUSY_POLL_BUDGET: packets per busy-poll round (default 64). */
+  budget?: number;
+}
+
+export function isPowerOfTwo(n: number): boolean {
+  return Number.isInteger(n) && n > 0 && (n & (n - 1)) === 0 && n <= 2 ** 30;
+}
+
+function integer(op: string, name: string, value: unknown, fallback: number, min: number, max: number): number {
+  const v = value === undefined ? fallback : value;
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
+    throw invalidArgument(op, `${op}: ${name} must be an integer in [${min}, ${max}], got ${String(value)}`);
+  }
+  return v;
+}
+
+export function ringSize(op: string, name: string, value: unknown, fallback: number): number {
+  const v = value === undefined ? fallback : value;
+  if (typeof v !== 'number' || !isPowerOfTwo(v)) {
+    throw invalidArgument(op, `${op}: ${name} must be a power of two, got ${String(value)}`, 'ring sizes are powers of two, e.g. 512, 2048, 4096');
+  }
+  return v;
+}
+
+export function normaliseUmemOptions(options: UmemOptions = {}): NormalisedUmemOptions {
+  const op = 'Umem.create';
+  const frameSize = options.frameSize ?? 4096;
+  if (frameSize !== 2048 && frameSize !== 4096) {
+    throw invalidArgument(op, `${op}: frameSize must be 2048 or 4096, got ${String(options.frameSize)}`, 'aligned UMEM chunks are a power of two between 2048 and the page size');
+  }
+  // Offsets travel in Uint32Arrays: keep the whole UMEM under 4 GiB.
+  const frameCount = integer(op, 'frameCount', options.frameCount, 4096, 1, Math.floor((2 ** 32 - 1) / frameSize));
+  // The kernel reserves XDP_PACKET_HEADROOM (256) in each frame and needs room for a packet.
+  const headroom = integer(op, 'headroom', options.headroom, 0, 0, frameSize - 256 - 1514);
+  return {
+    frameCount,
+    frameSize,
+    headroom,
+    fillSize: ringSize(op, 'fillSize', options.fillSize, 2048),
+    compSize: ringSize(op, 'compSize', options.compSize, 2048),
+  };
+}
+
+export interface SocketOptionsBase {
+  ifname: string;
+  queueId?: number;
+  /** 'auto' (default): zero-copy when the driver supports it, else copy. */
+  mode?: XskMode;
+  /** XDP_USE_NEED_WAKEUP: enter the kernel only when it asks (default true). */
+  needWakeup?: boolean;
+  rxSize?: number;
+  txSize?: number;
+  /** Fill/completion ring sizes when the socket creates its own UMEM. */
+  fillSize?: number;
+  compSize?: number;
+  /** Do not let libxdp load its default program: the caller's XDP program owns the XSKMAP. */
+  inhibitProgramLoad?: boolean;
+  /** Opt-in busy polling (SO_PREFER_BUSY_POLL + SO_BUSY_POLL) for the lowest latency. */
+  busyPoll?: boolean | BusyPollOptions;
+  /** Packets per receive()/allocTx() batch (default 64). */
+  batchSize?: number;
+  /** Frames this socket lends to the kernel for receiving (default min(fillSize, half the free frames)). */
+  rxFrames?: number;
+}
+
+export interface NormalisedSocketOptions {
+  ifname: string;
+  queueId: number;
+  mode: XskMode;
+  needWakeup: boolean;
+  rxSize: number;
+  txSize: number;
+  fillSize: number | undefined;
+  compSize: number | undefined;
+  inhibitProgramLoad: boolean;
+  busyPollUsecs: number;
+  busyPollBudget: number;
+  batchSize: number;
+  rxFrames: number | undefined;
+}
+
+export function normaliseSocketOptions(options: SocketOptionsBase): NormalisedSocketOptions {
+  const op = 'XskSocket.open';
+  if (typeof options !== 'object' || options === null) throw invalidArgument(op, `${op}: options object required`);
+  const { ifname } = options;
+  if (typeof ifname !== 'string' || ifname.length === 0 || ifname.length > 15 || /[/\s]/.test(ifname)) {
+    throw invalidArgument(op, `${op}: ifname must be an interface name (1-15 characters, no '/' or spaces), got ${JSON.stringify(ifname)}`);
+  }
+  const mode = options.mode ?? 'auto';
+  if (mode !== 'auto' && mode !== 'zerocopy' && mode !== 'copy') {
+    throw invalidArgument(op, `${op}: mode must be 'auto', 'zerocopy' or 'copy', got ${JSON.stringify(mode)}`);
+  }
+  const busy = options.busyPoll === true ? {} : options.busyPoll || null;
+  return {
+    ifname,
+    queueId: integer(op, 'queueId', options.queueId, 0, 0, 2 ** 31 - 1),
+    mode,
+    needWakeup: options.needWakeup ?? true,
+    rxSize: ringSize(op, 'rxSize', options.rxSize, 2048),
+    txSize: ringSize(op, 'txSize', options.txSize, 2048),
+    fillSize: options.fillSize === undefined ? undefined : ringSize(op, 'fillSize', options.fillSize, 2048),
+    compSize: options.compSize === undefined ? undefined : ringSize(op, 'compSize', options.compSize, 2048),
+    inhibitProgramLoad: options.inhibitProgramLoad ?? false,
+    busyPollUsecs: busy ? integer(op, 'busyPoll.usecs', busy.usecs, 20, 1, 1_000_000) : 0,
+    busyPollBudget: busy ? integer(op, 'busyPoll.budget', busy.budget, 64, 1, 65535) : 0,
+    batchSize: integer(op, 'batchSize', options.batchSize, 64, 1, 65536),
+    rxFrames: options.rxFrames === undefined ? undefined : integer(op, 'rxFrames', options.rxFrames, 0, 0, 2 ** 30),
+  };
+}

@@ -1,0 +1,265 @@
+// SPDX-License-Identifier: Apache-2.0
+// XskSocket: one AF_XDP socket on (interface, queue). Policy lives here (mode
+// choice, UMEM sharing rules, batch ownership); ring mechanics live in native/.
+import { EventEmitter } from 'node:events';
+import { RxBatch, TxBatch } from './batch.js';
+import { native, type NativeSocket, type NativeStatistics } from './binding.js';
+import { closedError, errnoName, fromNative, invalidArgument, XskError, type ErrorContext } from './errors.js';
+import { rxQueueCount } from './interface-info.js';
+import { normaliseSocketOptions, type NormalisedSocketOptions, type SocketOptionsBase } from './options.js';
+import { Umem } from './umem.js';
+
+export interface XskSocketOptions extends SocketOptionsBase {
+  /** Share this UMEM (one socket per queue). Without it the socket creates and owns one. */
+  umem?: Umem;
+}
+
+/** The mode the kernel actually bound, read back with getsockopt(XDP_OPTIONS). */
+export type BoundMode = 'zerocopy' | 'copy';
+
+export interface XskStatistics extends NativeStatistics {
+  mode: BoundMode;
+}
+
+// The first socket of a UMEM uses the UMEM's own fd and rings; libxdp cannot bind a
+// new socket over a UMEM once that first one is gone (or failed), so we refuse early.
+const retiredUmems = new WeakSet<Umem>();
+
+export class XskSocket extends EventEmitter {
+  readonly ifname: string;
+  readonly queueId: number;
+  readonly umem: Umem;
+  readonly mode: BoundMode;
+  /** Why 'auto' did not get zero-copy, when it did not. */
+  readonly fallbackReason: string | undefined;
+  readonly #native: NativeSocket;
+  readonly #rx: RxBatch;
+  readonly #tx: TxBatch;
+  readonly #ownsUmem: boolean;
+  readonly #primary: boolean;
+  readonly #context: ErrorContext;
+  readonly #fd: number;
+  #closed = false;
+  #polling = false;
+
+  private constructor(native: NativeSocket, umem: Umem, o: NormalisedSocketOptions, owns: boolean, primary: boolean, fallback?: string) {
+    super();
+    this.#native = native;
+    this.umem = umem;
+    this.ifname = o.ifname;
+    this.queueId = o.queueId;
+    this.#ownsUmem = owns;
+    this.#primary = primary;
+    this.#fd = native.fd;
+    this.fallbackReason = fallback;
+    this.#context = { ifname: o.ifname, queueId: o.queueId };
+    this.mode = this.#call('getsockopt(XDP_OPTIONS)', () => native.zeroCopy()) ? 'zerocopy' : 'copy';
+    this.#rx = new RxBatch(umem, o.batchSize, () => this.release());
+    this.#tx = new TxBatch(umem, o.batchSize);
+    native.bindArrays(this.#rx.offsets, this.#rx.lengths, this.#tx.offsets, this.#tx.lengths);
+    // Poll the fd only while someone listens for 'readable'.
+    this.on('newListener', (event: string | symbol) => {
+      if (event === 'readable' && !this.#polling && !this.#closed) this.#startPoll();
+    });
+    this.on('removeListener', (event: string | symbol) => {
+      if (event === 'readable' && this.listenerCount('readable') === 0 && this.#polling) {
+        this.#native.stopPoll();
+        this.#polling = false;
+      }
+    });
+  }
+
+  static open(options: XskSocketOptions): XskSocket {
+    const op = 'XskSocket.open';
+    const o = normaliseSocketOptions(options);
+    const queues = rxQueueCount(o.ifname, op);
+    if (o.queueId >= queues) {
+      throw new XskError('STOQ_ERR_XSK_BAD_QUEUE', `${op}: ${o.ifname} has ${queues} RX queue(s); queue ${o.queueId} does not exist`, {
+        operation: op,
+        hint: 'queues are numbered from 0 (see /sys/class/net/IF/queues); veth has one unless created with numrxqueues',
+      });
+    }
+    const umem = options.umem ?? Umem.create({ frameCount: (o.fillSize ?? 2048) + o.txSize, fillSize: o.fillSize, compSize: o.compSize });
+    const owns = options.umem === undefined;
+    const key = `${o.ifname}:${o.queueId}`;
+    if (!owns) XskSocket.#checkShared(op, umem, o, key);
+    const primary = umem.bindings.size === 0;
+
+    let zeroCopy = o.mode === 'zerocopy';
+    let fallback: string | undefined;
+    if (o.mode === 'auto' && primary) {
+      // Sockets sharing a UMEM inherit its mode; only the first one chooses.
+      const errno = native.probeZeroCopy(o.ifname, o.queueId);
+      zeroCopy = errno === 0;
+      if (!zeroCopy) fallback = `zero-copy bind on ${key} failed (${errnoName(errno) ?? errno}); using copy mode`;
+    }
+    const rxFrames = o.rxFrames ?? (owns ? umem.fillSize : Math.min(umem.fillSize, Math.floor(umem.freeFrames / 2)));
+    if (rxFrames > umem.fillSize) {
+      throw invalidArgument(op, `${op}: rxFrames (${rxFrames}) exceeds the fill ring (${umem.fillSize})`);
+    }
+    let handle: NativeSocket;
+    try {
+      handle = new native.NativeSocket(umem.native, { ...o, zeroCopy, rxFrames });
+    } catch (error) {
+      if (primary) retiredUmems.add(umem);
+      const typed = fromNative(error, { ifname: o.ifname, queueId: o.queueId, mode: zeroCopy ? 'zerocopy' : 'copy' });
+      if (owns) XskSocket.#destroyAfterFailure(umem, typed);
+      throw typed;
+    }
+    umem.bindings.add(key);
+    return new XskSocket(handle, umem, o, owns, primary, fallback);
+  }
+
+  static #checkShared(op: string, umem: Umem, o: NormalisedSocketOptions, key: string): void {
+    umem.assertUsable(op);
+    if (retiredUmems.has(umem)) {
+      throw invalidArgument(op, `${op}: this UMEM's first socket is closed or failed to bind; libxdp cannot bind new sockets over it`, 'create a new Umem');
+    }
+    if (umem.bindings.has(key)) {
+      throw invalidArgument(op, `${op}: this UMEM already has a socket on ${key}`, 'one socket per queue; open the other queues with the same UMEM');
+    }
+    for (const [name, size] of [['fillSize', o.fillSize], ['compSize', o.compSize]] as const) {
+      if (size !== undefined && size !== umem[name]) {
+        throw invalidArgument(op, `${op}: ${name} ${size} differs from the shared UMEM's ${umem[name]}`, 'ring sizes of fill/completion rings are set when the UMEM is created');
+      }
+    }
+  }
+
+  static #destroyAfterFailure(umem: Umem, typed: Error): void {
+    try {
+      umem.destroy();
+    } catch (cleanupError) {
+      // Keep the original failure as the error, and the cleanup failure visible on it.
+      Object.assign(typed, { cleanupError });
+    }
+  }
+
+  /** The socket's fd, e.g. to put into the caller's XSKMAP. */
+  get fd(): number {
+    return this.#fd;
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /**
+   * Takes up to `max` received packets off the RX ring into the reusable batch.
+   * The previous batch must have been released.
+   */
+  receive(max = this.#rx.offsets.length): RxBatch {
+    this.#assertOpen('receive');
+    this.#rx.count = this.#call('receive', () => this.#native.receive(max));
+    return this.#rx;
+  }
+
+  /** Returns the current RX batch's frames to the fill ring (one ring submit). */
+  release(): void {
+    this.#assertOpen('release');
+    this.#call('release', () => this.#native.releaseRx());
+    this.#rx.count = 0;
+  }
+
+  /** Reserves up to `max` free frames for sending (fewer when UMEM or TX ring are short). */
+  allocTx(max = this.#tx.offsets.length): TxBatch {
+    this.#assertOpen('allocTx');
+    this.#tx.count = this.#call('allocTx', () => this.#native.allocTx(max));
+    return this.#tx;
+  }
+
+  /**
+   * Puts the first `count` frames of the TX batch on the TX ring and kicks the kernel
+   * if it asks (need_wakeup). Returns how many were queued; frames that did not fit
+   * go back to the UMEM (counted in txRingFullDrops).
+   */
+  send(batch: TxBatch = this.#tx, count = batch.count): number {
+    this.#assertOpen('send');
+    if (batch !== this.#tx) throw invalidArgument('send', 'send: the batch belongs to another socket');
+    if (!Number.isInteger(count) || count < 0 || count > batch.count) {
+      throw invalidArgument('send', `send: count ${count} must be in [0, ${batch.count}]`);
+    }
+    const queued = this.#call('send', () => this.#native.submitTx(count));
+    this.#returnUnsent(batch, count);
+    return queued;
+  }
+
+  /** Gives back frames reserved by allocTx() and not sent. */
+  cancelTx(): void {
+    this.#assertOpen('cancelTx');
+    this.#native.cancelTx(this.#tx.count);
+    this.#tx.count = 0;
+  }
+
+  /** Collects completed transmissions so their frames can be reused; returns how many. */
+  reap(): number {
+    this.#assertOpen('reap');
+    return this.#call('reap', () => this.#native.reap());
+  }
+
+  statistics(): XskStatistics {
+    this.#assertOpen('statistics');
+    return { mode: this.mode, ...this.#call('statistics', () => this.#native.statistics()) };
+  }
+
+  /** For inhibitProgramLoad users: insert this socket into their XSKMAP at this queue id. */
+  updateXskMap(mapFd: number): void {
+    this.#assertOpen('updateXskMap');
+    if (!Number.isInteger(mapFd) || mapFd < 0) throw invalidArgument('updateXskMap', `updateXskMap: bad map fd ${mapFd}`);
+    this.#call('xsk_socket__update_xskmap', () => this.#native.updateXskMap(mapFd));
+  }
+
+  /** Let the process exit while this socket is polled (like socket.unref()). */
+  unref(): this {
+    this.#native.setRef(false);
+    return this;
+  }
+
+  ref(): this {
+    this.#native.setRef(true);
+    return this;
+  }
+
+  /** Closes the socket (safe with frames in flight); idempotent. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#polling = false;
+    this.#native.close();
+    this.umem.bindings.delete(`${this.ifname}:${this.queueId}`);
+    if (this.#primary) retiredUmems.add(this.umem);
+    if (this.#ownsUmem && this.umem.bindings.size === 0) this.umem.destroy();
+    this.emit('close');
+  }
+
+  #returnUnsent(batch: TxBatch, sent: number): void {
+    const rest = batch.count - sent;
+    if (rest > 0) {
+      // Move the unsent tail to the front and hand it back to the UMEM.
+      batch.offsets.copyWithin(0, sent, batch.count);
+      this.#native.cancelTx(rest);
+    }
+    batch.count = 0;
+  }
+
+  #startPoll(): void {
+    this.#call('startPoll', () =>
+      this.#native.startPoll((errno: number) => {
+        if (errno === 0) this.emit('readable');
+        else this.emit('error', fromNative(Object.assign(new Error(`poll on ${this.ifname} failed`), { errno, operation: 'uv_poll' }), this.#context));
+      }),
+    );
+    this.#polling = true;
+  }
+
+  #assertOpen(operation: string): void {
+    if (this.#closed) throw closedError(operation, `the AF_XDP socket on ${this.ifname}:${this.queueId}`);
+  }
+
+  #call<T>(operation: string, fn: () => T): T {
+    try {
+      return fn();
+    } catch (error) {
+      throw fromNative(error, this.#context);
+    }
+  }
+}
