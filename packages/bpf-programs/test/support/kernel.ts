@@ -111,8 +111,9 @@ export class LoadedStoqProgram {
   }
 
   dump(name: string): Array<{ key: Buffer; value: Buffer }> {
-    const rows = JSON.parse(bpftool(['map', 'dump', 'pinned', this.mapPath(name)])) as Array<{ key: string[]; value: string[] }>;
-    return rows.map((r) => ({ key: bytesOf(r.key), value: bytesOf(r.value) }));
+    const rows = JSON.parse(bpftool(['map', 'dump', 'pinned', this.mapPath(name)])) as unknown;
+    if (!Array.isArray(rows)) throw new Error(`bpftool map dump ${name}: ${JSON.stringify(rows)}`);
+    return (rows as Array<{ key: string[]; value: string[] }>).map((r) => ({ key: bytesOf(r.key), value: bytesOf(r.value) }));
   }
 
   update(name: string, key: Uint8Array, value: Uint8Array): void {
