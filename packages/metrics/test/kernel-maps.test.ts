@@ -1,139 +1,140 @@
 // SPDX-License-Identifier: Apache-2.0
-// Real kernel maps filled by real BPF_PROG_TEST_RUN packets (fixture XDP program, see
-// helpers/bpftool-fixture.ts), read through the collector's sources.
+// The real stoq_xdp object in the real kernel, real frames through BPF_PROG_TEST_RUN,
+// read through the collector's sources (bpftool stands in for @stoq/loader).
+import { COUNTER_NAMES, sizeBucketOf, SIZE_BUCKET_LIMITS } from '@stoq/bpf-programs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { conntrackSource, LatencyRecorder, MetricsCollector, toEbpfMetrics, xdpStatsSource } from '../src/index.js';
-import {
-  CountingFixture,
-  decodeFixtureConntrack,
-  decodeFixtureStats,
-  FIXTURE_SIZE_LIMITS,
-} from './helpers/bpftool-fixture.js';
+import { LatencyRecorder, MetricsCollector, toEbpfMetrics, type XdpStatsData } from '../src/index.js';
+import { StoqXdp } from './helpers/stoq-xdp.js';
+import { conntrackSourceOf, quicFrame, statsSourceOf, VERDICT_FRAMES } from './helpers/traffic.js';
 
 const isRoot = process.getuid?.() === 0;
 if (!isRoot) console.warn('kernel-maps tests skipped: loading BPF programs needs root (CAP_BPF + CAP_SYS_ADMIN)');
 
-describe.skipIf(!isRoot)('sources over real kernel maps', () => {
-  let fixture: CountingFixture;
+async function read(prog: StoqXdp): Promise<XdpStatsData> {
+  const reading = await statsSourceOf(prog).collect();
+  if (!reading.available) throw new Error(reading.reason);
+  return reading.data;
+}
+
+describe.skipIf(!isRoot)('sources over the real stoq_xdp maps', () => {
+  let prog: StoqXdp;
   beforeAll(async () => {
-    fixture = await CountingFixture.load();
+    prog = await StoqXdp.load();
   });
   afterAll(async () => {
-    await fixture?.close();
+    await prog?.close();
   });
 
-  const statsSource = () =>
-    xdpStatsSource({ map: fixture.statsMap, decode: decodeFixtureStats, sizeBucketLimits: FIXTURE_SIZE_LIMITS });
+  it('counts exactly the frames sent per verdict, summed over both CPUs, with the frame-size histogram', async () => {
+    const before = await read(prog);
+    const sent = Object.entries(VERDICT_FRAMES).map(([counter, frame], i) => ({ counter, frame, repeat: 3 + 2 * i, cpu: i % 2 }));
+    for (const { frame, repeat, cpu } of sent) await prog.run(frame, repeat, cpu);
+    const after = await read(prog);
+    const delta = (name: string) => after.counters[name]! - before.counters[name]!;
 
-  it('counts exactly the packets sent per verdict, summed over both CPUs, with the frame-size histogram', async () => {
-    const before = await statsSource().collect();
-    if (!before.available) throw new Error(before.reason);
-    await fixture.runPacket({ counterIndex: 0 }, 7, 0);
-    await fixture.runPacket({ counterIndex: 5 }, 13, 1);
-    await fixture.runPacket({ counterIndex: 11, length: 1500 }, 1, 0);
-    const perCpu = await fixture.statsMap.lookupPerCpu(Buffer.alloc(4));
+    for (const name of COUNTER_NAMES.slice(2)) {
+      const expected = sent.find((s) => s.counter === name)?.repeat ?? 0;
+      expect(delta(name), name).toBe(expected);
+    }
+    expect(delta('rx_packets')).toBe(sent.reduce((n, s) => n + s.repeat, 0));
+    expect(delta('rx_bytes')).toBe(sent.reduce((n, s) => n + s.repeat * s.frame.length, 0));
+    const buckets = new Array<number>(SIZE_BUCKET_LIMITS.length).fill(0);
+    for (const s of sent) buckets[sizeBucketOf(s.frame.length)]! += s.repeat;
+    expect(after.sizeHistogram.map((n, i) => n - before.sizeHistogram[i]!)).toEqual(buckets);
+    expect(after.sizeBucketLimits).toEqual(SIZE_BUCKET_LIMITS);
+    // frames sent from CPU 1 sit in CPU 1's slot: the sum really spans CPUs
+    const perCpu = await prog.statsMap.lookupPerCpu(Buffer.alloc(4));
     expect(perCpu.length).toBeGreaterThanOrEqual(2);
-    // the 13 packets sent from CPU 1 sit in CPU 1's slot: the sum really spans CPUs
-    expect(Number(perCpu[1]!.readBigUInt64LE(16 + 8 * 5))).toBe(13);
-
-    const after = await statsSource().collect();
-    if (!after.available) throw new Error(after.reason);
-    const delta = (name: string) => after.data.counters[name]! - before.data.counters[name]!;
-    expect(delta('counter_0')).toBe(7);
-    expect(delta('counter_5')).toBe(13);
-    expect(delta('counter_11')).toBe(1);
-    for (const i of [1, 2, 3, 4, 6, 7, 8, 9, 10]) expect(delta(`counter_${i}`)).toBe(0);
-    expect(delta('rx_packets')).toBe(21);
-    expect(delta('rx_bytes')).toBe(20 * 80 + 1500);
-    const bucket = (i: number) => after.data.sizeHistogram[i]! - before.data.sizeHistogram[i]!;
-    expect(bucket(1)).toBe(20); // 80-byte frames: ≤128
-    expect(bucket(5)).toBe(1); // 1500-byte frame: ≤1518
-    expect(after.data.sizeBucketLimits).toEqual([...FIXTURE_SIZE_LIMITS, Infinity]);
+    expect(perCpu[1]!.readBigUInt64LE(0)).toBeGreaterThan(0n);
   });
 
   it('rates match a known send rate per verdict over the sliding window (injected clock)', async () => {
     let nowNs = 1_000_000_000n;
-    const collector = new MetricsCollector({ sources: { xdpStats: statsSource(), process: null }, windowMs: 3000, clock: () => nowNs });
+    const collector = new MetricsCollector({ sources: { xdpStats: statsSourceOf(prog), process: null }, windowMs: 3000, clock: () => nowNs });
     await collector.collect();
-    const rates: (number | null)[] = [];
+    const quic = VERDICT_FRAMES.quic_passed;
+    const ipv4 = VERDICT_FRAMES.ipv4_dropped;
     for (let second = 0; second < 5; second++) {
-      await fixture.runPacket({ counterIndex: 2 }, 500, 0);
-      await fixture.runPacket({ counterIndex: 3, length: 200 }, 250, 1);
+      await prog.run(quic, 500, 0);
+      await prog.run(ipv4, 250, 1);
       nowNs += 1_000_000_000n;
-      const snapshot = await collector.collect();
-      rates.push(snapshot.rates!.packetsPerSecond);
-      expect(snapshot.rates!.packetsPerSecond).toBeCloseTo(750, 6);
-      expect(snapshot.rates!.bytesPerSecond).toBeCloseTo(500 * 80 + 250 * 200, 6);
-      expect(snapshot.rates!.perVerdict['counter_2']).toBeCloseTo(500, 6);
-      expect(snapshot.rates!.perVerdict['counter_3']).toBeCloseTo(250, 6);
-      expect(snapshot.rates!.perVerdict['counter_0']).toBe(0);
+      const { rates } = await collector.collect();
+      expect(rates!.packetsPerSecond).toBeCloseTo(750, 6);
+      expect(rates!.bytesPerSecond).toBeCloseTo(500 * quic.length + 250 * ipv4.length, 6);
+      expect(rates!.perVerdict['quic_passed']).toBeCloseTo(500, 6);
+      expect(rates!.perVerdict['ipv4_dropped']).toBeCloseTo(250, 6);
+      expect(rates!.perVerdict['non_ip_passed']).toBe(0);
     }
-    // A quiet second halves nothing instantly: the 3 s window still holds 2 busy seconds.
+    // A quiet second: the 3 s window still holds two busy seconds out of three.
     nowNs += 1_000_000_000n;
     const quiet = await collector.collect();
     expect(quiet.rates!.packetsPerSecond).toBeCloseTo((2 * 750) / 3, 6);
     const json = toEbpfMetrics(quiet);
-    expect(json.packetMetrics.available && json.packetMetrics.bytesPerSecond).toBeCloseTo((2 * 90_000) / 3, 6);
+    if (!json.packetMetrics.available) throw new Error(json.packetMetrics.reason);
+    expect(json.packetMetrics.bytesPerSecond).toBeCloseTo((2 * (500 * quic.length + 250 * ipv4.length)) / 3, 6);
+    expect(json.packetMetrics.verdicts['quic_passed']!.perSecond).toBeCloseTo((2 * 500) / 3, 6);
   });
 
-  it('counts conntrack entries per state as packets move peers initial → handshake → established', async () => {
-    const source = conntrackSource({ map: fixture.conntrackMap, decode: decodeFixtureConntrack });
+  it('counts conntrack entries per state as real QUIC packets move peers initial → handshake → established', async () => {
+    const source = conntrackSourceOf(prog);
     const states = async () => {
       const reading = await source.collect();
       if (!reading.available) throw new Error(reading.reason);
       return reading.data;
     };
-    expect((await states()).entries).toBe(0);
-    for (const port of [1001, 1002, 1003]) await fixture.runPacket({ counterIndex: 9, conntrackState: 1, peerPort: port });
-    expect((await states()).byState).toEqual({ initial: 3, handshake: 0, established: 0, closing: 0 });
-    for (const port of [1002, 1003]) await fixture.runPacket({ counterIndex: 9, conntrackState: 2, peerPort: port });
-    expect((await states()).byState).toEqual({ initial: 1, handshake: 2, established: 0, closing: 0 });
-    await fixture.runPacket({ counterIndex: 9, conntrackState: 3, peerPort: 1003 }, 4);
+    const base = await states();
+    const grown = async () => {
+      const now = await states();
+      return Object.fromEntries(Object.entries(now.byState).map(([state, n]) => [state, n - base.byState[state as keyof typeof base.byState]]));
+    };
+    for (const peer of [0x201, 0x202, 0x203]) await prog.run(quicFrame('initial', peer));
+    expect(await grown()).toEqual({ initial: 3, handshake: 0, established: 0, closing: 0 });
+    for (const peer of [0x202, 0x203]) await prog.run(quicFrame('handshake', peer));
+    expect(await grown()).toEqual({ initial: 1, handshake: 2, established: 0, closing: 0 });
+    await prog.run(quicFrame('short', 0x203), 4);
+    expect(await grown()).toEqual({ initial: 1, handshake: 1, established: 1, closing: 0 });
     const last = await states();
-    expect(last.byState).toEqual({ initial: 1, handshake: 1, established: 1, closing: 0 });
-    expect(last.entries).toBe(3);
-    expect(last.packets).toBe(3 + 2 + 4);
-    expect(last.bytes).toBe(9 * 80);
+    expect(last.entries - base.entries).toBe(3);
+    expect(last.packets - base.packets).toBe(3 + 2 + 4);
   });
 
-  it('turns real bpf_ktime_get_ns() stamps into latencies on the same clock as process.hrtime', async () => {
-    const recorder = new LatencyRecorder();
-    let longestWindowNs = 0n;
-    for (let i = 0; i < 20; i++) {
-      const startNs = process.hrtime.bigint();
-      const out = await fixture.runPacket({ counterIndex: 1 });
-      const endNs = process.hrtime.bigint();
-      const stamp = out.readBigUInt64LE(24);
-      // the kernel ran the program between our two reads: same clock, CLOCK_MONOTONIC
-      expect(stamp).toBeGreaterThan(startNs);
-      expect(stamp).toBeLessThan(endNs);
-      recorder.recordLatencyNs(stamp, endNs);
-      if (endNs - startNs > longestWindowNs) longestWindowNs = endNs - startNs;
+  it('turns real XDP metadata timestamps into latencies on the same clock as process.hrtime', async () => {
+    await prog.configure({ timestampMeta: true });
+    try {
+      const recorder = new LatencyRecorder();
+      const frame = quicFrame('short', 0x300);
+      let longestNs = 0n;
+      for (let i = 0; i < 20; i++) {
+        const startNs = process.hrtime.bigint();
+        const { output } = await prog.run(frame);
+        const endNs = process.hrtime.bigint();
+        expect(output.length).toBe(frame.length + 8); // 8 bytes of metadata in front
+        const stamp = output.readBigUInt64LE(0);
+        // the program ran between our two reads: bpf_ktime_get_ns and hrtime share CLOCK_MONOTONIC
+        expect(stamp).toBeGreaterThan(startNs);
+        expect(stamp).toBeLessThan(endNs);
+        recorder.recordLatencyNs(stamp, endNs);
+        if (endNs - startNs > longestNs) longestNs = endNs - startNs;
+      }
+      const s = recorder.summary()!;
+      expect(recorder.futureStamps).toBe(0);
+      expect(s.count).toBe(20);
+      expect(s.minUs).toBeGreaterThan(0);
+      expect([s.minUs, s.p50Us, s.p95Us, s.p99Us, s.maxUs]).toEqual([s.minUs, s.p50Us, s.p95Us, s.p99Us, s.maxUs].sort((a, b) => a - b));
+      // HDR keeps 3 significant digits: allow 0.1 % above the longest observed window
+      expect(s.maxUs).toBeLessThanOrEqual((Number(longestNs) / 1000) * 1.001);
+    } finally {
+      await prog.configure({});
     }
-    const summary = recorder.summary()!;
-    expect(recorder.futureStamps).toBe(0);
-    expect(summary.count).toBe(20);
-    expect(summary.minUs).toBeGreaterThan(0);
-    expect(summary.minUs).toBeLessThanOrEqual(summary.p50Us);
-    expect(summary.p50Us).toBeLessThanOrEqual(summary.p95Us);
-    expect(summary.p95Us).toBeLessThanOrEqual(summary.p99Us);
-    expect(summary.p99Us).toBeLessThanOrEqual(summary.maxUs);
-    // HDR keeps 3 significant digits: allow 0.1 % above the longest observed window
-    expect(summary.maxUs).toBeLessThanOrEqual((Number(longestWindowNs) / 1000) * 1.001);
   });
 
   it('a map that disappears makes its source unavailable with the error, counted, not zero', async () => {
-    const doomed = await CountingFixture.load();
-    const collector = new MetricsCollector({
-      sources: {
-        xdpStats: xdpStatsSource({ map: doomed.statsMap, decode: decodeFixtureStats, sizeBucketLimits: FIXTURE_SIZE_LIMITS }),
-        process: null,
-      },
-    });
+    const doomed = await StoqXdp.load();
+    const collector = new MetricsCollector({ sources: { xdpStats: statsSourceOf(doomed), process: null } });
     expect((await collector.collect()).readings.xdpStats.available).toBe(true);
     await doomed.close();
     const snapshot = await collector.collect();
-    expect(snapshot.readings.xdpStats).toMatchObject({ available: false, reason: expect.stringMatching(/collect failed: .*bpftool/) });
+    expect(snapshot.readings.xdpStats).toMatchObject({ available: false, reason: expect.stringMatching(/^collect failed: bpftool map lookup failed/) });
     expect(snapshot.sourceErrors).toEqual({ xdp_stats: 1 });
     expect(snapshot.rates).toBeNull();
     expect(toEbpfMetrics(snapshot).packetMetrics).toMatchObject({ available: false });

@@ -9,7 +9,6 @@ import { Registry, register as globalRegistry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   afXdpSource,
-  conntrackSource,
   datapathSource,
   LatencyRecorder,
   METRIC_CATALOG,
@@ -19,15 +18,10 @@ import {
   registerStoqMetrics,
   serveMetrics,
   toEbpfMetrics,
-  xdpStatsSource,
   type EbpfMetrics,
 } from '../src/index.js';
-import {
-  CountingFixture,
-  decodeFixtureConntrack,
-  decodeFixtureStats,
-  FIXTURE_SIZE_LIMITS,
-} from './helpers/bpftool-fixture.js';
+import { StoqXdp } from './helpers/stoq-xdp.js';
+import { conntrackSourceOf, quicFrame, statsSourceOf, VERDICT_FRAMES } from './helpers/traffic.js';
 import { connections, datapaths, sockets } from './helpers/endpoint-objects.js';
 
 const isRoot = process.getuid?.() === 0;
@@ -78,28 +72,27 @@ describe('metric catalog', () => {
 });
 
 describe.skipIf(!isRoot)('Prometheus exposition with every source available', () => {
-  let fixture: CountingFixture;
+  let prog: StoqXdp;
   let collector: MetricsCollector;
   let text: string;
   let families: ParsedFamily[];
   let json: EbpfMetrics;
 
   beforeAll(async () => {
-    fixture = await CountingFixture.load();
-    await fixture.runPacket({ counterIndex: 4 }, 30, 0);
-    await fixture.runPacket({ counterIndex: 7, length: 1200 }, 12, 1);
-    for (const [port, state] of [[2001, 1], [2002, 2], [2003, 3], [2003, 3]] as const)
-      await fixture.runPacket({ counterIndex: 9, conntrackState: state, peerPort: port });
+    prog = await StoqXdp.load();
+    await prog.run(VERDICT_FRAMES.ipv4_dropped, 30, 0);
+    await prog.run(VERDICT_FRAMES.udp_non_quic_passed, 12, 1);
+    await prog.run(quicFrame('initial', 0x401));
+    await prog.run(quicFrame('handshake', 0x402));
+    await prog.run(quicFrame('short', 0x403), 2);
+    await prog.configure({ timestampMeta: true });
     const latency = new LatencyRecorder();
-    for (let i = 0; i < 5; i++) {
-      const out = await fixture.runPacket({ counterIndex: 1 });
-      latency.recordLatencyNs(out.readBigUInt64LE(24));
-    }
+    for (let i = 0; i < 5; i++) latency.recordLatencyNs((await prog.run(quicFrame('short', 0x403))).output.readBigUInt64LE(0));
     collector = new MetricsCollector({
       latency,
       sources: {
-        xdpStats: xdpStatsSource({ map: fixture.statsMap, decode: decodeFixtureStats, sizeBucketLimits: FIXTURE_SIZE_LIMITS }),
-        conntrack: conntrackSource({ map: fixture.conntrackMap, decode: decodeFixtureConntrack }),
+        xdpStats: statsSourceOf(prog),
+        conntrack: conntrackSourceOf(prog),
         afXdp: afXdpSource(() => sockets),
         quic: quicSource(() => connections),
         datapath: datapathSource(() => datapaths),
@@ -107,7 +100,7 @@ describe.skipIf(!isRoot)('Prometheus exposition with every source available', ()
       },
     });
     await collector.collect(); // a first reading so rates and CPU ratios exist
-    await fixture.runPacket({ counterIndex: 4 }, 10, 0);
+    await prog.run(VERDICT_FRAMES.ipv4_dropped, 10, 0);
     await new Promise((resolve) => setTimeout(resolve, 50));
     const registry = new Registry();
     registerStoqMetrics(registry, collector);
@@ -116,7 +109,7 @@ describe.skipIf(!isRoot)('Prometheus exposition with every source available', ()
     json = toEbpfMetrics(collector.lastSnapshot!);
   });
   afterAll(async () => {
-    await fixture?.close();
+    await prog?.close();
   });
 
   it('emits exactly the pinned names, types and label sets', () => {
@@ -126,11 +119,12 @@ describe.skipIf(!isRoot)('Prometheus exposition with every source available', ()
 
   it('carries the kernel map values and agrees with the JSON snapshot of the same scrape', () => {
     if (!json.packetMetrics.available || !json.connectionMetrics.conntrack.available) throw new Error('sources unavailable');
-    expect(sample(families, 'stoq_xdp_packets_total', { verdict: 'counter_4' })).toBe(40);
-    expect(sample(families, 'stoq_xdp_packets_total', { verdict: 'counter_7' })).toBe(12);
+    expect(sample(families, 'stoq_xdp_packets_total', { verdict: 'ipv4_dropped' })).toBe(40);
+    expect(sample(families, 'stoq_xdp_packets_total', { verdict: 'udp_non_quic_passed' })).toBe(12);
+    expect(sample(families, 'stoq_xdp_packets_total', { verdict: 'quic_passed' })).toBe(1 + 1 + 2 + 5);
     expect(sample(families, 'stoq_xdp_rx_packets_total')).toBe(json.packetMetrics.packetsTotal);
     expect(sample(families, 'stoq_xdp_rx_bytes_total')).toBe(json.packetMetrics.bytesTotal);
-    expect(sample(families, 'stoq_xdp_frame_size_packets_total', { size_max_bytes: '1518' })).toBe(12);
+    expect(sample(families, 'stoq_xdp_frame_size_packets_total', { size_max_bytes: '1518' })).toBe(1); // the Initial
     expect(sample(families, 'stoq_xdp_frame_size_packets_total', { size_max_bytes: '+Inf' })).toBe(0);
     expect(sample(families, 'stoq_conntrack_entries', { state: 'established' })).toBe(1);
     expect(json.connectionMetrics.conntrack.byState).toEqual({ initial: 1, handshake: 1, established: 1, closing: 0 });
