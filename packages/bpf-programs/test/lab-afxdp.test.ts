@@ -85,6 +85,25 @@ describe.skipIf(!isRoot)('stoq_xdp REDIRECT to an AF_XDP socket (veth, native XD
     await holder.exited;
   });
 
+  it('timestamp_meta on a real driver: the AF_XDP frame carries the XDP-hook ktime in front', async () => {
+    prog.writeConfig({ timestampMeta: true });
+    try {
+      const holder = await startXskHolder(holderBin.path, lab.a.ifname, 0, prog.mapPath(MAP_NAMES.xsks), 3, 10);
+      holders.push(holder);
+      const t0 = process.hrtime.bigint();
+      await send(3);
+      await holder.exited;
+      const t1 = process.hrtime.bigint();
+      expect(holder.metadata).toHaveLength(3);
+      for (const stamp of holder.metadata) {
+        expect(stamp).toBeGreaterThanOrEqual(t0);
+        expect(stamp).toBeLessThanOrEqual(t1);
+      }
+    } finally {
+      prog.clearConfig();
+    }
+  });
+
   it('with the socket gone, QUIC falls back to the kernel udp6 socket', async () => {
     const before = prog.readStats();
     kernelReceived.length = 0;

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
  * Test helper: binds one copy-mode AF_XDP socket to IFNAME queue QUEUE, registers
- * it in the pinned stoq_xsks map, prints "ready", then prints "rx <len>" for every
- * frame it receives until it has COUNT frames or SECONDS pass. Stands in for
+ * it in the pinned stoq_xsks map, prints "ready", then prints "rx <len> <meta>" for
+ * every frame it receives (meta: the 8 bytes in front of the frame, where XDP
+ * metadata lands, as an unsigned integer) until it has COUNT frames or SECONDS pass. Stands in for
  * @stoq/af-xdp, which was not usable from this package yet.
  */
 #include <errno.h>
@@ -106,7 +107,10 @@ int main(int argc, char **argv)
 		for (__u32 i = 0; i < n; i++) {
 			const struct xdp_desc *d = xsk_ring_cons__rx_desc(&rx, rx_idx + i);
 
-			printf("rx %u\n", d->len);
+			__u64 meta;
+
+			memcpy(&meta, (char *)xsk_umem__get_data(buf, d->addr) - sizeof(meta), sizeof(meta));
+			printf("rx %u %llu\n", d->len, (unsigned long long)meta);
 			*xsk_ring_prod__fill_addr(&fill, fill_idx + i) = xsk_umem__extract_addr(d->addr);
 		}
 		xsk_ring_prod__submit(&fill, n);
