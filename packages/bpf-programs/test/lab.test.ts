@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-// The program attached in native mode to a veth end, with real traffic from the
+// The program attached to a veth end (native, then generic mode), with real traffic from the
 // peer namespace: IPv4 dropped, QUIC to 9292 delivered to a kernel udp6 socket when
 // no AF_XDP socket is registered, neighbour discovery untouched.
 import { createSocket, type Socket } from 'node:dgram';
@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLab, type Lab } from '@stoq/netlab';
 import { COUNTER_NAMES, MAP_NAMES, PROGRAM_NAME, diffStats } from '../src/index.js';
 import { LoadedStoqProgram, isRoot } from './support/kernel.js';
-import { attachNative, type AttachedXdp } from './support/xdp-attach.js';
+import { attachXdp, type AttachedXdp, type XdpMode } from './support/xdp-attach.js';
 
 if (!isRoot) console.warn('lab.test: skipped, veth labs and XDP attach need root');
 
@@ -31,7 +31,7 @@ async function until(cond: () => boolean, timeoutMs: number): Promise<void> {
   while (!cond() && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
 }
 
-describe.skipIf(!isRoot)('stoq_xdp on a veth, native mode, real traffic', () => {
+describe.skipIf(!isRoot).each(['native', 'generic'] as XdpMode[])('stoq_xdp on a veth, %s mode, real traffic', (mode) => {
   let lab: Lab;
   let prog: LoadedStoqProgram;
   let xdp: AttachedXdp | undefined;
@@ -40,8 +40,8 @@ describe.skipIf(!isRoot)('stoq_xdp on a veth, native mode, real traffic', () => 
   beforeAll(async () => {
     lab = await createLab({ hostSide: true, ipv4: true });
     prog = LoadedStoqProgram.load();
-    xdp = attachNative(lab.a.ifname, prog.progPath);
-    console.log(`lab: ${PROGRAM_NAME} attached to ${lab.a.ifname} in native (xdpdrv) mode, prog id ${xdp.programId}`);
+    xdp = attachXdp(lab.a.ifname, prog.progPath, mode);
+    console.log(`lab: ${PROGRAM_NAME} attached to ${lab.a.ifname} in ${mode} mode, prog id ${xdp.programId}`);
   });
   afterAll(async () => {
     for (const s of sockets) s.close();
@@ -58,7 +58,7 @@ describe.skipIf(!isRoot)('stoq_xdp on a veth, native mode, real traffic', () => 
 
   it('operators see the program by name (ip link, bpftool prog show)', () => {
     const show = execFileSync('ip', ['link', 'show', 'dev', lab.a.ifname], { encoding: 'utf8' });
-    expect(show).toMatch(/xdp/);
+    expect(show).toMatch(mode === 'generic' ? /xdpgeneric/ : /\bxdp\b.*prog\/xdp id/s);
     const info = JSON.parse(execFileSync('bpftool', ['-j', 'prog', 'show', 'id', String(xdp!.programId)], { encoding: 'utf8' })) as { name: string; type: string };
     expect(info).toMatchObject({ name: PROGRAM_NAME, type: 'xdp' });
     const maps = JSON.parse(execFileSync('bpftool', ['-j', 'map', 'show', 'pinned', prog.mapPath(MAP_NAMES.conntrack)], { encoding: 'utf8' })) as { name: string; type: string };

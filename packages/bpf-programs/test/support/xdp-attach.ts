@@ -1,25 +1,35 @@
 // SPDX-License-Identifier: Apache-2.0
-// Attaches the pinned program to an interface for lab tests (iproute2, native mode
-// only, so a driver without native XDP fails loudly instead of falling back).
+// Attaches the pinned program to an interface for lab tests with iproute2, in the
+// mode asked for only (xdpdrv / xdpgeneric), so a driver without native XDP fails
+// loudly instead of quietly falling back.
 import { execFileSync } from 'node:child_process';
+
+export type XdpMode = 'native' | 'generic';
 
 export interface AttachedXdp {
   ifname: string;
+  mode: XdpMode;
   programId: number;
   detach(): void;
 }
 
-export function attachNative(ifname: string, pinnedProg: string): AttachedXdp {
-  execFileSync('ip', ['link', 'set', 'dev', ifname, 'xdpdrv', 'pinned', pinnedProg], { stdio: 'pipe' });
+const KEYWORD: Record<XdpMode, string> = { native: 'xdpdrv', generic: 'xdpgeneric' };
+
+export function attachXdp(ifname: string, pinnedProg: string, mode: XdpMode): AttachedXdp {
+  execFileSync('ip', ['link', 'set', 'dev', ifname, KEYWORD[mode], 'pinned', pinnedProg], { stdio: 'pipe' });
   const [info] = JSON.parse(execFileSync('ip', ['-j', '-d', 'link', 'show', 'dev', ifname], { encoding: 'utf8' })) as Array<{
-    xdp?: { mode: number; prog?: { id: number } };
+    xdp?: { prog?: { id: number } };
   }>;
-  const programId = info?.xdp?.prog?.id ?? -1;
   return {
     ifname,
-    programId,
+    mode,
+    programId: info?.xdp?.prog?.id ?? -1,
     detach() {
-      execFileSync('ip', ['link', 'set', 'dev', ifname, 'xdpdrv', 'off'], { stdio: 'pipe' });
+      execFileSync('ip', ['link', 'set', 'dev', ifname, KEYWORD[mode], 'off'], { stdio: 'pipe' });
     },
   };
+}
+
+export function attachNative(ifname: string, pinnedProg: string): AttachedXdp {
+  return attachXdp(ifname, pinnedProg, 'native');
 }
