@@ -92,6 +92,23 @@ export class StoqXdp {
     return result;
   }
 
+  /**
+   * Attaches the program in native (driver) mode only, so an interface without native
+   * XDP fails loudly. iproute2 attaches over netlink: the returned detach must run
+   * (the lab's veth going away also removes it).
+   */
+  async attachNative(ifname: string): Promise<() => Promise<void>> {
+    await run('ip', ['link', 'set', 'dev', ifname, 'xdpdrv', 'pinned', join(this.pinDir, 'prog')]);
+    return async () => {
+      await run('ip', ['link', 'set', 'dev', ifname, 'xdpdrv', 'off']);
+    };
+  }
+
+  /** Writes a conntrack value, as the transport does when a connection closes (state `closing`). */
+  async updateConntrack(key: Buffer, value: Buffer): Promise<void> {
+    await bpftoolJson(['map', 'update', 'pinned', this.mapPath(MAP_NAMES.conntrack), 'key', ...hexArgs(key), 'value', ...hexArgs(value)]);
+  }
+
   async close(): Promise<void> {
     await rm(this.pinDir, { recursive: true, force: true });
     await rm(this.#tmp, { recursive: true, force: true });

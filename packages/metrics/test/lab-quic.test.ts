@@ -1,0 +1,77 @@
+// SPDX-License-Identifier: Apache-2.0
+// A real QUIC connection across the lab veth: ngtcp2's gtlsclient (side B) fetches a
+// file from gtlsserver (side A) while stoq_xdp runs in native mode on A's interface.
+// The collector must see the connection in stoq_conntrack and its packets in the counters.
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { decodeConntrack, encodeConntrackValue, decodeConntrackValue } from '@stoq/bpf-programs';
+import { withLab } from '@stoq/netlab';
+import { describe, expect, it } from 'vitest';
+import { MetricsCollector, toEbpfMetrics } from '../src/index.js';
+import { StoqXdp } from './helpers/stoq-xdp.js';
+import { conntrackSourceOf, statsSourceOf } from './helpers/traffic.js';
+
+const CLIENT = '/usr/bin/gtlsclient';
+const SERVER = '/usr/sbin/gtlsserver';
+const isRoot = process.getuid?.() === 0;
+const haveNgtcp2 = existsSync(CLIENT) && existsSync(SERVER);
+if (!isRoot) console.warn('lab QUIC test skipped: the lab and XDP attach need root');
+else if (!haveNgtcp2) console.warn('lab QUIC test skipped: gtlsclient/gtlsserver (Debian ngtcp2-client/ngtcp2-server) not installed');
+
+const QUIC_PORT = 9292;
+
+describe.skipIf(!isRoot || !haveNgtcp2)('a real QUIC connection through stoq_xdp (native XDP on veth)', () => {
+  it('shows up as one established conntrack entry whose packets the verdict counters also counted', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'stoq-metrics-lab-'));
+    const prog = await StoqXdp.load();
+    try {
+      execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '1', '-subj', '/CN=localhost',
+        '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')], { stdio: 'pipe' });
+      mkdirSync(join(dir, 'htdocs'));
+      writeFileSync(join(dir, 'htdocs', 'blob'), Buffer.alloc(100_000, 7));
+
+      await withLab({ hostSide: true, staticNeighbours: true }, async (lab) => {
+        const detach = await prog.attachNative(lab.a.ifname);
+        try {
+          const collector = new MetricsCollector({ sources: { xdpStats: statsSourceOf(prog), conntrack: conntrackSourceOf(prog), process: null } });
+          const before = toEbpfMetrics(await collector.collect());
+          if (!before.packetMetrics.available) throw new Error(before.packetMetrics.reason);
+          expect(before.connectionMetrics.conntrack).toMatchObject({ available: true, entries: 0 });
+
+          lab.spawn(lab.a, SERVER, ['-q', '-d', join(dir, 'htdocs'), lab.a.address, String(QUIC_PORT), join(dir, 'key.pem'), join(dir, 'cert.pem')]);
+          await new Promise((resolve) => setTimeout(resolve, 300));
+          await lab.exec(lab.b, CLIENT, ['-q', '--exit-on-all-streams-close', '--timeout=5s', lab.a.address, String(QUIC_PORT), `https://[${lab.a.address}]:${QUIC_PORT}/blob`], 20_000);
+
+          const after = toEbpfMetrics(await collector.collect());
+          if (!after.packetMetrics.available) throw new Error(after.packetMetrics.reason);
+          const conntrack = after.connectionMetrics.conntrack;
+          if (!conntrack.available) throw new Error(conntrack.reason);
+          expect(conntrack.entries).toBe(1);
+          expect(conntrack.byState).toEqual({ initial: 0, handshake: 0, established: 1, closing: 0 });
+
+          // The one entry is the client, and every QUIC packet it sent was counted as passed.
+          const [[key, value]] = (await prog.conntrackMap.entries!()) as [Buffer, Buffer][];
+          const entry = decodeConntrack(key!, value!);
+          expect(entry.peerAddress).toBe(lab.b.address);
+          expect(entry.localPort).toBe(QUIC_PORT);
+          const quicPassed = after.packetMetrics.verdicts['quic_passed']!.total - before.packetMetrics.verdicts['quic_passed']!.total;
+          expect(quicPassed).toBe(entry.packets);
+          expect(quicPassed).toBeGreaterThan(3);
+          console.log(`native XDP on veth: ${quicPassed} QUIC packets from the client, conntrack ${JSON.stringify(conntrack.byState)}`);
+
+          // The transport marks a closed connection `closing` before deleting it after draining.
+          await prog.updateConntrack(key!, encodeConntrackValue({ ...decodeConntrackValue(value!), state: 'closing' }));
+          const closed = toEbpfMetrics(await collector.collect()).connectionMetrics.conntrack;
+          expect(closed).toMatchObject({ available: true, byState: { initial: 0, handshake: 0, established: 0, closing: 1 } });
+        } finally {
+          await detach();
+        }
+      });
+    } finally {
+      await prog.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
+});
