@@ -90,6 +90,20 @@ describe.skipIf(!isRoot).each(['native', 'generic'] as XdpMode[])('stoq_xdp on a
     expect(prog.conntrack().some((e) => e.peerAddress === lab.b.address && e.localPort === 9292 && e.state === 'established')).toBe(true);
   });
 
+  it('operators see the flow with `bpftool map dump name stoq_conntrack` (BTF-formatted)', () => {
+    const ours = JSON.parse(execFileSync('bpftool', ['-j', 'map', 'show', 'pinned', prog.mapPath(MAP_NAMES.conntrack)], { encoding: 'utf8' })) as { id: number };
+    type Element = { formatted: { key: { local_port: number }; value: { state: number; packets: number } } };
+    // One matching map: a plain element list; several (other STOQ objects loaded): [{ id, elements }].
+    const dump = JSON.parse(execFileSync('bpftool', ['-j', 'map', 'dump', 'name', MAP_NAMES.conntrack], { encoding: 'utf8' })) as
+      Array<Element> | Array<{ id: number; elements: Element[] }>;
+    const mine = dump.length > 0 && 'elements' in dump[0]!
+      ? (dump as Array<{ id: number; elements: Element[] }>).find((d) => d.id === ours.id)
+      : { elements: dump as Element[] };
+    expect(mine?.elements.map((e) => e.formatted)).toContainEqual(
+      expect.objectContaining({ key: expect.objectContaining({ local_port: 9292 }), value: expect.objectContaining({ state: 3, packets: 5 }) }),
+    );
+  });
+
   it('neighbour discovery still works: ping -6 without static neighbours', async () => {
     const before = prog.readStats();
     await lab.exec(lab.b, 'ping', ['-6', '-c', '3', '-i', '0.2', '-W', '2', lab.a.address]);
