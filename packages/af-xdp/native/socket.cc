@@ -67,7 +67,9 @@ Socket::Socket(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Socket>(info) 
   if (needWakeup_) config.bind_flags |= XDP_USE_NEED_WAKEUP;
 
   int err;
-  if (umem_->claimPrimaryRings(&fill_, &comp_)) {
+  const bool primary = umem_->claimPrimaryRings(&fill_, &comp_, &err);
+  if (err) ThrowErrno(env, "xsk_umem__create(renew)", err);
+  if (primary) {
     primary_ = true;
     err = xsk_socket__create(&xsk_, ifname.c_str(), queueId, umem_->handle(), &rx_, &tx_, &config);
   } else {
@@ -79,10 +81,9 @@ Socket::Socket(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Socket>(info) 
   }
   if (err) {
     xsk_ = nullptr;
-    // libxdp keeps per-UMEM ring state after a failed first bind; the UMEM cannot host a retry.
-    if (primary_) umem_->releasePrimary();
     ThrowErrno(env, "xsk_socket__create", err);
   }
+  umem_->socketOpened();
   fd_ = xsk_socket__fd(xsk_);
 
   const uint32_t busyPollUsecs = opts.Get("busyPollUsecs").As<Napi::Number>().Uint32Value();
@@ -199,7 +200,7 @@ void Socket::Teardown() {
   xsk_socket__delete(xsk_);
   xsk_ = nullptr;
   fd_ = -1;
-  if (primary_) umem_->releasePrimary();
+  umem_->socketClosed();
   std::vector<uint64_t> held(rxOffsets_ ? rxOffsets_ : nullptr, rxOffsets_ ? rxOffsets_ + heldRx_ : nullptr);
   for (auto& addr : held) addr &= ~uint64_t(umem_->frameSize() - 1);
   std::sort(held.begin(), held.end());

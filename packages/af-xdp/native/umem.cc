@@ -53,17 +53,13 @@ Umem::Umem(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Umem>(info) {
   Napi::MemoryManagement::AdjustExternalMemory(env, static_cast<int64_t>(size_));
   buffer_ = Napi::Persistent(buffer);
 
-  xsk_umem_config config{};
-  config.fill_size = opts.Get("fillSize").As<Napi::Number>().Uint32Value();
-  config.comp_size = opts.Get("compSize").As<Napi::Number>().Uint32Value();
-  config.frame_size = frameSize_;
-  config.frame_headroom = headroom_;
-  config.flags = 0;
-  int err = xsk_umem__create(&umem_, area_, size_, &fill_, &comp_, &config);
-  if (err) {
-    umem_ = nullptr;
-    ThrowErrno(env, "xsk_umem__create", err);
-  }
+  config_.fill_size = opts.Get("fillSize").As<Napi::Number>().Uint32Value();
+  config_.comp_size = opts.Get("compSize").As<Napi::Number>().Uint32Value();
+  config_.frame_size = frameSize_;
+  config_.frame_headroom = headroom_;
+  config_.flags = 0;
+  int err = Register();
+  if (err) ThrowErrno(env, "xsk_umem__create", err);
   free_.reserve(frameCount);
   // Pop order: low addresses first, which keeps early traffic in few pages.
   for (uint32_t i = frameCount; i-- > 0;) free_.push_back(uint64_t(i) * frameSize_);
@@ -73,8 +69,23 @@ Umem::~Umem() {
   if (umem_) xsk_umem__delete(umem_);
 }
 
-bool Umem::claimPrimaryRings(xsk_ring_prod** fill, xsk_ring_cons** comp) {
-  if (primaryClaimed_) return false;
+int Umem::Register() {
+  fill_ = {};
+  comp_ = {};
+  int err = xsk_umem__create(&umem_, area_, size_, &fill_, &comp_, &config_);
+  if (err) umem_ = nullptr;
+  return err;
+}
+
+bool Umem::claimPrimaryRings(xsk_ring_prod** fill, xsk_ring_cons** comp, int* err) {
+  *err = 0;
+  if (primaryClaimed_ && sockets_ > 0) return false;
+  if (primaryClaimed_) {
+    xsk_umem__delete(umem_);
+    umem_ = nullptr;
+    *err = Register();
+    if (*err) return false;
+  }
   primaryClaimed_ = true;
   *fill = &fill_;
   *comp = &comp_;

@@ -23,9 +23,12 @@ class Umem : public Napi::ObjectWrap<Umem> {
   uint8_t* area() const { return static_cast<uint8_t*>(area_); }
 
   // The UMEM's own fill/completion rings go to the first socket only (libxdp rule).
-  bool claimPrimaryRings(xsk_ring_prod** fill, xsk_ring_cons** comp);
-  void releasePrimary() { primaryClosed_ = true; }
-  bool primaryClosed() const { return primaryClosed_; }
+  // Returns false when a socket already has them. With no socket left, a used
+  // registration is renewed first: libxdp cannot bind a fresh first socket over a
+  // UMEM fd whose rings were already set up (after a close or a failed bind).
+  bool claimPrimaryRings(xsk_ring_prod** fill, xsk_ring_cons** comp, int* err);
+  void socketOpened() { sockets_++; }
+  void socketClosed() { sockets_--; }
 
   bool popFrame(uint64_t* addr);
   void pushFrame(uint64_t addr) { free_.push_back(addr & ~uint64_t(frameSize_ - 1)); }
@@ -44,8 +47,11 @@ class Umem : public Napi::ObjectWrap<Umem> {
   xsk_umem* umem_ = nullptr;
   xsk_ring_prod fill_{};
   xsk_ring_cons comp_{};
+  int Register();
+
+  xsk_umem_config config_{};
   bool primaryClaimed_ = false;
-  bool primaryClosed_ = false;
+  int sockets_ = 0;
   std::vector<uint64_t> free_;
   Napi::Reference<Napi::ArrayBuffer> buffer_;
 };

@@ -93,7 +93,7 @@ function classify(errno: number, operation: string, ctx: ErrorContext): { code: 
         ? { code: 'STOQ_ERR_XSK_BATCH_HELD', hint: 'release() the previous RX batch before receiving the next one' }
         : {
             code: 'STOQ_ERR_XSK_BUSY',
-            hint: `another AF_XDP socket or a UMEM already owns this queue${where}, or the UMEM still has sockets; close them first`,
+            hint: `another AF_XDP socket already owns this queue${where} (a just-closed one releases it asynchronously: retry shortly), or the UMEM still has sockets; close them first`,
           };
     case E.ENOBUFS:
     case E.ENOMEM:

@@ -21,10 +21,6 @@ export interface XskStatistics extends NativeStatistics {
   mode: BoundMode;
 }
 
-// The first socket of a UMEM uses the UMEM's own fd and rings; libxdp cannot bind a
-// new socket over a UMEM once that first one is gone (or failed), so we refuse early.
-const retiredUmems = new WeakSet<Umem>();
-
 export class XskSocket extends EventEmitter {
   readonly ifname: string;
   readonly queueId: number;
@@ -36,20 +32,18 @@ export class XskSocket extends EventEmitter {
   readonly #rx: RxBatch;
   readonly #tx: TxBatch;
   readonly #ownsUmem: boolean;
-  readonly #primary: boolean;
   readonly #context: ErrorContext;
   readonly #fd: number;
   #closed = false;
   #polling = false;
 
-  private constructor(native: NativeSocket, umem: Umem, o: NormalisedSocketOptions, owns: boolean, primary: boolean, fallback?: string) {
+  private constructor(native: NativeSocket, umem: Umem, o: NormalisedSocketOptions, owns: boolean, fallback?: string) {
     super();
     this.#native = native;
     this.umem = umem;
     this.ifname = o.ifname;
     this.queueId = o.queueId;
     this.#ownsUmem = owns;
-    this.#primary = primary;
     this.#fd = native.fd;
     this.fallbackReason = fallback;
     this.#context = { ifname: o.ifname, queueId: o.queueId };
@@ -101,20 +95,16 @@ export class XskSocket extends EventEmitter {
     try {
       handle = new native.NativeSocket(umem.native, { ...o, zeroCopy, rxFrames });
     } catch (error) {
-      if (primary) retiredUmems.add(umem);
       const typed = fromNative(error, { ifname: o.ifname, queueId: o.queueId, mode: zeroCopy ? 'zerocopy' : 'copy' });
       if (owns) XskSocket.#destroyAfterFailure(umem, typed);
       throw typed;
     }
     umem.bindings.add(key);
-    return new XskSocket(handle, umem, o, owns, primary, fallback);
+    return new XskSocket(handle, umem, o, owns, fallback);
   }
 
   static #checkShared(op: string, umem: Umem, o: NormalisedSocketOptions, key: string): void {
     umem.assertUsable(op);
-    if (retiredUmems.has(umem)) {
-      throw invalidArgument(op, `${op}: this UMEM's first socket is closed or failed to bind; libxdp cannot bind new sockets over it`, 'create a new Umem');
-    }
     if (umem.bindings.has(key)) {
       throw invalidArgument(op, `${op}: this UMEM already has a socket on ${key}`, 'one socket per queue; open the other queues with the same UMEM');
     }
@@ -226,7 +216,6 @@ export class XskSocket extends EventEmitter {
     this.#polling = false;
     this.#native.close();
     this.umem.bindings.delete(`${this.ifname}:${this.queueId}`);
-    if (this.#primary) retiredUmems.add(this.umem);
     if (this.#ownsUmem && this.umem.bindings.size === 0) this.umem.destroy();
     this.emit('close');
   }

@@ -1,0 +1,152 @@
+// SPDX-License-Identifier: Apache-2.0
+// Property tests for the frame codec: build→parse roundtrip, checksum against an
+// independent (BigInt, freshly assembled pseudo-header) computation, VLAN variants,
+// truncation and garbage never throw and always say why.
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import {
+  buildUdp6Frame, bytesToIpv6, ipv6ToBytes, macToBytes, bytesToMac, ParsedUdp6Frame, parseUdp6Frame, udp6ChecksumValid,
+  udp6HeaderLength, type Udp6FrameSpec, XskError,
+} from '../src/index.js';
+
+/** RFC 768/8200 checksum computed the slow, obvious way. */
+function referenceChecksum(src: Uint8Array, dst: Uint8Array, udp: Uint8Array): number {
+  const pseudo = Buffer.alloc(40);
+  pseudo.set(src, 0);
+  pseudo.set(dst, 16);
+  pseudo.writeUInt32BE(udp.length, 32);
+  pseudo[39] = 17;
+  const all = Buffer.concat([pseudo, Buffer.from(udp), Buffer.alloc(udp.length % 2)]);
+  let sum = 0n;
+  for (let i = 0; i < all.length; i += 2) sum += BigInt(all.readUInt16BE(i));
+  while (sum >> 16n) sum = (sum & 0xffffn) + (sum >> 16n);
+  const result = Number(~sum & 0xffffn);
+  return result === 0 ? 0xffff : result;
+}
+
+const bytes = (n: number) => fc.uint8Array({ minLength: n, maxLength: n });
+const vlan = fc.record({ tpid: fc.constantFrom(0x8100, 0x88a8), vid: fc.integer({ min: 0, max: 4095 }), pcp: fc.integer({ min: 0, max: 7 }) });
+const spec: fc.Arbitrary<Udp6FrameSpec> = fc.record({
+  srcMac: bytes(6), dstMac: bytes(6),
+  vlans: fc.array(vlan, { maxLength: 2 }),
+  srcAddress: bytes(16), dstAddress: bytes(16),
+  srcPort: fc.integer({ min: 0, max: 65535 }), dstPort: fc.integer({ min: 0, max: 65535 }),
+  hopLimit: fc.integer({ min: 0, max: 255 }), trafficClass: fc.integer({ min: 0, max: 255 }), flowLabel: fc.integer({ min: 0, max: 0xfffff }),
+});
+const payload = fc.uint8Array({ maxLength: 1400 });
+
+describe('frame codec', () => {
+  it('build → parse roundtrips every field (with 0-2 VLAN tags)', () => {
+    const parsed = new ParsedUdp6Frame();
+    const out = new Uint8Array(2048);
+    fc.assert(fc.property(spec, payload, (s, p) => {
+      const length = buildUdp6Frame(out, s, p);
+      expect(length).toBe(udp6HeaderLength(s) + p.length);
+      const frame = out.subarray(0, length);
+      expect(parseUdp6Frame(frame, parsed, true)).toBe(true);
+      expect(parsed.failure).toBeNull();
+      expect(parsed.vlanCount).toBe(s.vlans!.length);
+      s.vlans!.forEach((v, i) => {
+        expect(parsed.vlanIds[i]).toBe(v.vid);
+        expect(parsed.vlanTpids[i]).toBe(v.tpid);
+      });
+      expect([...frame.subarray(0, 6)]).toEqual([...s.dstMac]);
+      expect([...frame.subarray(6, 12)]).toEqual([...s.srcMac]);
+      expect([...frame.subarray(parsed.srcAddressOffset, parsed.srcAddressOffset + 16)]).toEqual([...s.srcAddress]);
+      expect([...frame.subarray(parsed.dstAddressOffset, parsed.dstAddressOffset + 16)]).toEqual([...s.dstAddress]);
+      expect([parsed.srcPort, parsed.dstPort, parsed.hopLimit, parsed.trafficClass, parsed.flowLabel])
+        .toEqual([s.srcPort, s.dstPort, s.hopLimit, s.trafficClass, s.flowLabel]);
+      expect(Buffer.from(frame.subarray(parsed.payloadOffset, parsed.payloadOffset + parsed.payloadLength)).equals(Buffer.from(p))).toBe(true);
+      expect(parsed.frameLength).toBe(length);
+    }), { numRuns: 300 });
+  });
+
+  it('writes the same UDP checksum as an independent computation, and detects any single corrupted byte', () => {
+    const parsed = new ParsedUdp6Frame();
+    const out = new Uint8Array(2048);
+    fc.assert(fc.property(spec, payload, fc.nat(), fc.integer({ min: 1, max: 255 }), (s, p, where, flip) => {
+      const length = buildUdp6Frame(out, s, p);
+      const frame = out.subarray(0, length);
+      parseUdp6Frame(frame, parsed);
+      const udp = frame.subarray(parsed.udpOffset, length);
+      const written = (udp[6]! << 8) | udp[7]!;
+      const zeroed = Uint8Array.from(udp);
+      zeroed[6] = 0;
+      zeroed[7] = 0;
+      expect(written).toBe(referenceChecksum(s.srcAddress, s.dstAddress, zeroed));
+      expect(udp6ChecksumValid(frame, parsed)).toBe(true);
+      // Corrupt one byte of what the checksum covers (addresses, UDP header, payload).
+      const covered = [...Array(32).keys()].map((i) => parsed.srcAddressOffset + i)
+        .concat([...Array(length - parsed.udpOffset).keys()].map((i) => parsed.udpOffset + i))
+        .filter((i) => i !== parsed.udpOffset + 4 && i !== parsed.udpOffset + 5); // length fields are checked structurally
+      const victim = covered[where % covered.length]!;
+      frame[victim]! ^= flip;
+      const stillOk = parseUdp6Frame(frame, parsed, true);
+      frame[victim]! ^= flip;
+      // One changed byte shifts the one's-complement sum by k or k·256 (0 < k < 256), never by 0 mod 0xffff.
+      expect(stillOk).toBe(false);
+      expect(parsed.failure).toBe('bad-checksum');
+    }), { numRuns: 300 });
+  });
+
+  it('every truncation of a valid frame fails with a reason instead of throwing', () => {
+    const parsed = new ParsedUdp6Frame();
+    const out = new Uint8Array(2048);
+    fc.assert(fc.property(spec, payload, fc.nat(), (s, p, cut) => {
+      const length = buildUdp6Frame(out, s, p);
+      const short = out.subarray(0, cut % length);
+      expect(parseUdp6Frame(short, parsed, true)).toBe(false);
+      expect(parsed.ok).toBe(false);
+      expect(typeof parsed.failure).toBe('string');
+    }), { numRuns: 300 });
+  });
+
+  it('random bytes never throw and always give ok or a failure reason', () => {
+    const parsed = new ParsedUdp6Frame();
+    fc.assert(fc.property(fc.uint8Array({ maxLength: 200 }), fc.boolean(), (garbage, verify) => {
+      const ok = parseUdp6Frame(garbage, parsed, verify);
+      expect(ok === (parsed.failure === null)).toBe(true);
+    }), { numRuns: 2000 });
+  });
+
+  it('names specific failures: three VLAN tags, non-IPv6, fragments, trailing Ethernet padding accepted', () => {
+    const parsed = new ParsedUdp6Frame();
+    const s: Udp6FrameSpec = {
+      srcMac: macToBytes('02:00:00:00:00:01'), dstMac: macToBytes('02:00:00:00:00:02'),
+      srcAddress: ipv6ToBytes('fd00::1'), dstAddress: ipv6ToBytes('fd00::2'), srcPort: 1, dstPort: 2,
+    };
+    const out = new Uint8Array(256);
+    const length = buildUdp6Frame(out, s, new Uint8Array([1, 2, 3]));
+    // Padding beyond the IPv6 length (minimum Ethernet frame) is fine.
+    expect(parseUdp6Frame(out.subarray(0, Math.max(length, 64)), parsed, true)).toBe(true);
+    const ipv4 = Uint8Array.from(out.subarray(0, length));
+    ipv4[12] = 0x08; ipv4[13] = 0x00;
+    expect(parseUdp6Frame(ipv4, parsed)).toBe(false);
+    expect(parsed.failure).toBe('not-ipv6');
+    const fragment = Uint8Array.from(out.subarray(0, length));
+    fragment[14 + 6] = 44;
+    expect(parseUdp6Frame(fragment, parsed)).toBe(false);
+    expect(parsed.failure).toBe('fragment');
+    const triple = new Uint8Array(300);
+    const tripleLength = buildUdp6Frame(triple, { ...s, vlans: [{ vid: 1 }, { vid: 2 }] }, new Uint8Array(4));
+    const withThird = new Uint8Array(tripleLength + 4);
+    withThird.set(triple.subarray(0, 20), 0);
+    withThird.set([0x81, 0x00, 0x00, 0x03], 20);
+    withThird.set(triple.subarray(20, tripleLength), 24);
+    expect(parseUdp6Frame(withThird, parsed)).toBe(false);
+    expect(parsed.failure).toBe('too-many-vlans');
+  });
+
+  it('address helpers roundtrip and reject nonsense with XskError', () => {
+    fc.assert(fc.property(bytes(16), (a) => {
+      expect([...ipv6ToBytes(bytesToIpv6(a))]).toEqual([...a]);
+    }));
+    expect(bytesToIpv6(ipv6ToBytes('fd00:1::2'))).toBe('fd00:1::2');
+    expect(bytesToMac(macToBytes('aa:BB:0c:00:01:ff'))).toBe('aa:bb:0c:00:01:ff');
+    expect(() => ipv6ToBytes('10.0.0.1')).toThrow(XskError);
+    expect(() => macToBytes('aa:bb')).toThrow(XskError);
+    expect(() => buildUdp6Frame(new Uint8Array(10), {
+      srcMac: new Uint8Array(6), dstMac: new Uint8Array(6), srcAddress: new Uint8Array(16), dstAddress: new Uint8Array(16), srcPort: 1, dstPort: 1,
+    }, new Uint8Array(1))).toThrow(/does not fit/);
+  });
+});

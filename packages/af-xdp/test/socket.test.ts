@@ -1,0 +1,129 @@
+// SPDX-License-Identifier: Apache-2.0
+// Modes, validation, lifecycle and privilege errors against real sockets on a veth lab.
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createLab, type Lab } from '@stoq/netlab';
+import { Umem, XskError, XskSocket } from '../src/index.js';
+import { helper, isRoot, openWhenFree } from './helpers/env.js';
+
+const run = promisify(execFile);
+const code = (c: string) => expect.objectContaining({ code: c });
+
+describe('option validation (no kernel needed)', () => {
+  it('rejects bad names, sizes, modes and frame sizes with STOQ_ERR_INVALID_ARGUMENT before touching the kernel', () => {
+    expect(() => XskSocket.open({ ifname: '' })).toThrow(code('STOQ_ERR_INVALID_ARGUMENT'));
+    expect(() => XskSocket.open({ ifname: 'x'.repeat(16) })).toThrow(code('STOQ_ERR_INVALID_ARGUMENT'));
+    expect(() => XskSocket.open({ ifname: 'lo', rxSize: 1000 })).toThrow(/power of two/);
+    expect(() => XskSocket.open({ ifname: 'lo', mode: 'fast' as never })).toThrow(/mode must be/);
+    expect(() => XskSocket.open({ ifname: 'lo', queueId: -1 })).toThrow(code('STOQ_ERR_INVALID_ARGUMENT'));
+    expect(() => Umem.create({ frameSize: 3000 as never })).toThrow(/2048 or 4096/);
+    expect(() => Umem.create({ fillSize: 3 })).toThrow(XskError);
+    expect(() => XskSocket.open({ ifname: 'stoq-no-such0' })).toThrow(code('STOQ_ERR_NO_SUCH_DEVICE'));
+  });
+});
+
+describe.skipIf(!isRoot)('sockets on a veth lab', () => {
+  let lab: Lab;
+  beforeAll(async () => {
+    lab = await createLab({ hostSide: true, staticNeighbours: true, queues: 2 });
+  });
+  afterAll(async () => {
+    await lab?.destroy();
+  });
+
+  it("binds in copy mode on veth, refuses 'zerocopy' with a typed EOPNOTSUPP error, and 'auto' falls back", async () => {
+    let zc: unknown;
+    try {
+      XskSocket.open({ ifname: lab.a.ifname, mode: 'zerocopy' }).close();
+    } catch (error) {
+      zc = error;
+    }
+    expect(zc).toBeInstanceOf(XskError);
+    expect(zc).toMatchObject({ code: 'STOQ_ERR_XSK_ZEROCOPY_UNSUPPORTED', errnoCode: 'EOPNOTSUPP', operation: 'xsk_socket__create' });
+    expect((zc as XskError).hint).toMatch(/veth|driver/);
+
+    const auto = await openWhenFree(() => XskSocket.open({ ifname: lab.a.ifname, mode: 'auto' }));
+    try {
+      expect(auto.mode).toBe('copy');
+      expect(auto.fallbackReason).toMatch(/EOPNOTSUPP/);
+      expect(auto.fd).toBeGreaterThan(2);
+      // libxdp's default program is attached while the socket lives.
+      const { stdout } = await lab.exec(lab.a, 'ip', ['-d', 'link', 'show', 'dev', lab.a.ifname]);
+      expect(stdout).toMatch(/prog\/xdp/);
+    } finally {
+      auto.close();
+    }
+    const { stdout } = await lab.exec(lab.a, 'ip', ['-d', 'link', 'show', 'dev', lab.a.ifname]);
+    expect(stdout, 'the default program goes away with the last socket').not.toMatch(/prog\/xdp/);
+  });
+
+  it('names the real queue count when the queue does not exist', () => {
+    expect(() => XskSocket.open({ ifname: lab.a.ifname, queueId: 2 })).toThrow(code('STOQ_ERR_XSK_BAD_QUEUE'));
+    expect(() => XskSocket.open({ ifname: lab.a.ifname, queueId: 2 })).toThrow(/has 2 RX queue/);
+  });
+
+  it('shares one UMEM across one socket per queue, and refuses a second socket on the same queue', async () => {
+    const umem = Umem.create({ frameCount: 1024, frameSize: 2048, fillSize: 512, compSize: 512 });
+    // A failed first bind (zero-copy on veth) must not spoil the UMEM for the next try.
+    expect(() => XskSocket.open({ ifname: lab.a.ifname, queueId: 0, umem, mode: 'zerocopy' })).toThrow(code('STOQ_ERR_XSK_ZEROCOPY_UNSUPPORTED'));
+    const q0 = await openWhenFree(() => XskSocket.open({ ifname: lab.a.ifname, queueId: 0, umem, mode: 'copy' }));
+    const q1 = await openWhenFree(() => XskSocket.open({ ifname: lab.a.ifname, queueId: 1, umem, mode: 'copy' }));
+    try {
+      expect(q1.fd).not.toBe(q0.fd);
+      expect(q1.mode).toBe('copy');
+      expect(q0.umem.buffer).toBe(q1.umem.buffer);
+      // q0 took 512 frames for its fill ring, q1 min(512, half of the remaining 512) = 256.
+      expect(umem.freeFrames).toBe(1024 - 512 - 256);
+      expect(() => XskSocket.open({ ifname: lab.a.ifname, queueId: 0, umem })).toThrow(/already has a socket/);
+      expect(() => umem.destroy()).toThrow(code('STOQ_ERR_XSK_BUSY'));
+    } finally {
+      q1.close();
+      q0.close();
+    }
+    umem.destroy();
+    expect(() => XskSocket.open({ ifname: lab.a.ifname, umem })).toThrow(code('STOQ_ERR_CLOSED'));
+  });
+
+  it('use after close is a typed error, close is idempotent and safe with frames in flight', async () => {
+    const socket = await openWhenFree(() => XskSocket.open({ ifname: lab.a.ifname, mode: 'copy' }));
+    const tx = socket.allocTx(4);
+    for (let i = 0; i < tx.count; i++) tx.setLength(i, 60);
+    socket.send(); // queued, maybe not completed: close must still be safe
+    socket.on('readable', () => undefined);
+    socket.close();
+    socket.close();
+    for (const call of [() => socket.receive(), () => socket.allocTx(), () => socket.statistics(), () => socket.release(), () => socket.reap()]) {
+      expect(call).toThrow(code('STOQ_ERR_CLOSED'));
+    }
+    // The UMEM's memory outlives the socket: old views stay readable.
+    expect(socket.umem.bytes.byteLength).toBeGreaterThan(0);
+    expect(socket.umem.bytes[0]).toBeTypeOf('number');
+  });
+
+  it('an unref()ed polling socket does not keep a process alive; a ref()ed one does', async () => {
+    const script = `
+      const { XskSocket } = await import(${JSON.stringify(new URL('../dist/index.js', import.meta.url).href)});
+      const s = XskSocket.open({ ifname: ${JSON.stringify(lab.a.ifname)}, mode: 'copy' });
+      s.on('readable', () => {});
+      if (process.argv[1] === 'unref') s.unref(); else setTimeout(() => { s.close(); console.log('closed by timer'); }, 500);
+    `;
+    const started = Date.now();
+    const unref = await run(process.execPath, ['--input-type=module', '-e', script, 'unref'], { timeout: 10_000 });
+    expect(unref.stdout).toBe('');
+    const ref = await run(process.execPath, ['--input-type=module', '-e', script, 'ref'], { timeout: 10_000 });
+    expect(ref.stdout).toContain('closed by timer');
+    expect(Date.now() - started).toBeLessThan(10_000);
+  });
+
+  it('a process without capabilities gets STOQ_ERR_XSK_PERMISSION with a hint', async () => {
+    const { stdout } = await run('setpriv', [
+      '--reuid=65534', '--regid=65534', '--clear-groups', '--inh-caps=-all', '--bounding-set=-all',
+      process.execPath, helper('open-unprivileged.mjs'), lab.a.ifname,
+    ], { timeout: 10_000 });
+    const result = JSON.parse(stdout.trim()) as Record<string, unknown>;
+    expect(result).toMatchObject({ name: 'XskError', code: 'STOQ_ERR_XSK_PERMISSION' });
+    expect(['EPERM', 'EACCES']).toContain(result.errnoCode);
+    expect(result.hint).toMatch(/CAP_NET_RAW/);
+  });
+});
