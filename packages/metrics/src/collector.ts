@@ -172,7 +172,9 @@ export class MetricsCollector {
     const perCorePercent = data.cores.map((core, i) => {
       const before = previous.data.cores[i];
       const total = before === undefined ? 0 : core.totalSeconds - before.totalSeconds;
-      return before === undefined || total <= 0 ? null : (100 * (core.busySeconds - before.busySeconds)) / total;
+      if (before === undefined || total <= 0) return null;
+      // Clamped: tick→second rounding and iowait (which the kernel may step backwards) can nudge it past the bounds.
+      return Math.min(100, Math.max(0, (100 * (core.busySeconds - before.busySeconds)) / total));
     });
     return { processPercent, perCorePercent };
   }

@@ -33,6 +33,15 @@ interface PinnedMetric {
   labels: string[];
 }
 const pinned = JSON.parse(readFileSync(join(import.meta.dirname, 'metric-names.snapshot.json'), 'utf8')) as PinnedMetric[];
+const pinnedJsonFields = JSON.parse(readFileSync(join(import.meta.dirname, 'json-fields.snapshot.json'), 'utf8')) as string[];
+
+/** Every leaf path of a JSON value ("a.b.c"; array items as "[]"), sorted and deduplicated. */
+function leafPaths(value: unknown, prefix = ''): string[] {
+  if (Array.isArray(value)) return [...new Set(value.flatMap((item) => leafPaths(item, `${prefix}[]`)))];
+  if (value !== null && typeof value === 'object')
+    return [...new Set(Object.entries(value).flatMap(([key, item]) => leafPaths(item, prefix ? `${prefix}.${key}` : key)))].sort();
+  return [prefix];
+}
 
 /** name, type and the set of label names of every family that carries samples. */
 function emitted(families: ParsedFamily[]): PinnedMetric[] {
@@ -147,6 +156,13 @@ describe.skipIf(!isRoot)('Prometheus exposition with every source available', ()
     expect(sample(families, 'stoq_quic_rtt_seconds', { stat: 'avg' })).toBeCloseTo(0.002, 12);
     expect(sample(families, 'stoq_afxdp_umem_bytes')).toBe(8 << 20);
     expect(sample(families, 'stoq_process_cpu_usage_ratio')).toBeGreaterThanOrEqual(0);
+  });
+
+  it('fills the getEbpfMetrics() JSON with exactly the pinned field names (DESIGN.md names included)', () => {
+    const fields = leafPaths(JSON.parse(JSON.stringify(json)));
+    expect(fields).toEqual(pinnedJsonFields);
+    for (const field of ['packetMetrics.bytesPerSecond', 'latencyMetrics.minUs', 'latencyMetrics.avgUs', 'latencyMetrics.p50Us',
+      'latencyMetrics.p95Us', 'latencyMetrics.p99Us', 'memoryMetrics.zeroCopyOps', 'memoryMetrics.memcpyOps']) expect(fields).toContain(field);
   });
 
   it('leaves prom-client’s global default registry untouched', () => {
