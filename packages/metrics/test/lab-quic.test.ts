@@ -61,8 +61,10 @@ describe.skipIf(!isRoot || !haveNgtcp2)('a real QUIC connection through stoq_xdp
           expect(conntrack.byState).toEqual({ initial: 0, handshake: 0, established: 1, closing: 0 });
 
           // The one entry is the client, and every QUIC packet it sent was counted as passed.
-          const [[key, value]] = (await prog.conntrackMap.entries!()) as [Buffer, Buffer][];
-          const entry = decodeConntrack(key!, value!);
+          const [only] = (await prog.conntrackMap.entries!()) as [Buffer, Buffer][];
+          if (only === undefined) throw new Error('stoq_conntrack is empty');
+          const [key, value] = only;
+          const entry = decodeConntrack(key, value);
           expect(ipv6ToBytes(entry.peerAddress)).toEqual(ipv6ToBytes(lab.b.address)); // the lab may write leading zeros
           expect(entry.localPort).toBe(QUIC_PORT);
           const quicPassed = after.packetMetrics.verdicts['quic_passed']!.total - before.packetMetrics.verdicts['quic_passed']!.total;
@@ -71,7 +73,7 @@ describe.skipIf(!isRoot || !haveNgtcp2)('a real QUIC connection through stoq_xdp
           console.log(`native XDP on veth: ${quicPassed} QUIC packets from the client, conntrack ${JSON.stringify(conntrack.byState)}`);
 
           // The transport marks a closed connection `closing` before deleting it after draining.
-          await prog.updateConntrack(key!, encodeConntrackValue({ ...decodeConntrackValue(value!), state: 'closing' }));
+          await prog.updateConntrack(key, encodeConntrackValue({ ...decodeConntrackValue(value), state: 'closing' }));
           const closed = toEbpfMetrics(await collector.collect()).connectionMetrics.conntrack;
           expect(closed).toMatchObject({ available: true, byState: { initial: 0, handshake: 0, established: 0, closing: 1 } });
         } finally {
