@@ -9,7 +9,7 @@ export { registerStoqMetrics } from './prometheus.js';
 export { KeyedRateWindows, RateWindow } from './rate-window.js';
 export { serveMetrics, type MetricsServer, type ServeMetricsOptions } from './serve.js';
 export { absentSource, available, unavailable, type MetricSource, type SourceReading } from './source.js';
-export { afXdpSource, type AfXdpData, type AfXdpMode, type AfXdpSocketLike } from './sources/af-xdp.js';
+export { afXdpSource, type AfXdpData, type AfXdpMode, type AfXdpSocketLike, type SocketStatistics } from './sources/af-xdp.js';
 export {
   CONNTRACK_STATES,
   conntrackSource,

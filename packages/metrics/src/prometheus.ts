@@ -21,6 +21,8 @@ interface RegistryMetric {
  */
 export function registerStoqMetrics(registry: Registry, collector: MetricsCollector): () => void {
   const metrics = METRIC_CATALOG.map((definition) => toRegistryMetric(definition, () => collector.collect()));
+  // prom-client types registerMetric() with its Metric class, but the registry only uses
+  // name/help/type/get()/reset() (the documented way to expose externally held values).
   for (const metric of metrics) registry.registerMetric(metric as never);
   return () => {
     for (const metric of metrics) registry.removeSingleMetric(metric.name);

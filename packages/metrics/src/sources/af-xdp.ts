@@ -3,26 +3,30 @@ import { available, toNumber, unavailable, type MetricSource } from '../source.j
 
 export type AfXdpMode = 'zerocopy' | 'copy';
 
-/** What `@stoq/af-xdp` sockets expose: kernel XDP_STATISTICS plus the socket's own counters. */
+/**
+ * Counters as a socket reports them: flat, or grouped one level deep the way
+ * `@stoq/af-xdp`'s `XskSocket.statistics()` does (`{ kernel: { rxDropped, … }, socket: { rxPackets, … } }`).
+ * Non-numeric fields (e.g. `mode`) are ignored.
+ */
+export type SocketStatistics = object;
+
+/** What `@stoq/af-xdp` sockets expose: the bound mode, kernel XDP_STATISTICS plus the socket's own counters. */
 export interface AfXdpSocketLike {
   readonly mode: AfXdpMode;
-  statistics(): Readonly<Record<string, number | bigint>> | Promise<Readonly<Record<string, number | bigint>>>;
+  statistics(): SocketStatistics | Promise<SocketStatistics>;
 }
 
 export interface AfXdpData {
   readonly sockets: number;
   readonly zerocopySockets: number;
   readonly copySockets: number;
-  /** Every numeric statistic summed over the sockets (rx_dropped, rx_ring_full, rx_packets, …). */
+  /** Every numeric statistic summed over the sockets, by snake_case name (rx_dropped, rx_ring_full, rx_packets, …). */
   readonly totals: Readonly<Record<string, number>>;
   /** Packets received + sent through zero-copy sockets and through copy-mode sockets. */
   readonly zerocopyPackets: number;
   readonly copyPackets: number;
 }
 
-/** Names under which a socket reports the frames it moved (first match wins). */
-const RX_PACKET_FIELDS = ['rx_packets', 'rxPackets'];
-const TX_PACKET_FIELDS = ['tx_packets', 'txPackets'];
 
 /**
  * Sums the statistics of the AF_XDP sockets the caller hands in. The list is read on
@@ -39,11 +43,9 @@ export function afXdpSource(sockets: () => Iterable<AfXdpSocketLike>): MetricSou
       let zerocopyPackets = 0;
       let copyPackets = 0;
       for (const socket of list) {
-        const stats = await socket.statistics();
-        for (const [field, value] of Object.entries(stats)) {
-          if (typeof value === 'number' || typeof value === 'bigint') totals[field] = (totals[field] ?? 0) + toNumber(value);
-        }
-        const moved = firstField(stats, RX_PACKET_FIELDS) + firstField(stats, TX_PACKET_FIELDS);
+        const stats = flatten(await socket.statistics());
+        for (const [field, value] of Object.entries(stats)) totals[field] = (totals[field] ?? 0) + value;
+        const moved = (stats['rx_packets'] ?? 0) + (stats['tx_packets'] ?? 0);
         if (socket.mode === 'zerocopy') zerocopyPackets += moved;
         else copyPackets += moved;
       }
@@ -60,10 +62,18 @@ export function afXdpSource(sockets: () => Iterable<AfXdpSocketLike>): MetricSou
   };
 }
 
-function firstField(stats: Readonly<Record<string, number | bigint>>, names: readonly string[]): number {
-  for (const name of names) {
-    const value = stats[name];
-    if (value !== undefined) return toNumber(value);
+/** Numeric leaves (top level and one group deep) by snake_case name: rxDropped → rx_dropped. */
+function flatten(stats: SocketStatistics): Record<string, number> {
+  const flat: Record<string, number> = {};
+  const add = (name: string, value: unknown) => {
+    if (typeof value !== 'number' && typeof value !== 'bigint') return;
+    const key = name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+    if (key in flat) throw new Error(`AF_XDP statistic ${key} reported twice`);
+    flat[key] = toNumber(value);
+  };
+  for (const [name, value] of Object.entries(stats) as [string, unknown][]) {
+    if (value !== null && typeof value === 'object') for (const [inner, v] of Object.entries(value) as [string, unknown][]) add(inner, v);
+    else add(name, value);
   }
-  return 0;
+  return flat;
 }

@@ -2,8 +2,9 @@
 /**
  * Plain objects with the shapes @stoq/transport and @stoq/af-xdp hand to the metrics
  * sources (conn.stats(), datapath stats, socket.statistics()). The metrics package
- * must not import the transport (it sits above it), and @stoq/af-xdp has not landed:
- * these carry fixed, known values so the exporter tests can check every series.
+ * must not import the transport (it sits above it):
+ * these carry fixed, known values so the exporter tests can check every series
+ * (test/af-xdp.test.ts reads a real socket).
  */
 import type { AfXdpSocketLike, DatapathStatsLike, QuicConnectionLike } from '../../src/index.js';
 
@@ -17,31 +18,22 @@ export const datapaths: DatapathStatsLike[] = [
   { kind: 'xdp', rxDatagrams: 100, rxBytes: 10000, txDatagrams: 0, txBytes: 0, memcpyOps: 0, zeroCopyOps: 100 },
 ];
 
+/** Shaped like `XskSocket.statistics()` of @stoq/af-xdp: kernel and socket groups. */
 export const sockets: AfXdpSocketLike[] = [
   {
     mode: 'zerocopy',
     statistics: () => ({
-      rx_dropped: 1n,
-      rx_invalid_descs: 0n,
-      tx_invalid_descs: 0n,
-      rx_ring_full: 2n,
-      rx_fill_ring_empty_descs: 3n,
-      tx_ring_empty_descs: 4n,
-      rx_packets: 100,
-      tx_packets: 0,
+      mode: 'zerocopy',
+      kernel: { rxDropped: 1, rxInvalidDescs: 0, txInvalidDescs: 0, rxRingFull: 2, rxFillRingEmptyDescs: 3, txRingEmptyDescs: 4 },
+      socket: { rxPackets: 100, rxBytes: 120_000, txPackets: 0, txBytes: 0 },
     }),
   },
   {
     mode: 'copy',
     statistics: () => ({
-      rx_dropped: 5n,
-      rx_invalid_descs: 0n,
-      tx_invalid_descs: 0n,
-      rx_ring_full: 0n,
-      rx_fill_ring_empty_descs: 0n,
-      tx_ring_empty_descs: 0n,
-      rx_packets: 7,
-      tx_packets: 8,
+      mode: 'copy',
+      kernel: { rxDropped: 5, rxInvalidDescs: 0, txInvalidDescs: 0, rxRingFull: 0, rxFillRingEmptyDescs: 0, txRingEmptyDescs: 0 },
+      socket: { rxPackets: 7, rxBytes: 8400, txPackets: 8, txBytes: 9600 },
     }),
   },
 ];
