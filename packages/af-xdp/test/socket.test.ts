@@ -35,7 +35,7 @@ describe.skipIf(!isRoot)('sockets on a veth lab', () => {
   it("binds in copy mode on veth, refuses 'zerocopy' with a typed EOPNOTSUPP error, and 'auto' falls back", async () => {
     let zc: unknown;
     try {
-      XskSocket.open({ ifname: lab.a.ifname, mode: 'zerocopy' }).close();
+      (await openWhenFree(() => XskSocket.open({ ifname: lab.a.ifname, mode: 'zerocopy' }))).close();
     } catch (error) {
       zc = error;
     }
@@ -66,7 +66,7 @@ describe.skipIf(!isRoot)('sockets on a veth lab', () => {
   it('shares one UMEM across one socket per queue, and refuses a second socket on the same queue', async () => {
     const umem = Umem.create({ frameCount: 1024, frameSize: 2048, fillSize: 512, compSize: 512 });
     // A failed first bind (zero-copy on veth) must not spoil the UMEM for the next try.
-    expect(() => XskSocket.open({ ifname: lab.a.ifname, queueId: 0, umem, mode: 'zerocopy' })).toThrow(code('STOQ_ERR_XSK_ZEROCOPY_UNSUPPORTED'));
+    await expect(openWhenFree(() => XskSocket.open({ ifname: lab.a.ifname, queueId: 0, umem, mode: 'zerocopy' }))).rejects.toThrow(code('STOQ_ERR_XSK_ZEROCOPY_UNSUPPORTED'));
     const q0 = await openWhenFree(() => XskSocket.open({ ifname: lab.a.ifname, queueId: 0, umem, mode: 'copy' }));
     const q1 = await openWhenFree(() => XskSocket.open({ ifname: lab.a.ifname, queueId: 1, umem, mode: 'copy' }));
     try {
@@ -104,7 +104,12 @@ describe.skipIf(!isRoot)('sockets on a veth lab', () => {
   it('an unref()ed polling socket does not keep a process alive; a ref()ed one does', async () => {
     const script = `
       const { XskSocket } = await import(${JSON.stringify(new URL('../dist/index.js', import.meta.url).href)});
-      const s = XskSocket.open({ ifname: ${JSON.stringify(lab.a.ifname)}, mode: 'copy' });
+      // The previous test's socket frees the queue asynchronously: retry EBUSY briefly.
+      let s;
+      for (let i = 0; !s; i++) {
+        try { s = XskSocket.open({ ifname: ${JSON.stringify(lab.a.ifname)}, mode: 'copy' }); }
+        catch (e) { if (e.code !== 'STOQ_ERR_XSK_BUSY' || i > 150) throw e; await new Promise((r) => setTimeout(r, 20)); }
+      }
       s.on('readable', () => {});
       if (process.argv[1] === 'unref') s.unref(); else setTimeout(() => { s.close(); console.log('closed by timer'); }, 500);
     `;
