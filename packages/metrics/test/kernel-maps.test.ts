@@ -93,9 +93,7 @@ describe.skipIf(!isRoot)('sources over the real stoq_xdp maps', () => {
     expect(await grown()).toEqual({ initial: 1, handshake: 2, established: 0, closing: 0 });
     await prog.run(quicFrame('short', 0x203), 4);
     expect(await grown()).toEqual({ initial: 1, handshake: 1, established: 1, closing: 0 });
-    const last = await states();
-    expect(last.entries - base.entries).toBe(3);
-    expect(last.packets - base.packets).toBe(3 + 2 + 4);
+    expect((await states()).entries - base.entries).toBe(3);
   });
 
   it('turns real XDP metadata timestamps into latencies on the same clock as process.hrtime', async () => {

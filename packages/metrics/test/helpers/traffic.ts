@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 /** Frames for each stoq_xdp verdict the tests drive, and the readers for the real object's maps. */
-import { decodeConntrackValue, decodeStats, SIZE_BUCKET_LIMITS } from '@stoq/bpf-programs';
+import { CONNTRACK_STATES, CT_VALUE_LAYOUT, decodeStats, SIZE_BUCKET_LIMITS } from '@stoq/bpf-programs';
 import { conntrackSource, xdpStatsSource } from '../../src/index.js';
 import { arp, fd00, ipv4Udp, quicPayload, tcp6, udp6 } from './frames.js';
 import type { StoqXdp } from './stoq-xdp.js';
@@ -25,6 +25,14 @@ export function quicFrame(kind: 'initial' | 'handshake' | 'short', peer: number,
 export const statsSourceOf = (prog: StoqXdp) =>
   xdpStatsSource({ map: prog.statsMap, decode: decodeStats, sizeBucketLimits: SIZE_BUCKET_LIMITS });
 
-/** Only the value is decoded: the state is all the collector counts (decoding addresses costs). */
-export const conntrackSourceOf = (prog: StoqXdp) =>
-  conntrackSource({ map: prog.conntrackMap, decode: (_key, value) => decodeConntrackValue(value) });
+const STATE_NAMES = new Map(Object.entries(CONNTRACK_STATES).map(([name, value]) => [value as number, name]));
+
+/** Reads only the state field, by the layout @stoq/bpf-programs publishes: the state is all the collector counts. */
+export function conntrackStateOf(_key: Buffer, value: Buffer): { state: string } {
+  const raw = value.readUInt32LE(CT_VALUE_LAYOUT.offsets.state);
+  const state = STATE_NAMES.get(raw);
+  if (state === undefined) throw new RangeError(`stoq_conntrack value has unknown state ${raw}`);
+  return { state };
+}
+
+export const conntrackSourceOf = (prog: StoqXdp) => conntrackSource({ map: prog.conntrackMap, decode: conntrackStateOf });
