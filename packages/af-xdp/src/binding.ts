@@ -96,6 +96,8 @@ export interface NativeAddon {
   NativeSocket: new (umem: NativeUmem, options: NativeSocketOptions) => NativeSocket;
   /** Binds a throwaway zero-copy socket: 0 when zero-copy works, else the errno. */
   probeZeroCopy(ifname: string, queueId: number): number;
+  /** bpf_obj_get: fd of a pinned BPF map or program. */
+  openPinned(path: string): number;
 }
 
 const packageRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
