@@ -112,6 +112,20 @@ export class MetricsCollector {
     return this.#last;
   }
 
+  /**
+   * Collects every `intervalMs` so rates stay current and a synchronous reader (the
+   * transport's `getEbpfMetrics()`) can use `lastSnapshot`. The timer is unref'd: it
+   * never keeps the process alive. A failed collection goes to `onError`; returns stop().
+   */
+  startPolling(intervalMs: number, onError: (error: unknown) => void): () => void {
+    if (!(intervalMs >= 10)) throw new RangeError(`intervalMs must be >= 10, got ${intervalMs}`);
+    const timer = setInterval(() => {
+      this.collect().catch(onError);
+    }, intervalMs);
+    timer.unref();
+    return () => clearInterval(timer);
+  }
+
   collect(): Promise<MetricsSnapshot> {
     this.#inFlight ??= this.#collectOnce().finally(() => {
       this.#inFlight = null;
