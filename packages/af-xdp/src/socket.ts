@@ -139,21 +139,34 @@ export class XskSocket extends EventEmitter {
    */
   receive(max = this.#rx.offsets.length): RxBatch {
     this.#assertOpen('receive');
-    this.#rx.count = this.#call('receive', () => this.#native.receive(max));
+    // Hot path: no closure per call, only the reused batch.
+    try {
+      this.#rx.count = this.#native.receive(max);
+    } catch (error) {
+      throw fromNative(error, this.#context);
+    }
     return this.#rx;
   }
 
   /** Returns the current RX batch's frames to the fill ring (one ring submit). */
   release(): void {
     this.#assertOpen('release');
-    this.#call('release', () => this.#native.releaseRx());
+    try {
+      this.#native.releaseRx();
+    } catch (error) {
+      throw fromNative(error, this.#context);
+    }
     this.#rx.count = 0;
   }
 
   /** Reserves up to `max` free frames for sending (fewer when UMEM or TX ring are short). */
   allocTx(max = this.#tx.offsets.length): TxBatch {
     this.#assertOpen('allocTx');
-    this.#tx.count = this.#call('allocTx', () => this.#native.allocTx(max));
+    try {
+      this.#tx.count = this.#native.allocTx(max);
+    } catch (error) {
+      throw fromNative(error, this.#context);
+    }
     return this.#tx;
   }
 
@@ -168,7 +181,12 @@ export class XskSocket extends EventEmitter {
     if (!Number.isInteger(count) || count < 0 || count > batch.count) {
       throw invalidArgument('send', `send: count ${count} must be in [0, ${batch.count}]`);
     }
-    const queued = this.#call('send', () => this.#native.submitTx(count));
+    let queued: number;
+    try {
+      queued = this.#native.submitTx(count);
+    } catch (error) {
+      throw fromNative(error, this.#context);
+    }
     this.#returnUnsent(batch, count);
     return queued;
   }

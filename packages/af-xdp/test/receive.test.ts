@@ -112,3 +112,36 @@ describe.skipIf(!isRoot)('receive (veth lab, copy mode)', () => {
     }
   });
 });
+
+describe.skipIf(!isRoot)('busy polling (opt-in)', () => {
+  it('sets SO_PREFER_BUSY_POLL/SO_BUSY_POLL, enters the kernel from receive() when the ring is empty, and still receives', async () => {
+    await withLabFor(async (lab) => {
+      const socket = await openWhenFree(() => XskSocket.open({ ifname: lab.a.ifname, mode: 'copy', busyPoll: { usecs: 50, budget: 16 } }));
+      try {
+        expect(socket.receive().count).toBe(0);
+        socket.release();
+        expect(socket.statistics().socket.wakeups).toBe(1); // the empty receive busy-polled once
+        await lab.exec(lab.b, process.execPath, [helper('udp-sender.mjs'), lab.a.address, '9292', '50', '16', '1']);
+        let received = 0;
+        for (let round = 0; round < 1000 && received < 50; round++) {
+          const batch = socket.receive();
+          const parsed = new ParsedUdp6Frame();
+          for (let i = 0; i < batch.count; i++) if (parseUdp6Frame(batch.packet(i), parsed) && parsed.dstPort === 9292) received++;
+          batch.release();
+        }
+        expect(received).toBe(50);
+      } finally {
+        socket.close();
+      }
+    });
+  });
+});
+
+async function withLabFor(fn: (lab: Lab) => Promise<void>): Promise<void> {
+  const lab = await createLab({ hostSide: true, staticNeighbours: true });
+  try {
+    await fn(lab);
+  } finally {
+    await lab.destroy();
+  }
+}
