@@ -1,0 +1,42 @@
+// SPDX-License-Identifier: Apache-2.0
+// Interface name ↔ index, read from sysfs of the current network namespace.
+import { readFileSync, readdirSync } from 'node:fs';
+import { constants } from 'node:os';
+import { BpfError, invalidArgument } from './errors.js';
+
+export interface InterfaceRef {
+  ifname: string;
+  ifindex: number;
+}
+
+export function resolveInterface(iface: string | number, operation: string): InterfaceRef {
+  if (typeof iface === 'number') {
+    if (!Number.isInteger(iface) || iface <= 0) throw invalidArgument(operation, `ifindex must be a positive integer, got ${iface}`);
+    const ifname = readdirSync('/sys/class/net').find((name) => indexOf(name) === iface);
+    if (!ifname) throw noSuchDevice(operation, `ifindex ${iface}`);
+    return { ifname, ifindex: iface };
+  }
+  if (typeof iface !== 'string' || iface.length === 0 || iface.length > 15 || iface.includes('/')) {
+    throw invalidArgument(operation, `invalid interface name ${JSON.stringify(iface)}`);
+  }
+  const ifindex = indexOf(iface);
+  if (ifindex === null) throw noSuchDevice(operation, iface);
+  return { ifname: iface, ifindex };
+}
+
+function indexOf(ifname: string): number | null {
+  try {
+    return Number(readFileSync(`/sys/class/net/${ifname}/ifindex`, 'utf8'));
+  } catch {
+    return null;
+  }
+}
+
+function noSuchDevice(operation: string, what: string): BpfError {
+  return new BpfError(`${operation}: no interface ${what} in this network namespace`, {
+    code: 'STOQ_ERR_NO_SUCH_DEVICE',
+    operation,
+    errno: constants.errno.ENODEV,
+    hint: 'list interfaces with `ip link`; inside a namespace run the process with `ip netns exec NS …`',
+  });
+}

@@ -1,0 +1,214 @@
+// SPDX-License-Identifier: Apache-2.0
+// BpfMap: typed access to one map by fd. Sizes are checked here so a wrong key or
+// value is a clear error, never a kernel read past a buffer.
+import { unlinkSync } from 'node:fs';
+import { native, type NativeMapInfo } from './binding.js';
+import { ensureBpffs } from './bpffs.js';
+import { BpfError, closedError, fromNative, invalidArgument } from './errors.js';
+
+const UPDATE_FLAGS = { any: 0, noexist: 1, exist: 2 } as const;
+export type UpdateFlag = keyof typeof UPDATE_FLAGS;
+
+const PER_CPU_TYPES = new Set(['percpu_array', 'percpu_hash', 'lru_percpu_hash', 'percpu_cgroup_storage']);
+
+function toBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+export class BpfMap {
+  readonly name: string;
+  readonly type: string;
+  readonly keySize: number;
+  readonly valueSize: number;
+  readonly maxEntries: number;
+  readonly isPerCpu: boolean;
+  /** How lookupBatch() got its entries the last time: the kernel's batch op or key iteration. */
+  lastBatchMethod: 'batch' | 'iteration' | null = null;
+  readonly #fd: () => number;
+  readonly #possibleCpus: number;
+  #pinnedAt: string | null = null;
+
+  /** @internal Maps come from BpfObject.map() or BpfMap.openByName(). */
+  constructor(info: NativeMapInfo, fd: () => number) {
+    this.name = info.name;
+    this.type = info.type;
+    this.keySize = info.keySize;
+    this.valueSize = info.valueSize;
+    this.maxEntries = info.maxEntries;
+    this.isPerCpu = PER_CPU_TYPES.has(info.type);
+    this.#fd = fd;
+    this.#possibleCpus = native.possibleCpus();
+  }
+
+  /** Opens maps another process created, by name (like `bpftool map show name X`). Caller closes them. */
+  static openByName(name: string): BpfMap[] {
+    let found;
+    try {
+      found = native.openMapsByName(name);
+    } catch (error) {
+      throw fromNative(error, 'STOQ_ERR_BPF_MAP', { mapName: name });
+    }
+    return found.map((info) => {
+      let fd = info.fd;
+      const map = new BpfMap(info, () => {
+        if (fd < 0) throw closedError('map', `map ${name}`);
+        return fd;
+      });
+      map.close = () => {
+        if (fd >= 0) native.closeFd(fd);
+        fd = -1;
+      };
+      return map;
+    });
+  }
+
+  get fd(): number {
+    return this.#fd();
+  }
+
+  /** Releases a map opened with openByName(); maps of a BpfObject close with it. */
+  close(): void {}
+
+  lookup(key: Uint8Array): Buffer | null {
+    if (this.isPerCpu) throw invalidArgument('map.lookup', `${this.name} is per-CPU: use lookupPerCpu()`);
+    return this.#call('map.lookup', () => native.mapLookup(this.fd, this.#key(key, 'map.lookup'), this.valueSize));
+  }
+
+  /** One value per possible CPU (the kernel pads each to 8 bytes; the padding is dropped). */
+  lookupPerCpu(key: Uint8Array): Buffer[] | null {
+    if (!this.isPerCpu) throw invalidArgument('map.lookupPerCpu', `${this.name} is not a per-CPU map`);
+    const stride = this.#stride();
+    const all = this.#call('map.lookupPerCpu', () => native.mapLookup(this.fd, this.#key(key, 'map.lookupPerCpu'), stride * this.#possibleCpus));
+    if (!all) return null;
+    return Array.from({ length: this.#possibleCpus }, (_, cpu) => all.subarray(cpu * stride, cpu * stride + this.valueSize));
+  }
+
+  update(key: Uint8Array, value: Uint8Array | readonly Uint8Array[], flags: UpdateFlag = 'any'): void {
+    if (!(flags in UPDATE_FLAGS)) throw invalidArgument('map.update', `flags must be one of ${Object.keys(UPDATE_FLAGS).join(', ')}`);
+    const bytes = this.isPerCpu ? this.#perCpuValue(value) : this.#value(value);
+    this.#call('map.update', () => native.mapUpdate(this.fd, this.#key(key, 'map.update'), bytes, UPDATE_FLAGS[flags]));
+  }
+
+  delete(key: Uint8Array): boolean {
+    return this.#call('map.delete', () => native.mapDelete(this.fd, this.#key(key, 'map.delete')));
+  }
+
+  *keys(): IterableIterator<Buffer> {
+    let current: Buffer | null = null;
+    // Bounded: a map never yields more keys than it can hold (plus churn while iterating).
+    for (let i = 0; i <= this.maxEntries * 2; i++) {
+      const previous: Buffer | null = current;
+      const next: Buffer | null = this.#call('map.keys', () => native.mapNextKey(this.fd, previous, this.keySize));
+      if (!next) return;
+      current = next;
+      yield next;
+    }
+  }
+
+  *entries(): IterableIterator<[Buffer, Buffer]> {
+    if (this.isPerCpu) throw invalidArgument('map.entries', `${this.name} is per-CPU: use entriesPerCpu()`);
+    for (const key of this.keys()) {
+      const value = this.lookup(key);
+      if (value) yield [key, value]; // deleted between next_key and lookup: skip
+    }
+  }
+
+  *entriesPerCpu(): IterableIterator<[Buffer, Buffer[]]> {
+    for (const key of this.keys()) {
+      const values = this.lookupPerCpu(key);
+      if (values) yield [key, values];
+    }
+  }
+
+  /**
+   * Every entry, with BPF_MAP_LOOKUP_BATCH where the kernel supports it for this
+   * map type (hash maps), else by key iteration; `lastBatchMethod` says which.
+   * Per-CPU maps return their raw per-CPU values concatenated (8-byte stride).
+   */
+  lookupBatch(options: { batchSize?: number } = {}): Array<[Buffer, Buffer]> {
+    const batchSize = options.batchSize ?? 256;
+    if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 65536) throw invalidArgument('map.lookupBatch', 'batchSize must be 1..65536');
+    const valueLength = this.isPerCpu ? this.#stride() * this.#possibleCpus : this.valueSize;
+    try {
+      const { keys, values, count } = native.mapLookupBatch(this.fd, this.keySize, valueLength, batchSize);
+      this.lastBatchMethod = 'batch';
+      return Array.from({ length: count }, (_, i) => [
+        keys.subarray(i * this.keySize, (i + 1) * this.keySize),
+        values.subarray(i * valueLength, (i + 1) * valueLength),
+      ]);
+    } catch (error) {
+      const errno = (error as { errno?: number }).errno;
+      if (errno !== 22 && errno !== 524 && errno !== 95) throw fromNative(error, 'STOQ_ERR_BPF_MAP', { mapName: this.name });
+    }
+    this.lastBatchMethod = 'iteration';
+    const out: Array<[Buffer, Buffer]> = [];
+    for (const key of this.keys()) {
+      const value = this.isPerCpu ? this.#rawPerCpu(key) : this.lookup(key);
+      if (value) out.push([key, value]);
+    }
+    return out;
+  }
+
+  /** Pins the map in bpffs (mounting it if this namespace has none). Pinned maps are 0600 by bpffs' mode. */
+  pin(path: string): void {
+    if (typeof path !== 'string' || !path.startsWith('/')) throw invalidArgument('map.pin', 'path must be absolute');
+    const bpffs = ensureBpffs();
+    if (!bpffs.mountPoint) {
+      throw new BpfError(`cannot pin ${this.name}: no bpffs`, { code: 'STOQ_ERR_BPF_PIN', operation: 'pin', hint: bpffs.reason ?? 'mount -t bpf bpf /sys/fs/bpf' });
+    }
+    try {
+      native.objPin(this.fd, path);
+    } catch (error) {
+      throw fromNative(error, 'STOQ_ERR_BPF_PIN', { path });
+    }
+    this.#pinnedAt = path;
+  }
+
+  unpin(): void {
+    if (!this.#pinnedAt) return;
+    unlinkSync(this.#pinnedAt);
+    this.#pinnedAt = null;
+  }
+
+  #rawPerCpu(key: Buffer): Buffer | null {
+    return this.#call('map.lookupPerCpu', () => native.mapLookup(this.fd, key, this.#stride() * this.#possibleCpus));
+  }
+
+  #stride(): number {
+    return Math.ceil(this.valueSize / 8) * 8;
+  }
+
+  #key(key: Uint8Array, operation: string): Buffer {
+    if (!(key instanceof Uint8Array) || key.byteLength !== this.keySize) {
+      throw invalidArgument(operation, `${this.name} keys are ${this.keySize} bytes, got ${key instanceof Uint8Array ? key.byteLength : typeof key}`);
+    }
+    return toBuffer(key);
+  }
+
+  #value(value: Uint8Array | readonly Uint8Array[]): Buffer {
+    if (!(value instanceof Uint8Array) || value.byteLength !== this.valueSize) {
+      throw invalidArgument('map.update', `${this.name} values are ${this.valueSize} bytes`);
+    }
+    return toBuffer(value);
+  }
+
+  #perCpuValue(value: Uint8Array | readonly Uint8Array[]): Buffer {
+    const values = value instanceof Uint8Array ? Array.from({ length: this.#possibleCpus }, () => value) : value;
+    if (values.length !== this.#possibleCpus || values.some((v) => !(v instanceof Uint8Array) || v.byteLength !== this.valueSize)) {
+      throw invalidArgument('map.update', `${this.name} is per-CPU: pass ${this.#possibleCpus} values of ${this.valueSize} bytes (or one to copy to every CPU)`);
+    }
+    const stride = this.#stride();
+    const out = Buffer.alloc(stride * this.#possibleCpus);
+    values.forEach((v, cpu) => out.set(v, cpu * stride));
+    return out;
+  }
+
+  #call<T>(operation: string, fn: () => T): T {
+    try {
+      return fn();
+    } catch (error) {
+      if (error instanceof BpfError) throw error;
+      throw fromNative(error, 'STOQ_ERR_BPF_MAP', { mapName: this.name });
+    }
+  }
+}

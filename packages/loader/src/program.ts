@@ -1,0 +1,153 @@
+// SPDX-License-Identifier: Apache-2.0
+// BpfProgram: one loaded program — test runs (BPF_PROG_TEST_RUN) and XDP attach
+// through bpf_link with native/generic/auto modes.
+import { constants } from 'node:os';
+import { native, type NativeProgramInfo } from './binding.js';
+import { BpfError, fromNative, invalidArgument } from './errors.js';
+import { resolveInterface } from './interfaces.js';
+import { XdpLink, type XdpMode } from './link.js';
+
+/** XDP verdicts (enum xdp_action). */
+export const XdpAction = { ABORTED: 0, DROP: 1, PASS: 2, TX: 3, REDIRECT: 4 } as const;
+export type XdpActionName = keyof typeof XdpAction;
+const ACTION_NAMES = Object.fromEntries(Object.entries(XdpAction).map(([k, v]) => [v, k])) as Record<number, XdpActionName>;
+
+// XDP_FLAGS_* from <linux/if_link.h>
+const XDP_FLAGS_SKB_MODE = 1 << 1;
+const XDP_FLAGS_DRV_MODE = 1 << 2;
+const MODE_FLAGS: Record<XdpMode, number> = { native: XDP_FLAGS_DRV_MODE, generic: XDP_FLAGS_SKB_MODE };
+const MAX_REPEAT = 100_000_000;
+
+export interface TestRunOptions {
+  /** Run the program this many times (the kernel averages durationNs). Default 1. */
+  repeat?: number;
+  /** Room for the output frame; default the input length + 512 (programs may grow frames). */
+  dataSizeOut?: number;
+  /** XDP context fields, as if the frame arrived on this interface/queue. */
+  ingressIfindex?: number;
+  rxQueueIndex?: number;
+}
+
+export interface TestRunResult {
+  retval: number;
+  /** The verdict's name for XDP programs (retval as XDP action), undefined for other values. */
+  action: XdpActionName | undefined;
+  /** The frame as the program left it. */
+  data: Buffer;
+  /** Average run time per repetition, as measured by the kernel. */
+  durationNs: number;
+}
+
+export interface AttachXdpOptions {
+  /** 'auto' tries native first and falls back to generic. Default 'auto'. */
+  mode?: XdpMode | 'auto';
+}
+
+export class BpfProgram {
+  readonly name: string;
+  readonly section: string;
+  readonly type: string;
+  readonly #fd: () => number;
+
+  /** @internal Programs come from BpfObject.program(). */
+  constructor(info: NativeProgramInfo, fd: () => number) {
+    this.name = info.name;
+    this.section = info.section;
+    this.type = info.type;
+    this.#fd = fd;
+  }
+
+  get fd(): number {
+    return this.#fd();
+  }
+
+  /** The kernel's id for this program (as shown by `bpftool prog`). */
+  get id(): number {
+    try {
+      return native.programId(this.fd);
+    } catch (error) {
+      throw fromNative(error, 'STOQ_ERR_BPF_LOAD');
+    }
+  }
+
+  /** Runs the program on `data` in the kernel without any interface (BPF_PROG_TEST_RUN). */
+  testRun(data: Uint8Array, options: TestRunOptions = {}): TestRunResult {
+    if (!(data instanceof Uint8Array) || data.byteLength === 0) throw invalidArgument('testRun', 'data must be a non-empty Uint8Array');
+    const repeat = options.repeat ?? 1;
+    if (!Number.isInteger(repeat) || repeat < 1 || repeat > MAX_REPEAT) throw invalidArgument('testRun', `repeat must be an integer 1..${MAX_REPEAT}`);
+    const dataSizeOut = options.dataSizeOut ?? data.byteLength + 512;
+    if (!Number.isInteger(dataSizeOut) || dataSizeOut < 1) throw invalidArgument('testRun', 'dataSizeOut must be a positive integer');
+    const ctx = this.#xdpContext(data.byteLength, options);
+    const input = Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+    try {
+      const result = native.testRun(this.fd, input, repeat, dataSizeOut, ctx);
+      const action = this.type === 'xdp' ? ACTION_NAMES[result.retval] : undefined;
+      return { ...result, action };
+    } catch (error) {
+      const e = fromNative(error, 'STOQ_ERR_BPF_TEST_RUN');
+      if (e.errno === constants.errno.ENOSPC) {
+        throw new BpfError(`${e.message}: the output frame is larger than dataSizeOut (${dataSizeOut})`, { code: e.code, operation: 'testRun', errno: e.errno, hint: 'pass a larger dataSizeOut' });
+      }
+      if (e.errno === constants.errno.EINVAL && e.code === 'STOQ_ERR_BPF_TEST_RUN') {
+        throw new BpfError(e.message, { code: e.code, operation: 'testRun', errno: e.errno, hint: 'XDP test runs need at least a 14-byte Ethernet header; ingressIfindex/rxQueueIndex must name a real interface and queue' });
+      }
+      throw e;
+    }
+  }
+
+  /**
+   * Attaches this XDP program to an interface through a bpf_link. The program
+   * stays attached until link.detach() or until this process exits.
+   */
+  attachXdp(iface: string | number, options: AttachXdpOptions = {}): XdpLink {
+    const requested = options.mode ?? 'auto';
+    if (!['native', 'generic', 'auto'].includes(requested)) throw invalidArgument('attachXdp', "mode must be 'native', 'generic' or 'auto'");
+    if (this.type !== 'xdp') throw invalidArgument('attachXdp', `${this.name} is a ${this.type} program, not xdp`);
+    const { ifname, ifindex } = resolveInterface(iface, 'attachXdp');
+    this.#refuseIfBusy(ifname, ifindex);
+
+    const rungs: XdpMode[] = requested === 'auto' ? ['native', 'generic'] : [requested];
+    const fallbacks: Array<{ mode: XdpMode; reason: string }> = [];
+    for (const [i, mode] of rungs.entries()) {
+      try {
+        const fd = native.xdpLinkCreate(this.fd, ifindex, MODE_FLAGS[mode]);
+        return new XdpLink({ fd, ifname, ifindex, mode, programId: this.id, fallbacks });
+      } catch (error) {
+        const e = fromNative(error, 'STOQ_ERR_XDP_ATTACH', { ifname, mode });
+        if (e.code !== 'STOQ_ERR_XDP_UNSUPPORTED' || i === rungs.length - 1) throw e;
+        fallbacks.push({ mode, reason: `${e.errnoCode}: ${e.message}` });
+      }
+    }
+    throw new Error('unreachable');
+  }
+
+  #refuseIfBusy(ifname: string, ifindex: number): void {
+    let present;
+    try {
+      present = native.xdpQuery(ifindex);
+    } catch (error) {
+      throw fromNative(error, 'STOQ_ERR_XDP_ATTACH', { ifname });
+    }
+    const id = present.driverProgId || present.skbProgId;
+    if (id) {
+      throw fromNative(Object.assign(new Error(`attachXdp: program id ${id} is already attached`), { errno: constants.errno.EBUSY, operation: 'attachXdp' }), 'STOQ_ERR_XDP_ATTACH', { ifname });
+    }
+  }
+
+  #xdpContext(length: number, options: TestRunOptions): Buffer | undefined {
+    const { ingressIfindex, rxQueueIndex } = options;
+    if (ingressIfindex === undefined && rxQueueIndex === undefined) return undefined;
+    if (this.type !== 'xdp') throw invalidArgument('testRun', 'ingressIfindex/rxQueueIndex apply to XDP programs only');
+    for (const [name, value] of [['ingressIfindex', ingressIfindex], ['rxQueueIndex', rxQueueIndex]] as const) {
+      if (value !== undefined && (!Number.isInteger(value) || value < 0 || value > 0xffffffff)) throw invalidArgument('testRun', `${name} must be a u32`);
+    }
+    // struct xdp_md { data, data_end, data_meta, ingress_ifindex, rx_queue_index, egress_ifindex }
+    const ctx = Buffer.alloc(24);
+    ctx.writeUInt32LE(0, 0);
+    ctx.writeUInt32LE(length, 4);
+    ctx.writeUInt32LE(0, 8);
+    ctx.writeUInt32LE(ingressIfindex ?? 0, 12);
+    ctx.writeUInt32LE(rxQueueIndex ?? 0, 16);
+    return ctx;
+  }
+}
