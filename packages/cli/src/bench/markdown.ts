@@ -1,0 +1,25 @@
+// Renders bench tables as Markdown, with the ratio of the eBPF path to the baseline.
+import { ratio, type BenchTable } from './table.js';
+
+function cell(value: number | null): string {
+  if (value == null) return 'n/a';
+  const digits = Math.abs(value) >= 100 ? 0 : Math.abs(value) >= 10 ? 1 : 2;
+  return value.toFixed(digits);
+}
+
+export function renderMarkdown(tables: readonly BenchTable[], header: string): string {
+  const parts = [header];
+  for (const t of tables) {
+    const modes = Object.entries(t.modes).map(([k, v]) => `${k}: ${v}`).join('; ');
+    parts.push(`### ${t.title} (${t.unit}, ${t.higherIsBetter ? 'higher' : 'lower'} is better)`, '');
+    if (modes) parts.push(`Modes observed: ${modes}`, '');
+    parts.push(`| | ${t.columns.join(' | ')} | ratio |`, `|---|${t.columns.map(() => '---:').join('|')}|---:|`);
+    for (const row of t.rows) {
+      const r = ratio(t, row.values);
+      parts.push(`| ${row.label} | ${row.values.map(cell).join(' | ')} | ${r == null ? 'n/a' : `${r.toFixed(2)}×`} |`);
+    }
+    for (const note of t.notes ?? []) parts.push('', `> ${note}`);
+    parts.push('');
+  }
+  return parts.join('\n');
+}

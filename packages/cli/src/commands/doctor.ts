@@ -1,0 +1,68 @@
+// `stoq doctor`: the capability probe as a readable report. Every failed check is
+// printed with its fix; the exit code says whether the eBPF fast path is possible.
+import { GRANT_HINT, probe, type ProbeReport } from '@stoq/loader';
+import { ExitCode, type Command } from '../command.js';
+import { bold, dim, mark, table, yellow } from '../format.js';
+
+interface Row {
+  ok: boolean;
+  detail?: string;
+  hint?: string;
+}
+
+function row(label: string, check: Row): string[] {
+  return [mark(check.ok), label, check.detail ?? '', check.ok || !check.hint ? '' : yellow(`fix: ${check.hint}`)];
+}
+
+function capabilityRow(report: ProbeReport): Row {
+  const { missingForXdp, effective } = report.capabilities;
+  return missingForXdp.length === 0
+    ? { ok: true, detail: effective.join(' ') }
+    : { ok: false, detail: `missing ${missingForXdp.join(', ')}`, hint: `run as root, or: ${GRANT_HINT.replace(/^run as root, or grant the capabilities: /, '')}` };
+}
+
+export function renderDoctor(report: ProbeReport): string {
+  const rows = [
+    row('kernel', { ...report.kernelRecentEnough, detail: report.kernelRelease }),
+    row('bpf() syscall', { ...report.bpfSyscall, detail: report.bpfSyscall.errno ?? '' }),
+    row('BTF', { ...report.btf, detail: report.btf.path }),
+    row('bpffs', { ...report.bpffs, detail: report.bpffs.mountPoint ?? 'not mounted' }),
+    row('capabilities', capabilityRow(report)),
+    row('BPF JIT', { ...report.jit, detail: report.jit.value === null ? 'unknown' : `bpf_jit_enable=${report.jit.value}` }),
+    row('AF_XDP sockets', { ...report.afXdp, detail: report.afXdp.errno ?? '' }),
+    row('BPF toolchain', { ok: !report.toolchain.hint, detail: report.toolchain.clang ?? 'no clang', ...(report.toolchain.hint ? { hint: report.toolchain.hint } : {}) }),
+  ];
+  if (report.interface) {
+    const i = report.interface;
+    rows.push(row(`${i.ifname} native XDP`, { ...i.native, detail: i.native.errno ?? '' }), row(`${i.ifname} generic XDP`, { ...i.generic, detail: i.generic.errno ?? '' }));
+  }
+  const verdict = report.fastPathPossible
+    ? bold('eBPF fast path: possible')
+    : bold(yellow('eBPF fast path: not possible here — STOQ will run over node:dgram'));
+  const hints = report.hints.length ? `\n${dim('hints:')}\n${report.hints.map((h) => `  - ${h}`).join('\n')}` : '';
+  const ifaceNote = report.interface ? '' : dim('\n(add --interface IF to probe an interface\'s native and generic XDP support)');
+  return `${table(rows)}\n\n${verdict}${hints}${ifaceNote}`;
+}
+
+export const doctor: Command = {
+  name: 'doctor',
+  summary: 'check kernel, capabilities, BTF, bpffs, JIT, AF_XDP and XDP modes of an interface',
+  usage: [
+    'usage: stoq doctor [--interface IF] [--json]',
+    '',
+    '  --interface IF  also probe native and generic XDP on IF (attaches a pass-through program for a moment)',
+    '  --json          print the probe report as JSON',
+    '',
+    'exit code: 0 fast path possible, 3 only the node:dgram fallback is possible, 1 error',
+  ].join('\n'),
+  options: {
+    interface: { type: 'string', short: 'i' },
+    json: { type: 'boolean' },
+  },
+  async run(values) {
+    const ifname = typeof values['interface'] === 'string' ? values['interface'] : undefined;
+    const report = probe(ifname ? { ifname } : undefined);
+    console.log(values['json'] ? JSON.stringify(report, null, 2) : renderDoctor(report));
+    return report.fastPathPossible ? ExitCode.OK : ExitCode.NO_FAST_PATH;
+  },
+};

@@ -1,0 +1,97 @@
+// Child-process entry: the demo's STOQ server, run inside the lab's server namespace.
+// argv: <listen address> <port> <interface> <certDir>
+// Answers bulk streams with their sha256 and echoes echo streams. On stdin 'report'
+// it prints its eBPF status, XDP counters and conntrack states, then exits on 'quit'.
+import { createHash } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { Duplex, type Readable } from 'node:stream';
+import { createSelfSignedCertificate, StoqTransport } from '@stoq/transport';
+import { attachDemoXdp, type DemoXdp } from './xdp.js';
+import { DEMO_SERVER_NAME, emit, STREAM_BULK, STREAM_ECHO } from './protocol.js';
+
+const [address = '::', portText = '9292', ifname = '', certDir = '/tmp'] = process.argv.slice(2);
+
+async function handleStream(stream: Duplex): Promise<void> {
+  const hash = createHash('sha256');
+  let kind: number | null = null;
+  let bytes = 0;
+  // destroyOnReturn false: the loop ending must not destroy the stream we still answer on.
+  for await (const chunk of stream.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>) {
+    let data = chunk;
+    if (kind === null) {
+      kind = data[0] ?? null;
+      data = data.subarray(1);
+    }
+    if (kind === STREAM_ECHO) {
+      if (!stream.write(data)) await new Promise((r) => stream.once('drain', r));
+    } else {
+      hash.update(data);
+      bytes += data.byteLength;
+    }
+  }
+  if (kind === STREAM_BULK) stream.end(JSON.stringify({ bytes, sha256: hash.digest('hex') }));
+  else stream.end();
+}
+
+async function main(): Promise<void> {
+  const { cert, key } = await createSelfSignedCertificate({ hostnames: [DEMO_SERVER_NAME, address] });
+  const certPath = join(certDir, `stoq-demo-${process.pid}.pem`);
+  writeFileSync(certPath, cert, { mode: 0o644 });
+
+  // The XDP program goes on before the transport binds, so the first packet is classified.
+  let xdp: DemoXdp | null = null;
+  let xdpSkippedReason: string | undefined;
+  try {
+    xdp = ifname ? await attachDemoXdp(ifname) : null;
+    if (!ifname) xdpSkippedReason = 'no interface (loopback demo)';
+  } catch (err) {
+    const e = err as { message: string; code?: string };
+    xdpSkippedReason = `${e.message}${e.code ? ` [${e.code}]` : ''}`;
+  }
+
+  const transport = await StoqTransport.create({
+    address,
+    port: Number(portText),
+    tls: { cert, key },
+    ...(ifname ? { interface: ifname } : {}),
+  });
+  let accepted = 0;
+  transport.on('connection', (conn) => {
+    accepted += 1;
+    conn.on('stream', (stream: Duplex | Readable) => {
+      // The demo client only opens bidirectional streams; drain anything else.
+      if (!(stream instanceof Duplex)) {
+        stream.resume();
+        return;
+      }
+      handleStream(stream).catch((err: Error) => emit({ type: 'error', message: `stream: ${err.message}` }));
+    });
+  });
+  emit({ type: 'listening', address, port: transport.address().port, certPath, status: transport.getEbpfStatus() });
+
+  const commands = createInterface({ input: process.stdin });
+  for await (const line of commands) {
+    if (line === 'report') {
+      emit({
+        type: 'server-report',
+        report: {
+          status: transport.getEbpfStatus(),
+          xdp: xdp ? { mode: xdp.mode, counters: xdp.counters(), conntrack: xdp.conntrackStates() } : null,
+          ...(xdpSkippedReason ? { xdpSkippedReason } : {}),
+          connectionsAccepted: accepted,
+        },
+      });
+    } else if (line === 'quit') {
+      break;
+    }
+  }
+  await transport.close();
+  xdp?.close();
+}
+
+main().catch((err: Error & { code?: string }) => {
+  emit({ type: 'error', message: err.message, ...(err.code ? { code: err.code } : {}) });
+  process.exitCode = 1;
+});

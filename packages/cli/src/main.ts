@@ -1,0 +1,64 @@
+#!/usr/bin/env node
+// Entry point of `stoq`: finds the sub-command, parses its options strictly and
+// turns every thrown error into a message and an exit code (never a stack dump
+// for bad input).
+import { parseArgs } from 'node:util';
+import { ExitCode, type Command } from './command.js';
+import { demo } from './commands/demo.js';
+import { doctor } from './commands/doctor.js';
+
+const commands: readonly Command[] = [demo, doctor];
+
+function globalHelp(): string {
+  const lines = commands.map((c) => `  ${c.name.padEnd(10)} ${c.summary}`);
+  return [
+    'stoq — QUIC over IPv6 for Node.js, accelerated by eBPF',
+    '',
+    'usage: stoq <command> [options]   (stoq <command> --help for its options)',
+    '',
+    'commands:',
+    ...lines,
+  ].join('\n');
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    console.log(globalHelp());
+    return name ? ExitCode.OK : ExitCode.USAGE;
+  }
+  const command = commands.find((c) => c.name === name);
+  if (!command) {
+    console.error(`stoq: unknown command '${name}'\n\n${globalHelp()}`);
+    return ExitCode.USAGE;
+  }
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: rest,
+      options: { ...command.options, help: { type: 'boolean', short: 'h' } },
+      allowPositionals: true,
+      strict: true,
+    });
+  } catch (err) {
+    console.error(`stoq ${name}: ${(err as Error).message}\n\n${command.usage}`);
+    return ExitCode.USAGE;
+  }
+  if (parsed.values['help']) {
+    console.log(command.usage);
+    return ExitCode.OK;
+  }
+  return command.run(parsed.values as Record<string, string | boolean | undefined>, parsed.positionals);
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    const e = err as { message?: string; code?: string; hint?: string };
+    console.error(`stoq: ${e.message ?? String(err)}${e.code ? ` [${e.code}]` : ''}`);
+    if (e.hint) console.error(`hint: ${e.hint}`);
+    process.exitCode = ExitCode.FAILURE;
+  },
+);
