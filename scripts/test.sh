@@ -8,6 +8,6 @@ bash scripts/setup.sh
 ensure_pnpm_on_path
 rm -rf test-results && mkdir -p test-results
 status=0
-pnpm_cmd exec turbo run test --concurrency=1 --output-logs=full "$@" || status=$?
+pnpm_cmd exec turbo run test --concurrency=1 --continue --output-logs=full "$@" || status=$?
 node scripts/summarize-tests.mjs test-results || status=1
 exit $status

@@ -64,25 +64,30 @@ int main(int argc, char **argv)
 	buf = mmap(NULL, NUM_FRAMES * FRAME_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (buf == MAP_FAILED)
 		return fail("mmap", errno);
-	err = xsk_umem__create(&umem, buf, NUM_FRAMES * FRAME_SIZE, &fill, &comp, NULL);
-	if (err)
-		return fail("xsk_umem__create", err);
-	/* A socket closed just before may still hold the queue for a moment: EBUSY, retry briefly. */
+	/*
+	 * A socket closed just before may still hold the queue for a moment: EBUSY,
+	 * retry briefly. A failed bind leaves the UMEM's fill ring handed over to the
+	 * dead socket, so every try starts from a fresh UMEM registration.
+	 */
 	for (int tries = 0; tries < 40; tries++) {
+		err = xsk_umem__create(&umem, buf, NUM_FRAMES * FRAME_SIZE, &fill, &comp, NULL);
+		if (err)
+			return fail("xsk_umem__create", err);
 		err = xsk_socket__create(&xsk, argv[1], queue, umem, &rx, NULL, &cfg);
 		if (err != -EBUSY)
 			break;
+		xsk_umem__delete(umem);
 		usleep(50 * 1000);
 	}
 	if (err)
 		return fail("xsk_socket__create", err);
 
-	/* Give the kernel every frame to receive into. */
-	if (xsk_ring_prod__reserve(&fill, XSK_RING_PROD__DEFAULT_NUM_DESCS, &idx) != XSK_RING_PROD__DEFAULT_NUM_DESCS)
+	/* Give the kernel every frame of the UMEM (no more: addresses past it are invalid). */
+	if (xsk_ring_prod__reserve(&fill, NUM_FRAMES, &idx) != NUM_FRAMES)
 		return fail("fill ring reserve", ENOSPC);
-	for (__u32 i = 0; i < XSK_RING_PROD__DEFAULT_NUM_DESCS; i++)
+	for (__u32 i = 0; i < NUM_FRAMES; i++)
 		*xsk_ring_prod__fill_addr(&fill, idx + i) = (__u64)i * FRAME_SIZE;
-	xsk_ring_prod__submit(&fill, XSK_RING_PROD__DEFAULT_NUM_DESCS);
+	xsk_ring_prod__submit(&fill, NUM_FRAMES);
 
 	map_fd = bpf_obj_get(argv[3]);
 	if (map_fd < 0)
