@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { it } from 'vitest';
+import { BpfObject } from '@stoq/loader';
 import type { CounterName, StoqConfig } from '../src/index.js';
 import { ETH_P, ethernet, ipv4Udp, quicLong, quicShort, tcpSyn, udp6Frame, ipv6, IPPROTO } from '../test/support/frames.js';
 import { LoadedStoqProgram, isRoot } from '../test/support/kernel.js';
@@ -36,20 +37,17 @@ function jitState(): string {
   return v === '0' ? 'interpreter (bpf_jit_enable=0)' : `JIT on (bpf_jit_enable=${v})`;
 }
 
-function baselineNs(frame: Buffer): number {
+/** An XDP program that only returns XDP_PASS, compiled and loaded the same way. */
+async function loadBaseline(): Promise<{ run(frame: Buffer): number; close(): void }> {
   const dir = mkdtempSync(join(tmpdir(), 'stoq-bench-'));
-  const pin = mkdtempSync('/sys/fs/bpf/stoq-bench-');
   try {
     const obj = join(dir, 'baseline.o');
     const src = fileURLToPath(new URL('./baseline_pass.bpf.c', import.meta.url));
     execFileSync('clang', ['-g', '-O2', '-target', 'bpf', '-I/usr/include/x86_64-linux-gnu', '-c', src, '-o', obj]);
-    execFileSync('bpftool', ['prog', 'load', obj, join(pin, 'prog'), 'type', 'xdp']);
-    const input = join(dir, 'frame.bin');
-    execFileSync('sh', ['-c', 'cat > "$1"', 'sh', input], { input: frame });
-    const out = execFileSync('bpftool', ['-j', 'prog', 'run', 'pinned', join(pin, 'prog'), 'data_in', input, 'repeat', String(REPEAT)], { encoding: 'utf8' });
-    return (JSON.parse(out) as { duration: number }).duration;
+    const object = await BpfObject.load(obj);
+    const [program] = object.programs();
+    return { run: (frame) => program!.testRun(frame, { repeat: REPEAT }).durationNs, close: () => object.close() };
   } finally {
-    rmSync(pin, { recursive: true, force: true });
     rmSync(dir, { recursive: true, force: true });
   }
 }
@@ -59,8 +57,9 @@ function median(xs: number[]): number {
   return s[Math.floor(s.length / 2)]!;
 }
 
-it.skipIf(!isRoot)('stoq_xdp per-verdict cost (BPF_PROG_TEST_RUN)', () => {
-  const prog = LoadedStoqProgram.load();
+it.skipIf(!isRoot)('stoq_xdp per-verdict cost (BPF_PROG_TEST_RUN)', async () => {
+  const prog = await LoadedStoqProgram.load();
+  const baseline = await loadBaseline();
   try {
     console.log(`mode: BPF_PROG_TEST_RUN (program run by the kernel on a test buffer; no driver, so neither native nor generic XDP), ${jitState()}`);
     console.log(`repeat ${REPEAT} per round, median of ${ROUNDS} rounds; baseline = an XDP program that only returns XDP_PASS, same frame, same run`);
@@ -71,7 +70,7 @@ it.skipIf(!isRoot)('stoq_xdp per-verdict cost (BPF_PROG_TEST_RUN)', () => {
       const stoq = median(Array.from({ length: ROUNDS }, () => prog.run(c.frame, REPEAT).durationNs));
       const after = prog.readStats();
       const moved = after.counters[c.counter] - before.counters[c.counter];
-      const base = median(Array.from({ length: ROUNDS }, () => baselineNs(c.frame)));
+      const base = median(Array.from({ length: ROUNDS }, () => baseline.run(c.frame)));
       return {
         case: c.name,
         class: c.counter,
@@ -84,6 +83,7 @@ it.skipIf(!isRoot)('stoq_xdp per-verdict cost (BPF_PROG_TEST_RUN)', () => {
     });
     console.table(rows);
   } finally {
+    baseline.close();
     prog.close();
   }
 });

@@ -11,8 +11,8 @@ if (!isRoot) console.warn('conntrack.test: skipped, loading BPF programs needs r
 
 describe.skipIf(!isRoot)('stoq_conntrack', () => {
   let prog: LoadedStoqProgram;
-  beforeAll(() => {
-    prog = LoadedStoqProgram.load();
+  beforeAll(async () => {
+    prog = await LoadedStoqProgram.load();
   });
   afterAll(() => prog?.close());
 

@@ -6,12 +6,12 @@ import { createSocket, type Socket } from 'node:dgram';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLab, type Lab } from '@stoq/netlab';
+import type { XdpLink } from '@stoq/loader';
 import { MAP_NAMES, diffStats } from '../src/index.js';
 import { XDP } from './support/fixtures.js';
 import { quicShort, udp6Frame } from './support/frames.js';
 import { LoadedStoqProgram, isRoot } from './support/kernel.js';
-import { attachNative, type AttachedXdp } from './support/xdp-attach.js';
-import { buildXskHolder, startXskHolder, type XskHolder } from './support/xsk-holder.js';
+import { openXskReceiver, type XskReceiver } from './support/xsk-receiver.js';
 
 if (!isRoot) console.warn('lab-afxdp.test: skipped, AF_XDP sockets and veth labs need root');
 
@@ -21,85 +21,86 @@ const QUIC_SHORT_HEX = '41' + '5a'.repeat(40);
 describe.skipIf(!isRoot)('stoq_xdp REDIRECT to an AF_XDP socket (veth, native XDP, copy-mode AF_XDP)', () => {
   let lab: Lab;
   let prog: LoadedStoqProgram;
-  let xdp: AttachedXdp | undefined;
-  let holderBin: ReturnType<typeof buildXskHolder>;
+  let xdp: XdpLink | undefined;
   let dgram: Socket;
   const kernelReceived: Buffer[] = [];
-  const holders: XskHolder[] = [];
+  const receivers: XskReceiver[] = [];
 
   beforeAll(async () => {
-    holderBin = buildXskHolder();
     lab = await createLab({ hostSide: true });
-    prog = LoadedStoqProgram.load();
-    xdp = attachNative(lab.a.ifname, prog.progPath);
+    prog = await LoadedStoqProgram.load();
+    xdp = prog.attachXdp(lab.a.ifname, 'native');
     dgram = createSocket('udp6');
     dgram.on('message', (m) => kernelReceived.push(m));
     await new Promise<void>((resolve, reject) => {
       dgram.once('error', reject);
       dgram.bind(9292, lab.a.address, resolve);
     });
-    console.log(`lab-afxdp: native XDP on ${lab.a.ifname}, AF_XDP socket in copy mode (veth has no zero-copy)`);
+    console.log(`lab-afxdp: ${xdp.mode} XDP on ${lab.a.ifname}, AF_XDP socket in copy mode (veth has no zero-copy)`);
   });
   afterAll(async () => {
-    for (const h of holders) h.kill();
+    for (const r of receivers) r.close();
     dgram?.close();
     try {
       xdp?.detach();
     } finally {
       prog?.close();
-      holderBin?.cleanup();
       await lab?.destroy();
     }
   });
 
   const send = (count: number) => lab.exec(lab.b, process.execPath, [sender, lab.a.address, '9292', String(count), QUIC_SHORT_HEX]);
+  const receiver = async () => {
+    const r = await openXskReceiver(lab.a.ifname, 0, prog.map(MAP_NAMES.xsks));
+    receivers.push(r);
+    return r;
+  };
 
   it('QUIC from the peer is redirected into the socket, not the kernel', async () => {
-    const holder = await startXskHolder(holderBin.path, lab.a.ifname, 0, prog.mapPath(MAP_NAMES.xsks), 5, 10);
-    holders.push(holder);
+    const xsk = await receiver();
+    expect(xsk.mode).toBe('copy');
     const before = prog.readStats();
     kernelReceived.length = 0;
     await send(5);
-    await holder.exited;
+    await xsk.waitFor(5, 5000);
     const d = diffStats(before, prog.readStats());
     // Ethernet 14 + IPv6 40 + UDP 8 + payload.
-    expect(holder.received).toEqual(new Array(5).fill(14 + 40 + 8 + QUIC_SHORT_HEX.length / 2));
+    expect(xsk.received).toEqual(new Array(5).fill(14 + 40 + 8 + QUIC_SHORT_HEX.length / 2));
     expect(d.counters.quic_redirected).toBe(5);
     expect(d.counters.quic_passed).toBe(0);
     expect(kernelReceived).toHaveLength(0);
+    xsk.close();
   });
 
   it('a test run on the registered queue returns XDP_REDIRECT; redirect off returns PASS', async () => {
-    const holder = await startXskHolder(holderBin.path, lab.a.ifname, 0, prog.mapPath(MAP_NAMES.xsks), 1_000_000, 10);
-    holders.push(holder);
+    const xsk = await receiver();
     const frame = udp6Frame({ payload: quicShort() });
     const before = prog.readStats();
-    expect(prog.run(frame).retval).toBe(XDP.REDIRECT);
+    expect(prog.run(frame, { ingressIfindex: xdp!.ifindex, rxQueueIndex: 0 }).retval).toBe(XDP.REDIRECT);
     prog.writeConfig({ redirect: false });
-    expect(prog.run(frame).retval).toBe(XDP.PASS);
+    expect(prog.run(frame, { ingressIfindex: xdp!.ifindex, rxQueueIndex: 0 }).retval).toBe(XDP.PASS);
     prog.clearConfig();
     const d = diffStats(before, prog.readStats());
     expect(d.counters.quic_redirected).toBe(1);
     expect(d.counters.quic_passed).toBe(1);
-    holder.kill();
-    await holder.exited;
+    xsk.close();
   });
 
   it('timestamp_meta on a real driver: the AF_XDP frame carries the XDP-hook ktime in front', async () => {
     prog.writeConfig({ timestampMeta: true });
+    const xsk = await receiver();
     try {
-      const holder = await startXskHolder(holderBin.path, lab.a.ifname, 0, prog.mapPath(MAP_NAMES.xsks), 3, 10);
-      holders.push(holder);
       const t0 = process.hrtime.bigint();
       await send(3);
-      await holder.exited;
+      await xsk.waitFor(3, 5000);
       const t1 = process.hrtime.bigint();
-      expect(holder.metadata).toHaveLength(3);
-      for (const stamp of holder.metadata) {
+      expect(xsk.metadata).toHaveLength(3);
+      for (const stamp of xsk.metadata) {
         expect(stamp).toBeGreaterThanOrEqual(t0);
         expect(stamp).toBeLessThanOrEqual(t1);
       }
     } finally {
+      xsk.close();
       prog.clearConfig();
     }
   });

@@ -7,9 +7,9 @@ import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLab, type Lab } from '@stoq/netlab';
+import type { XdpLink, XdpMode } from '@stoq/loader';
 import { COUNTER_NAMES, MAP_NAMES, PROGRAM_NAME, diffStats } from '../src/index.js';
 import { LoadedStoqProgram, isRoot } from './support/kernel.js';
-import { attachXdp, type AttachedXdp, type XdpMode } from './support/xdp-attach.js';
 
 if (!isRoot) console.warn('lab.test: skipped, veth labs and XDP attach need root');
 
@@ -34,13 +34,13 @@ async function until(cond: () => boolean, timeoutMs: number): Promise<void> {
 describe.skipIf(!isRoot).each(['native', 'generic'] as XdpMode[])('stoq_xdp on a veth, %s mode, real traffic', (mode) => {
   let lab: Lab;
   let prog: LoadedStoqProgram;
-  let xdp: AttachedXdp | undefined;
+  let xdp: XdpLink | undefined;
   const sockets: Socket[] = [];
 
   beforeAll(async () => {
     lab = await createLab({ hostSide: true, ipv4: true });
-    prog = LoadedStoqProgram.load();
-    xdp = attachXdp(lab.a.ifname, prog.progPath, mode);
+    prog = await LoadedStoqProgram.load();
+    xdp = prog.attachXdp(lab.a.ifname, mode);
     console.log(`lab: ${PROGRAM_NAME} attached to ${lab.a.ifname} in ${mode} mode, prog id ${xdp.programId}`);
   });
   afterAll(async () => {
@@ -56,13 +56,13 @@ describe.skipIf(!isRoot).each(['native', 'generic'] as XdpMode[])('stoq_xdp on a
   const send = (address: string, port: number, count: number) =>
     lab.exec(lab.b, process.execPath, [sender, address, String(port), String(count), QUIC_SHORT_HEX]);
 
-  it('operators see the program by name (ip link, bpftool prog show)', () => {
-    const show = execFileSync('ip', ['link', 'show', 'dev', lab.a.ifname], { encoding: 'utf8' });
+  it('the link is in the mode asked for, and ip link shows the program by name', () => {
+    expect(xdp!.mode).toBe(mode);
+    expect(xdp!.programId).toBe(prog.program.id);
+    const show = execFileSync('ip', ['-d', 'link', 'show', 'dev', lab.a.ifname], { encoding: 'utf8' });
     expect(show).toMatch(mode === 'generic' ? /xdpgeneric/ : /\bxdp\b.*prog\/xdp id/s);
-    const info = JSON.parse(execFileSync('bpftool', ['-j', 'prog', 'show', 'id', String(xdp!.programId)], { encoding: 'utf8' })) as { name: string; type: string };
-    expect(info).toMatchObject({ name: PROGRAM_NAME, type: 'xdp' });
-    const maps = JSON.parse(execFileSync('bpftool', ['-j', 'map', 'show', 'pinned', prog.mapPath(MAP_NAMES.conntrack)], { encoding: 'utf8' })) as { name: string; type: string };
-    expect(maps).toMatchObject({ name: MAP_NAMES.conntrack, type: 'lru_hash' });
+    expect(show).toMatch(new RegExp(`prog/xdp id ${xdp!.programId} name ${PROGRAM_NAME}\\b`));
+    expect(prog.map(MAP_NAMES.conntrack).type).toBe('lru_hash');
   });
 
   it('IPv4 UDP from the peer is dropped before any socket sees it', async () => {
@@ -90,14 +90,15 @@ describe.skipIf(!isRoot).each(['native', 'generic'] as XdpMode[])('stoq_xdp on a
     expect(prog.conntrack().some((e) => e.peerAddress === lab.b.address && e.localPort === 9292 && e.state === 'established')).toBe(true);
   });
 
-  it('operators see the flow with `bpftool map dump name stoq_conntrack` (BTF-formatted)', () => {
-    const ours = JSON.parse(execFileSync('bpftool', ['-j', 'map', 'show', 'pinned', prog.mapPath(MAP_NAMES.conntrack)], { encoding: 'utf8' })) as { id: number };
+  it('operators see program and flow by name with bpftool (prog show, map dump name stoq_conntrack)', () => {
+    const info = JSON.parse(execFileSync('bpftool', ['-j', 'prog', 'show', 'id', String(xdp!.programId)], { encoding: 'utf8' })) as { name: string; type: string; map_ids: number[] };
+    expect(info).toMatchObject({ name: PROGRAM_NAME, type: 'xdp' });
     type Element = { formatted: { key: { local_port: number }; value: { state: number; packets: number } } };
     // One matching map: a plain element list; several (other STOQ objects loaded): [{ id, elements }].
     const dump = JSON.parse(execFileSync('bpftool', ['-j', 'map', 'dump', 'name', MAP_NAMES.conntrack], { encoding: 'utf8' })) as
       Array<Element> | Array<{ id: number; elements: Element[] }>;
     const mine = dump.length > 0 && 'elements' in dump[0]!
-      ? (dump as Array<{ id: number; elements: Element[] }>).find((d) => d.id === ours.id)
+      ? (dump as Array<{ id: number; elements: Element[] }>).find((d) => info.map_ids.includes(d.id))
       : { elements: dump as Element[] };
     expect(mine?.elements.map((e) => e.formatted)).toContainEqual(
       expect.objectContaining({ key: expect.objectContaining({ local_port: 9292 }), value: expect.objectContaining({ state: 3, packets: 5 }) }),

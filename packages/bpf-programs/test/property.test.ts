@@ -40,8 +40,8 @@ const mutatedFrame = fc
 
 describe.skipIf(!isRoot)('stoq_xdp under random and mutated frames', () => {
   let prog: LoadedStoqProgram;
-  beforeAll(() => {
-    prog = LoadedStoqProgram.load();
+  beforeAll(async () => {
+    prog = await LoadedStoqProgram.load();
   });
   afterAll(() => prog?.close());
 

@@ -12,8 +12,8 @@ if (!isRoot) console.warn('runtime-config.test: skipped, loading BPF programs ne
 
 describe.skipIf(!isRoot)('stoq_config at runtime', () => {
   let prog: LoadedStoqProgram;
-  beforeAll(() => {
-    prog = LoadedStoqProgram.load();
+  beforeAll(async () => {
+    prog = await LoadedStoqProgram.load();
   });
   afterEach(() => prog.clearConfig());
   afterAll(() => prog?.close());

@@ -12,8 +12,8 @@ if (!isRoot) console.warn('timestamp-meta.test: skipped, loading BPF programs ne
 
 describe.skipIf(!isRoot)('timestamp_meta', () => {
   let prog: LoadedStoqProgram;
-  beforeAll(() => {
-    prog = LoadedStoqProgram.load();
+  beforeAll(async () => {
+    prog = await LoadedStoqProgram.load();
   });
   afterAll(() => prog?.close());
   const frame = udp6Frame({ payload: quicShort(80) });

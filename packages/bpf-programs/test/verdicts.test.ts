@@ -10,8 +10,8 @@ if (!isRoot) console.warn('verdicts.test: skipped, loading BPF programs needs ro
 
 describe.skipIf(!isRoot)('stoq_xdp verdict table (default config)', () => {
   let prog: LoadedStoqProgram;
-  beforeAll(() => {
-    prog = LoadedStoqProgram.load();
+  beforeAll(async () => {
+    prog = await LoadedStoqProgram.load();
   });
   afterAll(() => prog?.close());
 
