@@ -15,6 +15,7 @@ export {
   conntrackSource,
   type BatchMapReader,
   type ConntrackData,
+  type ConntrackReadMethod,
   type ConntrackSourceOptions,
   type ConntrackState,
   type MapEntry,
@@ -29,3 +30,13 @@ export {
   type XdpStatsData,
   type XdpStatsSourceOptions,
 } from './sources/xdp-stats.js';
+export {
+  createStoqCollector,
+  type CreateStoqCollectorOptions,
+  type StoqObjectLike,
+  type TransportLike,
+  type XskLike,
+} from './stoq/create.js';
+export { byNameSource, type ByNameSourceOptions, type OpenedMap, type OpenMapsByName } from './stoq/by-name.js';
+export { mapIdOf, mapIdOfFd } from './stoq/map-id.js';
+export { selectMap, type Selection } from './stoq/select-map.js';

@@ -42,7 +42,7 @@ describe.skipIf(!isRoot || !haveNgtcp2)('a real QUIC connection through stoq_xdp
       writeFileSync(join(dir, 'htdocs', 'blob'), Buffer.alloc(100_000, 7));
 
       await withLab({ hostSide: true, staticNeighbours: true }, async (lab) => {
-        const detach = await prog.attachNative(lab.a.ifname);
+        const link = prog.attach(lab.a.ifname, 'native');
         try {
           const collector = new MetricsCollector({ sources: { xdpStats: statsSourceOf(prog), conntrack: conntrackSourceOf(prog), process: null } });
           const before = toEbpfMetrics(await collector.collect());
@@ -61,7 +61,7 @@ describe.skipIf(!isRoot || !haveNgtcp2)('a real QUIC connection through stoq_xdp
           expect(conntrack.byState).toEqual({ initial: 0, handshake: 0, established: 1, closing: 0 });
 
           // The one entry is the client, and every QUIC packet it sent was counted as passed.
-          const [only] = (await prog.conntrackMap.entries!()) as [Buffer, Buffer][];
+          const [only] = prog.conntrackMap.lookupBatch();
           if (only === undefined) throw new Error('stoq_conntrack is empty');
           const [key, value] = only;
           const entry = decodeConntrack(key, value);
@@ -73,15 +73,15 @@ describe.skipIf(!isRoot || !haveNgtcp2)('a real QUIC connection through stoq_xdp
           console.log(`native XDP on veth: ${quicPassed} QUIC packets from the client, conntrack ${JSON.stringify(conntrack.byState)}`);
 
           // The transport marks a closed connection `closing` before deleting it after draining.
-          await prog.updateConntrack(key, encodeConntrackValue({ ...decodeConntrackValue(value), state: 'closing' }));
+          prog.conntrackMap.update(key, encodeConntrackValue({ ...decodeConntrackValue(value), state: 'closing' }), 'exist');
           const closed = toEbpfMetrics(await collector.collect()).connectionMetrics.conntrack;
           expect(closed).toMatchObject({ available: true, byState: { initial: 0, handshake: 0, established: 0, closing: 1 } });
         } finally {
-          await detach();
+          link.detach();
         }
       });
     } finally {
-      await prog.close();
+      prog.close();
       rmSync(dir, { recursive: true, force: true });
     }
   }, 60_000);

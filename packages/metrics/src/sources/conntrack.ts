@@ -17,11 +17,21 @@ type Entries = Iterable<MapEntry> | AsyncIterable<MapEntry>;
 export interface BatchMapReader {
   lookupBatch?(options: { batchSize: number }): Entries | Promise<Entries>;
   entries?(): Entries | Promise<Entries>;
+  /** Set by `@stoq/loader` after lookupBatch(): whether the kernel's batch op or key iteration was used. */
+  readonly lastBatchMethod?: 'batch' | 'iteration' | null;
 }
+
+/**
+ * How the collection walked the map (diagnostics; not part of the exported metrics):
+ * as the loader reported it, `entries` for the entries() fallback, `unknown` for a
+ * lookupBatch() reader that does not say.
+ */
+export type ConntrackReadMethod = 'batch' | 'iteration' | 'entries' | 'unknown';
 
 export interface ConntrackData {
   readonly entries: number;
   readonly byState: Readonly<Record<ConntrackState, number>>;
+  readonly readMethod: ConntrackReadMethod;
 }
 
 export interface ConntrackSourceOptions {
@@ -56,7 +66,8 @@ export function conntrackSource(options: ConntrackSourceOptions): MetricSource<C
       // A plain loop when the loader hands back an array: for-await would cost a microtask per entry.
       if (Symbol.iterator in all) for (const entry of all) count(entry);
       else for await (const entry of all) count(entry);
-      return available({ entries, byState });
+      const readMethod: ConntrackReadMethod = options.map.lookupBatch ? (options.map.lastBatchMethod ?? 'unknown') : 'entries';
+      return available({ entries, byState, readMethod });
     },
   };
 }

@@ -3,7 +3,7 @@ import { available, unavailable, type MetricSource } from '../source.js';
 
 /** The part of a loader map the stats source needs (`@stoq/loader`'s BpfMap satisfies it). */
 export interface PerCpuMapReader {
-  lookupPerCpu(key: Buffer): Buffer[] | Promise<Buffer[]>;
+  lookupPerCpu(key: Buffer): Buffer[] | null | Promise<Buffer[] | null>;
 }
 
 /** Counters summed over CPUs plus the frame-size histogram (one count per bucket). */
@@ -35,7 +35,7 @@ export function xdpStatsSource(options: XdpStatsSourceOptions): MetricSource<Xdp
     name: 'xdp_stats',
     async collect() {
       const perCpu = await options.map.lookupPerCpu(STATS_KEY);
-      if (perCpu.length === 0) return unavailable('stoq_stats returned no per-CPU values');
+      if (!perCpu || perCpu.length === 0) return unavailable('stoq_stats returned no per-CPU values');
       const decoded = options.decode(perCpu);
       if (decoded.sizeHistogram.length !== limits.length) {
         throw new RangeError(

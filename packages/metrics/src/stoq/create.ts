@@ -1,0 +1,119 @@
+// SPDX-License-Identifier: Apache-2.0
+/**
+ * createStoqCollector: the one-call wiring of every source for a transport (its own
+ * loaded stoq_xdp object) or for the CLI (the maps of a transport running elsewhere,
+ * found by name). Without either, the kernel sources are unavailable with a reason.
+ */
+import { MetricsCollector } from '../collector.js';
+import type { LatencyRecorder } from '../latency.js';
+import { absentSource, type MetricSource } from '../source.js';
+import { afXdpSource, type AfXdpSocketLike } from '../sources/af-xdp.js';
+import { conntrackSource, type BatchMapReader, type ConntrackData } from '../sources/conntrack.js';
+import { datapathSource, type DatapathStatsLike } from '../sources/datapath.js';
+import { processSource } from '../sources/process.js';
+import { quicSource, type QuicConnectionLike } from '../sources/quic.js';
+import { xdpStatsSource, type PerCpuMapReader, type XdpStatsData } from '../sources/xdp-stats.js';
+import { byNameSource, loadOpenByName, type OpenedMap } from './by-name.js';
+import { loadStoqCodecs, type StoqCodecs } from './codecs.js';
+
+/** A loaded stoq_xdp object: `@stoq/loader`'s BpfObject fits. The caller keeps owning (and closes) it. */
+export interface StoqObjectLike {
+  map(name: string): PerCpuMapReader & BatchMapReader;
+}
+
+/** What the collector reads from a transport: `@stoq/transport`'s StoqTransport fits. */
+export interface TransportLike {
+  stats(): { readonly datapaths: Iterable<DatapathStatsLike> };
+  /** Open QUIC connections, each with `stats()`; without it QUIC metrics are unavailable. */
+  connections?(): Iterable<QuicConnectionLike>;
+}
+
+/** A socket as `@stoq/af-xdp` hands it out; its UMEM, when visible, is counted once per UMEM. */
+export type XskLike = AfXdpSocketLike & { readonly umem?: { readonly frameCount: number; readonly frameSize: number } };
+
+export interface CreateStoqCollectorOptions {
+  /** Read the maps of this loaded stoq_xdp object (in-process: the transport). */
+  readonly object?: StoqObjectLike;
+  /**
+   * Read the maps of a stoq_xdp loaded by another process, found by name on every
+   * collection (`stoq top`). With several STOQ programs loaded, choose by kernel map id.
+   */
+  readonly byName?: true | { readonly statsMapId?: number; readonly conntrackMapId?: number };
+  /** Why there is no stoq_xdp (e.g. `getEbpfStatus().fallbackReason`), when neither object nor byName is given. */
+  readonly kernelUnavailableReason?: string;
+  /** The AF_XDP sockets, read on every collection (pass the live Set, or a function returning them). */
+  readonly xsks?: Iterable<XskLike> | (() => Iterable<XskLike>);
+  /** Datapath stats (zeroCopyOps/memcpyOps) and, when it offers them, the open QUIC connections. */
+  readonly transport?: TransportLike;
+  /** Kernel→user latency recorder the receive path feeds with XDP metadata timestamps. */
+  readonly latency?: LatencyRecorder;
+  /** Sliding window for rates, ms. Default 10 000. */
+  readonly windowMs?: number;
+  /** Entries per BPF_MAP_LOOKUP_BATCH call on stoq_conntrack. Default 4096. */
+  readonly batchSize?: number;
+  /** Process CPU and memory; default true. */
+  readonly process?: boolean;
+}
+
+export async function createStoqCollector(options: CreateStoqCollectorOptions = {}): Promise<MetricsCollector> {
+  if (options.object && options.byName) throw new TypeError('createStoqCollector: give either object or byName, not both');
+  const kernel = await kernelSources(options);
+  const xsks = options.xsks;
+  const sockets = xsks === undefined ? null : typeof xsks === 'function' ? xsks : () => xsks;
+  const transport = options.transport;
+  return new MetricsCollector({
+    latency: options.latency,
+    windowMs: options.windowMs,
+    sources: {
+      ...kernel,
+      afXdp: sockets ? afXdpSource(sockets) : absentSource('af_xdp', 'no AF_XDP sockets were given'),
+      datapath: datapathSource(transport ? () => transport.stats().datapaths : null),
+      quic: quicSource(transport?.connections ? () => transport.connections!() : null),
+      process: options.process === false ? null : processSource({ umemBytes: sockets ? () => umemBytes(sockets()) : undefined }),
+    },
+  });
+}
+
+async function kernelSources(options: CreateStoqCollectorOptions): Promise<{ xdpStats: MetricSource<XdpStatsData>; conntrack: MetricSource<ConntrackData> }> {
+  const absent = (reason: string) => ({ xdpStats: absentSource<XdpStatsData>('xdp_stats', reason), conntrack: absentSource<ConntrackData>('conntrack', reason) });
+  if (!options.object && !options.byName) return absent(options.kernelUnavailableReason ?? 'no stoq_xdp object or map names were given (dgram datapath)');
+  const codecs = await loadStoqCodecs();
+  if ('unavailable' in codecs) return absent(codecs.unavailable);
+  const stats = (map: PerCpuMapReader) => xdpStatsSource({ map, decode: codecs.decodeStats, sizeBucketLimits: codecs.sizeBucketLimits });
+  const conntrack = (map: BatchMapReader) => conntrackSource({ map, decode: codecs.conntrackStateOf, batchSize: options.batchSize });
+  if (options.object) {
+    return { xdpStats: stats(options.object.map(codecs.statsMapName)), conntrack: conntrack(options.object.map(codecs.conntrackMapName)) };
+  }
+  return byNameSources(options.byName === true ? {} : options.byName!, codecs, stats, conntrack);
+}
+
+type LoaderMap = OpenedMap & PerCpuMapReader & BatchMapReader;
+
+async function byNameSources(
+  ids: { readonly statsMapId?: number; readonly conntrackMapId?: number },
+  codecs: StoqCodecs,
+  stats: (map: PerCpuMapReader) => MetricSource<XdpStatsData>,
+  conntrack: (map: BatchMapReader) => MetricSource<ConntrackData>,
+) {
+  const open = await loadOpenByName<LoaderMap>();
+  if ('unavailable' in open) {
+    return { xdpStats: absentSource<XdpStatsData>('xdp_stats', open.unavailable), conntrack: absentSource<ConntrackData>('conntrack', open.unavailable) };
+  }
+  return {
+    xdpStats: byNameSource({ name: 'xdp_stats', mapName: codecs.statsMapName, open, mapId: ids.statsMapId, over: stats }),
+    conntrack: byNameSource({ name: 'conntrack', mapName: codecs.conntrackMapName, open, mapId: ids.conntrackMapId, over: conntrack }),
+  };
+}
+
+/** UMEM bytes of the sockets, each shared UMEM counted once; null when none is visible. */
+function umemBytes(sockets: Iterable<XskLike>): number | null {
+  const seen = new Set<object>();
+  let bytes = 0;
+  for (const socket of sockets) {
+    if (socket.umem && !seen.has(socket.umem)) {
+      seen.add(socket.umem);
+      bytes += socket.umem.frameCount * socket.umem.frameSize;
+    }
+  }
+  return seen.size ? bytes : null;
+}

@@ -1,0 +1,26 @@
+// SPDX-License-Identifier: Apache-2.0
+/**
+ * Which of the maps sharing a name to read. Several STOQ programs may be loaded (two
+ * transports, a test, a leftover): guessing would mix their numbers, so more than one
+ * candidate without an explicit id is "unavailable" with the ids to choose from.
+ */
+export type Selection<M> = { readonly map: M } | { readonly unavailable: string };
+
+export function selectMap<M>(name: string, candidates: readonly { readonly id: number; readonly map: M }[], wantedId?: number): Selection<M> {
+  if (wantedId !== undefined) {
+    const match = candidates.find((c) => c.id === wantedId);
+    if (match) return { map: match.map };
+    const others = candidates.length ? ` (maps named ${name} now: ids ${ids(candidates)})` : '';
+    return { unavailable: `no map ${name} with id ${wantedId}: its program was unloaded or never existed${others}` };
+  }
+  const [only, ...rest] = candidates;
+  if (only === undefined) return { unavailable: `no map named ${name} on this host: no STOQ program with XDP is loaded` };
+  if (rest.length > 0) {
+    return { unavailable: `${candidates.length} maps named ${name} (ids ${ids(candidates)}): several STOQ programs are loaded; choose one by id (bpftool map show name ${name})` };
+  }
+  return { map: only.map };
+}
+
+function ids(candidates: readonly { readonly id: number }[]): string {
+  return candidates.map((c) => c.id).sort((a, b) => a - b).join(', ');
+}
