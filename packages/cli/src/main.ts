@@ -6,8 +6,10 @@ import { parseArgs } from 'node:util';
 import { ExitCode, type Command } from './command.js';
 import { demo } from './commands/demo.js';
 import { doctor } from './commands/doctor.js';
+import { maps } from './commands/maps.js';
+import { top } from './commands/top.js';
 
-const commands: readonly Command[] = [demo, doctor];
+const commands: readonly Command[] = [demo, doctor, maps, top];
 
 function globalHelp(): string {
   const lines = commands.map((c) => `  ${c.name.padEnd(10)} ${c.summary}`);

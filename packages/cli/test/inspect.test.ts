@@ -1,0 +1,83 @@
+// `stoq maps` and `stoq top` read a stoq_xdp that another process owns, attached
+// natively on a lab veth, after real packets crossed it.
+import type { ChildProcess } from 'node:child_process';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createLab, type Lab } from '@stoq/netlab';
+import { finish, firstJsonLine, isRoot, run, start, STOQ, support } from './support/run.js';
+
+const INITIALS = 20;
+
+describe.skipIf(!isRoot)('stoq maps / stoq top on a real stoq_xdp (lab veth)', () => {
+  let lab: Lab;
+  let owner: ChildProcess;
+  let sender: { sent: number; port: number };
+
+  beforeAll(async () => {
+    lab = await createLab({ staticNeighbours: true, timeoutMs: 3 * 60_000 });
+    owner = start([support('xdp-owner.mjs'), lab.a.ifname], { lab, side: lab.a });
+    expect(await firstJsonLine(owner, 20_000)).toMatchObject({ mode: 'native' });
+    const sent = await run([support('send-initials.mjs'), lab.a.address, '9292', String(INITIALS)], { where: { lab, side: lab.b } });
+    sender = JSON.parse(sent.stdout) as typeof sender;
+  }, 60_000);
+
+  afterAll(async () => {
+    owner?.stdin?.end();
+    await lab?.destroy();
+  });
+
+  it('maps --json decodes config, counters, histogram and the conntrack entry', async () => {
+    const { code, stdout, stderr } = await run([STOQ, 'maps', '--interface', lab.a.ifname, '--json'], { where: { lab, side: lab.a } });
+    expect(code, stderr).toBe(0);
+    const [instance, ...others] = JSON.parse(stdout).instances;
+    expect(others).toEqual([]);
+    expect(instance.attachedTo).toEqual([{ ifname: lab.a.ifname, ifindex: lab.a.ifindex, mode: 'driver' }]);
+    expect(instance.config).toMatchObject({ quicPorts: [9292, 4433], ipv4Policy: 'drop', initialMinSize: 1200 });
+    const c = instance.stats.counters;
+    expect(c.quic_passed + c.quic_redirected).toBe(INITIALS);
+    // 1200 B payload + 62 B of headers falls in the ≤1518 bucket.
+    expect(instance.stats.sizeHistogram[instance.stats.sizeBuckets.indexOf('≤1518')]).toBe(INITIALS);
+    expect(instance.conntrack.entries).toEqual([
+      expect.objectContaining({ peer: `[${lab.b.address}]:${sender.port}`, localPort: 9292, state: 'initial', packets: INITIALS, bytes: INITIALS * 1262 }),
+    ]);
+  });
+
+  it('maps prints a readable table', async () => {
+    const { code, stdout } = await run([STOQ, 'maps'], { where: { lab, side: lab.a } });
+    expect(code).toBe(0);
+    expect(stdout).toMatch(new RegExp(`stoq_xdp \\(program id \\d+\\) on ${lab.a.ifname} \\(native\\)`));
+    expect(stdout).toMatch(/quic_ports\s+9292, 4433/);
+    expect(stdout).toMatch(/stoq_conntrack: 1 of \d+ entries \(initial 1\)/);
+  });
+
+  it('maps says clearly when nothing is loaded on an interface, exit 1', async () => {
+    const { code, stderr } = await run([STOQ, 'maps', '--interface', lab.b.ifname], { where: { lab, side: lab.b } });
+    expect(code).toBe(1);
+    expect(stderr).toMatch(new RegExp(`no STOQ XDP program \\(stoq_xdp\\) is loaded on ${lab.b.ifname}.*STOQ_ERR_NOT_LOADED`));
+    expect(stderr).toMatch(/hint: .*instance\(s\) run elsewhere/);
+  });
+
+  it('top --json --count 2 shows the rates of packets sent meanwhile', async () => {
+    const topChild = start([STOQ, 'top', '--interface', lab.a.ifname, '--interval', '1', '--count', '2', '--json'], { lab, side: lab.a });
+    const done = finish(topChild, 20_000);
+    await new Promise((r) => setTimeout(r, 200));
+    await run([support('send-initials.mjs'), lab.a.address, '4433', String(INITIALS)], { where: { lab, side: lab.b } });
+    const { code, stdout, stderr } = await done;
+    expect(code, stderr).toBe(0);
+    const samples = stdout.trim().split('\n').map((l) => JSON.parse(l));
+    expect(samples).toHaveLength(2);
+    const seen = samples.reduce((sum, s) => sum + Math.round((s.rates.verdicts.quic_passed ?? 0) * s.rates.seconds), 0);
+    expect(seen).toBe(INITIALS);
+    expect(samples[1].conntrack).toEqual({ initial: 2 });
+    expect(samples[1].rates.totals.packets).toBeGreaterThanOrEqual(2 * INITIALS);
+  });
+
+  it('top exits 0 on SIGINT', async () => {
+    const topChild = start([STOQ, 'top', '--interface', lab.a.ifname, '--interval', '0.2'], { lab, side: lab.a });
+    const done = finish(topChild, 10_000);
+    await new Promise((r) => setTimeout(r, 700));
+    topChild.kill('SIGINT');
+    const { code, signal, stdout } = await done;
+    expect([code, signal]).toEqual([0, null]);
+    expect(stdout).toMatch(/verdicts \(per second\)/);
+  });
+});
