@@ -2,7 +2,7 @@
 // Linux capability numbers STOQ cares about and their names.
 import { native } from './binding.js';
 
-export const CAPABILITY_BITS = { CAP_NET_ADMIN: 12, CAP_SYS_ADMIN: 21, CAP_PERFMON: 38, CAP_BPF: 39 } as const;
+export const CAPABILITY_BITS = { CAP_NET_ADMIN: 12, CAP_NET_RAW: 13, CAP_SYS_ADMIN: 21, CAP_PERFMON: 38, CAP_BPF: 39 } as const;
 export type CapabilityName = keyof typeof CAPABILITY_BITS;
 
 export function effectiveCapabilities(): Set<CapabilityName> {
@@ -27,5 +27,11 @@ export function missingForXdp(held = effectiveCapabilities()): CapabilityName[] 
   return missing;
 }
 
+/** AF_XDP sockets: the kernel checks CAP_NET_RAW at socket() and CAP_NET_ADMIN at bind(). */
+export function missingForAfXdp(held = effectiveCapabilities()): CapabilityName[] {
+  return (['CAP_NET_RAW', 'CAP_NET_ADMIN'] as const).filter((cap) => !held.has(cap));
+}
+
+/** The least privilege for the whole fast path (XDP + AF_XDP), as one command. */
 export const GRANT_HINT =
-  'run as root, or grant the capabilities: sudo setcap cap_bpf,cap_net_admin,cap_perfmon+ep "$(command -v node)"';
+  'run as root, or grant the capabilities: sudo setcap cap_bpf,cap_net_admin,cap_perfmon,cap_net_raw+ep "$(command -v node)"';

@@ -6,7 +6,7 @@ export { XdpLink, type XdpMode } from './link.js';
 export { BpfMap, type UpdateFlag } from './map.js';
 export { BpfError, type BpfErrorCode } from './errors.js';
 export { probe, MIN_KERNEL, type ProbeReport, type ProbeOptions, type Check, type InterfaceProbe } from './probe.js';
-export { effectiveCapabilities, missingForXdp, CAPABILITY_BITS, GRANT_HINT, type CapabilityName } from './capabilities.js';
+export { effectiveCapabilities, missingForAfXdp, missingForXdp, CAPABILITY_BITS, GRANT_HINT, type CapabilityName } from './capabilities.js';
 export { ensureBpffs, bpffsMountPoint, DEFAULT_BPFFS, type BpffsStatus } from './bpffs.js';
 export { resolveInterface, type InterfaceRef } from './interfaces.js';
 

@@ -7,7 +7,7 @@ import { delimiter, join } from 'node:path';
 import { release } from 'node:os';
 import { native, type NativeOutcome } from './binding.js';
 import { bpffsMountPoint } from './bpffs.js';
-import { effectiveCapabilities, GRANT_HINT, missingForXdp, type CapabilityName } from './capabilities.js';
+import { effectiveCapabilities, GRANT_HINT, missingForAfXdp, missingForXdp, type CapabilityName } from './capabilities.js';
 import { errnoName } from './errors.js';
 import { resolveInterface } from './interfaces.js';
 
@@ -35,7 +35,18 @@ export interface ProbeReport {
   bpfSyscall: Check;
   btf: Check & { path: string };
   bpffs: Check & { mountPoint: string | null };
-  capabilities: { effective: CapabilityName[]; bpf: boolean; netAdmin: boolean; perfmon: boolean; sysAdmin: boolean; missingForXdp: CapabilityName[] };
+  capabilities: {
+    effective: CapabilityName[];
+    bpf: boolean;
+    netAdmin: boolean;
+    netRaw: boolean;
+    perfmon: boolean;
+    sysAdmin: boolean;
+    /** Needed to load BPF programs and attach XDP. */
+    missingForXdp: CapabilityName[];
+    /** Needed to open AF_XDP sockets. */
+    missingForAfXdp: CapabilityName[];
+  };
   jit: Check & { value: number | null };
   afXdp: Check;
   toolchain: { clang: string | null; libbpfHeaders: boolean; hint?: string };
@@ -56,7 +67,9 @@ const BTF_PATH = '/sys/kernel/btf/vmlinux';
 export function probe(options: ProbeOptions = {}): ProbeReport {
   const held = effectiveCapabilities();
   const missing = missingForXdp(held);
-  const capHint = missing.length ? `missing ${missing.join(', ')}: ${GRANT_HINT}` : undefined;
+  const missingSocket = missingForAfXdp(held);
+  const allMissing = [...new Set([...missing, ...missingSocket])];
+  const capHint = allMissing.length ? `missing ${allMissing.join(', ')}: ${GRANT_HINT}` : undefined;
 
   const kernelRelease = release();
   const kernelRecentEnough = kernelCheck(kernelRelease);
@@ -69,7 +82,12 @@ export function probe(options: ProbeOptions = {}): ProbeReport {
     ? { ok: true, mountPoint }
     : { ok: false, mountPoint: null, hint: 'bpffs not mounted (normal inside `ip netns exec`): pinning mounts it when allowed, or run `mount -t bpf bpf /sys/fs/bpf`' };
   const jit = jitCheck();
-  const afXdp = outcome(native.probeAfXdp(), 'AF_XDP sockets unavailable: the kernel needs CONFIG_XDP_SOCKETS=y (and CAP_NET_RAW/CAP_NET_ADMIN)');
+  const afXdp = outcome(
+    native.probeAfXdp(),
+    missingSocket.length
+      ? `AF_XDP sockets need ${missingSocket.join(' and ')} (the kernel checks CAP_NET_RAW at socket())`
+      : 'AF_XDP sockets unavailable: the kernel needs CONFIG_XDP_SOCKETS=y',
+  );
   const toolchain = toolchainCheck();
 
   const report: ProbeReport = {
@@ -82,9 +100,11 @@ export function probe(options: ProbeOptions = {}): ProbeReport {
       effective: [...held],
       bpf: held.has('CAP_BPF'),
       netAdmin: held.has('CAP_NET_ADMIN'),
+      netRaw: held.has('CAP_NET_RAW'),
       perfmon: held.has('CAP_PERFMON'),
       sysAdmin: held.has('CAP_SYS_ADMIN'),
       missingForXdp: missing,
+      missingForAfXdp: missingSocket,
     },
     jit,
     afXdp,

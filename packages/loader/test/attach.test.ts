@@ -129,6 +129,35 @@ describe('XDP attach on a lab veth (real packets from the peer namespace)', () =
   });
 });
 
+describe('least privilege', () => {
+  async function asNobodyWith(caps: string, ifname: string): Promise<Array<Record<string, any>>> {
+    const child = spawn('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', `--inh-caps=${caps}`, `--ambient-caps=${caps}`, '--',
+      process.execPath, CHILD_SCRIPT, 'least-privilege', VERDICTS_OBJECT, ifname], { stdio: ['ignore', 'pipe', 'inherit'], timeout: 30_000 });
+    const lines: Array<Record<string, any>> = [];
+    for await (const line of createInterface({ input: child.stdout! })) lines.push(JSON.parse(line));
+    return lines;
+  }
+
+  it('a non-root user with only CAP_BPF, CAP_NET_ADMIN and CAP_PERFMON loads, test-runs and attaches; AF_XDP also needs CAP_NET_RAW', async () => {
+    const lab = await createLab({ hostSide: true, timeoutMs: 60_000 });
+    try {
+      const three = await asNobodyWith('+bpf,+net_admin,+perfmon', lab.a.ifname);
+      const probed = three.find((l) => l.step === 'probe')!;
+      expect(probed.uid).toBe(65534);
+      expect(probed.report.capabilities).toMatchObject({ sysAdmin: false, missingForXdp: [], missingForAfXdp: ['CAP_NET_RAW'] });
+      expect(probed.report.afXdp).toMatchObject({ ok: false, errno: 'EPERM', hint: expect.stringMatching(/CAP_NET_RAW/) });
+      expect(probed.report.fastPathPossible).toBe(false);
+      expect(three.find((l) => l.step === 'attached')).toMatchObject({ mode: 'native', action: 'PASS' });
+
+      const four = await asNobodyWith('+bpf,+net_admin,+perfmon,+net_raw', lab.a.ifname);
+      expect(four.find((l) => l.step === 'probe')!.report).toMatchObject({ fastPathPossible: true, afXdp: { ok: true } });
+      expect(four.find((l) => l.step === 'attached')).toMatchObject({ mode: 'native' });
+    } finally {
+      await lab.destroy();
+    }
+  });
+});
+
 describe('without capabilities', () => {
   it('a child with every capability dropped gets typed EPERM errors and a probe that says why', async () => {
     const child = spawn('setpriv', ['--inh-caps=-all', '--bounding-set=-all', '--', process.execPath, CHILD_SCRIPT, 'unprivileged', VERDICTS_OBJECT], {
@@ -142,7 +171,7 @@ describe('without capabilities', () => {
     expect(report.capabilities.missingForXdp).toEqual(['CAP_BPF', 'CAP_PERFMON', 'CAP_NET_ADMIN']);
     expect(report.bpfSyscall).toMatchObject({ ok: false, errno: 'EPERM' });
     expect(report.fastPathPossible).toBe(false);
-    expect(report.hints.join('\n')).toMatch(/missing CAP_BPF, CAP_PERFMON, CAP_NET_ADMIN: .*setcap cap_bpf,cap_net_admin,cap_perfmon\+ep/);
+    expect(report.hints.join('\n')).toMatch(/missing CAP_BPF, CAP_PERFMON, CAP_NET_ADMIN, CAP_NET_RAW: .*setcap cap_bpf,cap_net_admin,cap_perfmon,cap_net_raw\+ep/);
     const load = lines.find((l) => l.step === 'load')!;
     expect(load.ok).toBe(false);
     expect(load.error).toMatchObject({ name: 'BpfError', code: 'STOQ_ERR_BPF_PERMISSION', errnoCode: 'EPERM' });

@@ -29,6 +29,15 @@ if (scenario === 'unprivileged') {
   say({ step: 'netns', mode: link.mode, bpffs, pinPath });
   link.detach();
   object.close();
+} else if (scenario === 'least-privilege') {
+  const report = probe({ ifname });
+  say({ step: 'probe', uid: process.getuid(), report });
+  const object = await BpfObject.load(objectPath);
+  const link = object.program('verdicts').attachXdp(ifname, { mode: 'native' });
+  const runs = object.program('verdicts').testRun(Buffer.alloc(64), { repeat: 10 });
+  say({ step: 'attached', mode: link.mode, action: runs.action });
+  link.detach();
+  object.close();
 } else {
   say({ step: 'error', message: `unknown scenario ${scenario}` });
   process.exitCode = 2;
