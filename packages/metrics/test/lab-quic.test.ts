@@ -1,17 +1,16 @@
 // SPDX-License-Identifier: Apache-2.0
 // A real QUIC connection across the lab veth: ngtcp2's gtlsclient (side B) fetches a
 // file from gtlsserver (side A) while stoq_xdp runs in native mode on A's interface.
-// The collector must see the connection in stoq_conntrack and its packets in the counters.
-import { execFileSync } from 'node:child_process';
+// The collector must follow the connection through stoq_conntrack and count its packets.
+import { execFileSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decodeConntrack, decodeConntrackValue, encodeConntrackValue, ipv6ToBytes } from '@stoq/bpf-programs';
 import { withLab } from '@stoq/netlab';
 import { describe, expect, it } from 'vitest';
-import { MetricsCollector, toEbpfMetrics } from '../src/index.js';
+import { createStoqCollector, toEbpfMetrics } from '../src/index.js';
 import { StoqXdp } from './helpers/stoq-xdp.js';
-import { conntrackSourceOf, statsSourceOf } from './helpers/traffic.js';
 
 const CLIENT = '/usr/bin/gtlsclient';
 const SERVER = '/usr/sbin/gtlsserver';
@@ -22,17 +21,17 @@ else if (!haveNgtcp2) console.warn('lab QUIC test skipped: gtlsclient/gtlsserver
 
 const QUIC_PORT = 9292;
 
-/** Polls `ss` until something listens on the UDP port (bounded: 5 s). */
-async function waitForUdpListener(port: number): Promise<void> {
+/** Polls `ss` until something listens on [address]:port over UDP (bounded: 5 s). */
+async function waitForUdpListener(address: string, port: number): Promise<void> {
   for (let i = 0; i < 50; i++) {
-    if (execFileSync('ss', ['-H', '-uln', `sport = :${port}`], { encoding: 'utf8' }).trim() !== '') return;
+    if (execFileSync('ss', ['-H', '-uln', 'src', `[${address}]:${port}`], { encoding: 'utf8' }).trim() !== '') return;
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   throw new Error(`nothing listens on UDP port ${port} after 5 s`);
 }
 
 describe.skipIf(!isRoot || !haveNgtcp2)('a real QUIC connection through stoq_xdp (native XDP on veth)', () => {
-  it('shows up as one established conntrack entry whose packets the verdict counters also counted', async () => {
+  it('goes initial → established → closing → deleted in stoq_conntrack, its packets counted as quic_passed', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'stoq-metrics-lab-'));
     const prog = await StoqXdp.load();
     try {
@@ -43,15 +42,30 @@ describe.skipIf(!isRoot || !haveNgtcp2)('a real QUIC connection through stoq_xdp
 
       await withLab({ hostSide: true, staticNeighbours: true }, async (lab) => {
         const link = prog.attach(lab.a.ifname, 'native');
+        let server: ChildProcess | undefined;
         try {
-          const collector = new MetricsCollector({ sources: { xdpStats: statsSourceOf(prog), conntrack: conntrackSourceOf(prog), process: null } });
+          const collector = await createStoqCollector({ object: prog.object, process: false });
           const before = toEbpfMetrics(await collector.collect());
           if (!before.packetMetrics.available) throw new Error(before.packetMetrics.reason);
           expect(before.connectionMetrics.conntrack).toMatchObject({ available: true, entries: 0 });
 
-          lab.spawn(lab.a, SERVER, ['-q', '-d', join(dir, 'htdocs'), lab.a.address, String(QUIC_PORT), join(dir, 'key.pem'), join(dir, 'cert.pem')]);
-          await waitForUdpListener(QUIC_PORT);
-          await lab.exec(lab.b, CLIENT, ['-q', '--exit-on-all-streams-close', '--timeout=5s', lab.a.address, String(QUIC_PORT), `https://[${lab.a.address}]:${QUIC_PORT}/blob`], 20_000);
+          // The server is stopped right after it binds, so the client's first flight waits in
+          // its socket: the entry must sit in `initial` until the server runs again.
+          server = lab.spawn(lab.a, SERVER, ['-q', '-d', join(dir, 'htdocs'), lab.a.address, String(QUIC_PORT), join(dir, 'key.pem'), join(dir, 'cert.pem')]);
+          await waitForUdpListener(lab.a.address, QUIC_PORT);
+          server.kill('SIGSTOP');
+          const client = lab.spawn(lab.b, CLIENT, ['-q', '--exit-on-all-streams-close', '--timeout=5s', lab.a.address, String(QUIC_PORT), `https://[${lab.a.address}]:${QUIC_PORT}/blob`]);
+          const clientExit = new Promise<number | null>((resolve) => client.once('exit', resolve));
+          let early = toEbpfMetrics(await collector.collect()).connectionMetrics.conntrack;
+          for (let i = 0; i < 100 && !(early.available && early.entries > 0); i++) {
+            await new Promise((resolve) => setTimeout(resolve, 50));
+            early = toEbpfMetrics(await collector.collect()).connectionMetrics.conntrack;
+          }
+          expect(early).toEqual({ available: true, entries: 1, byState: { initial: 1, handshake: 0, established: 0, closing: 0 } });
+          server.kill('SIGCONT');
+          const timeout = setTimeout(() => client.kill(), 20_000);
+          expect(await clientExit).toBe(0);
+          clearTimeout(timeout);
 
           const after = toEbpfMetrics(await collector.collect());
           if (!after.packetMetrics.available) throw new Error(after.packetMetrics.reason);
@@ -76,7 +90,12 @@ describe.skipIf(!isRoot || !haveNgtcp2)('a real QUIC connection through stoq_xdp
           prog.conntrackMap.update(key, encodeConntrackValue({ ...decodeConntrackValue(value), state: 'closing' }), 'exist');
           const closed = toEbpfMetrics(await collector.collect()).connectionMetrics.conntrack;
           expect(closed).toMatchObject({ available: true, byState: { initial: 0, handshake: 0, established: 0, closing: 1 } });
+          // ...and deletes it after draining.
+          expect(prog.conntrackMap.delete(key)).toBe(true);
+          const deleted = toEbpfMetrics(await collector.collect()).connectionMetrics.conntrack;
+          expect(deleted).toEqual({ available: true, entries: 0, byState: { initial: 0, handshake: 0, established: 0, closing: 0 } });
         } finally {
+          server?.kill('SIGCONT'); // a stopped process would ignore the lab's SIGTERM
           link.detach();
         }
       });
