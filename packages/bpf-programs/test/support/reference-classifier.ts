@@ -1,0 +1,155 @@
+// SPDX-License-Identifier: Apache-2.0
+// The verdict table of DESIGN.md (as refined in this package's README) written a
+// second time, in TypeScript and without looking at the C: the fuzzer runs every
+// frame through both and any disagreement is a bug in one of them.
+//
+// Bounds rule shared with the program: a header must fit in the frame; the IPv6
+// payload length decides where the datagram ends ("payload end", never past the
+// frame); Ethernet padding after it is not part of the datagram but may be read
+// by the QUIC header peek, which only needs the bytes to exist.
+import type { CounterName, StoqConfig } from '../../src/index.js';
+
+export const VERDICT = { DROP: 1, PASS: 2, REDIRECT: 4 } as const;
+
+export interface ReferenceResult {
+  verdict: number;
+  counter: CounterName;
+}
+
+export interface ReferenceContext {
+  /** An AF_XDP socket sits in stoq_xsks at the frame's queue. */
+  socketOnQueue: boolean;
+  /** Asked once per Initial that passed the size check while initial_burst > 0. */
+  allowInitial(sourcePrefix64: string): boolean;
+}
+
+const EXT = { HOPOPTS: 0, ROUTING: 43, FRAGMENT: 44, DSTOPTS: 60 } as const;
+const UDP = 17;
+const V1 = 0x00000001;
+const V2 = 0x6b3343cf;
+type QuicKind = 'short' | 'initial' | '0rtt' | 'handshake' | 'retry' | 'vn' | 'unknown';
+
+const pass = (counter: CounterName): ReferenceResult => ({ verdict: VERDICT.PASS, counter });
+const drop = (counter: CounterName): ReferenceResult => ({ verdict: VERDICT.DROP, counter });
+
+export function classifyReference(f: Uint8Array, cfg: StoqConfig, ctx: ReferenceContext): ReferenceResult {
+  const be16 = (o: number) => (f[o]! << 8) | f[o + 1]!;
+  const fits = (o: number, n: number) => o + n <= f.length;
+
+  // Layer 2: Ethernet, then at most two 802.1Q / 802.1ad tags.
+  if (!fits(0, 14)) return pass('malformed_passed');
+  let type = be16(12);
+  let pos = 14;
+  for (let tags = 0; tags < 2 && (type === 0x8100 || type === 0x88a8); tags++) {
+    if (!fits(pos, 4)) return pass('malformed_passed');
+    type = be16(pos + 2);
+    pos += 4;
+  }
+  if (type === 0x0800) {
+    if (!fits(pos, 20)) return pass('malformed_passed');
+    return cfg.ipv4Policy === 'pass' ? pass('ipv4_passed') : drop('ipv4_dropped');
+  }
+  if (type !== 0x86dd) return pass('non_ip_passed');
+
+  // IPv6 fixed header.
+  const ip = pos;
+  if (!fits(ip, 40) || f[ip]! >> 4 !== 6) return pass('malformed_passed');
+  const claimedEnd = ip + 40 + be16(ip + 4);
+  const cut = claimedEnd > f.length; // the frame ends before the payload does
+  const end = Math.min(claimedEnd, f.length);
+  let next = f[ip + 6]!;
+  pos = ip + 40;
+
+  // Up to four extension headers; a non-first fragment ends the walk.
+  let fragment: { first: boolean; more: boolean } | undefined;
+  for (let n = 0; n < 4 && isExt(next); n++) {
+    if (next === EXT.FRAGMENT) {
+      if (pos + 8 > end) return pass('malformed_passed');
+      const off = be16(pos + 2);
+      fragment = { first: (off & 0xfff8) === 0, more: (off & 1) === 1 };
+      next = f[pos]!;
+      pos += 8;
+      if (!fragment.first) break;
+    } else {
+      if (!fits(pos, 2)) return pass('malformed_passed');
+      const size = (f[pos + 1]! + 1) * 8;
+      if (pos + size > end) return pass('malformed_passed');
+      next = f[pos]!;
+      pos += size;
+    }
+  }
+  if (fragment && !fragment.first) return pass('ipv6_fragment_passed');
+  if (isExt(next) || next !== UDP) return pass(cut ? 'malformed_passed' : 'ipv6_non_udp_passed');
+
+  // UDP: the destination port says whose packet it is.
+  const udp = pos;
+  if (!fits(udp, 4)) return pass('malformed_passed');
+  const dport = be16(udp + 2);
+  if (!cfg.quicPorts.includes(dport)) {
+    return pass(cut || udp + 8 > end ? 'malformed_passed' : 'udp_non_quic_passed');
+  }
+  if (fragment?.more) return pass('ipv6_fragment_passed'); // only the kernel can reassemble
+  if (cut || udp + 8 > end) return drop('malformed_dropped');
+  const udpLength = be16(udp + 4);
+  if (udpLength !== end - udp || udpLength <= 8) return drop('malformed_dropped');
+
+  // QUIC: invariants of the long header, then Initial size and rate.
+  const kind = quicKind(f, udp + 8);
+  if (kind === undefined) return drop('malformed_dropped');
+  if (kind === 'initial') {
+    if (udpLength - 8 < cfg.initialMinSize) return drop('initial_too_small_dropped');
+    if (cfg.initialBurst > 0 && !ctx.allowInitial(hex(f.subarray(ip + 8, ip + 16)))) return drop('initial_rate_limited_dropped');
+  }
+  if (cfg.redirect && ctx.socketOnQueue) return { verdict: VERDICT.REDIRECT, counter: 'quic_redirected' };
+  return pass('quic_passed');
+}
+
+function isExt(next: number): boolean {
+  return next === EXT.HOPOPTS || next === EXT.ROUTING || next === EXT.FRAGMENT || next === EXT.DSTOPTS;
+}
+
+/** undefined when a long header breaks RFC 8999/9000 invariants within the frame. */
+function quicKind(f: Uint8Array, q: number): QuicKind | undefined {
+  if (q + 1 > f.length) return undefined;
+  const first = f[q]!;
+  if ((first & 0x80) === 0) return 'short';
+  if (q + 6 > f.length) return undefined;
+  const version = ((f[q + 1]! << 24) | (f[q + 2]! << 16) | (f[q + 3]! << 8) | f[q + 4]!) >>> 0;
+  const typeBits = (first >> 4) & 3;
+  let kind: QuicKind;
+  if (version === 0) kind = 'vn';
+  else if (version === V1) kind = (['initial', '0rtt', 'handshake', 'retry'] as const)[typeBits]!;
+  else if (version === V2) kind = (['retry', 'initial', '0rtt', 'handshake'] as const)[typeBits]!;
+  else kind = 'unknown';
+  const knownVersion = kind !== 'vn' && kind !== 'unknown';
+  const dcidLength = f[q + 5]!;
+  if (knownVersion && dcidLength > 20) return undefined;
+  const scidAt = q + 6 + dcidLength;
+  if (scidAt + 1 > f.length) return undefined;
+  const scidLength = f[scidAt]!;
+  if (knownVersion && scidLength > 20) return undefined;
+  if (scidAt + 1 + scidLength > f.length) return undefined;
+  return kind;
+}
+
+function hex(b: Uint8Array): string {
+  return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
+}
+
+/**
+ * The token bucket with initial_rate 0: no refill, so each /64 gets exactly
+ * `burst` Initials and then none — deterministic, unlike a refilling bucket.
+ */
+export class NoRefillBuckets {
+  readonly #used = new Map<string, number>();
+  constructor(readonly burst: number) {}
+  allow(prefix: string): boolean {
+    const used = this.#used.get(prefix) ?? 0;
+    if (used >= this.burst) return false;
+    this.#used.set(prefix, used + 1);
+    return true;
+  }
+  clear(): void {
+    this.#used.clear();
+  }
+}
