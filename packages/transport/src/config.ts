@@ -38,6 +38,15 @@ export interface LimitsConfig {
   maxMessageBytes?: number;
 }
 
+export interface XdpConfig {
+  /**
+   * What stoq_xdp does with IPv4 on the interface: 'drop' (default, the contract's
+   * policy: STOQ is IPv6 only) or 'pass' (leave IPv4 to the kernel, e.g. on a host
+   * reached over IPv4).
+   */
+  ipv4Policy?: 'drop' | 'pass';
+}
+
 export interface TransportConfig {
   /** Local IPv6 address to bind (default '::'). */
   address?: string;
@@ -45,8 +54,10 @@ export interface TransportConfig {
   port?: number;
   /** 'auto' (default) tries XDP and falls back to dgram; 'xdp' insists; 'dgram' never tries XDP. */
   datapath?: DatapathChoice;
-  /** Network interface for the XDP datapath. */
+  /** Network interface for the XDP datapath; without one the transport runs over dgram. */
   interface?: string;
+  /** XDP datapath options. */
+  xdp?: XdpConfig;
   tls?: TlsConfig;
   /** Accept any certificate from the peer. For tests against throwaway peers only. */
   dangerouslySkipPeerVerification?: boolean;
@@ -79,6 +90,7 @@ export interface NormalisedConfig {
   readonly port: number;
   readonly datapath: DatapathChoice;
   readonly interface: string | null;
+  readonly xdpIpv4Policy: 'drop' | 'pass';
   readonly tls: NormalisedTls;
   readonly maxConnections: number;
   readonly maxStreamsBidi: number;
@@ -157,6 +169,10 @@ export function normaliseConfig(config: TransportConfig = {}): NormalisedConfig 
   if (!['auto', 'xdp', 'dgram'].includes(datapath)) {
     throw new StoqInvalidConfigError(`datapath must be 'auto', 'xdp' or 'dgram', got ${String(datapath)}`, { operation: 'create' });
   }
+  const xdpIpv4Policy = config.xdp?.ipv4Policy ?? 'drop';
+  if (xdpIpv4Policy !== 'drop' && xdpIpv4Policy !== 'pass') {
+    throw new StoqInvalidConfigError(`xdp.ipv4Policy must be 'drop' or 'pass', got ${String(xdpIpv4Policy)}`, { operation: 'create' });
+  }
   const limits = config.limits ?? {};
   const cc = config.congestionControl ?? 'cubic';
   if (!['cubic', 'reno', 'bbr'].includes(cc)) {
@@ -167,6 +183,7 @@ export function normaliseConfig(config: TransportConfig = {}): NormalisedConfig 
     port: assertPort(config.port ?? DEFAULT_PORT, 'bind'),
     datapath,
     interface: config.interface ?? null,
+    xdpIpv4Policy,
     tls: normaliseTls(config),
     maxConnections: positiveInt(limits.maxConnections, 1024, 'limits.maxConnections'),
     maxStreamsBidi: positiveInt(limits.maxStreamsBidi, 100, 'limits.maxStreamsBidi', 0),

@@ -31,6 +31,8 @@ export interface StoqErrorDetails {
   errno?: number;
   /** QUIC error code (transport or application) when a connection closed. */
   quicCode?: number;
+  /** Every reason behind the failure, e.g. each rung of the fallback ladder. */
+  reasons?: string[];
   cause?: unknown;
 }
 
@@ -40,6 +42,7 @@ export class StoqError extends Error {
   readonly hint: string | undefined;
   readonly errno: number | undefined;
   readonly quicCode: number | undefined;
+  readonly reasons: readonly string[] | undefined;
 
   constructor(code: StoqErrorCode, message: string, details: StoqErrorDetails = {}) {
     super(details.hint ? `${message} (${details.hint})` : message, details.cause === undefined ? undefined : { cause: details.cause });
@@ -49,6 +52,7 @@ export class StoqError extends Error {
     this.hint = details.hint;
     this.errno = details.errno;
     this.quicCode = details.quicCode;
+    this.reasons = details.reasons;
   }
 
   get [brand](): true {

@@ -1,10 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
 export { StoqTransport } from './api/transport.js';
-export type { ConnectOptions, TransportStats, StoqTransportEvents } from './api/transport.js';
+export type { ConnectOptions, TransportStats, StoqTransportEvents, XdpRuntimeConfig } from './api/transport.js';
+export type { XdpDatapathStats } from './datapath/xdp/xdp-datapath.js';
+export type { LatencySummary } from './datapath/xdp/latency.js';
+export type { RungOutcome } from './datapath/xdp/ladder.js';
 export { StoqConnection } from './api/connection.js';
 export type { OpenStreamOptions, StoqConnectionEvents } from './api/connection.js';
 export type { ConnectionStats } from './api/stats.js';
-export type { TransportConfig, TlsConfig, LimitsConfig, DatapathChoice, CongestionControl, Pem } from './config.js';
+export type { TransportConfig, XdpConfig, TlsConfig, LimitsConfig, DatapathChoice, CongestionControl, Pem } from './config.js';
 export type { EbpfStatus } from './datapath/select.js';
 export type { Datapath, DatapathKind, DatapathStats, OutgoingDatagram, ReceivedDatagram, ReceiveHandler } from './datapath/datapath.js';
 export { DgramDatapath } from './datapath/dgram-datapath.js';

@@ -51,13 +51,26 @@ describe('configuration errors are typed', () => {
     await expect(t.connect('example.com:9292')).rejects.toMatchObject({ code: 'STOQ_ERR_INVALID_ADDRESS' });
   });
 
-  it("reports why XDP is unavailable: 'xdp' refuses, attach/zero-copy throw, 'auto' with an interface explains", async () => {
-    await expect(StoqTransport.create({ datapath: 'xdp', port: 0, address: '::1' })).rejects.toBeInstanceOf(StoqXdpUnavailableError);
-    const t = await transport({ interface: 'lo' });
-    expect(t.getEbpfStatus().datapath).toBe('dgram');
-    expect(t.getEbpfStatus().fallbackReason).toMatch(/XdpDatapath is not implemented .*\(interface lo requested\)/);
-    expect(() => t.attachXdpToInterface('lo')).toThrow(/XDP datapath not available: /);
-    expect(() => t.createZeroCopySocket('lo', 0)).toThrow(StoqXdpUnavailableError);
+  it("reports why XDP is unavailable: 'xdp' refuses with every reason, 'auto' explains, attach throws typed", async () => {
+    const noInterface = await StoqTransport.create({ datapath: 'xdp', port: 0, address: '::1' }).catch((e: unknown) => e);
+    expect(noInterface).toBeInstanceOf(StoqXdpUnavailableError);
+    expect((noInterface as Error).message).toMatch(/no interface given/);
+    const missing = 'stoqnosuch0';
+    const refused = await StoqTransport.create({ datapath: 'xdp', port: 0, address: '::1', interface: missing }).catch((e: unknown) => e);
+    expect(refused).toMatchObject({ code: 'STOQ_ERR_XDP_UNAVAILABLE' });
+    expect((refused as InstanceType<typeof StoqXdpUnavailableError>).reasons).toEqual([
+      `native+zerocopy: no interface ${missing} in this network namespace (see ip link)`,
+      `native+copy: no interface ${missing} in this network namespace (see ip link)`,
+      `generic+copy: no interface ${missing} in this network namespace (see ip link)`,
+    ]);
+    const t = await transport({ interface: missing });
+    const status = t.getEbpfStatus();
+    expect(status.datapath).toBe('dgram');
+    expect(status.ladder.map((r) => [r.rung, r.outcome])).toEqual([['native+zerocopy', 'failed'], ['native+copy', 'failed'], ['generic+copy', 'failed']]);
+    expect(status.fallbackReason).toMatch(new RegExp(`^XDP datapath unavailable on ${missing}: native\\+zerocopy: no interface`));
+    await expect(t.attachXdpToInterface(missing)).rejects.toBeInstanceOf(StoqXdpUnavailableError);
+    await expect(t.createZeroCopySocket(missing, 0)).rejects.toBeInstanceOf(StoqXdpUnavailableError);
+    expect(() => t.updateXdpConfig({ redirect: false })).toThrow(StoqXdpUnavailableError);
     const d = await transport({ datapath: 'dgram' });
     expect(d.getEbpfStatus().fallbackReason).toBe("datapath 'dgram' requested");
   });

@@ -11,9 +11,11 @@ import { EndpointCore, type CoreConnection } from '../core/endpoint-core.js';
 import { closeReason } from '../core/close-reason.js';
 import type { EndpointStats } from '../core/counters.js';
 import type { Datapath, DatapathStats, ReceivedDatagram } from '../datapath/datapath.js';
-import { selectDatapath, type EbpfStatus } from '../datapath/select.js';
+import type { DgramDatapath } from '../datapath/dgram-datapath.js';
+import { selectDatapath, tryXdp, xdpStatus, xdpUnavailableError, type EbpfStatus } from '../datapath/select.js';
+import type { XdpDatapath, XdpDatapathStats } from '../datapath/xdp/xdp-datapath.js';
 import { channels } from '../diagnostics.js';
-import { StoqClosedError, StoqConnectionLimitError, StoqXdpUnavailableError, type StoqError } from '../errors.js';
+import { StoqClosedError, StoqConnectionLimitError, StoqInvalidConfigError, StoqXdpUnavailableError, type StoqError } from '../errors.js';
 import { StoqConnection } from './connection.js';
 
 export interface ConnectOptions {
@@ -25,6 +27,18 @@ export interface TransportStats {
   endpoint: EndpointStats;
   datapaths: DatapathStats[];
   connections: number;
+  /** The XDP datapath's view (modes, latency) and stoq_xdp's counters, when XDP is in use. */
+  xdp?: XdpDatapathStats & { programCounters: Record<string, number> };
+}
+
+/** Settings of stoq_xdp that can change while it is attached. */
+export interface XdpRuntimeConfig {
+  redirect?: boolean;
+  timestampMeta?: boolean;
+  ipv4Policy?: 'drop' | 'pass';
+  initialMinSize?: number;
+  initialRate?: number;
+  initialBurst?: number;
 }
 
 export interface StoqTransportEvents {
@@ -47,7 +61,10 @@ export class StoqTransport extends EventEmitter<StoqTransportEvents> {
   readonly #config: NormalisedConfig;
   readonly #core: EndpointCore;
   readonly #datapaths: Datapath[];
-  readonly #status: EbpfStatus;
+  readonly #dgram: DgramDatapath;
+  #xdp: XdpDatapath | null;
+  #status: EbpfStatus;
+  #attaching: Promise<EbpfStatus> | null = null;
   readonly #pendingConnects = new Map<CoreConnection, PendingConnect>();
   readonly #handedOut = new WeakSet<CoreConnection>();
   #timer: NodeJS.Timeout | null = null;
@@ -58,39 +75,35 @@ export class StoqTransport extends EventEmitter<StoqTransportEvents> {
   #closing = false;
   #closed = false;
 
-  private constructor(config: NormalisedConfig, datapaths: Datapath[], status: EbpfStatus) {
+  private constructor(config: NormalisedConfig, dgram: DgramDatapath, xdp: XdpDatapath | null, status: EbpfStatus) {
     super();
     this.#config = config;
-    this.#datapaths = datapaths;
+    this.#dgram = dgram;
+    this.#xdp = xdp;
+    this.#datapaths = xdp ? [dgram, xdp] : [dgram];
     this.#status = status;
-    this.#core = new EndpointCore(config, (datapaths[0] as Datapath).localAddress());
+    this.#core = new EndpointCore(config, dgram.localAddress());
   }
 
   /** Binds the endpoint (IPv6 only, port 9292 unless told otherwise). */
   static async create(config: TransportConfig = {}): Promise<StoqTransport> {
     const normalised = normaliseConfig(config);
-    const { datapaths, status } = await selectDatapath(normalised);
+    const { dgram, xdp, status } = await selectDatapath(normalised);
     let transport: StoqTransport;
     try {
-      transport = new StoqTransport(normalised, datapaths, status);
+      transport = new StoqTransport(normalised, dgram, xdp, status);
     } catch (error) {
-      await Promise.all(datapaths.map((d) => d.close()));
+      await Promise.all([xdp?.close(), dgram.close()]);
       throw error;
     }
-    for (const datapath of datapaths) {
-      datapath.start((batch) => transport.#onBatch(batch), (error) => transport.#onDatapathError(error));
-      datapath.onDrain(() => {
-        transport.#blocked = false;
-        transport.#drive();
-      });
-    }
+    for (const datapath of transport.#datapaths) transport.#startDatapath(datapath);
     channels.datapathSelected.publish({ transport, datapath: status.datapath, fallbackReason: status.fallbackReason });
     return transport;
   }
 
   /** The bound local address. */
   address(): SocketAddress {
-    return (this.#datapaths[0] as Datapath).localAddress();
+    return this.#dgram.localAddress();
   }
 
   /** Opens a connection to '[addr]:port' and resolves once the handshake completed. */
@@ -102,6 +115,7 @@ export class StoqTransport extends EventEmitter<StoqTransportEvents> {
         operation: 'connect',
       });
     }
+    this.#xdp?.connectionOpened(remote);
     const core = this.#core.connect(remote, options.serverName, performance.now());
     this.#adopt(core);
     const established = new Promise<StoqConnection>((resolve, reject) => this.#pendingConnects.set(core, { resolve, reject }));
@@ -123,24 +137,80 @@ export class StoqTransport extends EventEmitter<StoqTransportEvents> {
     return null;
   }
 
-  attachXdpToInterface(ifname: string): never {
-    throw new StoqXdpUnavailableError(`XDP datapath not available: ${this.#status.fallbackReason ?? 'unknown'}`, {
-      operation: `attachXdpToInterface(${ifname})`,
+  /**
+   * Attaches stoq_xdp to `ifname` and moves this transport onto AF_XDP (climbing the
+   * fallback ladder); resolves with the new status. Already attached there: the
+   * current status. Throws StoqXdpUnavailableError with every rung's reason.
+   */
+  async attachXdpToInterface(ifname: string): Promise<EbpfStatus> {
+    const operation = `attachXdpToInterface(${ifname})`;
+    if (this.#closing) throw new StoqClosedError(`${operation}: the transport is closed`, { operation });
+    if (this.#xdp?.ifname === ifname) return this.getEbpfStatus();
+    if (this.#xdp) {
+      throw new StoqInvalidConfigError(`${operation}: this transport already runs XDP on ${this.#xdp.ifname}`, {
+        operation, hint: 'one interface per transport: create another transport for the other interface',
+      });
+    }
+    this.#attaching ??= (async () => {
+      const { xdp, rungs, summary } = await tryXdp(this.#config, ifname, this.#dgram);
+      if (!xdp) throw xdpUnavailableError(summary, rungs, operation);
+      if (this.#closing) {
+        await xdp.close();
+        throw new StoqClosedError(`${operation}: the transport closed meanwhile`, { operation });
+      }
+      this.#xdp = xdp;
+      this.#datapaths.push(xdp);
+      this.#startDatapath(xdp);
+      this.#status = xdpStatus(xdp, rungs);
+      channels.datapathSelected.publish({ transport: this, datapath: 'xdp', fallbackReason: undefined });
+      return this.getEbpfStatus();
+    })().finally(() => {
+      this.#attaching = null;
     });
+    return this.#attaching;
   }
 
-  createZeroCopySocket(ifname: string, queue: number): never {
-    throw new StoqXdpUnavailableError(`XDP datapath not available: ${this.#status.fallbackReason ?? 'unknown'}`, {
-      operation: `createZeroCopySocket(${ifname}, ${queue})`,
-    });
+  /**
+   * The AF_XDP socket of `queue` on `ifname` (attaching there first if needed), with
+   * the mode the kernel really bound: 'copy' where the driver has no zero-copy (veth).
+   * Every RX queue gets a socket when XDP attaches; this reports it.
+   */
+  async createZeroCopySocket(ifname: string, queue: number): Promise<{ interface: string; queue: number; mode: 'zerocopy' | 'copy' }> {
+    await this.attachXdpToInterface(ifname);
+    const found = this.#status.sockets.find((s) => s.interface === ifname && s.queue === queue);
+    if (!found) {
+      throw new StoqXdpUnavailableError(`createZeroCopySocket: ${ifname} has no RX queue ${queue} (queues: ${this.#status.sockets.map((s) => s.queue).join(', ')})`, {
+        operation: `createZeroCopySocket(${ifname}, ${queue})`,
+        hint: 'queues are numbered from 0; see /sys/class/net/IF/queues',
+      });
+    }
+    return { ...found };
+  }
+
+  /**
+   * Changes stoq_xdp's settings while attached (stoq_config, no reload): e.g.
+   * `{ redirect: false }` sends QUIC through the kernel socket, `true` back to AF_XDP.
+   */
+  updateXdpConfig(partial: XdpRuntimeConfig): void {
+    if (!this.#xdp) {
+      throw new StoqXdpUnavailableError(`updateXdpConfig: no XDP datapath (${this.#status.fallbackReason ?? 'not attached'})`, { operation: 'updateXdpConfig' });
+    }
+    this.#xdp.updateProgramConfig(partial);
+  }
+
+  /** The state stoq_conntrack holds for `peer` on our port (null: no entry, or no XDP datapath). */
+  conntrackState(peer: SocketAddress): string | null {
+    return this.#xdp && !this.#closed ? this.#xdp.conntrackState(peer) : null;
   }
 
   stats(): TransportStats {
-    return {
+    const stats: TransportStats = {
       endpoint: this.#core.counters.snapshot(),
       datapaths: this.#datapaths.map((d) => d.stats()),
       connections: this.#core.connectionCount,
     };
+    if (this.#xdp && !this.#closed) stats.xdp = { ...this.#xdp.stats(), programCounters: this.#xdp.programCounters() };
+    return stats;
   }
 
   /**
@@ -174,6 +244,7 @@ export class StoqTransport extends EventEmitter<StoqTransportEvents> {
     }
     this.#clearTimer();
     this.#closed = true;
+    await this.#attaching?.catch(() => {});
     await Promise.all(this.#datapaths.map((d) => d.close()));
   }
 
@@ -188,6 +259,14 @@ export class StoqTransport extends EventEmitter<StoqTransportEvents> {
     });
     core.owner = conn;
     return conn;
+  }
+
+  #startDatapath(datapath: Datapath): void {
+    datapath.start((batch) => this.#onBatch(batch), (error) => this.#onDatapathError(error));
+    datapath.onDrain(() => {
+      this.#blocked = false;
+      this.#drive();
+    });
   }
 
   #onBatch(batch: readonly ReceivedDatagram[]): void {
@@ -225,6 +304,7 @@ export class StoqTransport extends EventEmitter<StoqTransportEvents> {
       const core = event.conn;
       switch (event.type) {
         case 'accepted':
+          this.#xdp?.connectionOpened(core.remote);
           if (!this.#closing) {
             this.#adopt(core);
             break;
@@ -264,6 +344,7 @@ export class StoqTransport extends EventEmitter<StoqTransportEvents> {
           if (this.#handedOut.has(core)) (core.owner as StoqConnection).handleActivity();
           break;
         case 'closed':
+          this.#xdp?.connectionClosed(core.remote);
           this.#closeOwner(core);
           break;
       }
@@ -282,7 +363,7 @@ export class StoqTransport extends EventEmitter<StoqTransportEvents> {
   }
 
   #flush(now: number): void {
-    const datapath = this.#datapaths[0] as Datapath;
+    const datapath: Datapath = this.#xdp ?? this.#dgram;
     for (let round = 0; round < TRANSMIT_ROUNDS && !this.#blocked; round++) {
       const transmits = this.#core.pollTransmits(now, TRANSMIT_BUDGET);
       if (transmits.length === 0) return;

@@ -1,64 +1,120 @@
 // SPDX-License-Identifier: Apache-2.0
-// Picks the datapath. XdpDatapath (AF_XDP over @stoq/af-xdp, attached by @stoq/loader)
-// is not part of this release: 'auto' records why and uses dgram; 'xdp' refuses.
-// The native packages are optional dependencies, imported lazily so the transport
-// installs and runs where they cannot load.
+// Picks the datapath. The dgram socket is always bound (it holds the port, receives
+// what the XDP program passes and sends what AF_XDP cannot); on top of it, 'auto' and
+// 'xdp' climb the fallback ladder on the configured interface. 'auto' records why each
+// rung failed and runs over dgram; 'xdp' refuses with every reason.
 import type { NormalisedConfig } from '../config.js';
 import { StoqXdpUnavailableError } from '../errors.js';
 import type { Datapath } from './datapath.js';
 import { DgramDatapath } from './dgram-datapath.js';
+import { allFailed, climbLadder, type RungOutcome } from './xdp/ladder.js';
+import { loadNativeModules } from './xdp/native-modules.js';
+import type { XdpDatapath } from './xdp/xdp-datapath.js';
 
 export interface EbpfStatus {
+  /** stoq_xdp is attached (in `xdpMode`). */
   xdpAvailable: boolean;
+  /** AF_XDP sockets are open (in `afXdpMode`). */
   afXdpAvailable: boolean;
   xdpAttached: string[];
+  /** Sockets the kernel really bound in zero-copy mode (none on veth). */
   zeroCopySockets: Array<{ interface: string; queue: number }>;
   datapath: 'dgram' | 'xdp';
   fallbackReason?: string;
+  /** The XDP attach mode in use. */
+  xdpMode?: 'native' | 'generic';
+  /** The AF_XDP bind mode the kernel reports for the sockets. */
+  afXdpMode?: 'zerocopy' | 'copy';
+  /** Every AF_XDP socket with the mode the kernel bound. */
+  sockets: Array<{ interface: string; queue: number; mode: 'zerocopy' | 'copy' }>;
+  /** Each rung of the fallback ladder that was tried, in order, with why it failed. */
+  ladder: RungOutcome[];
 }
 
 export interface DatapathSelection {
-  datapaths: Datapath[];
+  dgram: DgramDatapath;
+  xdp: XdpDatapath | null;
   status: EbpfStatus;
 }
 
-async function probeModule(name: string): Promise<string | null> {
-  try {
-    await import(name);
-    return null;
-  } catch (error) {
-    const e = error as NodeJS.ErrnoException;
-    return `${name} cannot be loaded (${e.code ?? 'error'}: ${e.message.split('\n')[0]})`;
-  }
+export function dgramStatus(reason: string, ladder: RungOutcome[]): EbpfStatus {
+  return { xdpAvailable: false, afXdpAvailable: false, xdpAttached: [], zeroCopySockets: [], datapath: 'dgram', fallbackReason: reason, sockets: [], ladder };
 }
 
-/** Why the XDP datapath is not used for this configuration. */
-export async function xdpUnavailableReason(config: NormalisedConfig): Promise<string> {
-  if (config.datapath === 'dgram') return "datapath 'dgram' requested";
-  if (config.interface === null) return 'XdpDatapath not configured: no interface given';
-  const problems = (await Promise.all(['@stoq/loader', '@stoq/af-xdp', '@stoq/bpf-programs'].map(probeModule))).filter(
-    (p): p is string => p !== null,
-  );
-  const modules = problems.length > 0 ? `; ${problems.join('; ')}` : '';
-  return `XdpDatapath is not implemented in @stoq/transport 0.1 (interface ${config.interface} requested)${modules}`;
+export function xdpStatus(xdp: XdpDatapath, ladder: RungOutcome[]): EbpfStatus {
+  const sockets = xdp.queues().map((q) => ({ interface: xdp.ifname, ...q }));
+  return {
+    xdpAvailable: true,
+    afXdpAvailable: true,
+    xdpAttached: [xdp.ifname],
+    zeroCopySockets: sockets.filter((s) => s.mode === 'zerocopy').map(({ interface: i, queue }) => ({ interface: i, queue })),
+    datapath: 'xdp',
+    xdpMode: xdp.xdpMode,
+    afXdpMode: xdp.afXdpMode,
+    sockets,
+    ladder,
+  };
+}
+
+function summarise(ifname: string, rungs: RungOutcome[]): string {
+  return `XDP datapath unavailable on ${ifname}: ${rungs.map((r) => `${r.rung}: ${r.reason ?? r.outcome}`).join('; ')}`;
+}
+
+export function xdpUnavailableError(summary: string, rungs: RungOutcome[], operation: string): Error {
+  return new StoqXdpUnavailableError(summary, {
+    operation,
+    hint: "fix one of the reasons above, or use datapath: 'auto' to run over dgram",
+    reasons: rungs.map((r) => `${r.rung}: ${r.reason ?? r.outcome}`),
+  });
+}
+
+/** Climbs the ladder on `ifname` next to an existing dgram datapath. */
+export async function tryXdp(
+  config: NormalisedConfig,
+  ifname: string,
+  dgram: DgramDatapath,
+): Promise<{ xdp: XdpDatapath | null; rungs: RungOutcome[]; summary: string }> {
+  const native = await loadNativeModules();
+  if (!native.ok) {
+    const rungs = allFailed(native.reason);
+    return { xdp: null, rungs, summary: summarise(ifname, rungs) };
+  }
+  const { datapath, rungs } = await climbLadder({
+    modules: native.modules,
+    ifname,
+    dgram,
+    boundAddress: config.address === '::' ? null : config.address,
+    programConfig: { quicPorts: [dgram.localAddress().port], redirect: true, timestampMeta: true, ipv4Policy: config.xdpIpv4Policy },
+  });
+  return { xdp: datapath, rungs, summary: datapath ? '' : summarise(ifname, rungs) };
 }
 
 export async function selectDatapath(config: NormalisedConfig): Promise<DatapathSelection> {
-  const reason = await xdpUnavailableReason(config);
-  if (config.datapath === 'xdp') {
-    throw new StoqXdpUnavailableError(`XDP datapath not available: ${reason}`, {
-      operation: 'create',
-      hint: "use datapath: 'auto' to fall back to dgram",
-    });
-  }
   const dgram = await DgramDatapath.bind({
     address: config.address,
     port: config.port,
     recvBufferSize: config.recvBufferSize,
     sendBufferSize: config.sendBufferSize,
   });
-  return {
-    datapaths: [dgram],
-    status: { xdpAvailable: false, afXdpAvailable: false, xdpAttached: [], zeroCopySockets: [], datapath: 'dgram', fallbackReason: reason },
-  };
+  if (config.datapath === 'dgram') return { dgram, xdp: null, status: dgramStatus("datapath 'dgram' requested", []) };
+
+  // Only an explicit interface: attaching XDP is never a side effect of an address.
+  const ifname = config.interface;
+  if (ifname === null) {
+    const reason = 'XdpDatapath not configured: no interface given';
+    if (config.datapath === 'xdp') {
+      await dgram.close();
+      throw xdpUnavailableError(reason, [], 'create');
+    }
+    return { dgram, xdp: null, status: dgramStatus(reason, []) };
+  }
+  try {
+    const { xdp, rungs, summary } = await tryXdp(config, ifname, dgram);
+    if (xdp) return { dgram, xdp, status: xdpStatus(xdp, rungs) };
+    if (config.datapath === 'xdp') throw xdpUnavailableError(summary, rungs, 'create');
+    return { dgram, xdp: null, status: dgramStatus(summary, rungs) };
+  } catch (error) {
+    await dgram.close();
+    throw error;
+  }
 }

@@ -1,0 +1,88 @@
+// SPDX-License-Identifier: Apache-2.0
+// The fallback ladder (DESIGN.md): native XDP + zero-copy AF_XDP → native + copy →
+// generic (skb) XDP + copy → dgram. Every rung is tried for real and every failure
+// is kept with its reason; the first rung that works gives the XdpDatapath.
+import { describeError, type NativeModules } from './native-modules.js';
+import { groEnabled, interfaceExists, interfaceMac, isLoopback, rxQueueCount } from './interface-info.js';
+import { NextHopTable } from './next-hop.js';
+import { StoqXdpProgram, type XdpAttachMode } from './stoq-program.js';
+import { MAX_QUEUES, XskSet, type XskBindMode } from './xsk-set.js';
+import { XdpDatapath } from './xdp-datapath.js';
+import type { DgramDatapath } from '../dgram-datapath.js';
+import type { StoqConfig } from '@stoq/bpf-programs';
+
+export interface Rung {
+  readonly xdp: XdpAttachMode;
+  readonly afXdp: XskBindMode;
+}
+
+export const RUNGS: readonly Rung[] = [
+  { xdp: 'native', afXdp: 'zerocopy' },
+  { xdp: 'native', afXdp: 'copy' },
+  { xdp: 'generic', afXdp: 'copy' },
+];
+
+export interface RungOutcome {
+  /** e.g. 'native+zerocopy' */
+  rung: string;
+  outcome: 'used' | 'failed';
+  reason?: string;
+}
+
+export function rungName(r: Rung): string {
+  return `${r.xdp}+${r.afXdp}`;
+}
+
+/** Every rung failed for the same reason (nothing was attempted past a shared step). */
+export function allFailed(reason: string): RungOutcome[] {
+  return RUNGS.map((r) => ({ rung: rungName(r), outcome: 'failed' as const, reason }));
+}
+
+export interface ClimbOptions {
+  modules: NativeModules;
+  ifname: string;
+  dgram: DgramDatapath;
+  boundAddress: string | null;
+  programConfig: Partial<StoqConfig>;
+}
+
+export async function climbLadder(o: ClimbOptions): Promise<{ datapath: XdpDatapath | null; rungs: RungOutcome[] }> {
+  if (!interfaceExists(o.ifname)) return { datapath: null, rungs: allFailed(`no interface ${o.ifname} in this network namespace (see ip link)`) };
+  const queues = rxQueueCount(o.ifname);
+  if (queues > MAX_QUEUES) return { datapath: null, rungs: allFailed(`${o.ifname} has ${queues} RX queues; stoq_xsks holds ${MAX_QUEUES}`) };
+
+  let program: StoqXdpProgram;
+  try {
+    program = await StoqXdpProgram.load(o.modules, o.programConfig);
+  } catch (error) {
+    return { datapath: null, rungs: allFailed(`loading stoq_xdp failed: ${describeError(error)}`) };
+  }
+
+  const rungs: RungOutcome[] = [];
+  for (const rung of RUNGS) {
+    const name = rungName(rung);
+    try {
+      if (rung.xdp === 'generic' && groEnabled(o.ifname) === true) {
+        throw new Error(`GRO is on for ${o.ifname}: generic XDP would see merged QUIC datagrams (turn it off: ethtool -K ${o.ifname} gro off)`);
+      }
+      if (program.link?.mode !== rung.xdp) program.attach(o.ifname, rung.xdp);
+      const sockets = XskSet.open(o.modules, o.ifname, queues, rung.afXdp);
+      try {
+        for (const s of sockets.sockets) program.registerSocket(s.queueId, s.fd);
+      } catch (error) {
+        sockets.close();
+        throw error;
+      }
+      const srcMac = o.modules.afXdp.macToBytes(interfaceMac(o.ifname));
+      const nextHops = new NextHopTable({
+        ifname: o.ifname, srcMac, boundAddress: o.boundAddress, loopback: isLoopback(o.ifname), toBytes: o.modules.afXdp.ipv6ToBytes,
+      });
+      rungs.push({ rung: name, outcome: 'used' });
+      return { datapath: new XdpDatapath({ modules: o.modules, program, xdpMode: rung.xdp, sockets, dgram: o.dgram, nextHops, srcMac }), rungs };
+    } catch (error) {
+      rungs.push({ rung: name, outcome: 'failed', reason: describeError(error) });
+    }
+  }
+  program.close();
+  return { datapath: null, rungs };
+}

@@ -1,0 +1,128 @@
+// SPDX-License-Identifier: Apache-2.0
+// The stoq_xdp object as this transport uses it: loaded once, configured through
+// stoq_config (changeable while attached), attached through a bpf_link (so it goes
+// away with the process), sockets registered in stoq_xsks, conntrack entries closed.
+import type { BpfMap, BpfObject, XdpLink } from '@stoq/loader';
+import type { CounterName, StoqConfig } from '@stoq/bpf-programs';
+import type { NativeModules } from './native-modules.js';
+
+export type XdpAttachMode = 'native' | 'generic';
+
+const ZERO_KEY = Buffer.alloc(4);
+
+function u32(value: number): Buffer {
+  const b = Buffer.alloc(4);
+  b.writeUInt32LE(value);
+  return b;
+}
+
+export class StoqXdpProgram {
+  readonly #m: NativeModules;
+  readonly #object: BpfObject;
+  readonly #config: BpfMap;
+  readonly #stats: BpfMap;
+  readonly #conntrack: BpfMap;
+  readonly #xsks: BpfMap;
+  #current: StoqConfig;
+  #link: XdpLink | null = null;
+
+  private constructor(m: NativeModules, object: BpfObject, config: StoqConfig) {
+    this.#m = m;
+    this.#object = object;
+    const names = m.programs.MAP_NAMES;
+    this.#config = object.map(names.config);
+    this.#stats = object.map(names.stats);
+    this.#conntrack = object.map(names.conntrack);
+    this.#xsks = object.map(names.xsks);
+    this.#current = config;
+  }
+
+  /** Loads (verifies) stoq_xdp and writes its config; nothing is attached yet. */
+  static async load(m: NativeModules, config: Partial<StoqConfig>): Promise<StoqXdpProgram> {
+    const object = await m.loader.BpfObject.load(m.programs.objectPath);
+    try {
+      const program = new StoqXdpProgram(m, object, m.programs.normalizeConfig(config));
+      program.updateConfig({});
+      return program;
+    } catch (error) {
+      object.close();
+      throw error;
+    }
+  }
+
+  get link(): XdpLink | null {
+    return this.#link?.attached ? this.#link : null;
+  }
+
+  attach(ifname: string, mode: XdpAttachMode): XdpLink {
+    this.detach();
+    this.#link = this.#object.program(this.#m.programs.PROGRAM_NAME).attachXdp(ifname, { mode });
+    return this.#link;
+  }
+
+  detach(): void {
+    const link = this.#link;
+    this.#link = null;
+    link?.detach();
+  }
+
+  config(): StoqConfig {
+    return structuredClone(this.#current);
+  }
+
+  /** Merges `partial` into the running config; takes effect on the next packet. */
+  updateConfig(partial: Partial<StoqConfig>): StoqConfig {
+    const next = this.#m.programs.normalizeConfig({ ...this.#current, ...partial });
+    this.#config.update(ZERO_KEY, this.#m.programs.encodeConfig(next));
+    this.#current = next;
+    return this.config();
+  }
+
+  registerSocket(queue: number, fd: number): void {
+    this.#xsks.update(u32(queue), u32(fd));
+  }
+
+  unregisterSocket(queue: number): void {
+    this.#xsks.delete(u32(queue));
+  }
+
+  /** Counters summed over CPUs. */
+  counters(): Record<CounterName, number> {
+    const values = this.#stats.lookupPerCpu(ZERO_KEY);
+    if (!values) throw new Error('stoq_stats has no entry 0');
+    return this.#m.programs.decodeStats(values).counters;
+  }
+
+  /** Marks the peer's conntrack entry `closing`; false when the program never saw it. */
+  markClosing(peerAddress: string, peerPort: number, localPort: number): boolean {
+    const key = this.#m.programs.encodeConntrackKey({ peerAddress, peerPort, localPort });
+    const raw = this.#conntrack.lookup(key);
+    if (!raw) return false;
+    const value = this.#m.programs.decodeConntrackValue(raw);
+    try {
+      this.#conntrack.update(key, this.#m.programs.encodeConntrackValue({ ...value, state: 'closing' }), 'exist');
+    } catch (error) {
+      // LRU eviction between lookup and update: nothing left to mark.
+      if ((error as { errnoCode?: string }).errnoCode === 'ENOENT') return false;
+      throw error;
+    }
+    return true;
+  }
+
+  conntrackState(peerAddress: string, peerPort: number, localPort: number): string | null {
+    const raw = this.#conntrack.lookup(this.#m.programs.encodeConntrackKey({ peerAddress, peerPort, localPort }));
+    return raw ? this.#m.programs.decodeConntrackValue(raw).state : null;
+  }
+
+  deleteConntrack(peerAddress: string, peerPort: number, localPort: number): boolean {
+    return this.#conntrack.delete(this.#m.programs.encodeConntrackKey({ peerAddress, peerPort, localPort }));
+  }
+
+  close(): void {
+    try {
+      this.detach();
+    } finally {
+      this.#object.close();
+    }
+  }
+}

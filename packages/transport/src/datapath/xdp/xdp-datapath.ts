@@ -1,0 +1,327 @@
+// SPDX-License-Identifier: Apache-2.0
+// Datapath over AF_XDP: stoq_xdp redirects QUIC for our port into one socket per RX
+// queue; we strip Ethernet/IPv6/UDP and hand the payload view (in UMEM) to the
+// endpoint. Sends are framed straight into UMEM when the next hop's MAC is known, and
+// go through the kernel's dgram socket otherwise (which makes the kernel resolve it).
+// What the program passes to the kernel reaches the endpoint through that dgram
+// socket, which the transport keeps as a datapath of its own.
+import type { ParsedUdp6Frame, Udp6FrameSpec, XskSocket } from '@stoq/af-xdp';
+import type { CounterName, StoqConfig } from '@stoq/bpf-programs';
+import type { SocketAddress } from '../../address.js';
+import type { Datapath, DatapathStats, OutgoingDatagram, ReceivedDatagram, ReceiveHandler } from '../datapath.js';
+import type { DgramDatapath } from '../dgram-datapath.js';
+import { LatencyRecorder, type LatencySummary } from './latency.js';
+import type { NativeModules } from './native-modules.js';
+import type { NextHopTable } from './next-hop.js';
+import type { StoqXdpProgram, XdpAttachMode } from './stoq-program.js';
+import type { XskSet } from './xsk-set.js';
+
+/** Receive batches drained per 'readable' before yielding to the event loop. */
+const RX_ROUNDS = 16;
+/** How long a closed connection's conntrack entry stays `closing` before it is deleted. */
+const CONNTRACK_DRAIN_MS = 2000;
+
+export interface XdpDatapathStats extends DatapathStats {
+  readonly interface: string;
+  readonly xdpMode: XdpAttachMode;
+  readonly afXdpMode: 'zerocopy' | 'copy';
+  /** Datagrams this datapath handed to the kernel socket (next hop unresolved, TX ring full). */
+  txViaKernel: number;
+  /** Frames that did not fit the TX ring and were resent through the kernel. */
+  txRingFull: number;
+  /** Frames received on AF_XDP that were not IPv6/UDP to our port (counted in rxDropped too). */
+  rxUnparsed: number;
+  /** Kernel→user latency from the program's metadata timestamps, null before the first sample. */
+  latency: LatencySummary | null;
+}
+
+export interface XdpDatapathParts {
+  modules: NativeModules;
+  program: StoqXdpProgram;
+  xdpMode: XdpAttachMode;
+  sockets: XskSet;
+  dgram: DgramDatapath;
+  nextHops: NextHopTable;
+  srcMac: Uint8Array;
+}
+
+export class XdpDatapath implements Datapath {
+  readonly kind = 'xdp' as const;
+  readonly ifname: string;
+  readonly xdpMode: XdpAttachMode;
+  readonly #m: NativeModules;
+  readonly #program: StoqXdpProgram;
+  readonly #sockets: XskSet;
+  readonly #dgram: DgramDatapath;
+  readonly #nextHops: NextHopTable;
+  readonly #srcMac: Uint8Array;
+  readonly #port: number;
+  readonly #parsed: ParsedUdp6Frame;
+  readonly #latency = new LatencyRecorder();
+  readonly #specs = new Map<string, Udp6FrameSpec>();
+  readonly #drainTimers = new Map<string, NodeJS.Timeout>();
+  readonly #stats: XdpDatapathStats;
+  #handler: ReceiveHandler | null = null;
+  #onError: (error: Error) => void = () => {};
+  #lastSrc = new Uint8Array(16);
+  #lastSrcText = '';
+  readonly #drainQueued = new Set<XskSocket>();
+  #closed = false;
+
+  constructor(parts: XdpDatapathParts) {
+    this.#m = parts.modules;
+    this.#program = parts.program;
+    this.#sockets = parts.sockets;
+    this.#dgram = parts.dgram;
+    this.#nextHops = parts.nextHops;
+    this.#srcMac = parts.srcMac;
+    this.#port = parts.dgram.localAddress().port;
+    this.#parsed = new parts.modules.afXdp.ParsedUdp6Frame();
+    this.ifname = parts.sockets.ifname;
+    this.xdpMode = parts.xdpMode;
+    this.#stats = {
+      kind: 'xdp', interface: this.ifname, xdpMode: parts.xdpMode, afXdpMode: parts.sockets.mode,
+      rxDatagrams: 0, rxBytes: 0, rxDropped: 0, txDatagrams: 0, txBytes: 0, txErrors: 0, rxBatches: 0, txBatches: 0,
+      memcpyOps: 0, zeroCopyOps: 0, txViaKernel: 0, txRingFull: 0, rxUnparsed: 0, latency: null,
+    };
+  }
+
+  get afXdpMode(): 'zerocopy' | 'copy' {
+    return this.#sockets.mode;
+  }
+
+  queues(): Array<{ queue: number; mode: 'zerocopy' | 'copy' }> {
+    return this.#sockets.sockets.map((s) => ({ queue: s.queueId, mode: s.mode }));
+  }
+
+  localAddress(): SocketAddress {
+    return this.#dgram.localAddress();
+  }
+
+  start(handler: ReceiveHandler, onError: (error: Error) => void): void {
+    this.#handler = handler;
+    this.#onError = onError;
+    for (const socket of this.#sockets.sockets) {
+      socket.on('readable', () => this.#drain(socket));
+      socket.on('error', (error: Error) => this.#onError(error));
+    }
+  }
+
+  send(batch: readonly OutgoingDatagram[]): boolean {
+    if (this.#closed || batch.length === 0) return !this.#closed;
+    const socket = this.#sockets.sockets[0] as XskSocket;
+    const viaKernel: OutgoingDatagram[] = [];
+    const frameOf: number[] = [];
+    let i = 0;
+    this.#stats.txBatches++;
+    try {
+      while (i < batch.length) {
+        const tx = socket.allocTx(batch.length - i);
+        if (tx.count === 0) break;
+        frameOf.length = 0;
+        let n = 0;
+        for (; n < tx.count && i < batch.length; i++) {
+          const datagram = batch[i] as OutgoingDatagram;
+          const spec = this.#specFor(datagram.to);
+          if (!spec) {
+            viaKernel.push(datagram);
+            continue;
+          }
+          tx.setLength(n, this.#m.afXdp.buildUdp6Frame(tx.frame(n), spec, datagram.data));
+          frameOf.push(i);
+          n++;
+        }
+        const queued = n > 0 ? socket.send(tx, n) : (socket.cancelTx(), 0);
+        for (let f = 0; f < n; f++) {
+          const datagram = batch[frameOf[f] as number] as OutgoingDatagram;
+          if (f < queued) this.#countTx(datagram.data.byteLength);
+          else {
+            this.#stats.txRingFull++;
+            viaKernel.push(datagram);
+          }
+        }
+        if (queued < n) break;
+      }
+    } catch (error) {
+      this.#stats.txErrors++;
+      this.#onError(error as Error);
+    }
+    // Whatever the ring could not take (or failed) goes through the kernel.
+    for (; i < batch.length; i++) viaKernel.push(batch[i] as OutgoingDatagram);
+    if (viaKernel.length === 0) return true;
+    this.#stats.txViaKernel += viaKernel.length;
+    return this.#dgram.send(viaKernel);
+  }
+
+  onDrain(_callback: () => void): void {
+    // Sends that cannot go to the TX ring go through the dgram datapath, whose drain
+    // the transport already listens to.
+  }
+
+  /**
+   * A new connection to `peer`: an entry still draining from an earlier connection on
+   * the same addresses is removed now, so the program tracks the new one from scratch
+   * (it never moves an entry out of `closing`).
+   */
+  connectionOpened(peer: SocketAddress): void {
+    const key = `${peer.address}|${peer.port}`;
+    const timer = this.#drainTimers.get(key);
+    if (timer === undefined || this.#closed) return;
+    clearTimeout(timer);
+    this.#drainTimers.delete(key);
+    try {
+      this.#program.deleteConntrack(peer.address, peer.port, this.#port);
+    } catch (error) {
+      this.#onError(error as Error);
+    }
+  }
+
+  /** The endpoint closed a connection: its conntrack entry is `closing`, then deleted after draining. */
+  connectionClosed(peer: SocketAddress): void {
+    if (this.#closed) return;
+    const key = `${peer.address}|${peer.port}`;
+    try {
+      if (!this.#program.markClosing(peer.address, peer.port, this.#port)) return;
+    } catch (error) {
+      this.#onError(error as Error);
+      return;
+    }
+    clearTimeout(this.#drainTimers.get(key));
+    const timer = setTimeout(() => {
+      this.#drainTimers.delete(key);
+      if (this.#closed) return;
+      try {
+        this.#program.deleteConntrack(peer.address, peer.port, this.#port);
+      } catch (error) {
+        this.#onError(error as Error);
+      }
+    }, CONNTRACK_DRAIN_MS);
+    timer.unref();
+    this.#drainTimers.set(key, timer);
+  }
+
+  conntrackState(peer: SocketAddress): string | null {
+    return this.#program.conntrackState(peer.address, peer.port, this.#port);
+  }
+
+  programConfig(): StoqConfig {
+    return this.#program.config();
+  }
+
+  /** Changes stoq_config while attached (e.g. redirect off: QUIC takes the kernel path). */
+  updateProgramConfig(partial: Partial<StoqConfig>): StoqConfig {
+    return this.#program.updateConfig(partial);
+  }
+
+  programCounters(): Record<CounterName, number> {
+    return this.#program.counters();
+  }
+
+  programId(): number | null {
+    return this.#program.link?.programId ?? null;
+  }
+
+  stats(): XdpDatapathStats {
+    return { ...this.#stats, latency: this.#latency.summary() };
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const timer of this.#drainTimers.values()) clearTimeout(timer);
+    this.#drainTimers.clear();
+    this.#nextHops.close();
+    // Unregister before closing so the program passes (not drops) QUIC meanwhile.
+    const errors: unknown[] = [];
+    for (const s of this.#sockets.sockets) {
+      try {
+        this.#program.unregisterSocket(s.queueId);
+      } catch (error) {
+        errors.push(error);
+      }
+    }
+    try {
+      this.#program.close();
+    } catch (error) {
+      errors.push(error);
+    }
+    this.#sockets.close();
+    if (errors.length > 0) throw errors[0];
+  }
+
+  #countTx(bytes: number): void {
+    this.#stats.txDatagrams++;
+    this.#stats.txBytes += bytes;
+    if (this.#sockets.mode === 'zerocopy') this.#stats.zeroCopyOps++;
+    else this.#stats.memcpyOps++;
+  }
+
+  #specFor(to: SocketAddress): Udp6FrameSpec | null {
+    const hop = this.#nextHops.lookup(to.address);
+    if (!hop) return null;
+    const key = `${to.address}|${to.port}`;
+    let spec = this.#specs.get(key);
+    if (!spec || spec.dstMac !== hop.dstMac || spec.srcAddress !== hop.srcAddress) {
+      if (this.#specs.size > 4096) this.#specs.clear();
+      spec = {
+        srcMac: this.#srcMac, dstMac: hop.dstMac, srcAddress: hop.srcAddress,
+        dstAddress: this.#m.afXdp.ipv6ToBytes(to.address), srcPort: this.#port, dstPort: to.port,
+      };
+      this.#specs.set(key, spec);
+    }
+    return spec;
+  }
+
+  #addressText(frame: Uint8Array, offset: number): string {
+    const last = this.#lastSrc;
+    let same = this.#lastSrcText !== '';
+    for (let b = 0; same && b < 16; b++) same = frame[offset + b] === last[b];
+    if (!same) {
+      last.set(frame.subarray(offset, offset + 16));
+      this.#lastSrcText = this.#m.afXdp.bytesToIpv6(frame, offset);
+    }
+    return this.#lastSrcText;
+  }
+
+  #drain(socket: XskSocket): void {
+    this.#drainQueued.delete(socket);
+    if (this.#closed || socket.closed) return;
+    const parsed = this.#parsed;
+    const out: ReceivedDatagram[] = [];
+    for (let round = 0; round < RX_ROUNDS; round++) {
+      const batch = socket.receive();
+      if (batch.count === 0) return;
+      const now = process.hrtime.bigint();
+      out.length = 0;
+      try {
+        for (let i = 0; i < batch.count; i++) {
+          const frame = batch.packet(i);
+          if (!this.#m.afXdp.parseUdp6Frame(frame, parsed) || parsed.dstPort !== this.#port || parsed.srcPort === 0) {
+            this.#stats.rxUnparsed++;
+            this.#stats.rxDropped++;
+            continue;
+          }
+          this.#latency.record(batch.metadataTimestamp(i), now);
+          const data = frame.subarray(parsed.payloadOffset, parsed.payloadOffset + parsed.payloadLength);
+          out.push({ data, from: { address: this.#addressText(frame, parsed.srcAddressOffset), port: parsed.srcPort } });
+          this.#stats.rxDatagrams++;
+          this.#stats.rxBytes += data.byteLength;
+          if (this.#sockets.mode === 'zerocopy') this.#stats.zeroCopyOps++;
+          else this.#stats.memcpyOps++;
+        }
+        if (out.length > 0) {
+          this.#stats.rxBatches++;
+          this.#handler?.(out, this);
+        }
+      } finally {
+        // The payload views die here: the endpoint consumed them synchronously.
+        batch.release();
+      }
+    }
+    // Still more on the ring: let timers and the other sockets run first.
+    if (!this.#drainQueued.has(socket)) {
+      this.#drainQueued.add(socket);
+      setImmediate(() => this.#drain(socket));
+    }
+  }
+}
