@@ -8,8 +8,11 @@ import { demo } from './commands/demo.js';
 import { doctor } from './commands/doctor.js';
 import { maps } from './commands/maps.js';
 import { top } from './commands/top.js';
+import { serve } from './commands/serve.js';
+import { connect } from './commands/connect.js';
+import { FastPathUnavailable } from './net/transport.js';
 
-const commands: readonly Command[] = [demo, doctor, maps, top];
+const commands: readonly Command[] = [demo, doctor, serve, connect, top, maps];
 
 function globalHelp(): string {
   const lines = commands.map((c) => `  ${c.name.padEnd(10)} ${c.summary}`);
@@ -50,7 +53,19 @@ async function main(argv: string[]): Promise<number> {
     console.log(command.usage);
     return ExitCode.OK;
   }
-  return command.run(parsed.values as Record<string, string | boolean | undefined>, parsed.positionals);
+  try {
+    return await command.run(parsed.values as Record<string, string | boolean | undefined>, parsed.positionals);
+  } catch (err) {
+    if ((err as { usage?: boolean }).usage) {
+      console.error(`stoq ${name}: ${(err as Error).message}\n\n${command.usage}`);
+      return ExitCode.USAGE;
+    }
+    if (err instanceof FastPathUnavailable) {
+      console.error(`stoq ${name}: ${err.message}${err.cause.hint ? `\nhint: ${err.cause.hint}` : ''}`);
+      return ExitCode.NO_FAST_PATH;
+    }
+    throw err;
+  }
 }
 
 main(process.argv.slice(2)).then(

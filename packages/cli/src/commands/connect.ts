@@ -1,0 +1,119 @@
+// `stoq connect`: sends a file (or stdin) to a `stoq serve` and checks the server's
+// sha256 receipt, or echoes stdin through the server with --echo.
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import type { Duplex, Readable } from 'node:stream';
+import { formatAddress } from '@stoq/transport';
+import { ExitCode, type Command } from '../command.js';
+import { KIND_ECHO, KIND_FILE, type Receipt } from '../net/file-protocol.js';
+import { datapathOf, readPem, stringOption, TRANSPORT_USAGE, transportOptions, UsageError } from '../net/options.js';
+import { createTransport, describeStatus } from '../net/transport.js';
+
+async function pump(source: Readable, stream: Duplex, onChunk: (b: Buffer) => void): Promise<void> {
+  for await (const chunk of source as AsyncIterable<Buffer>) {
+    onChunk(chunk);
+    if (!stream.write(chunk)) await new Promise((r) => stream.once('drain', r));
+  }
+  stream.end();
+}
+
+async function collect(stream: Readable, onChunk?: (b: Buffer) => Promise<void>): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  for await (const chunk of stream as AsyncIterable<Buffer>) {
+    if (onChunk) await onChunk(chunk);
+    else parts.push(chunk);
+  }
+  return Buffer.concat(parts);
+}
+
+const writeOut = (b: Buffer) => new Promise<void>((resolve) => (process.stdout.write(b) ? resolve() : process.stdout.once('drain', resolve)));
+
+export const connect: Command = {
+  name: 'connect',
+  summary: 'send a file or stdin to a stoq serve (sha256-checked), or echo through it',
+  usage: [
+    'usage: stoq connect [ADDRESS]:PORT [--file FILE] [--echo] [options]',
+    '',
+    '  TARGET            e.g. [::1]:9292 or [fd00::2]:9292',
+    '  --file FILE       send FILE (default: stdin)',
+    '  --echo            send stdin (or --file) on an echo stream and write what comes back to stdout',
+    '  --server-name N   TLS server name the certificate must match (default localhost)',
+    '  --ca FILE         trust this CA / self-signed certificate (PEM)',
+    '  --insecure        do not verify the server certificate at all (throwaway tests only)',
+    '  --timeout S       give up connecting after S seconds (default 10)',
+    ...TRANSPORT_USAGE,
+    '',
+    'exit code: 0 delivered and the sha256 receipt matches (or echo completed), 1 failure or mismatch,',
+    '           2 usage, 3 --datapath xdp not possible here',
+  ].join('\n'),
+  options: {
+    ...transportOptions,
+    file: { type: 'string', short: 'f' },
+    echo: { type: 'boolean' },
+    'server-name': { type: 'string' },
+    ca: { type: 'string' },
+    insecure: { type: 'boolean' },
+    timeout: { type: 'string' },
+  },
+  async run(values, positionals) {
+    const [target, ...extra] = positionals;
+    if (!target || extra.length > 0) throw new UsageError('give exactly one target, e.g. [::1]:9292');
+    const json = values['json'] === true;
+    const ca = readPem(values, 'ca');
+    const insecure = values['insecure'] === true;
+    if (insecure && ca) throw new UsageError('--insecure and --ca exclude each other');
+    if (insecure) console.error('stoq connect: WARNING: --insecure: the server certificate is not verified; anyone on the path can impersonate it');
+    const timeoutS = values['timeout'] === undefined ? 10 : Number(values['timeout']);
+    if (!Number.isFinite(timeoutS) || timeoutS <= 0) throw new UsageError('--timeout must be a positive number of seconds');
+    const file = stringOption(values, 'file');
+    const source: Readable = file ? createReadStream(file) : process.stdin;
+    const ifname = stringOption(values, 'interface');
+    const transport = await createTransport({
+      address: '::',
+      port: 0,
+      datapath: datapathOf(values),
+      ...(ifname ? { interface: ifname } : {}),
+      tls: ca ? { ca } : {},
+      ...(insecure ? { dangerouslySkipPeerVerification: true } : {}),
+    });
+    try {
+      let timer: NodeJS.Timeout | undefined;
+      const conn = await Promise.race([
+        transport.connect(target, { serverName: stringOption(values, 'server-name') ?? 'localhost' }),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(Object.assign(new Error(`no handshake with ${target} within ${timeoutS} s`), { code: 'STOQ_ERR_TIMEOUT', hint: 'is `stoq serve` running there, and is UDP to that port allowed?' })), timeoutS * 1000);
+        }),
+      ]).finally(() => clearTimeout(timer));
+      const stream = await conn.openStream();
+      const started = performance.now();
+      const hash = createHash('sha256');
+      let bytes = 0;
+      stream.write(Buffer.from([values['echo'] ? KIND_ECHO : KIND_FILE]));
+      const sending = pump(source, stream, (b) => {
+        hash.update(b);
+        bytes += b.byteLength;
+      });
+      const answer = await collect(stream, values['echo'] ? writeOut : undefined);
+      await sending;
+      const seconds = (performance.now() - started) / 1000;
+      const sha256 = hash.digest('hex');
+      const status = transport.getEbpfStatus();
+      await conn.close();
+      const summary = { target: formatAddress(conn.remoteAddress), datapath: status.datapath, status, bytes, seconds, bitsPerSecond: (bytes * 8) / seconds, sha256 };
+      if (values['echo']) {
+        if (json) console.error(JSON.stringify({ ...summary, echoed: true }));
+        return ExitCode.OK;
+      }
+      const receipt = JSON.parse(answer.toString('utf8')) as Receipt;
+      const intact = receipt.bytes === bytes && receipt.sha256 === sha256;
+      if (json) console.log(JSON.stringify({ ...summary, receipt, intact }));
+      else {
+        console.error(`sent ${bytes} bytes to ${summary.target} in ${seconds.toFixed(2)} s over ${describeStatus(status)}`);
+        console.error(intact ? `server receipt matches: sha256 ${sha256}` : `MISMATCH: server got ${receipt.bytes} bytes, sha256 ${receipt.sha256}; sent sha256 ${sha256}`);
+      }
+      return intact ? ExitCode.OK : ExitCode.FAILURE;
+    } finally {
+      await transport.close();
+    }
+  },
+};

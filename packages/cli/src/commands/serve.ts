@@ -1,0 +1,156 @@
+// `stoq serve`: a STOQ endpoint that accepts connections, stores or hashes the
+// files clients send (answering each with a receipt) and echoes echo streams.
+import { createHash } from 'node:crypto';
+import { createWriteStream, writeFileSync, type WriteStream } from 'node:fs';
+import { Duplex, type Readable } from 'node:stream';
+import { createSelfSignedCertificate, formatAddress, type StoqConnection } from '@stoq/transport';
+import { ExitCode, type Command } from '../command.js';
+import { KIND_ECHO, KIND_FILE, type Receipt } from '../net/file-protocol.js';
+import { datapathOf, portOption, readPem, stringOption, TRANSPORT_USAGE, transportOptions, UsageError } from '../net/options.js';
+import { createTransport, describeStatus } from '../net/transport.js';
+
+interface Served {
+  kind: 'file' | 'echo';
+  peer: string;
+  bytes: number;
+  sha256?: string;
+}
+
+async function handleStream(stream: Duplex, output: string | undefined): Promise<Omit<Served, 'peer'>> {
+  const hash = createHash('sha256');
+  let kind: number | null = null;
+  let bytes = 0;
+  let sink: NodeJS.WritableStream | null = null;
+  for await (const chunk of stream.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>) {
+    let data = chunk;
+    if (kind === null) {
+      kind = data[0] ?? null;
+      data = data.subarray(1);
+      if (kind === KIND_FILE && output) sink = output === '-' ? process.stdout : createWriteStream(output);
+      else if (kind !== KIND_FILE && kind !== KIND_ECHO) throw new Error(`unknown stream kind 0x${kind?.toString(16)}`);
+    }
+    bytes += data.byteLength;
+    if (kind === KIND_ECHO) {
+      if (!stream.write(data)) await new Promise((r) => stream.once('drain', r));
+      continue;
+    }
+    hash.update(data);
+    if (sink && !sink.write(data)) await new Promise<void>((r) => sink!.once('drain', () => r()));
+  }
+  if (kind === KIND_ECHO) {
+    stream.end();
+    return { kind: 'echo', bytes };
+  }
+  if (sink && sink !== process.stdout) await new Promise<void>((resolve, reject) => (sink as WriteStream).end((err?: Error | null) => (err ? reject(err) : resolve())));
+  const receipt: Receipt = { bytes, sha256: hash.digest('hex') };
+  stream.end(JSON.stringify(receipt));
+  return { kind: 'file', ...receipt };
+}
+
+function peerClosed(conn: StoqConnection, limitMs: number): Promise<void> {
+  if (conn.closed) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, limitMs);
+    conn.once('close', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}
+
+export const serve: Command = {
+  name: 'serve',
+  summary: 'accept STOQ connections: receive files (with a sha256 receipt) and echo',
+  usage: [
+    'usage: stoq serve (--cert FILE --key FILE | --self-signed [--cert-out FILE]) [options]',
+    '',
+    '  --address A       IPv6 address to listen on (default ::)',
+    '  --port N          UDP port (default 9292; 0 picks one)',
+    '  --cert, --key     certificate chain and private key (PEM)',
+    '  --self-signed     make a throwaway certificate for --name (clients trust it with --ca)',
+    '  --cert-out FILE   where --self-signed writes its certificate (default ./stoq-self-signed.pem)',
+    '  --name N          host name for --self-signed (default localhost)',
+    '  --output FILE     write received files to FILE (- for stdout); otherwise they are only hashed',
+    '  --once            exit after the first file or echo stream has completed',
+    ...TRANSPORT_USAGE,
+    '',
+    'Streams start with one byte: F (file; answered with {"bytes","sha256"}) or E (echo).',
+    'exit code: 0 stopped (SIGINT/SIGTERM or --once done), 1 failure, 2 usage, 3 --datapath xdp not possible here',
+  ].join('\n'),
+  options: {
+    ...transportOptions,
+    address: { type: 'string' },
+    port: { type: 'string', short: 'p' },
+    cert: { type: 'string' },
+    key: { type: 'string' },
+    'self-signed': { type: 'boolean' },
+    'cert-out': { type: 'string' },
+    name: { type: 'string' },
+    output: { type: 'string', short: 'o' },
+    once: { type: 'boolean' },
+  },
+  async run(values) {
+    const json = values['json'] === true;
+    const log = (event: Record<string, unknown>, text: string) => (json ? console.log(JSON.stringify(event)) : console.error(text));
+    let cert = readPem(values, 'cert');
+    let key = readPem(values, 'key');
+    if (values['self-signed']) {
+      if (cert || key) throw new UsageError('--self-signed and --cert/--key exclude each other');
+      const name = stringOption(values, 'name') ?? 'localhost';
+      ({ cert, key } = await createSelfSignedCertificate({ hostnames: [name] }));
+      const certOut = stringOption(values, 'cert-out') ?? 'stoq-self-signed.pem';
+      writeFileSync(certOut, cert, { mode: 0o644 });
+      log({ type: 'certificate', path: certOut, name }, `self-signed certificate for ${name} written to ${certOut} (clients: --ca ${certOut} --server-name ${name})`);
+    } else if (!cert || !key) {
+      throw new UsageError('give --cert and --key, or --self-signed');
+    }
+    const ifname = stringOption(values, 'interface');
+    const transport = await createTransport({
+      address: stringOption(values, 'address') ?? '::',
+      port: portOption(values, 9292),
+      datapath: datapathOf(values),
+      ...(ifname ? { interface: ifname } : {}),
+      tls: { cert, key },
+    });
+    const output = stringOption(values, 'output');
+    const once = values['once'] === true;
+    let finish: (code: number) => void = () => undefined;
+    const finished = new Promise<number>((resolve) => (finish = resolve));
+    const onSignal = () => finish(ExitCode.OK);
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+
+    const onStream = (conn: StoqConnection, stream: Duplex | Readable) => {
+      if (!(stream instanceof Duplex)) return void stream.resume();
+      const peer = formatAddress(conn.remoteAddress);
+      handleStream(stream, output).then(
+        (r) => {
+          const served: Served = { peer, ...r };
+          log({ type: 'served', ...served }, `${peer}: ${r.kind} stream, ${r.bytes} bytes${r.sha256 ? `, sha256 ${r.sha256}` : ''}`);
+          // Let the client read the receipt and close first; closing now would cut it off.
+          if (once) void peerClosed(conn, 5_000).then(() => finish(ExitCode.OK));
+        },
+        (err: Error) => {
+          log({ type: 'error', peer, message: err.message }, `${peer}: stream failed: ${err.message}`);
+          stream.destroy();
+          if (once) finish(ExitCode.FAILURE);
+        },
+      );
+    };
+    transport.on('connection', (conn) => {
+      log({ type: 'connection', peer: formatAddress(conn.remoteAddress), alpn: conn.alpn }, `connection from ${formatAddress(conn.remoteAddress)}`);
+      conn.on('stream', (stream: Duplex | Readable) => onStream(conn, stream));
+    });
+    transport.on('datapathError', (err) => log({ type: 'datapathError', message: err.message }, `datapath error: ${err.message}`));
+    const status = transport.getEbpfStatus();
+    const address = transport.address();
+    log({ type: 'listening', address: address.address, port: address.port, status }, `listening on ${formatAddress(address)} over ${describeStatus(status)}`);
+    try {
+      return await finished;
+    } finally {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+      await transport.close();
+    }
+  },
+};

@@ -1,0 +1,87 @@
+// `stoq serve` and `stoq connect` move a file intact (sha256 receipt, bytes compared
+// on disk) over loopback and across the lab veth, echo stdin, and fail with the
+// documented exit codes.
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { withLab, type Lab, type LabSide } from '@stoq/netlab';
+import { finish, firstJsonLine, isRoot, run, start, STOQ } from './support/run.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'stoq-cli-serve-'));
+const payload = randomBytes(5 * 1024 * 1024 + 17);
+const input = join(dir, 'in.bin');
+writeFileSync(input, payload);
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+async function startServer(args: string[], where?: { lab: Lab; side: LabSide }) {
+  const child = start([STOQ, 'serve', '--self-signed', '--port', '0', '--json', ...args], where);
+  const done = finish(child, 60_000);
+  const listening = await firstJsonLine<{ type: string }>(child, 20_000); // the certificate line comes first
+  expect(listening.type).toBe('certificate');
+  const line = await new Promise<{ port: number }>((resolve) => {
+    let buf = '';
+    child.stdout!.on('data', (d: Buffer) => {
+      buf += d.toString();
+      const m = buf.split('\n').find((l) => l.includes('"listening"'));
+      if (m) resolve(JSON.parse(m) as { port: number });
+    });
+  });
+  return { child, done, port: line.port };
+}
+
+describe('stoq serve / stoq connect over loopback', () => {
+  it('moves a file intact: receipt matches and the bytes on disk are equal', async () => {
+    const output = join(dir, 'out-loopback.bin');
+    const cert = join(dir, 'loopback.pem');
+    const server = await startServer(['--address', '::1', '--once', '--output', output, '--cert-out', cert]);
+    const client = await run([STOQ, 'connect', `[::1]:${server.port}`, '--file', input, '--ca', cert, '--json']);
+    expect(client.code, client.stderr).toBe(0);
+    expect(JSON.parse(client.stdout)).toMatchObject({ bytes: payload.length, intact: true, datapath: 'dgram' });
+    expect((await server.done).code).toBe(0);
+    expect(readFileSync(output).equals(payload)).toBe(true);
+  });
+
+  it('echoes stdin back to stdout; refuses an unknown certificate; --datapath xdp without XDP exits 3', async () => {
+    const cert = join(dir, 'echo.pem');
+    const server = await startServer(['--address', '::1', '--cert-out', cert]);
+    try {
+      const echo = await run([STOQ, 'connect', `[::1]:${server.port}`, '--echo', '--ca', cert], { input: 'hello over QUIC\n' });
+      expect([echo.code, echo.stdout]).toEqual([0, 'hello over QUIC\n']);
+      const untrusted = await run([STOQ, 'connect', `[::1]:${server.port}`, '--file', input, '--timeout', '5']);
+      expect(untrusted.code).toBe(1);
+      expect(untrusted.stderr).toMatch(/STOQ_ERR_TLS/);
+      const xdp = await run([STOQ, 'connect', `[::1]:${server.port}`, '--datapath', 'xdp', '--ca', cert], { input: '' });
+      expect(xdp.code).toBe(3);
+      expect(xdp.stderr).toMatch(/hint:/);
+    } finally {
+      server.child.kill('SIGINT');
+      expect((await server.done).code).toBe(0);
+    }
+  });
+
+  it('usage errors exit 2', async () => {
+    expect((await run([STOQ, 'serve'])).code).toBe(2);
+    expect((await run([STOQ, 'connect'])).code).toBe(2);
+    expect((await run([STOQ, 'connect', '[::1]:9', '--ca', join(dir, 'missing.pem')])).code).toBe(2);
+  });
+});
+
+describe.skipIf(!isRoot)('stoq serve / stoq connect across the lab veth', () => {
+  it('moves a file from namespace b to a server in namespace a', async () => {
+    await withLab({ staticNeighbours: true, timeoutMs: 2 * 60_000 }, async (lab) => {
+      const output = join(dir, 'out-lab.bin');
+      const cert = join(dir, 'lab.pem');
+      const server = await startServer(
+        ['--address', lab.a.address, '--interface', lab.a.ifname, '--name', 'stoq.test', '--once', '--output', output, '--cert-out', cert],
+        { lab, side: lab.a },
+      );
+      const client = await run([STOQ, 'connect', `[${lab.a.address}]:${server.port}`, '--file', input, '--ca', cert, '--server-name', 'stoq.test', '--json'], { where: { lab, side: lab.b } });
+      expect(client.code, client.stderr).toBe(0);
+      expect(JSON.parse(client.stdout)).toMatchObject({ bytes: payload.length, intact: true });
+      expect((await server.done).code).toBe(0);
+      expect(readFileSync(output).equals(payload)).toBe(true);
+    });
+  });
+});
