@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // Fails when the TS codecs and bpf/stoq_shared.h drift apart: struct sizes and member
-// offsets from the shipped object's BTF, enum values from the header compiled for
-// userspace C (BTF drops enums that are only used as constants).
+// offsets from the shipped object's BTF (read here, support/btf.ts), enum values from
+// the header compiled for userspace C (BTF drops enums that are only used as constants).
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -9,8 +9,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CONFIG_MAGIC, ENUM_VALUES, MAX_QUIC_PORTS, STRUCT_LAYOUTS, headerPath, objectPath } from '../src/index.js';
-
-interface BtfType { kind: string; name?: string; size?: number; members?: Array<{ name: string; bits_offset: number }> }
+import { btfStructs } from './support/btf.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const scratch = mkdtempSync(join(tmpdir(), 'stoq-probe-'));
@@ -22,14 +21,22 @@ describe('layout drift between bpf/stoq_shared.h and the TS codecs', () => {
     expect(existsSync(headerPath)).toBe(true);
   });
 
-  const btf = JSON.parse(execFileSync('bpftool', ['btf', 'dump', 'file', objectPath, '-j'], { encoding: 'utf8' })) as { types: BtfType[] };
+  const structs = btfStructs(objectPath);
+
+  it('the BTF reader gets a kernel UAPI struct right (struct xdp_md)', () => {
+    const md = structs.find((s) => s.name === 'xdp_md');
+    expect(md?.size).toBe(24);
+    expect(md?.members.map((m) => [m.name, m.bitsOffset / 8])).toEqual([
+      ['data', 0], ['data_end', 4], ['data_meta', 8], ['ingress_ifindex', 12], ['rx_queue_index', 16], ['egress_ifindex', 20],
+    ]);
+  });
 
   it.each(STRUCT_LAYOUTS.map((l) => [l.name, l] as const))('struct %s: size and offsets match BTF', (name, layout) => {
-    const struct = btf.types.find((t) => t.kind === 'STRUCT' && t.name === name);
+    const struct = structs.find((t) => t.name === name);
     expect(struct, `struct ${name} in BTF`).toBeDefined();
     expect(struct!.size).toBe(layout.size);
     const btfOffsets = Object.fromEntries(
-      struct!.members!.filter((m) => !m.name.startsWith('_pad')).map((m) => [m.name, m.bits_offset / 8]),
+      struct!.members.filter((m) => !m.name.startsWith('_pad')).map((m) => [m.name, m.bitsOffset / 8]),
     );
     expect(btfOffsets).toEqual(layout.offsets);
   });
