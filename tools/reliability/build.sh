@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Compiles the fault injector into build/ (the tests and scripts attach it with tc).
+set -euo pipefail
+cd "$(dirname "$0")"
+mkdir -p build
+clang -g -O2 -target bpf -Wall -I/usr/include/x86_64-linux-gnu -c bpf/faults.bpf.c -o build/faults.bpf.o
+tsc -p tsconfig.build.json

@@ -1,0 +1,89 @@
+// Controls the fault injector (bpf/faults.bpf.c) on one end of a lab veth: attach at
+// tc clsact egress, set loss/duplication/reordering rates, read what it really did.
+// Maps are addressed by id through bpftool, so parallel labs never share state.
+import { fileURLToPath } from 'node:url';
+import type { Lab, LabSide } from '@stoq/netlab';
+import { run } from '@stoq/netlab';
+
+export const faultsObjectPath = fileURLToPath(new URL('../build/faults.bpf.o', import.meta.url));
+
+export interface FaultRates {
+  /** Each rate is a fraction in [0, 1]; the program works in per-mille. */
+  loss?: number;
+  duplicate?: number;
+  reorder?: number;
+}
+
+export interface FaultCounters {
+  seen: number;
+  dropped: number;
+  duplicated: number;
+  held: number;
+  released: number;
+  holdFailed: number;
+}
+
+const COUNTER_ORDER = ['seen', 'dropped', 'duplicated', 'held', 'released', 'holdFailed'] as const;
+
+function hexU32(value: number): string[] {
+  const b = Buffer.alloc(4);
+  b.writeUInt32LE(value);
+  return [...b].map((x) => x.toString(16).padStart(2, '0'));
+}
+
+function permille(rate = 0): number {
+  if (!(rate >= 0 && rate <= 1)) throw new RangeError(`fault rate ${rate} is not in [0, 1]`);
+  return Math.round(rate * 1000);
+}
+
+export interface FaultInjector {
+  readonly side: LabSide;
+  set(rates: FaultRates): Promise<void>;
+  counters(): Promise<FaultCounters>;
+  detach(): Promise<void>;
+}
+
+/** Attaches the injector at egress of `side` (all rates 0 until `set`). */
+export async function attachFaults(lab: Lab, side: LabSide, rates: FaultRates = {}): Promise<FaultInjector> {
+  const tc = (args: string[]) => lab.exec(side, 'tc', args);
+  await tc(['qdisc', 'add', 'dev', side.ifname, 'clsact']);
+  await tc(['filter', 'add', 'dev', side.ifname, 'egress', 'bpf', 'direct-action', 'obj', faultsObjectPath, 'sec', 'tc']);
+  const filters = JSON.parse((await tc(['-j', 'filter', 'show', 'dev', side.ifname, 'egress'])).stdout) as Array<{ options?: { prog?: { id: number } } }>;
+  const progId = filters.find((f) => f.options?.prog)?.options?.prog?.id;
+  if (!progId) throw new Error(`fault injector not found on ${side.ifname} after attach`);
+  const prog = JSON.parse((await run('bpftool', ['-j', 'prog', 'show', 'id', String(progId)])).stdout) as { map_ids: number[] };
+  const maps = new Map<string, number>();
+  for (const id of prog.map_ids) {
+    const info = JSON.parse((await run('bpftool', ['-j', 'map', 'show', 'id', String(id)])).stdout) as { name: string };
+    maps.set(info.name, id);
+  }
+  const mapId = (name: string) => {
+    const id = maps.get(name);
+    if (id === undefined) throw new Error(`map ${name} missing from fault program ${progId}`);
+    return String(id);
+  };
+
+  const injector: FaultInjector = {
+    side,
+    async set(r) {
+      const value = [permille(r.loss), permille(r.duplicate), permille(r.reorder), 0].flatMap(hexU32);
+      await run('bpftool', ['map', 'update', 'id', mapId('fault_cfg'), 'key', 'hex', ...hexU32(0), 'value', 'hex', ...value]);
+    },
+    async counters() {
+      const dump = JSON.parse((await run('bpftool', ['-j', 'map', 'dump', 'id', mapId('fault_counters')])).stdout) as Array<{ key: number | string[]; value: number | string[] }>;
+      const out = Object.fromEntries(COUNTER_ORDER.map((k) => [k, 0])) as unknown as FaultCounters;
+      dump.forEach((entry, i) => {
+        const key = typeof entry.key === 'number' ? entry.key : Buffer.from(entry.key.map((h) => parseInt(h, 16))).readUInt32LE();
+        const value = typeof entry.value === 'number' ? entry.value : Number(Buffer.from(entry.value.map((h) => parseInt(h, 16))).readBigUInt64LE());
+        const name = COUNTER_ORDER[key ?? i];
+        if (name) out[name] = value;
+      });
+      return out;
+    },
+    async detach() {
+      await tc(['qdisc', 'del', 'dev', side.ifname, 'clsact']).catch(() => {});
+    },
+  };
+  await injector.set(rates);
+  return injector;
+}
