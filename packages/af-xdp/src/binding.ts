@@ -40,28 +40,50 @@ export interface NativeSocketOptions {
   rxFrames: number;
 }
 
+/** Counters of one socket, as `XskSocket.statistics()` returns them (nested, camelCase). */
 export interface NativeStatistics {
+  /** The kernel's own counters (`getsockopt(XDP_STATISTICS)`). */
   kernel: {
+    /** Frames dropped for reasons other than invalid descriptors (`rx_dropped`). */
     rxDropped: number;
+    /** Invalid descriptors on the RX ring (`rx_invalid_descs`). */
     rxInvalidDescs: number;
+    /** Invalid descriptors on the TX ring (`tx_invalid_descs`). */
     txInvalidDescs: number;
+    /** Frames dropped because the RX ring was full (`rx_ring_full`). */
     rxRingFull: number;
+    /** Times the kernel found the fill ring empty (`rx_fill_ring_empty_descs`). */
     rxFillRingEmptyDescs: number;
+    /** Times the kernel found the TX ring empty (`tx_ring_empty_descs`). */
     txRingEmptyDescs: number;
   };
+  /** Counters kept by the addon for this socket. */
   socket: {
+    /** Frames taken off the RX ring. */
     rxPackets: number;
+    /** Bytes of those frames. */
     rxBytes: number;
+    /** `receive()` calls that returned at least one frame. */
     rxBatches: number;
+    /** Frames put on the TX ring. */
     txPackets: number;
+    /** Bytes of those frames. */
     txBytes: number;
+    /** `submitTx()` calls that put at least one frame on the TX ring. */
     txBatches: number;
+    /** TX frames the kernel reported done on the completion ring. */
     txCompleted: number;
+    /** Frames returned to the UMEM because the TX ring had no free slot. */
     txRingFullDrops: number;
+    /** Submits of released RX frames to the fill ring. */
     fillRingRefills: number;
+    /** Syscalls made only to wake the kernel (need_wakeup or busy polling). */
     wakeups: number;
+    /** TX kicks that failed with a retryable errno (EAGAIN, EBUSY, ENOBUFS, ENETDOWN). */
     transientKickErrors: number;
+    /** Frames on the TX ring not yet completed. */
     txOutstanding: number;
+    /** UMEM frames free for allocation (on no ring, held by nobody). */
     umemFreeFrames: number;
   };
 }
@@ -101,25 +123,37 @@ export interface NativeAddon {
 }
 
 const packageRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
-const candidates = [join(packageRoot, 'build', 'Release', 'stoq_af_xdp.node')];
+// node-gyp-build's search order: a local build wins over the shipped prebuild.
+const searched = ['build/Release', 'build/Debug', `prebuilds/${process.platform}-${process.arch}`].map((dir) => join(packageRoot, dir));
 
 function load(): NativeAddon {
   const require = createRequire(import.meta.url);
-  const tried: string[] = [];
-  for (const path of candidates) {
-    try {
-      return require(path) as NativeAddon;
-    } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code;
-      // Only a missing file moves on; a broken binary (bad symbol, wrong ABI) is the real error.
-      if (code !== 'MODULE_NOT_FOUND' || !String((error as Error).message).includes(path)) throw error;
-      tried.push(path);
-    }
+  let path: string;
+  try {
+    path = (require('node-gyp-build') as { path(dir: string): string }).path(packageRoot);
+  } catch (error) {
+    throw Object.assign(
+      new Error(
+        `@stoq/af-xdp native addon not found for ${process.platform}-${process.arch}; searched:\n  ${searched.join('\n  ')}\n` +
+          'prebuilt binaries exist for linux-x64 (glibc); elsewhere reinstall with cmake, g++, pkg-config, libxdp-dev and libbpf-dev present, ' +
+          'or in the repository run: pnpm --filter @stoq/af-xdp build',
+        { cause: error },
+      ),
+      { code: 'MODULE_NOT_FOUND' },
+    );
   }
-  throw Object.assign(
-    new Error(`@stoq/af-xdp native addon not found; tried:\n  ${tried.join('\n  ')}\nbuild it with: pnpm --filter @stoq/af-xdp build`),
-    { code: 'MODULE_NOT_FOUND' },
-  );
+  try {
+    return require(path) as NativeAddon;
+  } catch (error) {
+    // The binary exists but does not load: name the runtime libraries when that is the cause.
+    if (!/lib(xdp|bpf)\.so/.test(String((error as Error).message))) throw error;
+    throw Object.assign(
+      new Error(`@stoq/af-xdp: ${path} needs libxdp.so.1 and libbpf.so.1 at run time: install libxdp1 and libbpf1 (Debian/Ubuntu)`, {
+        cause: error,
+      }),
+      { code: 'STOQ_ERR_NATIVE_LOAD' },
+    );
+  }
 }
 
 export const native: NativeAddon = load();

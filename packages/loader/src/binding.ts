@@ -57,28 +57,38 @@ export interface NativeBinding {
 }
 
 const require = createRequire(import.meta.url);
-const candidates = ['../build/Release/stoq_loader.node', '../build/Debug/stoq_loader.node'];
+const packageRoot = fileURLToPath(new URL('..', import.meta.url));
+// node-gyp-build's search order: a local build wins over the shipped prebuild.
+const searched = ['build/Release', 'build/Debug', `prebuilds/${process.platform}-${process.arch}`];
 
 function load(): NativeBinding {
-  const tried: string[] = [];
-  for (const candidate of candidates) {
-    const path = fileURLToPath(new URL(candidate, import.meta.url));
-    try {
-      return require(path) as NativeBinding;
-    } catch (error) {
-      const e = error as NodeJS.ErrnoException;
-      // Only "not there" moves on; a binary that exists but fails to load is a real problem.
-      if (e.code !== 'MODULE_NOT_FOUND') throw error;
-      tried.push(path);
-    }
+  let path: string;
+  try {
+    path = (require('node-gyp-build') as { path(dir: string): string }).path(packageRoot);
+  } catch (error) {
+    throw Object.assign(
+      new Error(
+        `@stoq/loader: no native addon for ${process.platform}-${process.arch} ` +
+          `(searched ${searched.map((dir) => `${packageRoot}/${dir}`).join(', ')}). ` +
+          'Prebuilt binaries exist for linux-x64 (glibc); elsewhere reinstall with cmake, g++, pkg-config and libbpf-dev present, ' +
+          'or in the repository run `pnpm --filter @stoq/loader build`.',
+        { cause: error },
+      ),
+      { code: 'STOQ_ERR_NATIVE_MISSING' },
+    );
   }
-  throw Object.assign(
-    new Error(
-      `@stoq/loader: native addon not found (tried ${tried.join(', ')}). ` +
-        'Build it with `pnpm --filter @stoq/loader build` (needs clang, cmake, pkg-config and libbpf-dev).',
-    ),
-    { code: 'STOQ_ERR_NATIVE_MISSING' },
-  );
+  try {
+    return require(path) as NativeBinding;
+  } catch (error) {
+    // The binary exists but does not load: name the runtime library when that is the cause.
+    if (!/libbpf\.so/.test(String((error as Error).message))) throw error;
+    throw Object.assign(
+      new Error(`@stoq/loader: ${path} needs libbpf.so.1 at run time: install libbpf1 (Debian/Ubuntu) or your distribution's libbpf 1.x`, {
+        cause: error,
+      }),
+      { code: 'STOQ_ERR_NATIVE_LOAD' },
+    );
+  }
 }
 
 export const native: NativeBinding = load();

@@ -1,0 +1,32 @@
+// SPDX-License-Identifier: Apache-2.0
+// @stoq/af-xdp installed alone from its tarball: the prebuild loads, and the README
+// example opens a copy-mode socket on a lab veth (veth has no zero-copy AF_XDP).
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { withLab } from '@stoq/netlab';
+import { afterAll, beforeAll, expect, inject, it } from 'vitest';
+import { isRoot } from '../src/env.ts';
+import { installAlone, readmeExample, resolvedStoq, type Scratch } from '../src/scratch.ts';
+
+let scratch: Scratch;
+beforeAll(async () => {
+  scratch = await installAlone('@stoq/af-xdp', inject('packed'));
+});
+afterAll(() => scratch?.remove());
+
+it('installs from the local tarball and uses the prebuilt binary (nothing compiled)', () => {
+  expect(resolvedStoq(scratch)).toEqual({ '@stoq/af-xdp': expect.stringMatching(/^file:.*stoq-af-xdp-.*\.tgz$/) });
+  expect(existsSync(join(scratch.dir, 'node_modules/@stoq/af-xdp/build'))).toBe(false);
+});
+
+it.skipIf(!isRoot)('runs the README example on a lab veth', async () => {
+  await withLab({ hostSide: true, staticNeighbours: true }, async (lab) => {
+    // The example names its interface 'veth0'; the lab's host-side end has a random name.
+    const example = readmeExample(scratch, '@stoq/af-xdp');
+    expect(example).toContain("ifname: 'veth0'");
+    scratch.write('af-xdp-example.mjs', example.replaceAll("'veth0'", JSON.stringify(lab.a.ifname)));
+    const out = await scratch.run(process.execPath, ['af-xdp-example.mjs'], { timeoutMs: 30_000 });
+    expect(out.code, out.stderr).toBe(0);
+    expect(out.stdout).toMatch(new RegExp(`^copy zero-copy bind on ${lab.a.ifname}:0 failed \\(EOPNOTSUPP\\)`));
+  });
+});

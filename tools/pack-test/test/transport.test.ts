@@ -1,0 +1,41 @@
+// SPDX-License-Identifier: Apache-2.0
+// @stoq/transport installed alone from its tarball (its optional native packages come
+// from their tarballs too): the README example completes a QUIC handshake over dgram
+// and echoes a stream, a message and a datagram.
+import { createSocket } from 'node:dgram';
+import { once } from 'node:events';
+import { afterAll, beforeAll, expect, inject, it } from 'vitest';
+import { installAlone, readmeExample, resolvedStoq, type Scratch } from '../src/scratch.ts';
+
+let scratch: Scratch;
+beforeAll(async () => {
+  scratch = await installAlone('@stoq/transport', inject('packed'));
+});
+afterAll(() => scratch?.remove());
+
+/** A UDP port free on [::1] right now (the example's 9292 may be busy on a shared host). */
+async function freeUdpPort(): Promise<number> {
+  const socket = createSocket('udp6');
+  socket.bind(0, '::1');
+  await once(socket, 'listening');
+  const { port } = socket.address();
+  socket.close();
+  return port;
+}
+
+it('installs with every @stoq dependency from its local tarball', () => {
+  const resolved = resolvedStoq(scratch);
+  expect(Object.keys(resolved).sort()).toEqual(['@stoq/af-xdp', '@stoq/bpf-programs', '@stoq/loader', '@stoq/transport']);
+  for (const from of Object.values(resolved)) expect(from).toMatch(/^file:.*\.tgz$/);
+});
+
+it('runs the README example: handshake, stream, message and datagram over dgram', async () => {
+  const example = readmeExample(scratch, '@stoq/transport');
+  expect(example).toContain('9292');
+  scratch.write('transport-example.mjs', example.replaceAll('9292', String(await freeUdpPort())));
+  const out = await scratch.run(process.execPath, ['transport-example.mjs'], { timeoutMs: 60_000 });
+  expect(out.code, out.stderr).toBe(0);
+  expect(out.stdout).toContain('stream: hello');
+  expect(out.stdout).toContain('message: reliable, ordered');
+  expect(out.stdout).toContain('datagram: unreliable');
+});
