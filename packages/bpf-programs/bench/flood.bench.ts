@@ -60,6 +60,9 @@ async function phase(lab: Lab, prog: LoadedStoqProgram, withXdp: boolean): Promi
   }
 }
 
+if (!isRoot) console.warn('flood.bench: skipped, veth labs and XDP attach need root');
+else if (!existsSync(flood)) console.warn(`flood.bench: skipped, ${flood} missing: pnpm --filter @stoq/pktgen build`);
+
 const perPacket = (ms: number, n: number) => (n ? (ms * 1e6) / n : NaN); // ns per packet
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
