@@ -28,8 +28,16 @@ export interface TransportStats {
   datapaths: DatapathStats[];
   connections: number;
   /** The XDP datapath's view (modes, latency) and stoq_xdp's counters, when XDP is in use. */
-  xdp?: XdpDatapathStats & { programCounters: Record<string, number> };
+  xdp?: XdpDatapathStats & { programCounters: XdpProgramCounters };
 }
+
+/** stoq_xdp's counters (DESIGN.md classification table), summed over CPUs. */
+export type XdpProgramCounters = Record<
+  | 'rx_packets' | 'rx_bytes' | 'malformed_passed' | 'non_ip_passed' | 'ipv4_dropped' | 'ipv4_passed' | 'ipv6_non_udp_passed'
+  | 'ipv6_fragment_passed' | 'udp_non_quic_passed' | 'malformed_dropped' | 'initial_too_small_dropped'
+  | 'initial_rate_limited_dropped' | 'quic_redirected' | 'quic_passed',
+  number
+>;
 
 /** Settings of stoq_xdp that can change while it is attached. */
 export interface XdpRuntimeConfig {

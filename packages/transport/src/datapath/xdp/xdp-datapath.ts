@@ -18,6 +18,12 @@ import type { XskSet } from './xsk-set.js';
 
 /** Receive batches drained per 'readable' before yielding to the event loop. */
 const RX_ROUNDS = 16;
+/**
+ * Copy-mode AF_XDP transmits at most 32 frames per sendto() kick (the kernel's
+ * TX_BATCH_SIZE) and leaves the rest queued; reap() completes and kicks again. Kicks
+ * per send() before the rest is left to a deferred flush.
+ */
+const TX_KICKS = 128;
 /** How long a closed connection's conntrack entry stays `closing` before it is deleted. */
 const CONNTRACK_DRAIN_MS = 2000;
 
@@ -66,6 +72,7 @@ export class XdpDatapath implements Datapath {
   #lastSrc = new Uint8Array(16);
   #lastSrcText = '';
   readonly #drainQueued = new Set<XskSocket>();
+  #txFlushQueued = false;
   #closed = false;
 
   constructor(parts: XdpDatapathParts) {
@@ -146,6 +153,7 @@ export class XdpDatapath implements Datapath {
       this.#stats.txErrors++;
       this.#onError(error as Error);
     }
+    this.#flushTx(socket);
     // Whatever the ring could not take (or failed) goes through the kernel.
     for (; i < batch.length; i++) viaKernel.push(batch[i] as OutgoingDatagram);
     if (viaKernel.length === 0) return true;
@@ -247,6 +255,23 @@ export class XdpDatapath implements Datapath {
     }
     this.#sockets.close();
     if (errors.length > 0) throw errors[0];
+  }
+
+  /** Kicks until the TX ring is empty; what the device refuses now is retried on the next turn. */
+  #flushTx(socket: XskSocket): void {
+    try {
+      for (let k = 0; k < TX_KICKS; k++) if (socket.reap() === 0) break;
+      if (!this.#txFlushQueued && socket.statistics().socket.txOutstanding > 0) {
+        this.#txFlushQueued = true;
+        setImmediate(() => {
+          this.#txFlushQueued = false;
+          if (!this.#closed && !socket.closed) this.#flushTx(socket);
+        });
+      }
+    } catch (error) {
+      this.#stats.txErrors++;
+      this.#onError(error as Error);
+    }
   }
 
   #countTx(bytes: number): void {
