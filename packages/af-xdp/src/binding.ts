@@ -135,7 +135,8 @@ function load(): NativeAddon {
     throw Object.assign(
       new Error(
         `@stoq/af-xdp native addon not found for ${process.platform}-${process.arch}; searched:\n  ${searched.join('\n  ')}\n` +
-          'prebuilt binaries exist for linux-x64 (glibc); elsewhere reinstall with cmake, g++, pkg-config, libxdp-dev and libbpf-dev present, ' +
+          'prebuilt binaries exist for linux-x64 (glibc); elsewhere build from source with: npm rebuild @stoq/af-xdp\n' +
+          '(needs cmake, g++, pkg-config, libxdp-dev and libbpf-dev; npm >= 11 first: npm install-scripts approve @stoq/af-xdp)\n' +
           'or in the repository run: pnpm --filter @stoq/af-xdp build',
         { cause: error },
       ),

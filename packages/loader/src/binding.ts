@@ -70,7 +70,8 @@ function load(): NativeBinding {
       new Error(
         `@stoq/loader: no native addon for ${process.platform}-${process.arch} ` +
           `(searched ${searched.map((dir) => `${packageRoot}/${dir}`).join(', ')}). ` +
-          'Prebuilt binaries exist for linux-x64 (glibc); elsewhere reinstall with cmake, g++, pkg-config and libbpf-dev present, ' +
+          'Prebuilt binaries exist for linux-x64 (glibc); elsewhere build from source with `npm rebuild @stoq/loader` ' +
+          '(needs cmake, g++, pkg-config and libbpf-dev; npm >= 11 first: `npm install-scripts approve @stoq/loader`), ' +
           'or in the repository run `pnpm --filter @stoq/loader build`.',
         { cause: error },
       ),

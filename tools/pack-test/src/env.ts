@@ -7,3 +7,12 @@ if (!isRoot) console.warn('@stoq/pack-test: not root — the loader, af-xdp and 
 
 /** The monorepo root (for test fixtures built by the packages' own builds). */
 export const repoRoot = resolve(import.meta.dirname, '../../..');
+
+/**
+ * Runs `node -e code` in a private mount namespace where `library` is replaced by an
+ * empty file, as on a host without the runtime package. Needs root.
+ */
+export function withoutLibraryArgs(library: string, code: string): [string, string[]] {
+  const path = `/lib/x86_64-linux-gnu/${library}`;
+  return ['unshare', ['-m', 'sh', '-c', `mount --bind /dev/null ${path} && exec "$0" --input-type=module -e "$1"`, process.execPath, code]];
+}

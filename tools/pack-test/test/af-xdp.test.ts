@@ -5,7 +5,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { withLab } from '@stoq/netlab';
 import { afterAll, beforeAll, expect, inject, it } from 'vitest';
-import { isRoot } from '../src/env.ts';
+import { isRoot, withoutLibraryArgs } from '../src/env.ts';
 import { installAlone, readmeExample, resolvedStoq, type Scratch } from '../src/scratch.ts';
 
 let scratch: Scratch;
@@ -29,4 +29,11 @@ it.skipIf(!isRoot)('runs the README example on a lab veth', async () => {
     expect(out.code, out.stderr).toBe(0);
     expect(out.stdout).toMatch(new RegExp(`^copy zero-copy bind on ${lab.a.ifname}:0 failed \\(EOPNOTSUPP\\)`));
   });
+});
+
+it.skipIf(!isRoot)('names libxdp.so.1 when the prebuilt binary cannot load it', async () => {
+  const out = await scratch.run(...withoutLibraryArgs('libxdp.so.1', "await import('@stoq/af-xdp')"));
+  expect(out.code).not.toBe(0);
+  expect(out.stderr).toContain('STOQ_ERR_NATIVE_LOAD');
+  expect(out.stderr).toContain('install libxdp1 and libbpf1');
 });

@@ -5,7 +5,7 @@
 import { copyFileSync, existsSync, mkdirSync, rmSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, inject, it } from 'vitest';
-import { isRoot, repoRoot } from '../src/env.ts';
+import { isRoot, repoRoot, withoutLibraryArgs } from '../src/env.ts';
 import { installAlone, readmeExample, resolvedStoq, userEnv, type Scratch } from '../src/scratch.ts';
 
 let scratch: Scratch;
@@ -35,6 +35,13 @@ it('installs from the local tarball and uses the prebuilt binary (nothing compil
 });
 
 it.skipIf(!isRoot)('runs the README example (probe, load, test run, attach, per-CPU map)', runExample);
+
+it.skipIf(!isRoot)('names libbpf.so.1 when the prebuilt binary cannot load it', async () => {
+  const out = await scratch.run(...withoutLibraryArgs('libbpf.so.1', "await import('@stoq/loader')"));
+  expect(out.code).not.toBe(0);
+  expect(out.stderr).toContain('STOQ_ERR_NATIVE_LOAD');
+  expect(out.stderr).toContain('needs libbpf.so.1 at run time: install libbpf1');
+});
 
 it('falls back to a source build when no prebuild fits', async () => {
   rmSync(installed('prebuilds'), { recursive: true });
