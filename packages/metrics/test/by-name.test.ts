@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // `stoq top`'s view: the stoq_xdp maps belong to another process (a stand-in for a
 // running transport), and this process finds them by name through @stoq/loader.
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { COUNTER_NAMES } from '@stoq/bpf-programs';
@@ -86,6 +86,28 @@ describe.skipIf(!isRoot)('byName without ids', () => {
       // Other STOQ programs may be loaded on a shared host: then the reader must refuse and list ours among them.
       if (reading.available) expect(reading.data.counters['non_ip_passed']).toBe(4);
       else expect(reading.reason).toMatch(new RegExp(`maps named stoq_stats \\(ids [0-9, ]*\\b${statsMapId}\\b`));
+      console.log(`byName: true with ${reading.available ? 'one stoq_stats on the host: read it' : 'several on the host: refused'}`);
+    } finally {
+      await owner.stop();
+    }
+  });
+});
+
+describe.skipIf(!isRoot)('byName without privileges', () => {
+  it('is unavailable with the missing capabilities and how to grant them, not a collection error', async () => {
+    const owner = startOwner(); // something to find, so only the privilege is missing
+    try {
+      await owner.ask('ids');
+      // nobody, no capabilities: what an unprivileged `stoq top` gets
+      const stdout = execFileSync(
+        'setpriv',
+        ['--reuid=65534', '--regid=65534', '--clear-groups', '--inh-caps=-all', '--bounding-set=-all', process.execPath, join(import.meta.dirname, 'helpers/read-by-name.mjs')],
+        { encoding: 'utf8', timeout: 30_000 },
+      );
+      const out = JSON.parse(stdout) as { packetMetrics: { available: boolean; reason?: string }; sourceErrors: Record<string, number> };
+      expect(out.packetMetrics.available).toBe(false);
+      expect(out.packetMetrics.reason).toMatch(/^cannot open stoq_stats: .*Operation not permitted.*CAP_BPF/);
+      expect(out.sourceErrors).toMatchObject({ xdp_stats: 0, conntrack: 0 });
     } finally {
       await owner.stop();
     }

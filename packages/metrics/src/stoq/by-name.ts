@@ -47,7 +47,15 @@ export function byNameSource<T, M extends OpenedMap>(options: ByNameSourceOption
   return {
     name: options.name,
     async collect() {
-      const opened = options.open(options.mapName);
+      let opened: M[];
+      try {
+        opened = options.open(options.mapName);
+      } catch (error) {
+        // Missing privileges are how this host is set up, not a failed collection: say how to fix it.
+        const e = error as { code?: string; message?: string; hint?: string };
+        if (e?.code === 'STOQ_ERR_BPF_PERMISSION') return unavailable<T>(`cannot open ${options.mapName}: ${e.message}${e.hint ? ` (${e.hint})` : ''}`);
+        throw error;
+      }
       try {
         const selected = selectMap(options.mapName, opened.map((map) => ({ id: mapIdOf(map), map })), options.mapId);
         if ('unavailable' in selected) return unavailable<T>(selected.unavailable);
