@@ -12,6 +12,7 @@ import { XDP } from './support/fixtures.js';
 import { quicShort, udp6Frame } from './support/frames.js';
 import { LoadedStoqProgram, isRoot } from './support/kernel.js';
 import { openXskReceiver, type XskReceiver } from './support/xsk-receiver.js';
+import { runFuzz } from './support/fuzz-run.js';
 
 if (!isRoot) console.warn('lab-afxdp.test: skipped, AF_XDP sockets and veth labs need root');
 
@@ -84,6 +85,23 @@ describe.skipIf(!isRoot)('stoq_xdp REDIRECT to an AF_XDP socket (veth, native XD
     expect(d.counters.quic_redirected).toBe(1);
     expect(d.counters.quic_passed).toBe(1);
     xsk.close();
+  });
+
+  it('fuzzed frames on the registered queue: QUIC is REDIRECTed, the rest as the reference classifier says', async () => {
+    // A second, unattached copy of the program: live traffic on the veth (ND, MLD) must
+    // not move the counters the fuzzer checks. Its stoq_xsks holds a socket of the queue.
+    const quiet = await LoadedStoqProgram.load();
+    const xsk = await openXskReceiver(lab.a.ifname, 0, quiet.map(MAP_NAMES.xsks));
+    try {
+      const report = runFuzz(quiet, { seed: 0x5709afd9, frames: 20_000, socketOnQueue: true, run: { ingressIfindex: xdp!.ifindex, rxQueueIndex: 0 } });
+      for (const f of report.failures) console.log(`seed 0x${f.seed.toString(16)} batch ${f.batch} frame ${f.index} [${f.phase}]: ${f.problem}\n  ${f.frameHex}`);
+      expect(report.failures).toEqual([]);
+      expect(report.byCounter.quic_redirected).toBeGreaterThan(0);
+      expect(report.byCounter.quic_passed).toBeGreaterThan(0); // the redirect-off config
+    } finally {
+      xsk.close();
+      quiet.close();
+    }
   });
 
   it('timestamp_meta on a real driver: the AF_XDP frame carries the XDP-hook ktime in front', async () => {

@@ -8,7 +8,7 @@ import {
   CLASS_COUNTER_NAMES, COUNTER_NAMES, MAP_NAMES, diffStats, normalizeConfig, sizeBucketOf, type CounterName, type StoqConfig, type StoqStats,
 } from '../../src/index.js';
 import { Rng, fuzzFrame } from './fuzz-frames.js';
-import type { LoadedStoqProgram } from './kernel.js';
+import type { LoadedStoqProgram, RunOptions } from './kernel.js';
 import { NoRefillBuckets, classifyReference } from './reference-classifier.js';
 
 export const FUZZ_PHASES: ReadonlyArray<{ name: string; config: Partial<StoqConfig> }> = [
@@ -50,6 +50,9 @@ export interface FuzzOptions {
   deadlineMs?: number;
   /** Tell the reference something the kernel was not told: proves the checks can fail. */
   referenceOverride?: Partial<StoqConfig>;
+  /** Test-run context (interface and queue); with an AF_XDP socket there, say so. */
+  run?: RunOptions;
+  socketOnQueue?: boolean;
 }
 
 export function runFuzz(prog: LoadedStoqProgram, opts: FuzzOptions): FuzzReport {
@@ -66,10 +69,10 @@ export function runFuzz(prog: LoadedStoqProgram, opts: FuzzOptions): FuzzReport 
     const phase = FUZZ_PHASES[batch % FUZZ_PHASES.length]!;
     const fail = (index: number, problem: string, frame: Uint8Array) =>
       failures.push({ seed: opts.seed, batch, index, phase: phase.name, problem, frameHex: Buffer.from(frame).toString('hex') });
-    const expected = runBatch(prog, phase.config, batchSeed(opts.seed, batch), n, fail, opts.referenceOverride);
+    const expected = runBatch(prog, phase.config, batchSeed(opts.seed, batch), n, fail, opts);
     for (const [k, v] of Object.entries(expected.counters)) if (v) byCounter[k] = (byCounter[k] ?? 0) + v;
     const problem = compareStats(expected, expected.actual);
-    if (problem) locate(prog, phase.config, batchSeed(opts.seed, batch), n, problem, fail, opts.referenceOverride);
+    if (problem) locate(prog, phase.config, batchSeed(opts.seed, batch), n, problem, fail, opts);
     frames += n;
   }
   const elapsedMs = Number(process.hrtime.bigint() - start) / 1e6;
@@ -77,15 +80,17 @@ export function runFuzz(prog: LoadedStoqProgram, opts: FuzzOptions): FuzzReport 
 }
 
 type Fail = (index: number, problem: string, frame: Uint8Array) => void;
+type Context = Pick<FuzzOptions, 'referenceOverride' | 'run' | 'socketOnQueue'>;
 
 /** Runs one batch from a fresh config and empty buckets; returns what the counters should have done. */
 function runBatch(
   prog: LoadedStoqProgram, partial: Partial<StoqConfig>, seed: number, n: number, fail: Fail,
-  override: Partial<StoqConfig> = {}, perFrame?: (i: number, frame: Buffer, counter: CounterName) => boolean,
+  context: Context, perFrame?: (i: number, frame: Buffer, counter: CounterName) => boolean,
 ): StoqStats & { actual: StoqStats } {
-  const cfg = { ...prepare(prog, partial), ...override };
+  const cfg = { ...prepare(prog, partial), ...context.referenceOverride };
   const buckets = new NoRefillBuckets(cfg.initialBurst);
-  const ctx = { socketOnQueue: false, allowInitial: (p: string) => buckets.allow(p) };
+  const ctx = { socketOnQueue: context.socketOnQueue ?? false, allowInitial: (p: string) => buckets.allow(p) };
+  const runOptions = context.run ?? {};
   const counters = Object.fromEntries(COUNTER_NAMES.map((c) => [c, 0])) as Record<CounterName, number>;
   const sizeHistogram = new Array<number>(8).fill(0);
   const rng = new Rng(seed);
@@ -93,7 +98,7 @@ function runBatch(
   for (let i = 0; i < n; i++) {
     const frame = fuzzFrame(rng);
     const want = classifyReference(frame, cfg, ctx);
-    const got = prog.run(frame);
+    const got = prog.run(frame, runOptions);
     counters.rx_packets++;
     counters.rx_bytes += frame.length;
     counters[want.counter]++;
@@ -126,10 +131,10 @@ function compareStats(want: StoqStats, got: StoqStats): string | undefined {
 }
 
 /** Replays a batch whose counters disagreed, reading the counters after every frame, to name the frame. */
-function locate(prog: LoadedStoqProgram, partial: Partial<StoqConfig>, seed: number, n: number, problem: string, fail: Fail, override?: Partial<StoqConfig>): void {
+function locate(prog: LoadedStoqProgram, partial: Partial<StoqConfig>, seed: number, n: number, problem: string, fail: Fail, context: Context): void {
   let last = prog.readStats();
   let found = false;
-  runBatch(prog, partial, seed, n, () => {}, override, (i, frame, counter) => {
+  runBatch(prog, partial, seed, n, () => {}, context, (i, frame, counter) => {
     const now = prog.readStats();
     const d = diffStats(last, now);
     last = now;
