@@ -1,0 +1,52 @@
+import { createSocket } from 'node:dgram';
+import { fileURLToPath } from 'node:url';
+import { withLab } from '@stoq/netlab';
+import { describe, expect, it } from 'vitest';
+
+const FLOOD = fileURLToPath(new URL('../build/udp6_flood', import.meta.url));
+const XSK_COUNT = fileURLToPath(new URL('../build/xsk_count', import.meta.url));
+
+describe('udp6_flood', () => {
+  it('sends exactly COUNT datagrams of the asked size across a lab veth', async () => {
+    await withLab({ hostSide: true, staticNeighbours: true, timeoutMs: 60_000 }, async (lab) => {
+      const socket = createSocket({ type: 'udp6', recvBufferSize: 8 << 20 });
+      const sizes: number[] = [];
+      socket.on('message', (msg) => sizes.push(msg.length));
+      await new Promise<void>((resolve) => socket.bind(9400, lab.a.address, resolve));
+      try {
+        const { stdout } = await lab.exec(lab.b, FLOOD, [lab.a.address, '9400', '256', '500', '5']);
+        const report = JSON.parse(stdout) as { sent: number; payload: number; sendErrors: number };
+        expect(report).toMatchObject({ sent: 500, payload: 256, sendErrors: 0 });
+        const deadline = Date.now() + 3000;
+        while (sizes.length < 500 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+        expect(sizes.length).toBe(500);
+        expect(new Set(sizes)).toEqual(new Set([256]));
+      } finally {
+        socket.close();
+      }
+    });
+  });
+
+  it('refuses bad arguments with a usage error', async () => {
+    await withLab({ timeoutMs: 30_000 }, async (lab) => {
+      await expect(lab.exec(lab.b, FLOOD, ['not-an-address', '9400', '64', '1', '1'])).rejects.toThrow(/bad IPv6 address/);
+      await expect(lab.exec(lab.b, FLOOD, [lab.a.address, '9400', '4', '1', '1'])).rejects.toThrow(/payload must be 8..1400/);
+    });
+  });
+});
+
+describe('xsk_count', () => {
+  it('receives the flood through a copy-mode AF_XDP socket on the lab veth', async () => {
+    await withLab({ hostSide: true, staticNeighbours: true, timeoutMs: 60_000 }, async (lab) => {
+      const receiver = lab.spawn(lab.a, XSK_COUNT, [lab.a.ifname, '0', '10', '1']);
+      let out = '';
+      receiver.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+      const exited = new Promise<number | null>((resolve) => receiver.once('exit', resolve));
+      await new Promise((r) => setTimeout(r, 500)); // let it bind and load libxdp's redirect program
+      await lab.exec(lab.b, FLOOD, [lab.a.address, '9400', '64', '2000', '5']);
+      expect(await exited).toBe(0);
+      const report = JSON.parse(out.trim().split('\n').pop()!) as { packets: number; mode?: string };
+      expect(report.packets).toBeGreaterThanOrEqual(2000);
+    });
+  });
+});
