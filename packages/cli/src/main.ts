@@ -10,9 +10,10 @@ import { maps } from './commands/maps.js';
 import { top } from './commands/top.js';
 import { serve } from './commands/serve.js';
 import { connect } from './commands/connect.js';
+import { bench } from './commands/bench.js';
 import { FastPathUnavailable } from './net/transport.js';
 
-const commands: readonly Command[] = [demo, doctor, serve, connect, top, maps];
+const commands: readonly Command[] = [demo, doctor, serve, connect, top, maps, bench];
 
 function globalHelp(): string {
   const lines = commands.map((c) => `  ${c.name.padEnd(10)} ${c.summary}`);
