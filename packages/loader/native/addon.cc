@@ -10,6 +10,7 @@ void RegisterProgram(Napi::Env env, Napi::Object exports);
 void RegisterMap(Napi::Env env, Napi::Object exports);
 void RegisterMapRegistry(Napi::Env env, Napi::Object exports);
 void RegisterProbe(Napi::Env env, Napi::Object exports);
+void RegisterIterator(Napi::Env env, Napi::Object exports);
 }  // namespace stoq
 
 static Napi::Object Init(Napi::Env env, Napi::Object exports) {
@@ -19,6 +20,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   stoq::RegisterMap(env, exports);
   stoq::RegisterMapRegistry(env, exports);
   stoq::RegisterProbe(env, exports);
+  stoq::RegisterIterator(env, exports);
   return exports;
 }
 

@@ -54,6 +54,8 @@ export interface NativeBinding {
   probeAfXdp(): NativeOutcome;
   probeXdpMode(ifindex: number, flags: number): NativeOutcome;
   mountBpffs(path: string): void;
+  iterLinkCreate(progFd: number, mapFd: number): number;
+  iterRead(linkFd: number, maxBytes: number): Buffer;
 }
 
 const require = createRequire(import.meta.url);

@@ -13,6 +13,7 @@ export type BpfErrorCode =
   | 'STOQ_ERR_BPF_MAP'
   | 'STOQ_ERR_BPF_TEST_RUN'
   | 'STOQ_ERR_BPF_PIN'
+  | 'STOQ_ERR_BPF_ITERATOR'
   | 'STOQ_ERR_XDP_BUSY'
   | 'STOQ_ERR_XDP_UNSUPPORTED'
   | 'STOQ_ERR_XDP_ATTACH'
@@ -103,6 +104,11 @@ export function fromNative(error: unknown, fallback: BpfErrorCode, context: Cont
     return new BpfError(`the kernel verifier rejected the program: ${last}`, {
       ...base, code: 'STOQ_ERR_BPF_VERIFIER', verifierLog,
       hint: 'read err.verifierLog: the last lines say which instruction failed and why',
+    });
+  }
+  if (operation === 'attachIterator' && n === E.EACCES && !missingForXdp().length) {
+    return new BpfError(`${e.message}${where}`, {
+      ...base, code: fallback, hint: "the iterator program reads more of the key or value than this map's elements have",
     });
   }
   if (n === E.EPERM || n === E.EACCES) {

@@ -3,6 +3,7 @@
 export { BpfObject } from './object.js';
 export { BpfProgram, XdpAction, type XdpActionName, type TestRunOptions, type TestRunResult, type AttachXdpOptions } from './program.js';
 export { XdpLink, type XdpMode } from './link.js';
+export { BpfIterator } from './iterator.js';
 export { BpfMap, type UpdateFlag } from './map.js';
 export { BpfError, type BpfErrorCode } from './errors.js';
 export { probe, MIN_KERNEL, type ProbeReport, type ProbeOptions, type Check, type InterfaceProbe } from './probe.js';

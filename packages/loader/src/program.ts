@@ -5,7 +5,9 @@ import { constants } from 'node:os';
 import { native, type NativeProgramInfo } from './binding.js';
 import { BpfError, fromNative, invalidArgument } from './errors.js';
 import { resolveInterface } from './interfaces.js';
+import { BpfIterator } from './iterator.js';
 import { XdpLink, type XdpMode } from './link.js';
+import type { BpfMap } from './map.js';
 
 /** XDP verdicts (enum xdp_action). */
 export const XdpAction = { ABORTED: 0, DROP: 1, PASS: 2, TX: 3, REDIRECT: 4 } as const;
@@ -119,6 +121,20 @@ export class BpfProgram {
       }
     }
     throw new Error('unreachable');
+  }
+
+  /**
+   * Binds an iterator program (SEC("iter/bpf_map_elem") and friends) to its target:
+   * `map` for map-element iterators, nothing for task/… iterators. The kernel checks
+   * that the program's accesses fit the map's key and value sizes.
+   */
+  attachIterator(options: { map?: BpfMap } = {}): BpfIterator {
+    if (this.type !== 'tracing') throw invalidArgument('attachIterator', `${this.name} is a ${this.type} program, not an iterator (SEC("iter/…"))`);
+    try {
+      return new BpfIterator(this.name, native.iterLinkCreate(this.fd, options.map ? options.map.fd : -1));
+    } catch (error) {
+      throw fromNative(error, 'STOQ_ERR_BPF_ITERATOR', options.map ? { mapName: options.map.name } : {});
+    }
   }
 
   #refuseIfBusy(ifname: string, ifindex: number): void {

@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 
 export const VERDICTS_OBJECT = fileURLToPath(new URL('../../build/fixtures/verdicts.bpf.o', import.meta.url));
 export const INVALID_OBJECT = fileURLToPath(new URL('../../build/fixtures/invalid.bpf.o', import.meta.url));
+export const SUM_ITER_OBJECT = fileURLToPath(new URL('../../build/fixtures/sum_iter.bpf.o', import.meta.url));
 export const CHILD_SCRIPT = fileURLToPath(new URL('./child.mjs', import.meta.url));
 
 /** A frame whose first byte picks the fixture's verdict ('D' drop, 'A' abort, else pass). */

@@ -1,0 +1,42 @@
+// SPDX-License-Identifier: Apache-2.0
+// BpfIterator: an iterator program (SEC("iter/…")) bound to its target through a
+// bpf_link. Every read() is one complete pass in the kernel; the program decides
+// what to write (bpf_seq_write), e.g. a summary of a 64k-entry map in a few bytes.
+import { native } from './binding.js';
+import { closedError, fromNative, invalidArgument } from './errors.js';
+
+const DEFAULT_MAX_BYTES = 64 * 1024 * 1024;
+
+export class BpfIterator {
+  readonly programName: string;
+  #fd: number;
+
+  /** @internal Made by BpfProgram.attachIterator(). */
+  constructor(programName: string, linkFd: number) {
+    this.programName = programName;
+    this.#fd = linkFd;
+  }
+
+  get attached(): boolean {
+    return this.#fd >= 0;
+  }
+
+  /** Runs the iterator once over its target and returns everything it wrote. */
+  read(maxBytes = DEFAULT_MAX_BYTES): Buffer {
+    if (!Number.isInteger(maxBytes) || maxBytes < 1) throw invalidArgument('iterator.read', 'maxBytes must be a positive integer');
+    if (this.#fd < 0) throw closedError('iterator.read', `iterator ${this.programName}`);
+    try {
+      return native.iterRead(this.#fd, maxBytes);
+    } catch (error) {
+      throw fromNative(error, 'STOQ_ERR_BPF_ITERATOR');
+    }
+  }
+
+  /** Releases the link. Idempotent. */
+  close(): void {
+    if (this.#fd < 0) return;
+    const fd = this.#fd;
+    this.#fd = -1;
+    native.closeFd(fd);
+  }
+}
