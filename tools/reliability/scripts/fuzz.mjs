@@ -11,7 +11,13 @@ const seed = arg('seed', Date.now() % 1e9);
 const rejections = [];
 process.on('unhandledRejection', (r) => rejections.push(String(r)));
 const target = await createFuzzTarget(2000);
-const baseline = target.server.stats().connections;
+// Only the live connection should remain once the capture connection has drained.
+const settle = async () => {
+  const deadline = Date.now() + 15_000;
+  while (target.server.stats().connections > 1 && Date.now() < deadline) await new Promise((res) => setTimeout(res, 100));
+  return target.server.stats().connections;
+};
+const baseline = await settle();
 const samples = [];
 const byMutation = {};
 let sent = 0;
@@ -21,14 +27,15 @@ try {
     const r = await fuzzEndpoint(target.server.address().port, target.corpus, Math.min(20_000, total - sent), seed + round);
     sent += r.datagrams;
     for (const [k, v] of Object.entries(r.byMutation)) byMutation[k] = (byMutation[k] ?? 0) + v;
-    const deadline = Date.now() + 15_000;
-    while (target.server.stats().connections > baseline && Date.now() < deadline) await new Promise((res) => setTimeout(res, 100));
+    await settle();
     if (!(await healthy(target))) unhealthy++;
+    const connections = await settle(); // after the health check's own connection drained
     const m = sample();
-    samples.push({ sent, heapMiB: Number(mib(m.heapUsed)), rssMiB: Number(mib(m.rss)), fds: m.fds, connections: target.server.stats().connections });
+    samples.push({ sent, heapMiB: Number(mib(m.heapUsed)), rssMiB: Number(mib(m.rss)), fds: m.fds, connections });
     console.log(JSON.stringify(samples.at(-1)));
   }
 } finally {
+  var endpointCounters = target.server.stats().endpoint;
   await target.close();
 }
 const first = samples[0];
@@ -41,7 +48,7 @@ writeReport('fuzz', {
     'heap after first / last round (MiB)': `${first.heapMiB} / ${last.heapMiB}`,
     'RSS after first / last round (MiB)': `${first.rssMiB} / ${last.rssMiB}`,
     'fds first / last': `${first.fds} / ${last.fds}`,
-    'endpoint counters': target.server.stats().endpoint,
+    'endpoint counters': endpointCounters,
     mutations: byMutation,
   },
   samples,
