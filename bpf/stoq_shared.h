@@ -113,6 +113,19 @@ struct stoq_ct_value {
 	__u64 bytes;
 };
 
+/*
+ * The one record stoq_ct_states (a map-element iterator over stoq_conntrack) writes
+ * per pass: entries per state (index = enum stoq_ct_state; by_state[0] counts values
+ * with a state outside the enum) and the packet/byte totals of all entries.
+ */
+#define STOQ_CT_STATE_SLOTS 5
+struct stoq_ct_summary {
+	__u64 entries;
+	__u64 by_state[STOQ_CT_STATE_SLOTS];
+	__u64 packets;
+	__u64 bytes;
+};
+
 /* stoq_initial_buckets key: the source's /64 prefix. */
 struct stoq_prefix_key {
 	__u8 prefix[8];

@@ -8,6 +8,9 @@ export const LITTLE_ENDIAN = endianness() === 'LE';
 
 export const PROGRAM_NAME = 'stoq_xdp';
 
+/** The iterator program in stoq_ct_states.bpf.o (attach it to stoq_conntrack). */
+export const CT_STATES_PROGRAM_NAME = 'stoq_ct_states';
+
 export const MAP_NAMES = {
   config: 'stoq_config',
   stats: 'stoq_stats',
@@ -89,8 +92,18 @@ export const TOKEN_BUCKET_LAYOUT = {
   offsets: { tokens_nano: 0, last_ns: 8 },
 } as const satisfies StructLayout;
 
+/** Slots of stoq_ct_summary.by_state: one per enum stoq_ct_state value (slot 0 = unknown state). */
+export const CT_STATE_SLOTS = 5;
+
+/** The record the stoq_ct_states iterator writes once per pass. */
+export const CT_SUMMARY_LAYOUT = {
+  name: 'stoq_ct_summary',
+  size: (3 + CT_STATE_SLOTS) * 8,
+  offsets: { entries: 0, by_state: 8, packets: 8 + CT_STATE_SLOTS * 8, bytes: 16 + CT_STATE_SLOTS * 8 },
+} as const satisfies StructLayout;
+
 export const STRUCT_LAYOUTS: readonly StructLayout[] = [
-  CONFIG_LAYOUT, STATS_LAYOUT, CT_KEY_LAYOUT, CT_VALUE_LAYOUT, PREFIX_KEY_LAYOUT, TOKEN_BUCKET_LAYOUT,
+  CONFIG_LAYOUT, STATS_LAYOUT, CT_KEY_LAYOUT, CT_VALUE_LAYOUT, PREFIX_KEY_LAYOUT, TOKEN_BUCKET_LAYOUT, CT_SUMMARY_LAYOUT,
 ];
 
 /** Conntrack states in enum stoq_ct_state order (0 = none, never stored). */

@@ -8,8 +8,11 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { CONFIG_MAGIC, ENUM_VALUES, MAX_QUIC_PORTS, STRUCT_LAYOUTS, headerPath, objectPath } from '../src/index.js';
-import { btfStructs } from './support/btf.js';
+import {
+  CONFIG_MAGIC, CONNTRACK_STATES, CT_STATE_SLOTS, CT_SUMMARY_LAYOUT, ENUM_VALUES, MAX_QUIC_PORTS, STRUCT_LAYOUTS,
+  ctStatesObjectPath, headerPath, objectPath,
+} from '../src/index.js';
+import { btfStructs, type BtfStruct } from './support/btf.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const scratch = mkdtempSync(join(tmpdir(), 'stoq-probe-'));
@@ -19,9 +22,15 @@ describe('layout drift between bpf/stoq_shared.h and the TS codecs', () => {
   it('ships the object and the header in dist/', () => {
     expect(existsSync(objectPath)).toBe(true);
     expect(existsSync(headerPath)).toBe(true);
+    expect(existsSync(ctStatesObjectPath)).toBe(true);
   });
 
+  // The summary record lives only in the iterator's object; every other struct in stoq_xdp's.
+  // (How the iterator reads stoq_ct_value is checked by value in ct-states-iterator.test.ts.)
   const structs = btfStructs(objectPath);
+  const iterStructs = btfStructs(ctStatesObjectPath);
+  const offsetsOf = (struct: BtfStruct) =>
+    Object.fromEntries(struct.members.filter((m) => !m.name.startsWith('_pad')).map((m) => [m.name, m.bitsOffset / 8]));
 
   it('the BTF reader gets a kernel UAPI struct right (struct xdp_md)', () => {
     const md = structs.find((s) => s.name === 'xdp_md');
@@ -32,14 +41,12 @@ describe('layout drift between bpf/stoq_shared.h and the TS codecs', () => {
   });
 
   it.each(STRUCT_LAYOUTS.map((l) => [l.name, l] as const))('struct %s: size and offsets match BTF', (name, layout) => {
-    const struct = structs.find((t) => t.name === name);
+    const struct = (layout === CT_SUMMARY_LAYOUT ? iterStructs : structs).find((t) => t.name === name);
     expect(struct, `struct ${name} in BTF`).toBeDefined();
     expect(struct!.size).toBe(layout.size);
-    const btfOffsets = Object.fromEntries(
-      struct!.members.filter((m) => !m.name.startsWith('_pad')).map((m) => [m.name, m.bitsOffset / 8]),
-    );
-    expect(btfOffsets).toEqual(layout.offsets);
+    expect(offsetsOf(struct!)).toEqual(layout.offsets);
   });
+
 
   it('enum values and constants match the header compiled for userspace', () => {
     const probe = join(scratch, 'layout_probe');
@@ -49,6 +56,8 @@ describe('layout drift between bpf/stoq_shared.h and the TS codecs', () => {
       for (const [name, value] of Object.entries(values)) expect({ name, value: enums[name] }).toEqual({ name, value });
     }
     expect(enums.STOQ_MAX_QUIC_PORTS).toBe(MAX_QUIC_PORTS);
+    expect(enums.STOQ_CT_STATE_SLOTS).toBe(CT_STATE_SLOTS);
+    expect(Math.max(...Object.values(CONNTRACK_STATES)) + 1).toBe(CT_STATE_SLOTS);
     expect(enums.STOQ_CONFIG_MAGIC).toBe(CONFIG_MAGIC);
   });
 });
