@@ -27,10 +27,35 @@ describe('udp6_flood', () => {
     });
   });
 
+  it("the 'initial' shape sends QUIC v1 Initials, each with its own DCID", async () => {
+    await withLab({ hostSide: true, staticNeighbours: true, timeoutMs: 60_000 }, async (lab) => {
+      const socket = createSocket({ type: 'udp6', recvBufferSize: 8 << 20 });
+      const received: Buffer[] = [];
+      socket.on('message', (msg) => received.push(msg));
+      await new Promise<void>((resolve) => socket.bind(9401, lab.a.address, resolve));
+      try {
+        const { stdout } = await lab.exec(lab.b, FLOOD, [lab.a.address, '9401', '1200', '100', '5', 'initial']);
+        expect(JSON.parse(stdout)).toMatchObject({ sent: 100, payload: 1200, shape: 'initial' });
+        const deadline = Date.now() + 3000;
+        while (received.length < 100 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+        expect(received).toHaveLength(100);
+        for (const [i, datagram] of received.entries()) {
+          expect(datagram.subarray(0, 6).toString('hex')).toBe('c30000000108'); // long header Initial, v1, DCID length 8
+          expect(datagram.readBigUInt64LE(6)).toBe(BigInt(i)); // DCID = sequence number
+          expect(datagram[6 + 8]).toBe(0); // no SCID
+          expect(datagram.readUInt16BE(16) & 0x3fff).toBe(1200 - 18); // length varint covers the rest
+        }
+      } finally {
+        socket.close();
+      }
+    });
+  });
+
   it('refuses bad arguments with a usage error', async () => {
     await withLab({ timeoutMs: 30_000 }, async (lab) => {
       await expect(lab.exec(lab.b, FLOOD, ['not-an-address', '9400', '64', '1', '1'])).rejects.toThrow(/bad IPv6 address/);
       await expect(lab.exec(lab.b, FLOOD, [lab.a.address, '9400', '4', '1', '1'])).rejects.toThrow(/payload must be 8..1400/);
+      await expect(lab.exec(lab.b, FLOOD, [lab.a.address, '9400', '64', '1', '1', 'tcp'])).rejects.toThrow(/shape must be raw or initial/);
     });
   });
 });
