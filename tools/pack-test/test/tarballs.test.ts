@@ -20,7 +20,14 @@ const JUNK = [
   /CMakeCache\.txt$/,
   /(^|\/)(vitest\.config|tsconfig)[^/]*$/,
 ];
-const NATIVE = { '@stoq/loader': ['libbpf.so.1'], '@stoq/af-xdp': ['libxdp.so.1', 'libbpf.so.1'] } as const;
+// Runtime libraries of each prebuild and the oldest version its README promises to work with.
+const NATIVE: Record<string, Record<string, { symbolPrefix: string; readmeMinimum: string }>> = {
+  '@stoq/loader': { 'libbpf.so.1': { symbolPrefix: 'LIBBPF', readmeMinimum: '1.0' } },
+  '@stoq/af-xdp': {
+    'libxdp.so.1': { symbolPrefix: 'LIBXDP', readmeMinimum: '1.2' },
+    'libbpf.so.1': { symbolPrefix: 'LIBBPF', readmeMinimum: '1.0' },
+  },
+};
 
 /** Every file path a manifest points at (exports, types, bin). */
 function manifestTargets(manifest: Record<string, unknown>): string[] {
@@ -35,17 +42,34 @@ function manifestTargets(manifest: Record<string, unknown>): string[] {
   return targets.map((t) => t.replace(/^\.\//, ''));
 }
 
-/** The shared libraries an ELF file asks the dynamic loader for (readelf -d NEEDED). */
-function neededLibraries(tarball: string, path: string): string[] {
+/** Extracts one file of a tarball to a temp file for `fn`, then removes it. */
+function withExtracted<T>(tarball: string, path: string, fn: (file: string) => T): T {
   const dir = mkdtempSync(join(tmpdir(), 'stoq-elf-'));
   try {
     const file = join(dir, 'addon.node');
     writeFileSync(file, execFileSync('tar', ['-xzOf', tarball, `package/${path}`], { maxBuffer: 64 * 1024 * 1024 }));
-    const dynamic = execFileSync('readelf', ['-d', file], { encoding: 'utf8' });
-    return [...dynamic.matchAll(/\(NEEDED\)\s+Shared library: \[([^\]]+)\]/g)].map((m) => m[1]!);
+    return fn(file);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** The shared libraries an ELF file asks the dynamic loader for (readelf -d NEEDED). */
+function neededLibraries(file: string): string[] {
+  const dynamic = execFileSync('readelf', ['-d', file], { encoding: 'utf8' });
+  return [...dynamic.matchAll(/\(NEEDED\)\s+Shared library: \[([^\]]+)\]/g)].map((m) => m[1]!);
+}
+
+/** The newest symbol version the file needs from a library (e.g. LIBBPF_1.0.0 → [1, 0, 0]). */
+function newestSymbolVersion(file: string, prefix: string): number[] {
+  const symbols = execFileSync('objdump', ['-T', file], { encoding: 'utf8' });
+  const versions = [...symbols.matchAll(new RegExp(`\\b${prefix}_([0-9.]+)\\b`, 'g'))].map((m) => m[1]!.split('.').map(Number));
+  return versions.reduce((a, b) => (compareVersions(a, b) >= 0 ? a : b), [0]);
+}
+
+function compareVersions(a: number[], b: number[]): number {
+  for (let i = 0; i < Math.max(a.length, b.length); i++) if ((a[i] ?? 0) !== (b[i] ?? 0)) return (a[i] ?? 0) - (b[i] ?? 0);
+  return 0;
 }
 
 it('packs every public workspace package', () => {
@@ -95,8 +119,15 @@ describe.each(Object.entries(NATIVE))('%s native payload', (name, libraries) => 
     expect(Object.keys(pkg.manifest.dependencies ?? {})).toEqual(expect.arrayContaining(['node-gyp-build', 'cmake-js', 'node-addon-api']));
   });
 
-  it(`links dynamically to ${libraries.join(' and ')} (the runtime requirement its README states)`, () => {
-    expect(neededLibraries(pkg.tarball, prebuild)).toEqual(expect.arrayContaining([...libraries]));
+  it(`links dynamically to ${Object.keys(libraries).join(' and ')}, no newer than its README says`, () => {
+    withExtracted(pkg.tarball, prebuild, (file) => {
+      expect(neededLibraries(file)).toEqual(expect.arrayContaining(Object.keys(libraries)));
+      for (const [library, { symbolPrefix, readmeMinimum }] of Object.entries(libraries)) {
+        const newest = newestSymbolVersion(file, symbolPrefix);
+        expect(newest.length, `${library}: no ${symbolPrefix}_* symbol versions`).toBeGreaterThan(1);
+        expect(compareVersions(newest, readmeMinimum.split('.').map(Number)), `${library} needs ${newest.join('.')}`).toBeLessThanOrEqual(0);
+      }
+    });
   });
 });
 
