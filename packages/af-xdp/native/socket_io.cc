@@ -165,11 +165,18 @@ Napi::Value Socket::SubmitTx(const Napi::CallbackInfo& info) {
 }
 
 // Copy mode transmits only inside sendto(); zero-copy drivers only when they ask.
+// In copy mode one sendto() transmits at most the kernel's TX batch (32 frames) and
+// answers EAGAIN while descriptors remain, so kick until the ring is drained; the
+// bound (one kick per 32 slots, plus slack) keeps a busy device from spinning us.
 void Socket::Kick(Napi::Env env) {
   if (needWakeup_ && !xsk_ring_prod__needs_wakeup(&tx_)) return;
-  counters_.wakeups++;
-  if (sendto(fd_, nullptr, 0, MSG_DONTWAIT, nullptr, 0) >= 0) return;
-  const int err = errno;
+  int err = 0;
+  for (uint32_t kicks = txCapacity_ / 32 + 2; kicks > 0; kicks--) {
+    counters_.wakeups++;
+    if (sendto(fd_, nullptr, 0, MSG_DONTWAIT, nullptr, 0) >= 0) return;
+    err = errno;
+    if (err != EAGAIN) break;
+  }
   // Ring busy or device backpressure: the descriptors stay queued for the next kick.
   if (err == EAGAIN || err == EBUSY || err == ENOBUFS || err == ENETDOWN) {
     counters_.transientKickErrors++;

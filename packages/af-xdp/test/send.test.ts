@@ -66,4 +66,32 @@ describe.skipIf(!isRoot)('send (veth lab, copy mode)', () => {
       socket.close();
     }
   });
+
+  it('one send() of a batch larger than the 32-frame copy-mode TX batch of the kernel delivers every frame without another call', async () => {
+    const COUNT = 256;
+    const receiver = lab.spawn(lab.b, process.execPath, [helper('udp-receiver.mjs'), '9301', String(COUNT), '10000']);
+    let out = '';
+    receiver.stdout!.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    const exited = new Promise((resolve) => receiver.once('exit', resolve));
+    await waitFor(() => out.startsWith('ready'), 10_000, 'the peer receiver to bind');
+
+    const socket = await openWhenFree(() => XskSocket.open({ ifname: lab.a.ifname, batchSize: COUNT }));
+    try {
+      const spec: Udp6FrameSpec = {
+        srcMac: macToBytes(lab.a.mac), dstMac: macToBytes(lab.b.mac),
+        srcAddress: ipv6ToBytes(lab.a.address), dstAddress: ipv6ToBytes(lab.b.address),
+        srcPort: 40001, dstPort: 9301,
+      };
+      const batch = socket.allocTx(COUNT);
+      expect(batch.count).toBe(COUNT);
+      for (let i = 0; i < COUNT; i++) batch.setLength(i, buildUdp6Frame(batch.frame(i), spec, Buffer.from(`frame ${i}`)));
+      expect(socket.send(batch)).toBe(COUNT);
+      // No reap(), no further send(): the one kick must have pushed the whole ring out.
+      await exited;
+      const received = JSON.parse(out.slice(out.indexOf('\n') + 1)) as Array<{ hex: string }>;
+      expect(received.map((d) => Buffer.from(d.hex, 'hex').toString())).toEqual(Array.from({ length: COUNT }, (_, i) => `frame ${i}`));
+    } finally {
+      socket.close();
+    }
+  });
 });
