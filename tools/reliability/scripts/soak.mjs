@@ -14,7 +14,8 @@ const server = await StoqTransport.create({ address: '::1', port: 0, tls, idleTi
 const client = await StoqTransport.create({ address: '::1', port: 0, tls: { ca: tls.cert }, idleTimeoutMs: 5000 });
 server.on('connection', (c) => c.on('stream', (s) => { s.on('error', () => {}); if ('write' in s) s.pipe(s); }));
 const target = `[::1]:${server.address().port}`;
-const live = await client.connect(target, { serverName: 'stoq.test' });
+let live = await client.connect(target, { serverName: 'stoq.test' });
+let liveReconnects = 0;
 const samples = [];
 let connections = 0, streams = 0, failures = 0, bytes = 0;
 const end = Date.now() + minutes * 60_000;
@@ -30,8 +31,14 @@ while (Date.now() < end) {
       await c.close();
     } catch (e) { failures++; console.error(String(e)); }
   }));
-  const r = await echoTransfer(await live.openStream(), 16 * 1024);
-  if (r.receivedSha256 !== r.sentSha256) failures++;
+  try {
+    if (live.closeError) {
+      live = await client.connect(target, { serverName: 'stoq.test' });
+      liveReconnects++;
+    }
+    const r = await echoTransfer(await live.openStream(), 16 * 1024);
+    if (r.receivedSha256 !== r.sentSha256) failures++;
+  } catch (e) { failures++; console.error(String(e)); }
   if (Date.now() >= nextSample) {
     nextSample = Date.now() + 10_000;
     const m = sample();
@@ -50,7 +57,7 @@ const avg = (xs, k) => (xs.reduce((n, s) => n + s[k], 0) / xs.length).toFixed(1)
 writeReport('soak', {
   command: `pnpm soak -- --minutes ${minutes}`,
   summary: {
-    minutes, 'connections opened': connections, 'streams echoed': streams, 'bytes echoed': bytes, failures,
+    minutes, 'long-lived connection reconnects': liveReconnects, 'connections opened': connections, 'streams echoed': streams, 'bytes echoed': bytes, failures,
     'heap MiB first min / last min (avg)': `${avg(firstMin, 'heapMiB')} / ${avg(lastMin, 'heapMiB')}`,
     'RSS MiB first min / last min (avg)': `${avg(firstMin, 'rssMiB')} / ${avg(lastMin, 'rssMiB')}`,
     'fds first / last sample': `${samples[0].fds} / ${samples.at(-1).fds}`,
