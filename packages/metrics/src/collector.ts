@@ -126,6 +126,11 @@ export class MetricsCollector {
     return () => clearInterval(timer);
   }
 
+  /** Releases what the sources hold (the conntrack iterator's program and link). Idempotent. */
+  close(): void {
+    for (const source of Object.values(this.#sources)) source?.close?.();
+  }
+
   collect(): Promise<MetricsSnapshot> {
     this.#inFlight ??= this.#collectOnce().finally(() => {
       this.#inFlight = null;

@@ -18,6 +18,8 @@ export {
   type ConntrackReadMethod,
   type ConntrackSourceOptions,
   type ConntrackState,
+  type ConntrackSummaryLike,
+  type ConntrackSummaryReader,
   type MapEntry,
 } from './sources/conntrack.js';
 export { datapathSource, type DatapathData, type DatapathStatsLike } from './sources/datapath.js';
@@ -38,5 +40,6 @@ export {
   type XskLike,
 } from './stoq/create.js';
 export { byNameSource, type ByNameSourceOptions, type OpenedMap, type OpenMapsByName } from './stoq/by-name.js';
+export { loadCtStates, type CtStatesProgram, type MapWithFd } from './stoq/ct-states.js';
 export { mapIdOf, mapIdOfFd } from './stoq/map-id.js';
 export { selectMap, type Selection } from './stoq/select-map.js';

@@ -12,6 +12,8 @@ export type SourceReading<T> =
 export interface MetricSource<T> {
   readonly name: string;
   collect(): Promise<SourceReading<T>> | SourceReading<T>;
+  /** Releases what the source holds (e.g. a kernel iterator); called by `MetricsCollector.close()`. */
+  close?(): void;
 }
 
 export function available<T>(data: T): SourceReading<T> {

@@ -63,6 +63,9 @@ describe.skipIf(!isRoot)('maps of another process, opened by name', () => {
       entries: 3,
       byState: { initial: 1, handshake: 1, established: 1, closing: 0 }, // 0x103 of VERDICT_FRAMES sent short headers
     });
+    // Counted in the kernel: the iterator is bound to the map opened for this collection.
+    const reading = (await collector.collect()).readings.conntrack;
+    expect(reading.available && reading.data.readMethod).toBe('iterator');
 
     await owner.stop();
     // The kernel frees a map shortly after its last fd closes: bounded wait.
@@ -73,6 +76,7 @@ describe.skipIf(!isRoot)('maps of another process, opened by name', () => {
     }
     expect(gone.packetMetrics).toEqual({ available: false, reason: expect.stringMatching(new RegExp(`^no map stoq_stats with id ${ids.statsMapId}: its program was unloaded`)) });
     expect(gone.connectionMetrics.conntrack).toMatchObject({ available: false, reason: expect.stringContaining(`id ${ids.conntrackMapId}`) });
+    collector.close();
   });
 });
 

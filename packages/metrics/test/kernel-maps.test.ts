@@ -115,6 +115,27 @@ describe.skipIf(!isRoot)('sources over the real stoq_xdp maps', () => {
     expect(after.connectionMetrics.quic).toEqual({ available: false, reason: 'no QUIC endpoint was given' });
   });
 
+  it('counts conntrack in the kernel (stoq_ct_states) exactly as walking the map does, and says which it used', async () => {
+    for (const peer of [0x601, 0x602, 0x603, 0x604]) prog.run(quicFrame('initial', peer));
+    for (const peer of [0x603, 0x604]) prog.run(quicFrame('handshake', peer));
+    prog.run(quicFrame('short', 0x604), 2);
+    const viaIterator = await createStoqCollector({ object: prog.object, process: false });
+    const viaBatch = await createStoqCollector({ object: prog.object, process: false, conntrackIterator: false });
+    try {
+      for (let pass = 0; pass < 2; pass++) { // twice: the kernel-side accumulator must start from zero each pass
+        const it = (await viaIterator.collect()).readings.conntrack;
+        const batch = (await viaBatch.collect()).readings.conntrack;
+        if (!it.available || !batch.available) throw new Error('conntrack unavailable');
+        expect(it.data).toEqual({ entries: batch.data.entries, byState: batch.data.byState, readMethod: 'iterator' });
+        expect(batch.data).toMatchObject({ readMethod: 'batch', iteratorUnavailable: 'conntrackIterator: false was given' });
+        expect(it.data.entries).toBeGreaterThanOrEqual(4);
+      }
+    } finally {
+      viaIterator.close();
+      viaBatch.close();
+    }
+  });
+
   it('turns real XDP metadata timestamps into latencies on the same clock as process.hrtime', async () => {
     prog.configure({ timestampMeta: true });
     try {

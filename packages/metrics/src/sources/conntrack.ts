@@ -26,12 +26,31 @@ export interface BatchMapReader {
  * as the loader reported it, `entries` for the entries() fallback, `unknown` for a
  * lookupBatch() reader that does not say.
  */
-export type ConntrackReadMethod = 'batch' | 'iteration' | 'entries' | 'unknown';
+export type ConntrackReadMethod = 'iterator' | 'batch' | 'iteration' | 'entries' | 'unknown';
 
 export interface ConntrackData {
   readonly entries: number;
   readonly byState: Readonly<Record<ConntrackState, number>>;
   readonly readMethod: ConntrackReadMethod;
+  /** Why the in-kernel iterator was not used (absent when readMethod is `iterator`). */
+  readonly iteratorUnavailable?: string;
+}
+
+/** What one in-kernel pass over stoq_conntrack returns (`decodeConntrackSummary` of @stoq/bpf-programs). */
+export interface ConntrackSummaryLike {
+  readonly entries: number;
+  readonly byState: Readonly<Record<ConntrackState, number>>;
+  /** Entries with a state outside the enum: a collection error, as on the batch path. */
+  readonly unknownState: number;
+}
+
+/**
+ * Counts the map in the kernel (the stoq_ct_states iterator): one pass, one record,
+ * no per-entry copy. `close()` releases its link/object when the collector closes.
+ */
+export interface ConntrackSummaryReader {
+  read(): ConntrackSummaryLike;
+  close?(): void;
 }
 
 export interface ConntrackSourceOptions {
@@ -44,15 +63,40 @@ export interface ConntrackSourceOptions {
   readonly decode: (key: Buffer, value: Buffer) => { readonly state: string };
   /** Entries per BPF_MAP_LOOKUP_BATCH call. Default 4096. */
   readonly batchSize?: number;
+  /**
+   * Preferred over walking the map: counts states in the kernel. A reader or, when it
+   * cannot be had, why (reported as `iteratorUnavailable`; the map is walked instead).
+   */
+  readonly summary?: ConntrackSummaryReader | { readonly unavailable: string };
 }
 
-/** Counts `stoq_conntrack` entries per state by iterating the whole map in batches. */
+/**
+ * Counts `stoq_conntrack` entries per state: in the kernel when a summary reader is
+ * given, else by reading the whole map in batches. A reader that fails once is dropped
+ * for good (its reason reported) and the map is walked from then on.
+ */
 export function conntrackSource(options: ConntrackSourceOptions): MetricSource<ConntrackData> {
   const batchSize = options.batchSize ?? 4096;
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new RangeError(`batchSize must be a positive integer, got ${batchSize}`);
+  let summary: ConntrackSummaryReader | null = options.summary && 'read' in options.summary ? options.summary : null;
+  let iteratorUnavailable = options.summary && 'unavailable' in options.summary ? options.summary.unavailable : 'no stoq_ct_states iterator was given';
   return {
     name: 'conntrack',
+    close() {
+      summary?.close?.();
+      summary = null;
+    },
     async collect() {
+      const counted = summary ? readSummary(summary) : null;
+      if (counted && 'unknownState' in counted) {
+        if (counted.unknownState > 0) throw new RangeError(`${counted.unknownState} stoq_conntrack entries have an unknown state`);
+        return available({ entries: counted.entries, byState: { ...counted.byState }, readMethod: 'iterator' as const });
+      }
+      if (counted) {
+        iteratorUnavailable = counted.failed;
+        summary?.close?.();
+        summary = null;
+      }
       const byState: Record<ConntrackState, number> = { initial: 0, handshake: 0, established: 0, closing: 0 };
       let entries = 0;
       const count = (entry: MapEntry) => {
@@ -67,9 +111,17 @@ export function conntrackSource(options: ConntrackSourceOptions): MetricSource<C
       if (Symbol.iterator in all) for (const entry of all) count(entry);
       else for await (const entry of all) count(entry);
       const readMethod: ConntrackReadMethod = options.map.lookupBatch ? (options.map.lastBatchMethod ?? 'unknown') : 'entries';
-      return available({ entries, byState, readMethod });
+      return available({ entries, byState, readMethod, iteratorUnavailable });
     },
   };
+}
+
+function readSummary(reader: ConntrackSummaryReader): ConntrackSummaryLike | { failed: string } {
+  try {
+    return reader.read();
+  } catch (error) {
+    return { failed: `stoq_ct_states read failed (${error instanceof Error ? error.message : String(error)}); walking the map instead` };
+  }
 }
 
 function isPair(entry: MapEntry): entry is readonly [Buffer, Buffer] {

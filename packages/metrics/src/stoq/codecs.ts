@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // The stoq_xdp layouts come from @stoq/bpf-programs, an optional peer: loaded lazily so
 // this package still imports (and reports "unavailable, because …") where it is absent.
+import type { ConntrackSummaryLike } from '../sources/conntrack.js';
 import type { DecodedStats } from '../sources/xdp-stats.js';
 
 export interface StoqCodecs {
@@ -10,6 +11,14 @@ export interface StoqCodecs {
   readonly sizeBucketLimits: readonly number[];
   /** Reads only the state field of a stoq_conntrack value: all the collector counts. */
   readonly conntrackStateOf: (key: Buffer, value: Buffer) => { state: string };
+  /** The in-kernel state counter (stoq_ct_states), or why this @stoq/bpf-programs has none. */
+  readonly ctStates: CtStatesCodec | { readonly unavailable: string };
+}
+
+export interface CtStatesCodec {
+  readonly objectPath: string;
+  readonly programName: string;
+  readonly decode: (record: Buffer) => ConntrackSummaryLike;
 }
 
 interface BpfProgramsModule {
@@ -18,6 +27,10 @@ interface BpfProgramsModule {
   SIZE_BUCKET_LIMITS: readonly number[];
   CONNTRACK_STATES: Readonly<Record<string, number>>;
   CT_VALUE_LAYOUT: { offsets: { state: number } };
+  // Since 0.1.x with stoq_ct_states; absent in older copies.
+  ctStatesObjectPath?: string;
+  CT_STATES_PROGRAM_NAME?: string;
+  decodeConntrackSummary?: (record: Buffer) => ConntrackSummaryLike;
 }
 
 /** Imports @stoq/bpf-programs; on failure returns why, so the kernel sources can say so. */
@@ -35,6 +48,10 @@ export async function loadStoqCodecs(): Promise<StoqCodecs | { unavailable: stri
     conntrackMapName: m.MAP_NAMES.conntrack,
     decodeStats: m.decodeStats,
     sizeBucketLimits: m.SIZE_BUCKET_LIMITS,
+    ctStates:
+      m.ctStatesObjectPath && m.CT_STATES_PROGRAM_NAME && m.decodeConntrackSummary
+        ? { objectPath: m.ctStatesObjectPath, programName: m.CT_STATES_PROGRAM_NAME, decode: m.decodeConntrackSummary }
+        : { unavailable: 'this @stoq/bpf-programs has no stoq_ct_states iterator' },
     conntrackStateOf(_key, value) {
       const raw = value.readUInt32LE(stateOffset);
       const state = names.get(raw);

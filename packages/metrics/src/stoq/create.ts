@@ -8,17 +8,18 @@ import { MetricsCollector } from '../collector.js';
 import type { LatencyRecorder } from '../latency.js';
 import { absentSource, type MetricSource } from '../source.js';
 import { afXdpSource, type AfXdpSocketLike } from '../sources/af-xdp.js';
-import { conntrackSource, type BatchMapReader, type ConntrackData } from '../sources/conntrack.js';
+import { conntrackSource, type BatchMapReader, type ConntrackData, type ConntrackSourceOptions } from '../sources/conntrack.js';
 import { datapathSource, type DatapathStatsLike } from '../sources/datapath.js';
 import { processSource } from '../sources/process.js';
 import { quicSource, type QuicConnectionLike } from '../sources/quic.js';
 import { xdpStatsSource, type PerCpuMapReader, type XdpStatsData } from '../sources/xdp-stats.js';
 import { byNameSource, loadOpenByName, type OpenedMap } from './by-name.js';
 import { loadStoqCodecs, type StoqCodecs } from './codecs.js';
+import { loadCtStates, type MapWithFd } from './ct-states.js';
 
 /** A loaded stoq_xdp object: `@stoq/loader`'s BpfObject fits. The caller keeps owning (and closes) it. */
 export interface StoqObjectLike {
-  map(name: string): PerCpuMapReader & BatchMapReader;
+  map(name: string): PerCpuMapReader & BatchMapReader & MapWithFd;
 }
 
 /** What the collector reads from a transport: `@stoq/transport`'s StoqTransport fits. */
@@ -49,8 +50,14 @@ export interface CreateStoqCollectorOptions {
   readonly latency?: LatencyRecorder;
   /** Sliding window for rates, ms. Default 10 000. */
   readonly windowMs?: number;
-  /** Entries per BPF_MAP_LOOKUP_BATCH call on stoq_conntrack. Default 4096. */
+  /** Entries per BPF_MAP_LOOKUP_BATCH call on stoq_conntrack, when the map is walked. Default 4096. */
   readonly batchSize?: number;
+  /**
+   * Count stoq_conntrack in the kernel with the stoq_ct_states iterator (loaded here,
+   * closed by `collector.close()`). Default true; where it cannot load or attach, the
+   * map is walked with BPF_MAP_LOOKUP_BATCH and the reading says why.
+   */
+  readonly conntrackIterator?: boolean;
   /** Process CPU and memory; default true. */
   readonly process?: boolean;
 }
@@ -80,20 +87,28 @@ async function kernelSources(options: CreateStoqCollectorOptions): Promise<{ xdp
   const codecs = await loadStoqCodecs();
   if ('unavailable' in codecs) return absent(codecs.unavailable);
   const stats = (map: PerCpuMapReader) => xdpStatsSource({ map, decode: codecs.decodeStats, sizeBucketLimits: codecs.sizeBucketLimits });
-  const conntrack = (map: BatchMapReader) => conntrackSource({ map, decode: codecs.conntrackStateOf, batchSize: options.batchSize });
+  const ct = options.conntrackIterator === false ? { unavailable: 'conntrackIterator: false was given' } : await loadCtStates(codecs.ctStates);
+  const conntrack = (map: BatchMapReader & MapWithFd, summary: ConntrackSourceOptions['summary']) =>
+    conntrackSource({ map, decode: codecs.conntrackStateOf, batchSize: options.batchSize, summary });
   if (options.object) {
-    return { xdpStats: stats(options.object.map(codecs.statsMapName)), conntrack: conntrack(options.object.map(codecs.conntrackMapName)) };
+    const map = options.object.map(codecs.conntrackMapName);
+    return { xdpStats: stats(options.object.map(codecs.statsMapName)), conntrack: conntrack(map, 'unavailable' in ct ? ct : ct.attached(map)) };
   }
-  return byNameSources(options.byName === true ? {} : options.byName!, codecs, stats, conntrack);
+  const sources = await byNameSources(options.byName === true ? {} : options.byName!, codecs, stats, (map) =>
+    conntrack(map, 'unavailable' in ct ? ct : ct.perRead(map)),
+  );
+  // The by-name source is rebuilt per collection over a freshly opened map; the program outlives them.
+  if (!('unavailable' in ct)) return { ...sources, conntrack: { ...sources.conntrack, close: () => ct.close() } };
+  return sources;
 }
 
-type LoaderMap = OpenedMap & PerCpuMapReader & BatchMapReader;
+type LoaderMap = OpenedMap & PerCpuMapReader & BatchMapReader & MapWithFd;
 
 async function byNameSources(
   ids: { readonly statsMapId?: number; readonly conntrackMapId?: number },
   codecs: StoqCodecs,
   stats: (map: PerCpuMapReader) => MetricSource<XdpStatsData>,
-  conntrack: (map: BatchMapReader) => MetricSource<ConntrackData>,
+  conntrack: (map: LoaderMap) => MetricSource<ConntrackData>,
 ) {
   const open = await loadOpenByName<LoaderMap>();
   if ('unavailable' in open) {
