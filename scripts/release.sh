@@ -21,7 +21,7 @@ case "$step" in
     pnpm_cmd exec changeset status --verbose || die "no pending changesets (add one with: pnpm changeset)"
     pnpm_cmd exec changeset version
     pnpm_cmd install --lockfile-only
-    log "versions bumped; review 'git diff' (package.json, CHANGELOG.md, pnpm-lock.yaml) and commit"
+    log "versions bumped; review, then commit: git add packages tools .changeset pnpm-lock.yaml (new CHANGELOG.md files too)"
     ;;
   publish)
     [ -z "$(git status --porcelain -- packages tools .changeset)" ] || die "uncommitted changes under packages/, tools/ or .changeset/"
