@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 import { monotonicNowNs, type MonotonicClock } from './clock.js';
-import type { LatencyRecorder, LatencySummary } from './latency.js';
+import type { LatencySummary, LatencySummarySource } from './latency.js';
 import { KeyedRateWindows } from './rate-window.js';
 import { unavailable, type MetricSource, type SourceReading } from './source.js';
 import type { AfXdpData } from './sources/af-xdp.js';
@@ -26,8 +26,8 @@ export const SOURCE_KEYS: readonly SourceKey[] = ['xdpStats', 'conntrack', 'afXd
 
 export interface CollectorOptions {
   readonly sources?: CollectorSources;
-  /** Kernel→user latency recorder fed by the receive path; absent = latency unavailable. */
-  readonly latency?: LatencyRecorder;
+  /** Kernel→user latency recorder fed by the receive path (or its summary); absent = latency unavailable. */
+  readonly latency?: LatencySummarySource;
   /** Sliding window for rates, ms. Default 10 000. */
   readonly windowMs?: number;
   /** Injectable CLOCK_MONOTONIC (ns) for deterministic window maths in tests. */
@@ -77,7 +77,7 @@ const TOTAL_COUNTERS = new Set(['rx_packets', 'rx_bytes']);
  */
 export class MetricsCollector {
   readonly #sources: Readonly<Record<SourceKey, MetricSource<unknown> | null>>;
-  readonly #latency: LatencyRecorder | undefined;
+  readonly #latency: LatencySummarySource | undefined;
   readonly #clock: MonotonicClock;
   readonly #windows: KeyedRateWindows;
   readonly #errors: Record<string, number> = {};
@@ -102,8 +102,8 @@ export class MetricsCollector {
     this.#windows = new KeyedRateWindows(options.windowMs ?? 10_000);
   }
 
-  /** The recorder the receive path feeds (`recordLatencyNs(stamp)`), if one was given. */
-  get latency(): LatencyRecorder | undefined {
+  /** The latency recorder (or summary source) that was given, if any. */
+  get latency(): LatencySummarySource | undefined {
     return this.#latency;
   }
 

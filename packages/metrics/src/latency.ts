@@ -13,6 +13,14 @@ export interface LatencySummary {
   readonly maxUs: number;
 }
 
+/**
+ * Anything that summarises kernel→user latency: this package's LatencyRecorder, or a
+ * datapath that keeps its own (the transport's XDP datapath).
+ */
+export interface LatencySummarySource {
+  summary(): LatencySummary | null;
+}
+
 export interface LatencyRecorderOptions {
   /** Largest latency tracked; larger samples are clamped to it and counted in `clamped`. Default 10 s. */
   readonly highestTrackableNs?: number;

@@ -11,4 +11,6 @@ export const channels = {
   datapathSelected: diagnostics.channel('stoq:transport:datapath:selected'),
   /** { transport, error } for datapath I/O errors (send failures, socket errors). */
   datapathError: diagnostics.channel('stoq:transport:datapath:error'),
+  /** { transport, error } when collecting getEbpfMetrics()'s snapshot failed as a whole (single sources become unavailable instead). */
+  metricsError: diagnostics.channel('stoq:transport:metrics:error'),
 } as const;

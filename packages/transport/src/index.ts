@@ -7,6 +7,8 @@ export type { RungOutcome } from './datapath/xdp/ladder.js';
 export { StoqConnection } from './api/connection.js';
 export type { OpenStreamOptions, StoqConnectionEvents } from './api/connection.js';
 export type { ConnectionStats } from './api/stats.js';
+export type { EbpfMetrics } from '@stoq/metrics';
+export { METRICS_POLL_MS } from './api/ebpf-metrics.js';
 export type { TransportConfig, XdpConfig, TlsConfig, LimitsConfig, DatapathChoice, CongestionControl, Pem } from './config.js';
 export type { EbpfStatus } from './datapath/select.js';
 export type { Datapath, DatapathKind, DatapathStats, OutgoingDatagram, ReceivedDatagram, ReceiveHandler } from './datapath/datapath.js';

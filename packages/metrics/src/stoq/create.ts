@@ -5,7 +5,7 @@
  * found by name). Without either, the kernel sources are unavailable with a reason.
  */
 import { MetricsCollector } from '../collector.js';
-import type { LatencyRecorder } from '../latency.js';
+import type { LatencySummarySource } from '../latency.js';
 import { absentSource, type MetricSource } from '../source.js';
 import { afXdpSource, type AfXdpSocketLike } from '../sources/af-xdp.js';
 import { conntrackSource, type BatchMapReader, type ConntrackData, type ConntrackSourceOptions } from '../sources/conntrack.js';
@@ -46,8 +46,8 @@ export interface CreateStoqCollectorOptions {
   readonly xsks?: Iterable<XskLike> | (() => Iterable<XskLike>);
   /** Datapath stats (zeroCopyOps/memcpyOps) and, when it offers them, the open QUIC connections. */
   readonly transport?: TransportLike;
-  /** Kernel→user latency recorder the receive path feeds with XDP metadata timestamps. */
-  readonly latency?: LatencyRecorder;
+  /** Kernel→user latency: a LatencyRecorder the receive path feeds with XDP metadata timestamps, or any `{ summary() }`. */
+  readonly latency?: LatencySummarySource;
   /** Sliding window for rates, ms. Default 10 000. */
   readonly windowMs?: number;
   /** Entries per BPF_MAP_LOOKUP_BATCH call on stoq_conntrack, when the map is walked. Default 4096. */

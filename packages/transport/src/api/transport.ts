@@ -17,6 +17,8 @@ import type { XdpDatapath, XdpDatapathStats } from '../datapath/xdp/xdp-datapath
 import { channels } from '../diagnostics.js';
 import { StoqClosedError, StoqConnectionLimitError, StoqInvalidConfigError, StoqXdpUnavailableError, type StoqError } from '../errors.js';
 import { StoqConnection } from './connection.js';
+import { TransportMetrics, type MetricsInputs } from './ebpf-metrics.js';
+import type { EbpfMetrics } from '@stoq/metrics';
 
 export interface ConnectOptions {
   /** TLS server name (SNI) and the name the certificate must match. */
@@ -82,6 +84,7 @@ export class StoqTransport extends EventEmitter<StoqTransportEvents> {
   #blocked = false;
   #closing = false;
   #closed = false;
+  #metrics: TransportMetrics | null = null;
 
   private constructor(config: NormalisedConfig, dgram: DgramDatapath, xdp: XdpDatapath | null, status: EbpfStatus) {
     super();
@@ -106,6 +109,12 @@ export class StoqTransport extends EventEmitter<StoqTransportEvents> {
     }
     for (const datapath of transport.#datapaths) transport.#startDatapath(datapath);
     channels.datapathSelected.publish({ transport, datapath: status.datapath, fallbackReason: status.fallbackReason });
+    try {
+      transport.#metrics = await TransportMetrics.create(transport.#metricsInputs());
+    } catch (error) {
+      // Metrics must not take the transport down: getEbpfMetrics() stays null and the error is published.
+      transport.#onMetricsError(error);
+    }
     return transport;
   }
 
@@ -140,9 +149,29 @@ export class StoqTransport extends EventEmitter<StoqTransportEvents> {
     return structuredClone(this.#status);
   }
 
-  /** Kernel-side metrics arrive with @stoq/metrics and the XDP datapath; null until then. */
-  getEbpfMetrics(): null {
-    return null;
+  /**
+   * The DESIGN.md metrics shape from @stoq/metrics, at most a second old (collected in
+   * the background, unref'd). On dgram the kernel sections (packets, conntrack, latency)
+   * say `available: false` with the fallback reason; QUIC, copy counts and CPU are real.
+   * Null after close() (or if the collector could not be built; see diagnosticsChannels.metricsError).
+   */
+  getEbpfMetrics(): EbpfMetrics | null {
+    return this.#closed ? null : (this.#metrics?.snapshot() ?? null);
+  }
+
+  /** Collects now and returns the same shape as getEbpfMetrics(), fresh. */
+  async collectEbpfMetrics(): Promise<EbpfMetrics | null> {
+    return this.#closed ? null : ((await this.#metrics?.refresh()) ?? null);
+  }
+
+  /** Open QUIC connections (handed out to the application or being established), each with stats(). */
+  connections(): StoqConnection[] {
+    const open: StoqConnection[] = [];
+    for (const core of this.#core.connections()) {
+      const conn = core.owner as StoqConnection | null;
+      if (conn && !conn.closed && !core.closed) open.push(conn);
+    }
+    return open;
   }
 
   /**
@@ -171,6 +200,7 @@ export class StoqTransport extends EventEmitter<StoqTransportEvents> {
       this.#startDatapath(xdp);
       this.#status = xdpStatus(xdp, rungs);
       channels.datapathSelected.publish({ transport: this, datapath: 'xdp', fallbackReason: undefined });
+      await this.#metrics?.rebuild(this.#metricsInputs()).catch((error: unknown) => this.#onMetricsError(error));
       return this.getEbpfStatus();
     })().finally(() => {
       this.#attaching = null;
@@ -253,7 +283,22 @@ export class StoqTransport extends EventEmitter<StoqTransportEvents> {
     this.#clearTimer();
     this.#closed = true;
     await this.#attaching?.catch(() => {});
+    this.#metrics?.close();
     await Promise.all(this.#datapaths.map((d) => d.close()));
+  }
+
+  #metricsInputs(): MetricsInputs {
+    return {
+      // Not this.stats(): that also reads stoq_stats, which the collector reads itself.
+      transport: { stats: () => ({ datapaths: this.#datapaths.map((d) => d.stats()) }), connections: () => this.connections() },
+      xdp: this.#xdp,
+      noXdpReason: this.#status.fallbackReason ?? `datapath: ${this.#status.datapath} (no XDP program attached)`,
+      onError: (error) => this.#onMetricsError(error),
+    };
+  }
+
+  #onMetricsError(error: unknown): void {
+    channels.metricsError.publish({ transport: this, error });
   }
 
   #adopt(core: CoreConnection): StoqConnection {

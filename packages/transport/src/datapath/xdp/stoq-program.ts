@@ -50,6 +50,11 @@ export class StoqXdpProgram {
     }
   }
 
+  /** The loaded object, for readers of its maps (@stoq/metrics); this class keeps owning it. */
+  get object(): BpfObject {
+    return this.#object;
+  }
+
   get link(): XdpLink | null {
     return this.#link?.attached ? this.#link : null;
   }

@@ -225,6 +225,11 @@ export class XdpDatapath implements Datapath {
     return this.#program.counters();
   }
 
+  /** What @stoq/metrics reads: the stoq_xdp object (owned here) and the AF_XDP sockets. */
+  metricsParts(): { object: StoqXdpProgram['object']; sockets: readonly XskSocket[]; latency: { summary(): LatencySummary | null } } {
+    return { object: this.#program.object, sockets: this.#sockets.sockets, latency: this.#latency };
+  }
+
   programId(): number | null {
     return this.#program.link?.programId ?? null;
   }
