@@ -1,13 +1,26 @@
 // SPDX-License-Identifier: Apache-2.0
-// Benchmark receivers run as child processes (so each one's CPU time is its own):
+// Benchmark receivers run as child processes (so each one's CPU time is its own).
+//
+// Live flood: counts packets until 1 s passes without one (or maxSeconds), then
+// prints one JSON line.
 //   node receivers.mjs dgram <address> <port> <maxSeconds>
 //   node receivers.mjs xsk <ifname> <queue> <maxSeconds>
-// Each prints "ready", counts packets until 1 s passes without one (or maxSeconds),
-// then prints one JSON line. Both touch one byte per packet, like the C receiver.
+//
+// Drain (receiver capacity, whatever the sender manages): the receiver consumes
+// nothing until told, so the sender can fill its queue; then it empties that queue
+// with no new arrivals and reports packets, wall and CPU time. Protocol: "ready" on
+// stdout, then per line "drain <sent>" on stdin one JSON line back; "quit" or EOF
+// ends with a final JSON line. Waiting on stdin is synchronous on purpose: the event
+// loop must not run, or libuv would read the dgram socket while it fills.
+//   node receivers.mjs dgram-drain <address> <port> <maxSeconds> <rcvbufBytes>
+//   node receivers.mjs xsk-drain <ifname> <queue> <maxSeconds> <frames> [batchSize=64]
+//
+// All receivers touch one byte per packet, like the C receiver (tools/pktgen).
 import dgram from 'node:dgram';
+import { readdirSync, readFileSync, readlinkSync, readSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 
-const [kind, where, portOrQueue, maxSeconds] = process.argv.slice(2);
+const [kind, where, portOrQueue, maxSeconds, size, batchArg] = process.argv.slice(2);
 const IDLE_MS = 1000;
 let packets = 0;
 let bytes = 0;
@@ -41,6 +54,75 @@ function watchIdle(close) {
   }, 50);
 }
 
+const sleeper = new Int32Array(new SharedArrayBuffer(4));
+/** Blocks the whole process until a line arrives on stdin; null at EOF or past maxSeconds. */
+function readLineSync() {
+  const byte = Buffer.alloc(1);
+  let line = '';
+  for (;;) {
+    if (performance.now() - started > Number(maxSeconds) * 1000) return null;
+    let n;
+    try {
+      n = readSync(0, byte, 0, 1, null);
+    } catch (error) {
+      if (error.code !== 'EAGAIN') throw error;
+      Atomics.wait(sleeper, 0, 0, 1);
+      continue;
+    }
+    if (n === 0) return null;
+    if (byte[0] === 10) return line;
+    line += String.fromCharCode(byte[0]);
+  }
+}
+
+/** Reads the next "drain <sent>" (returns sent) or ends the run (null). */
+function nextDrain() {
+  const line = readLineSync();
+  const match = /^drain (\d+)$/.exec(line ?? '');
+  return match ? Number(match[1]) : null;
+}
+
+const cpuSecondsSince = (start) => {
+  const cpu = process.cpuUsage(start);
+  return (cpu.user + cpu.system) / 1e6;
+};
+
+/** This process's UDP socket on `port` in /proc/self/net/udp6: queued bytes and drops. */
+function udpQueue(port) {
+  const inodes = new Set();
+  for (const fd of readdirSync('/proc/self/fd')) {
+    try {
+      const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/self/fd/${fd}`));
+      if (m) inodes.add(m[1]);
+    } catch {}
+  }
+  const portHex = port.toString(16).toUpperCase().padStart(4, '0');
+  for (const row of readFileSync('/proc/self/net/udp6', 'utf8').trim().split('\n').slice(1)) {
+    const f = row.trim().split(/\s+/);
+    if (f[1].endsWith(`:${portHex}`) && inodes.has(f[9])) {
+      return { rxQueueBytes: parseInt(f[4].split(':')[1], 16), drops: Number(f[12]) };
+    }
+  }
+  throw new Error(`no UDP socket of this process on port ${port} in /proc/self/net/udp6`);
+}
+
+/** Takes every packet the RX ring holds (batches of the socket's batchSize); returns how many. */
+function drainRing(socket, umemBytes) {
+  let n = 0;
+  for (;;) {
+    const batch = socket.receive();
+    const count = batch.count;
+    if (count === 0) return n;
+    const { offsets, lengths } = batch;
+    for (let i = 0; i < count; i++) {
+      touched += umemBytes[offsets[i]];
+      bytes += lengths[i];
+    }
+    n += count;
+    batch.release();
+  }
+}
+
 if (kind === 'dgram') {
   const socket = dgram.createSocket({ type: 'udp6', ipv6Only: true, recvBufferSize: 8 << 20 });
   socket.on('message', (msg) => {
@@ -59,19 +141,8 @@ if (kind === 'dgram') {
   const socket = XskSocket.open({ ifname: where, queueId: Number(portOrQueue), mode: 'auto', batchSize: 64 });
   const umemBytes = socket.umem.bytes;
   socket.on('readable', () => {
-    for (;;) {
-      const batch = socket.receive();
-      const n = batch.count;
-      if (n === 0) break;
-      if (!packets) firstPacket();
-      const { offsets, lengths } = batch;
-      for (let i = 0; i < n; i++) {
-        touched += umemBytes[offsets[i]];
-        bytes += lengths[i];
-      }
-      packets += n;
-      batch.release();
-    }
+    if (!packets) firstPacket();
+    packets += drainRing(socket, umemBytes);
     last = performance.now();
   });
   console.log('ready');
@@ -80,6 +151,85 @@ if (kind === 'dgram') {
     extra = { mode: stats.mode, rxDropped: stats.kernel.rxDropped, rxRingFull: stats.kernel.rxRingFull, rxFillRingEmpty: stats.kernel.rxFillRingEmptyDescs };
     socket.close();
   });
+} else if (kind === 'dgram-drain') {
+  const port = Number(portOrQueue);
+  const socket = dgram.createSocket({ type: 'udp6', ipv6Only: true, recvBufferSize: Number(size) });
+  let cycle = null;
+  let idleTimer = null;
+  const endCycle = (complete) => {
+    clearInterval(idleTimer);
+    // An idle end (fewer packets than expected) stops the clock at the last packet.
+    const seconds = ((complete ? performance.now() : last) - cycle.t0) / 1000;
+    const cpuSeconds = cpuSecondsSince(cycle.cpu0);
+    console.log(JSON.stringify({ queued: cycle.expected, packets: cycle.packets, seconds, cpuSeconds, complete, rxQueueBytes: cycle.rxQueueBytes, socketDrops: cycle.drops }));
+    startCycle();
+  };
+  const startCycle = () => {
+    const sent = nextDrain();
+    if (sent === null) {
+      const q = udpQueue(port);
+      console.log(JSON.stringify({ packets, bytes, touched, socketDrops: q.drops, rcvbuf: socket.getRecvBufferSize() }));
+      socket.close();
+      process.exit(0);
+    }
+    const q = udpQueue(port);
+    const dropsBefore = cycle?.dropsTotal ?? 0;
+    // What the socket holds now = sent minus what the kernel dropped at this socket.
+    cycle = { expected: sent - (q.drops - dropsBefore), drops: q.drops - dropsBefore, dropsTotal: q.drops, rxQueueBytes: q.rxQueueBytes, packets: 0 };
+    cycle.t0 = last = performance.now();
+    cycle.cpu0 = process.cpuUsage();
+    idleTimer = setInterval(() => performance.now() - last > 200 && endCycle(false), 20);
+  };
+  socket.on('message', (msg) => {
+    packets++;
+    cycle.packets++;
+    bytes += msg.length;
+    touched += msg[0];
+    last = performance.now();
+    if (cycle.packets === cycle.expected) endCycle(true);
+  });
+  socket.bind(port, where, () => {
+    console.log('ready');
+    startCycle();
+  });
+} else if (kind === 'xsk-drain') {
+  const { XskSocket, Umem } = await import(new URL('../dist/index.js', import.meta.url).href);
+  const frames = Number(size);
+  // Every frame lent to the fill ring and an RX ring as deep, so the kernel can queue
+  // `frames` packets while we look away; 2048-byte frames keep the UMEM small.
+  const umem = Umem.create({ frameCount: frames + 64, frameSize: 2048, fillSize: frames, compSize: 64 });
+  const socket = XskSocket.open({ ifname: where, queueId: Number(portOrQueue), mode: 'auto', umem, rxSize: frames, txSize: 64, rxFrames: frames, batchSize: Number(batchArg ?? 64) });
+  const umemBytes = umem.bytes;
+  let cycle = null;
+  // The queue is static during a drain, so the first empty receive means it is done.
+  const onReadable = () => {
+    clearTimeout(cycle.timer);
+    const n = drainRing(socket, umemBytes);
+    cycle.packets += n;
+    const seconds = (performance.now() - cycle.t0) / 1000;
+    const cpuSeconds = cpuSecondsSince(cycle.cpu0);
+    socket.off('readable', onReadable);
+    packets += cycle.packets;
+    console.log(JSON.stringify({ packets: cycle.packets, seconds, cpuSeconds }));
+    startCycle();
+  };
+  const startCycle = () => {
+    const sent = nextDrain();
+    if (sent === null) {
+      const s = socket.statistics();
+      console.log(JSON.stringify({ packets, bytes, touched, mode: s.mode, rxDropped: s.kernel.rxDropped, rxRingFull: s.kernel.rxRingFull, rxFillRingEmpty: s.kernel.rxFillRingEmptyDescs, wakeups: s.socket.wakeups, rxBatches: s.socket.rxBatches }));
+      socket.close();
+      umem.destroy();
+      process.exit(0);
+    }
+    cycle = { packets: 0, t0: performance.now(), cpu0: process.cpuUsage() };
+    // Through 'readable' (uv_poll), the path an application uses; an empty ring
+    // never becomes readable, so report zero after a second.
+    socket.on('readable', onReadable);
+    cycle.timer = setTimeout(onReadable, 1000);
+  };
+  console.log('ready');
+  startCycle();
 } else {
   console.error(`unknown receiver ${kind}`);
   process.exit(2);

@@ -4,7 +4,14 @@
 // first byte, give the frame back. Runs for SECONDS or until IDLE seconds pass
 // without a packet after the first one; prints one JSON line.
 //
-//   xsk_count <ifname> <queue> <seconds> [idle-seconds]
+// Drain mode measures the receiver's own capacity, whatever the sender manages:
+// FRAMES 2048-byte frames all lent to a fill ring and an RX ring that deep; after
+// "ready" it consumes nothing until a "drain" line on stdin, then empties the RX
+// ring with the same loop as above (no new arrivals), timing wall and CPU, and
+// prints one JSON line per drain. "quit" or EOF prints the socket's statistics.
+// The whole run is bounded by SECONDS (SIGALRM).
+//
+//   xsk_count <ifname> <queue> <seconds> [idle-seconds] [drain <frames>]
 #define _GNU_SOURCE
 #include <errno.h>
 #include <linux/if_xdp.h>
@@ -20,10 +27,18 @@
 #include <unistd.h>
 #include <xdp/xsk.h>
 
-#define FRAMES 4096
-#define FRAME_SIZE 4096
-#define RING 2048
+#define LIVE_FRAMES 4096
+#define LIVE_FRAME_SIZE 4096
+#define LIVE_RING 2048
+#define DRAIN_FRAME_SIZE 2048
 #define BATCH 64
+
+struct receiver {
+  struct xsk_ring_cons rx;
+  struct xsk_ring_prod fill;
+  void *area;
+  uint64_t packets, bytes, checksum;
+};
 
 static double now_seconds(void) {
   struct timespec ts;
@@ -37,27 +52,92 @@ static double cpu_seconds(void) {
   return ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
 }
 
+// One batch: touch each packet's first byte and hand its frame straight back.
+static uint32_t receive_batch(struct receiver *r) {
+  uint32_t idx = 0, fidx = 0;
+  const uint32_t n = xsk_ring_cons__peek(&r->rx, BATCH, &idx);
+  if (!n) return 0;
+  while (xsk_ring_prod__reserve(&r->fill, n, &fidx) != n) {
+  }
+  for (uint32_t i = 0; i < n; i++) {
+    const struct xdp_desc *d = xsk_ring_cons__rx_desc(&r->rx, idx + i);
+    r->checksum += *(uint8_t *)xsk_umem__get_data(r->area, d->addr);
+    r->bytes += d->len;
+    *xsk_ring_prod__fill_addr(&r->fill, fidx + i) = xsk_umem__extract_addr(d->addr);
+  }
+  xsk_ring_prod__submit(&r->fill, n);
+  xsk_ring_cons__release(&r->rx, n);
+  r->packets += n;
+  return n;
+}
+
+static void live(struct receiver *r, int fd, double seconds, double idle, double *active, double *cpu) {
+  double first = 0, last = 0, cpu_first = 0;
+  const double start = now_seconds(), cpu_start = cpu_seconds();
+  for (;;) {
+    const double t = now_seconds();
+    if (t - start > seconds || (r->packets && t - last > idle)) break;
+    const int had = r->packets != 0;
+    if (!had) cpu_first = cpu_seconds();
+    if (!receive_batch(r)) {
+      struct pollfd pfd = {.fd = fd, .events = POLLIN};
+      poll(&pfd, 1, 100);
+      continue;
+    }
+    if (!had) first = t;
+    last = now_seconds();
+  }
+  *active = r->packets ? last - first : 0;
+  *cpu = r->packets ? cpu_seconds() - cpu_first : cpu_seconds() - cpu_start;
+}
+
+static void drain(struct receiver *r, uint32_t frames) {
+  char line[64];
+  while (fgets(line, sizeof(line), stdin) && strncmp(line, "drain", 5) == 0) {
+    const uint64_t before = r->packets;
+    const uint32_t queued = xsk_cons_nb_avail(&r->rx, frames);
+    const double t0 = now_seconds(), c0 = cpu_seconds();
+    while (receive_batch(r)) {
+    }
+    const double t1 = now_seconds(), c1 = cpu_seconds();
+    printf("{\"queued\":%u,\"packets\":%llu,\"seconds\":%.9f,\"cpuSeconds\":%.9f}\n", queued,
+           (unsigned long long)(r->packets - before), t1 - t0, c1 - c0);
+    fflush(stdout);
+  }
+}
+
 int main(int argc, char **argv) {
-  if (argc < 4) {
-    fprintf(stderr, "usage: %s <ifname> <queue> <seconds> [idle-seconds]\n", argv[0]);
+  const int drain_mode = argc == 7 && strcmp(argv[5], "drain") == 0;
+  if (argc < 4 || (argc > 5 && !drain_mode)) {
+    fprintf(stderr, "usage: %s <ifname> <queue> <seconds> [idle-seconds] [drain <frames>]\n", argv[0]);
     return 2;
   }
   const char *ifname = argv[1];
   const unsigned queue = (unsigned)atoi(argv[2]);
   const double seconds = atof(argv[3]);
   const double idle = argc > 4 ? atof(argv[4]) : 1.0;
+  const uint32_t frames = drain_mode ? (uint32_t)strtoul(argv[6], NULL, 10) : LIVE_FRAMES;
+  if (drain_mode && (frames < 64 || frames > (1u << 20) || (frames & (frames - 1)))) {
+    fprintf(stderr, "drain frames must be a power of two in [64, 1048576]\n");
+    return 2;
+  }
+  const uint32_t frame_size = drain_mode ? DRAIN_FRAME_SIZE : LIVE_FRAME_SIZE;
+  const uint32_t ring = drain_mode ? frames : LIVE_RING;
+  if (drain_mode) alarm((unsigned)seconds + 1);
 
-  void *area = mmap(NULL, (size_t)FRAMES * FRAME_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  if (area == MAP_FAILED) return perror("mmap"), 1;
-  struct xsk_ring_prod fill, tx;
-  struct xsk_ring_cons comp, rx;
+  struct receiver r = {0};
+  const size_t area_size = (size_t)frames * frame_size;
+  r.area = mmap(NULL, area_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (r.area == MAP_FAILED) return perror("mmap"), 1;
+  struct xsk_ring_prod tx;
+  struct xsk_ring_cons comp;
   struct xsk_umem *umem;
-  struct xsk_umem_config ucfg = {.fill_size = RING, .comp_size = RING, .frame_size = FRAME_SIZE};
-  int err = xsk_umem__create(&umem, area, (uint64_t)FRAMES * FRAME_SIZE, &fill, &comp, &ucfg);
+  struct xsk_umem_config ucfg = {.fill_size = ring, .comp_size = LIVE_RING, .frame_size = frame_size};
+  int err = xsk_umem__create(&umem, r.area, area_size, &r.fill, &comp, &ucfg);
   if (err) return fprintf(stderr, "xsk_umem__create: %s\n", strerror(-err)), 1;
-  struct xsk_socket_config scfg = {.rx_size = RING, .tx_size = RING, .bind_flags = XDP_USE_NEED_WAKEUP};
+  struct xsk_socket_config scfg = {.rx_size = ring, .tx_size = LIVE_RING, .bind_flags = XDP_USE_NEED_WAKEUP};
   struct xsk_socket *xsk;
-  err = xsk_socket__create(&xsk, ifname, queue, umem, &rx, &tx, &scfg);
+  err = xsk_socket__create(&xsk, ifname, queue, umem, &r.rx, &tx, &scfg);
   if (err) return fprintf(stderr, "xsk_socket__create: %s\n", strerror(-err)), 1;
   const int fd = xsk_socket__fd(xsk);
   struct xdp_options opts;
@@ -65,55 +145,26 @@ int main(int argc, char **argv) {
   getsockopt(fd, SOL_XDP, XDP_OPTIONS, &opts, &optlen);
 
   uint32_t idx = 0;
-  xsk_ring_prod__reserve(&fill, RING, &idx);
-  for (uint32_t i = 0; i < RING; i++) *xsk_ring_prod__fill_addr(&fill, idx + i) = (uint64_t)i * FRAME_SIZE;
-  xsk_ring_prod__submit(&fill, RING);
+  xsk_ring_prod__reserve(&r.fill, ring, &idx);
+  for (uint32_t i = 0; i < ring; i++) *xsk_ring_prod__fill_addr(&r.fill, idx + i) = (uint64_t)i * frame_size;
+  xsk_ring_prod__submit(&r.fill, ring);
 
   printf("ready\n");
   fflush(stdout);
-  uint64_t packets = 0, bytes = 0, checksum = 0;
-  double first = 0, last = 0;
-  const double start = now_seconds();
-  double cpu_start = cpu_seconds(), cpu_first = 0;
-  for (;;) {
-    double t = now_seconds();
-    if (t - start > seconds || (packets && t - last > idle)) break;
-    uint32_t n = xsk_ring_cons__peek(&rx, BATCH, &idx);
-    if (!n) {
-      struct pollfd pfd = {.fd = fd, .events = POLLIN};
-      poll(&pfd, 1, 100);
-      continue;
-    }
-    if (!packets) {
-      first = t;
-      cpu_first = cpu_seconds();
-    }
-    uint32_t fidx;
-    while (xsk_ring_prod__reserve(&fill, n, &fidx) != n) {
-    }
-    for (uint32_t i = 0; i < n; i++) {
-      const struct xdp_desc *d = xsk_ring_cons__rx_desc(&rx, idx + i);
-      checksum += *(uint8_t *)xsk_umem__get_data(area, d->addr);
-      bytes += d->len;
-      *xsk_ring_prod__fill_addr(&fill, fidx + i) = xsk_umem__extract_addr(d->addr);
-    }
-    xsk_ring_prod__submit(&fill, n);
-    xsk_ring_cons__release(&rx, n);
-    packets += n;
-    last = now_seconds();
-  }
-  const double active = packets ? last - first : 0;
-  const double cpu = packets ? cpu_seconds() - cpu_first : cpu_seconds() - cpu_start;
+  double active = 0, cpu = 0;
+  if (drain_mode) drain(&r, frames);
+  else live(&r, fd, seconds, idle, &active, &cpu);
+
   struct xdp_statistics st = {0};
   optlen = sizeof(st);
   getsockopt(fd, SOL_XDP, XDP_STATISTICS, &st, &optlen);
   printf("{\"packets\":%llu,\"bytes\":%llu,\"activeSeconds\":%.6f,\"cpuSeconds\":%.6f,\"mode\":\"%s\",\"rxDropped\":%llu,"
          "\"rxRingFull\":%llu,\"rxFillRingEmpty\":%llu,\"touched\":%llu}\n",
-         (unsigned long long)packets, (unsigned long long)bytes, active, cpu,
+         (unsigned long long)r.packets, (unsigned long long)r.bytes, active, cpu,
          (opts.flags & XDP_OPTIONS_ZEROCOPY) ? "zerocopy" : "copy", (unsigned long long)st.rx_dropped,
-         (unsigned long long)st.rx_ring_full, (unsigned long long)st.rx_fill_ring_empty_descs, (unsigned long long)checksum);
+         (unsigned long long)st.rx_ring_full, (unsigned long long)st.rx_fill_ring_empty_descs, (unsigned long long)r.checksum);
   xsk_socket__delete(xsk);
   xsk_umem__delete(umem);
-  munmap(area, (size_t)FRAMES * FRAME_SIZE);
+  munmap(r.area, area_size);
   return 0;
 }
