@@ -19,6 +19,8 @@ export interface StreamHost {
 }
 
 const READ_CHUNK = 64 * 1024;
+/** quiche's default stream urgency (RFC 9218 range 0..7 is for HTTP/3; quiche uses 0..255, default 127). */
+const DEFAULT_URGENCY = 127;
 // streamRecv writes here; what it read is copied out at its exact size. One scratch
 // buffer serves every stream because reads are synchronous on one thread.
 const scratch = Buffer.allocUnsafe(READ_CHUNK);
@@ -114,7 +116,15 @@ export class QuicStream extends Duplex {
         this.destroy(this.#streamError(error, 'streamRecv'));
         return;
       }
-      if (result === null) break;
+      if (result === null) {
+        // A FIN that arrives on its own after every byte was read is not "readable"
+        // to quiche (nothing to return), only finished: end the stream here.
+        if (this.#finishedInQuiche(q)) {
+          this.#readEnded = true;
+          this.push(null);
+        }
+        break;
+      }
       readAny = true;
       const [n, fin] = result;
       if (n > 0) {
@@ -127,6 +137,22 @@ export class QuicStream extends Duplex {
     }
     // Reading freed receive window: quiche may want to send MAX_STREAM_DATA.
     if (readAny) this.#host.wake();
+  }
+
+  #scheduleBareFin(q: QuicheConnection): void {
+    try {
+      q.streamPriority(this.id, DEFAULT_URGENCY, false);
+    } catch {
+      // The stream is already gone from quiche (reset or collected): streamSend reports it.
+    }
+  }
+
+  #finishedInQuiche(q: QuicheConnection): boolean {
+    try {
+      return q.streamFinished(this.id);
+    } catch {
+      return false;
+    }
   }
 
   #pumpWrite(): void {
@@ -154,7 +180,15 @@ export class QuicStream extends Duplex {
     const fin = this.#pendingFin;
     if (fin && !this.#pending) {
       try {
-        q.streamSend(this.id, new Uint8Array(0), true);
+        // quiche's incremental round-robin can drop a stream whose only pending frame is
+        // a bare FIN from its send queue (seen with several connections × streams: the
+        // peer never gets the FIN and the stream stalls until the idle timeout). With
+        // no data left, making it non-incremental changes no fairness and gets the FIN
+        // scheduled. Same urgency as quiche's default.
+        this.#scheduleBareFin(q);
+        // quiche answers Done (null) when the connection has no send capacity right
+        // now, even for a bare FIN: keep it pending and retry on the next poke().
+        if (q.streamSend(this.id, new Uint8Array(0), true) === null) return;
       } catch (error) {
         this.#pendingFin = null;
         fin(this.#streamError(error, 'streamSend'));
