@@ -34,15 +34,33 @@ describe('stoq', () => {
     expect(stderr).toMatch(/no interface stoq-nope0.*STOQ_ERR_NO_SUCH_DEVICE/);
   });
 
-  it('demo --json: data intact over the lab, the IPv4 flood dropped by XDP and counted', () => {
+  it('demo --json: QUIC over the XDP + AF_XDP fast path in the lab, data intact, the IPv4 flood dropped and counted', () => {
     const { code, stdout, stderr } = stoq(['demo', '--megabytes', '4', '--rounds', '50', '--json'], 120_000);
     expect(code, stderr).toBe(0);
     const summary = JSON.parse(stdout);
+    expect(summary.environment).toBe('lab');
+    expect(summary.server.status.datapath).toBe('xdp');
+    expect(summary.server.xdp.mode).toBe('native XDP, copy-mode AF_XDP'); // what veth supports, read back
     expect(summary.bulk).toMatchObject({ bytes: 4 * 1024 * 1024, intact: true });
     expect(summary.latencyUs.samples).toBe(50);
-    expect(summary.server.xdp.mode).toBe('native');
-    expect(summary.server.xdp.counters.ipv4_dropped).toBe(summary.flood.sent);
-    expect(summary.server.xdp.counters.quic_passed + summary.server.xdp.counters.quic_redirected).toBeGreaterThan(4 * 1024 * 1024 / 1500);
+    const counters = summary.server.xdp.counters;
+    expect(counters.ipv4_dropped).toBe(summary.flood.sent);
+    expect(counters.quic_redirected).toBeGreaterThan((4 * 1024 * 1024) / 1500); // the bulk came in through AF_XDP
     expect(summary.server.xdp.conntrack.established).toBe(1);
+    expect(summary.server.xdp.latency.samples).toBeGreaterThan(0);
+  });
+
+  it('demo without capabilities runs the same transfer on [::1] over the kernel socket and says why', () => {
+    const result = spawnSync('setpriv', ['--inh-caps=-all', '--bounding-set=-all', '--', process.execPath, STOQ, 'demo', '--megabytes', '2', '--rounds', '20', '--json'], {
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    expect(result.status, result.stderr).toBe(0);
+    const summary = JSON.parse(result.stdout);
+    expect(summary.environment).toBe('loopback');
+    expect(summary.whyNotLab).toMatch(/missing CAP_SYS_ADMIN, CAP_NET_ADMIN/);
+    expect(summary.server.status.datapath).toBe('dgram');
+    expect(summary.server.xdp).toBeNull();
+    expect(summary.bulk).toMatchObject({ bytes: 2 * 1024 * 1024, intact: true });
   });
 });

@@ -9,8 +9,10 @@ function describeDatapath(r: DemoResult): string[][] {
   const rows = [
     ['environment', r.environment === 'lab' ? 'two network namespaces joined by a veth pair (IPv6 fd00::/8)' : 'loopback [::1]'],
     ['datapath', `${status.datapath ?? 'unknown'}${status.fallbackReason ? yellow(` (why not AF_XDP: ${status.fallbackReason})`) : ''}`],
-    ['XDP program', r.server.xdp ? `stoq_xdp attached in ${bold(r.server.xdp.mode)} mode (bpf_link)` : yellow(`not attached: ${r.server.xdpSkippedReason ?? 'unknown'}`)],
+    ['fast path', r.server.xdp ? `stoq_xdp through a bpf_link: ${bold(r.server.xdp.mode)}` : yellow(`not in use: ${r.server.xdpSkippedReason ?? 'unknown'}`)],
   ];
+  const latency = r.server.xdp?.latency;
+  if (latency) rows.push(['kernel→user', `p50 ${latency.p50Us.toFixed(1)} µs, p99 ${latency.p99Us.toFixed(1)} µs (XDP metadata timestamps, ${latency.samples} packets)`]);
   if (r.whyNotLab) rows.push(['note', yellow(r.whyNotLab)]);
   return rows;
 }

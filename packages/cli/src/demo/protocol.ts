@@ -18,6 +18,8 @@ export interface ServerReport {
     mode: string;
     counters: Record<string, number>;
     conntrack: Record<string, number>;
+    /** Kernel→user latency from the XDP metadata timestamps (µs), null before the first sample. */
+    latency: { samples: number; p50Us: number; p99Us: number } | null;
   };
   xdpSkippedReason?: string;
   connectionsAccepted: number;

@@ -6,6 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { effectiveCapabilities } from '@stoq/loader';
 import { createLab, type Lab } from '@stoq/netlab';
 import { onMessages, type ChildMessage, type ServerReport } from './protocol.js';
 import { ProgressBar } from './progress.js';
@@ -69,14 +70,31 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
 }
 
+/**
+ * The lab needs CAP_SYS_ADMIN (network namespaces) and CAP_NET_ADMIN (veth, XDP).
+ * Without them, or if building it fails, the same demo runs on [::1] and says why.
+ */
+async function tryLab(): Promise<{ lab: Lab | null; whyNot?: string }> {
+  const held = effectiveCapabilities();
+  const missing = (['CAP_SYS_ADMIN', 'CAP_NET_ADMIN'] as const).filter((cap) => !held.has(cap));
+  const fallback = 'the demo runs on [::1] over the kernel UDP socket (no XDP, no AF_XDP)';
+  if (missing.length) return { lab: null, whyNot: `missing ${missing.join(', ')} for network namespaces and XDP (run as root): ${fallback}` };
+  try {
+    return { lab: await createLab({ ipv4: true, timeoutMs: 5 * 60_000 }) };
+  } catch (error) {
+    return { lab: null, whyNot: `could not build the lab (${(error as Error).message.split('\n')[0]}): ${fallback}` };
+  }
+}
+
 export async function runDemo(options: DemoOptions): Promise<DemoResult> {
-  const isRoot = process.getuid?.() === 0;
   const certDir = mkdtempSync(join(tmpdir(), 'stoq-demo-'));
   const children: ChildProcess[] = [];
   let lab: Lab | null = null;
   const node = process.execPath;
   try {
-    lab = isRoot ? await createLab({ ipv4: true, timeoutMs: 5 * 60_000 }) : null;
+    const lab0 = await tryLab();
+    lab = lab0.lab;
+    const whyNotLab = lab0.whyNot;
     const serverArgs = [here('./server.js'), lab ? lab.a.address : '::1', String(options.port), lab ? lab.a.ifname : '', certDir];
     const serverChild = lab
       ? lab.spawn(lab.a, node, serverArgs, { stdio: ['pipe', 'pipe', 'pipe'] })
@@ -114,7 +132,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     const sorted = [...latency.samplesUs].sort((a, b) => a - b);
     return {
       environment: lab ? 'lab' : 'loopback',
-      ...(lab ? {} : { whyNotLab: 'not running as root: no network namespaces or XDP; the demo runs on [::1] over node:dgram' }),
+      ...(whyNotLab ? { whyNotLab } : {}),
       server: report.report,
       bulk: {
         bytes: bulk.bytes,

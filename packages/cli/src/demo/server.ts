@@ -8,7 +8,6 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { Duplex, type Readable } from 'node:stream';
 import { createSelfSignedCertificate, StoqTransport } from '@stoq/transport';
-import { attachDemoXdp, type DemoXdp } from './xdp.js';
 import { DEMO_SERVER_NAME, emit, STREAM_BULK, STREAM_ECHO } from './protocol.js';
 
 const [address = '::', portText = '9292', ifname = '', certDir = '/tmp'] = process.argv.slice(2);
@@ -40,22 +39,13 @@ async function main(): Promise<void> {
   const certPath = join(certDir, `stoq-demo-${process.pid}.pem`);
   writeFileSync(certPath, cert, { mode: 0o644 });
 
-  // The XDP program goes on before the transport binds, so the first packet is classified.
-  let xdp: DemoXdp | null = null;
-  let xdpSkippedReason: string | undefined;
-  try {
-    xdp = ifname ? await attachDemoXdp(ifname) : null;
-    if (!ifname) xdpSkippedReason = 'no interface (loopback demo)';
-  } catch (err) {
-    const e = err as { message: string; code?: string };
-    xdpSkippedReason = `${e.message}${e.code ? ` [${e.code}]` : ''}`;
-  }
-
+  // The transport owns the fast path: with an interface it climbs the fallback ladder
+  // (stoq_xdp + AF_XDP, or the kernel socket with the reasons why not).
   const transport = await StoqTransport.create({
     address,
     port: Number(portText),
     tls: { cert, key },
-    ...(ifname ? { interface: ifname } : {}),
+    ...(ifname ? { interface: ifname, xdp: { ipv4Policy: 'drop' as const } } : {}),
   });
   let accepted = 0;
   transport.on('connection', (conn) => {
@@ -74,21 +64,31 @@ async function main(): Promise<void> {
   const commands = createInterface({ input: process.stdin });
   for await (const line of commands) {
     if (line === 'report') {
-      emit({
-        type: 'server-report',
-        report: {
-          status: transport.getEbpfStatus(),
-          xdp: xdp ? { mode: xdp.mode, counters: xdp.counters(), conntrack: xdp.conntrackStates() } : null,
-          ...(xdpSkippedReason ? { xdpSkippedReason } : {}),
-          connectionsAccepted: accepted,
-        },
-      });
+      emit({ type: 'server-report', report: await serverReport(transport, accepted) });
     } else if (line === 'quit') {
       break;
     }
   }
   await transport.close();
-  xdp?.close();
+}
+
+function latencyOf(latency: { count: number; p50Us: number; p99Us: number } | null) {
+  return latency ? { samples: latency.count, p50Us: latency.p50Us, p99Us: latency.p99Us } : null;
+}
+
+/** What the demo summary shows of the server: datapath status, XDP modes, counters, conntrack. */
+async function serverReport(transport: StoqTransport, accepted: number) {
+  const status = transport.getEbpfStatus();
+  const xdp = transport.stats().xdp;
+  const metrics = xdp ? await transport.collectEbpfMetrics() : null;
+  const ct = metrics?.connectionMetrics.conntrack;
+  const conntrack = ct?.available ? ct.byState : {};
+  return {
+    status,
+    xdp: xdp ? { mode: `${xdp.xdpMode} XDP, ${xdp.afXdpMode}-mode AF_XDP`, counters: xdp.programCounters, conntrack, latency: latencyOf(xdp.latency) } : null,
+    ...(xdp ? {} : { xdpSkippedReason: status?.fallbackReason ?? (ifname ? 'unknown' : 'no interface (loopback demo)') }),
+    connectionsAccepted: accepted,
+  };
 }
 
 main().catch((err: Error & { code?: string }) => {
