@@ -4,18 +4,23 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { native } from './binding.js';
 
+/** Where bpffs is conventionally mounted, and where ensureBpffs() mounts it. */
 export const DEFAULT_BPFFS = '/sys/fs/bpf';
 
+/** Where a bpffs is mounted in this mount namespace (from /proc/self/mounts), or null if none is. */
 export function bpffsMountPoint(): string | null {
   const mounts = readFileSync('/proc/self/mounts', 'utf8').split('\n');
   const line = mounts.find((m) => m.split(' ')[2] === 'bpf');
   return line ? (line.split(' ')[1] ?? null) : null;
 }
 
+/** What ensureBpffs() found or did. */
 export interface BpffsStatus {
+  /** Where bpffs is mounted, or null if it is not and could not be mounted. */
   mountPoint: string | null;
   /** True when this call mounted it. */
   mounted: boolean;
+  /** Why bpffs could not be mounted (mountPoint null). */
   reason?: string;
 }
 

@@ -2,9 +2,23 @@
 // Linux capability numbers STOQ cares about and their names.
 import { native } from './binding.js';
 
-export const CAPABILITY_BITS = { CAP_NET_ADMIN: 12, CAP_NET_RAW: 13, CAP_SYS_ADMIN: 21, CAP_PERFMON: 38, CAP_BPF: 39 } as const;
+/** Bit numbers (linux/capability.h) of the capabilities the fast path needs. */
+export const CAPABILITY_BITS = {
+  /** Attach XDP programs, bind AF_XDP sockets, configure interfaces. */
+  CAP_NET_ADMIN: 12,
+  /** Create AF_XDP sockets. */
+  CAP_NET_RAW: 13,
+  /** Everything; also stands in for CAP_BPF and CAP_PERFMON (pre-5.8 kernels). */
+  CAP_SYS_ADMIN: 21,
+  /** Pointer arithmetic and other "trusted" program features (with CAP_BPF), since Linux 5.8. */
+  CAP_PERFMON: 38,
+  /** Load programs and create maps, since Linux 5.8. */
+  CAP_BPF: 39,
+} as const;
+/** One of the capabilities in CAPABILITY_BITS, e.g. `'CAP_BPF'`. */
 export type CapabilityName = keyof typeof CAPABILITY_BITS;
 
+/** Which of CAPABILITY_BITS this process holds in its effective set (capget). */
 export function effectiveCapabilities(): Set<CapabilityName> {
   const bits = native.effectiveCapabilities();
   const held = new Set<CapabilityName>();

@@ -4,6 +4,7 @@
 import { constants } from 'node:os';
 import { GRANT_HINT, missingForXdp } from './capabilities.js';
 
+/** The stable codes of BpfError (`err.code`). */
 export type BpfErrorCode =
   | 'STOQ_ERR_BPF_PERMISSION'
   | 'STOQ_ERR_BPF_VERIFIER'
@@ -29,21 +30,41 @@ export function errnoName(errno: number): string {
   return errnoNames.get(errno) ?? (errno === 524 ? 'ENOTSUPP' : `E${errno}`);
 }
 
+/** What a BpfError is built from. */
 export interface BpfErrorOptions {
+  /** The stable error code. */
   code: BpfErrorCode;
+  /** The operation that failed, e.g. `load`, `attachXdp`, `map.update`. */
   operation: string;
+  /** The errno the kernel or libbpf returned; 0 when none. */
   errno?: number;
+  /** What the user can do about it. */
   hint?: string;
+  /** The verifier's log, for STOQ_ERR_BPF_VERIFIER. */
   verifierLog?: string;
+  /** The underlying error (becomes `err.cause`). */
   cause?: unknown;
 }
 
+/**
+ * Every failure of the loader: a stable `code`, the errno, the failing operation and an actionable
+ * hint. `instanceof` works across copies of the package (Symbol.for brand).
+ */
 export class BpfError extends Error {
+  /** The stable error code, e.g. `STOQ_ERR_BPF_VERIFIER`. */
   readonly code: BpfErrorCode;
+  /** The errno (0 when the error did not come from a syscall). */
   readonly errno: number;
+  /** The errno's name, e.g. `EPERM` (empty when errno is 0). */
   readonly errnoCode: string;
+  /** The operation that failed, e.g. `load`, `attachXdp`, `map.update`. */
   readonly operation: string;
+  /** What to do about it, e.g. which capabilities to grant. */
   readonly hint?: string;
+  /**
+   * The verifier's log without libbpf's framing (STOQ_ERR_BPF_VERIFIER); its last lines say which
+   * instruction failed.
+   */
   readonly verifierLog?: string;
 
   constructor(message: string, options: BpfErrorOptions) {
@@ -58,6 +79,7 @@ export class BpfError extends Error {
     Object.defineProperty(this, brand, { value: true });
   }
 
+  /** True for any BpfError, also one made by another copy of this package. */
   static override [Symbol.hasInstance](value: unknown): boolean {
     return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[brand] === true;
   }

@@ -5,7 +5,7 @@ export { BpfProgram, XdpAction, type XdpActionName, type TestRunOptions, type Te
 export { XdpLink, type XdpMode } from './link.js';
 export { BpfIterator } from './iterator.js';
 export { BpfMap, type UpdateFlag } from './map.js';
-export { BpfError, type BpfErrorCode } from './errors.js';
+export { BpfError, type BpfErrorCode, type BpfErrorOptions } from './errors.js';
 export { probe, MIN_KERNEL, type ProbeReport, type ProbeOptions, type Check, type InterfaceProbe } from './probe.js';
 export { effectiveCapabilities, missingForAfXdp, missingForXdp, CAPABILITY_BITS, GRANT_HINT, type CapabilityName } from './capabilities.js';
 export { ensureBpffs, bpffsMountPoint, DEFAULT_BPFFS, type BpffsStatus } from './bpffs.js';

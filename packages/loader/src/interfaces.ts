@@ -4,11 +4,19 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { constants } from 'node:os';
 import { BpfError, invalidArgument } from './errors.js';
 
+/** A network interface of this namespace, by both name and index. */
 export interface InterfaceRef {
+  /** The interface name, e.g. `eth0`. */
   ifname: string;
+  /** The kernel's interface index. */
   ifindex: number;
 }
 
+/**
+ * Looks up an interface by name or index in /sys/class/net. Throws STOQ_ERR_INVALID_ARGUMENT for a
+ * malformed name or index and STOQ_ERR_NO_SUCH_DEVICE if this namespace has no such interface;
+ * `operation` names the caller in the error.
+ */
 export function resolveInterface(iface: string | number, operation: string): InterfaceRef {
   if (typeof iface === 'number') {
     if (!Number.isInteger(iface) || iface <= 0) throw invalidArgument(operation, `ifindex must be a positive integer, got ${iface}`);

@@ -7,7 +7,12 @@ import { closedError, fromNative, invalidArgument } from './errors.js';
 
 const DEFAULT_MAX_BYTES = 64 * 1024 * 1024;
 
+/**
+ * An iterator program (SEC("iter/…")) bound to its target through a bpf_link. Each read() is one
+ * complete pass in the kernel, returning what the program wrote with bpf_seq_write/bpf_seq_printf.
+ */
 export class BpfIterator {
+  /** The name of the iterator program. */
   readonly programName: string;
   #fd: number;
 
@@ -17,11 +22,16 @@ export class BpfIterator {
     this.#fd = linkFd;
   }
 
+  /** False once close() has run. */
   get attached(): boolean {
     return this.#fd >= 0;
   }
 
-  /** Runs the iterator once over its target and returns everything it wrote. */
+  /**
+   * Runs the iterator once over its target and returns everything it wrote, up to
+   * `maxBytes` (default 64 MiB). Throws STOQ_ERR_CLOSED after close(), STOQ_ERR_BPF_ITERATOR
+   * if the kernel read fails.
+   */
   read(maxBytes = DEFAULT_MAX_BYTES): Buffer {
     if (!Number.isInteger(maxBytes) || maxBytes < 1) throw invalidArgument('iterator.read', 'maxBytes must be a positive integer');
     if (this.#fd < 0) throw closedError('iterator.read', `iterator ${this.programName}`);

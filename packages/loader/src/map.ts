@@ -6,8 +6,13 @@ import { native, type NativeMapInfo } from './binding.js';
 import { ensureBpffs } from './bpffs.js';
 import { BpfError, closedError, fromNative, invalidArgument } from './errors.js';
 
-const UPDATE_FLAGS = { any: 0, noexist: 1, exist: 2 } as const;
-export type UpdateFlag = keyof typeof UPDATE_FLAGS;
+/**
+ * When BpfMap.update() may write: `any` creates or replaces (BPF_ANY), `noexist` only
+ * creates (BPF_NOEXIST, EEXIST if the key is there), `exist` only replaces (BPF_EXIST,
+ * ENOENT if it is not).
+ */
+export type UpdateFlag = 'any' | 'noexist' | 'exist';
+const UPDATE_FLAGS: Readonly<Record<UpdateFlag, number>> = { any: 0, noexist: 1, exist: 2 };
 
 const PER_CPU_TYPES = new Set(['percpu_array', 'percpu_hash', 'lru_percpu_hash', 'percpu_cgroup_storage']);
 
@@ -15,12 +20,25 @@ function toBuffer(bytes: Uint8Array): Buffer {
   return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
+/**
+ * One BPF map, by fd: lookups, updates, deletes and iteration with key and value sizes checked here
+ * (a wrong size throws STOQ_ERR_INVALID_ARGUMENT); kernel failures throw BpfError STOQ_ERR_BPF_MAP.
+ */
 export class BpfMap {
+  /** The map's name (truncated by the kernel to 15 characters). */
   readonly name: string;
+  /** The map type as libbpf names it, e.g. `hash`, `percpu_array`, `xskmap`. */
   readonly type: string;
+  /** Key size in bytes. */
   readonly keySize: number;
+  /** Value size in bytes (per CPU for per-CPU maps). */
   readonly valueSize: number;
+  /** The most entries the map can hold. */
   readonly maxEntries: number;
+  /**
+   * Whether values are per CPU (percpu_array, percpu_hash, lru_percpu_hash, percpu_cgroup_storage):
+   * use lookupPerCpu() and entriesPerCpu() for those.
+   */
   readonly isPerCpu: boolean;
   /** How lookupBatch() got its entries the last time: the kernel's batch op or key iteration. */
   lastBatchMethod: 'batch' | 'iteration' | null = null;
@@ -62,6 +80,7 @@ export class BpfMap {
     });
   }
 
+  /** The map's fd; throws STOQ_ERR_CLOSED once the map (or its object) is closed. */
   get fd(): number {
     return this.#fd();
   }
@@ -69,6 +88,10 @@ export class BpfMap {
   /** Releases a map opened with openByName(); maps of a BpfObject close with it. */
   close(): void {}
 
+  /**
+   * The value stored at `key`, or null if there is none. Per-CPU maps throw
+   * STOQ_ERR_INVALID_ARGUMENT (use lookupPerCpu()).
+   */
   lookup(key: Uint8Array): Buffer | null {
     if (this.isPerCpu) throw invalidArgument('map.lookup', `${this.name} is per-CPU: use lookupPerCpu()`);
     return this.#call('map.lookup', () => native.mapLookup(this.fd, this.#key(key, 'map.lookup'), this.valueSize));
@@ -83,16 +106,25 @@ export class BpfMap {
     return Array.from({ length: this.#possibleCpus }, (_, cpu) => all.subarray(cpu * stride, cpu * stride + this.valueSize));
   }
 
+  /**
+   * Writes `value` at `key`. Per-CPU maps take one value per possible CPU, or a single value copied
+   * to every CPU. `flags` defaults to `any`.
+   */
   update(key: Uint8Array, value: Uint8Array | readonly Uint8Array[], flags: UpdateFlag = 'any'): void {
     if (!(flags in UPDATE_FLAGS)) throw invalidArgument('map.update', `flags must be one of ${Object.keys(UPDATE_FLAGS).join(', ')}`);
     const bytes = this.isPerCpu ? this.#perCpuValue(value) : this.#value(value);
     this.#call('map.update', () => native.mapUpdate(this.fd, this.#key(key, 'map.update'), bytes, UPDATE_FLAGS[flags]));
   }
 
+  /** Removes `key`; true if it was present, false if there was no such key. */
   delete(key: Uint8Array): boolean {
     return this.#call('map.delete', () => native.mapDelete(this.fd, this.#key(key, 'map.delete')));
   }
 
+  /**
+   * Walks the keys with BPF_MAP_GET_NEXT_KEY; keys added or removed meanwhile may be missed or seen
+   * twice. Stops after twice maxEntries keys at most.
+   */
   *keys(): IterableIterator<Buffer> {
     let current: Buffer | null = null;
     // Bounded: a map never yields more keys than it can hold (plus churn while iterating).
@@ -105,6 +137,10 @@ export class BpfMap {
     }
   }
 
+  /**
+   * Key/value pairs, key by key (entries deleted during the walk are skipped). Per-CPU maps throw
+   * STOQ_ERR_INVALID_ARGUMENT (use entriesPerCpu()).
+   */
   *entries(): IterableIterator<[Buffer, Buffer]> {
     if (this.isPerCpu) throw invalidArgument('map.entries', `${this.name} is per-CPU: use entriesPerCpu()`);
     for (const key of this.keys()) {
@@ -113,6 +149,7 @@ export class BpfMap {
     }
   }
 
+  /** Key and per-CPU values, key by key (entries deleted during the walk are skipped); per-CPU maps only. */
   *entriesPerCpu(): IterableIterator<[Buffer, Buffer[]]> {
     for (const key of this.keys()) {
       const values = this.lookupPerCpu(key);
@@ -164,6 +201,7 @@ export class BpfMap {
     this.#pinnedAt = path;
   }
 
+  /** Removes the pin made by pin() from bpffs; does nothing if this object did not pin the map. */
   unpin(): void {
     if (!this.#pinnedAt) return;
     unlinkSync(this.#pinnedAt);

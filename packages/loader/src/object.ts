@@ -8,7 +8,12 @@ import { BpfError, closedError, fromNative, invalidArgument } from './errors.js'
 import { BpfMap } from './map.js';
 import { BpfProgram } from './program.js';
 
+/**
+ * One BPF ELF object: open and load it, then get its programs and maps by name. Its fds are owned
+ * by a native handle, closed by close() or, failing that, by the garbage collector.
+ */
 export class BpfObject {
+  /** The ELF file this object was opened from. */
   readonly path: string;
   #handle: NativeObjectHandle | null;
   #loaded = false;
@@ -47,6 +52,7 @@ export class BpfObject {
     return object;
   }
 
+  /** Whether load() has succeeded; programs and maps are available only then. */
   get loaded(): boolean {
     return this.#loaded;
   }
@@ -70,16 +76,22 @@ export class BpfObject {
     return this;
   }
 
+  /** Every program of the object (empty until loaded). Throws STOQ_ERR_CLOSED after close(). */
   programs(): BpfProgram[] {
     this.#live('programs');
     return [...this.#programs.values()];
   }
 
+  /** Every map of the object (empty until loaded). Throws STOQ_ERR_CLOSED after close(). */
   maps(): BpfMap[] {
     this.#live('maps');
     return [...this.#maps.values()];
   }
 
+  /**
+   * The program named `name`; throws STOQ_ERR_BPF_NOT_FOUND (listing the names it has),
+   * STOQ_ERR_INVALID_ARGUMENT before load() or STOQ_ERR_CLOSED after close().
+   */
   program(name: string): BpfProgram {
     this.#requireLoaded('program');
     const program = this.#programs.get(name);
@@ -87,6 +99,10 @@ export class BpfObject {
     return program;
   }
 
+  /**
+   * The map named `name`; throws STOQ_ERR_BPF_NOT_FOUND (listing the names it has),
+   * STOQ_ERR_INVALID_ARGUMENT before load() or STOQ_ERR_CLOSED after close().
+   */
   map(name: string): BpfMap {
     this.#requireLoaded('map');
     const map = this.#maps.get(name);

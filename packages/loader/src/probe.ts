@@ -14,7 +14,9 @@ import { resolveInterface } from './interfaces.js';
 /** bpf_link-based XDP attach needs 5.9; CAP_BPF/CAP_PERFMON split came in 5.8. */
 export const MIN_KERNEL = [5, 9] as const;
 
+/** The outcome of one probe check. */
 export interface Check {
+  /** Whether the check passed. */
   ok: boolean;
   /** errno name when a syscall failed. */
   errno?: string;
@@ -22,34 +24,72 @@ export interface Check {
   hint?: string;
 }
 
+/** Which XDP attach modes work on one interface (`ProbeOptions.ifname`). */
 export interface InterfaceProbe {
+  /** The interface probed. */
   ifname: string;
+  /** Its index. */
   ifindex: number;
+  /** Attaching a pass-through program in native (driver) mode; EBUSY if a program is already attached. */
   native: Check;
+  /** Attaching a pass-through program in generic (skb) mode; EBUSY if a program is already attached. */
   generic: Check;
 }
 
+/** What probe() found; every failed check carries a hint with the fix. */
 export interface ProbeReport {
+  /** `uname -r`. */
   kernelRelease: string;
+  /** Whether the kernel is at least MIN_KERNEL (5.9). */
   kernelRecentEnough: Check;
+  /** Whether bpf() accepts creating a map from this process. */
   bpfSyscall: Check;
-  btf: Check & { path: string };
-  bpffs: Check & { mountPoint: string | null };
+  /** Whether the kernel exposes its BTF (needed by CO-RE programs). */
+  btf: Check & {
+    /** Where the kernel BTF is expected: /sys/kernel/btf/vmlinux. */
+    path: string;
+  };
+  /** Whether a bpffs is mounted (pinning needs one). */
+  bpffs: Check & {
+    /** Where it is mounted, or null. */
+    mountPoint: string | null;
+  };
+  /** The capabilities this process holds, by name and as flags. */
   capabilities: {
+    /** Every capability of CAPABILITY_BITS in the effective set. */
     effective: CapabilityName[];
+    /** CAP_BPF held. */
     bpf: boolean;
+    /** CAP_NET_ADMIN held. */
     netAdmin: boolean;
+    /** CAP_NET_RAW held. */
     netRaw: boolean;
+    /** CAP_PERFMON held. */
     perfmon: boolean;
+    /** CAP_SYS_ADMIN held. */
     sysAdmin: boolean;
     /** Needed to load BPF programs and attach XDP. */
     missingForXdp: CapabilityName[];
     /** Needed to open AF_XDP sockets. */
     missingForAfXdp: CapabilityName[];
   };
-  jit: Check & { value: number | null };
+  /** Whether the BPF JIT is enabled (net.core.bpf_jit_enable > 0). */
+  jit: Check & {
+    /** The sysctl's value, or null if it could not be read. */
+    value: number | null;
+  };
+  /** Whether this process can open an AF_XDP socket. */
   afXdp: Check;
-  toolchain: { clang: string | null; libbpfHeaders: boolean; hint?: string };
+  /** Whether BPF programs can be built here (not needed to load the prebuilt objects). */
+  toolchain: {
+    /** Path of the clang found on PATH, or null. */
+    clang: string | null;
+    /** Whether libbpf's headers are installed (/usr/include/bpf/bpf_helpers.h). */
+    libbpfHeaders: boolean;
+    /** How to install what is missing. */
+    hint?: string;
+  };
+  /** Attach modes on `ProbeOptions.ifname`, when one was given. */
   interface?: InterfaceProbe;
   /** Load + attach + AF_XDP all possible (on `interface` in some mode, when given). */
   fastPathPossible: boolean;
@@ -57,6 +97,7 @@ export interface ProbeReport {
   hints: string[];
 }
 
+/** Options of probe(). */
 export interface ProbeOptions {
   /** Also try attaching a pass-through XDP program in native and generic mode (detached at once). */
   ifname?: string;
@@ -64,6 +105,12 @@ export interface ProbeOptions {
 
 const BTF_PATH = '/sys/kernel/btf/vmlinux';
 
+/**
+ * Checks for real what this process on this kernel can do with BPF, XDP and AF_XDP
+ * (creates a map, opens an AF_XDP socket, with `ifname` attaches and detaches a
+ * pass-through program). Never throws for a failed check; throws STOQ_ERR_NO_SUCH_DEVICE
+ * if `ifname` does not exist.
+ */
 export function probe(options: ProbeOptions = {}): ProbeReport {
   const held = effectiveCapabilities();
   const missing = missingForXdp(held);

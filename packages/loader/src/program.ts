@@ -9,8 +9,20 @@ import { BpfIterator } from './iterator.js';
 import { XdpLink, type XdpMode } from './link.js';
 import type { BpfMap } from './map.js';
 
-/** XDP verdicts (enum xdp_action). */
-export const XdpAction = { ABORTED: 0, DROP: 1, PASS: 2, TX: 3, REDIRECT: 4 } as const;
+/** XDP verdicts (enum xdp_action), as an XDP program returns them. */
+export const XdpAction = {
+  /** An error: the frame is dropped and the xdp_exception tracepoint fires. */
+  ABORTED: 0,
+  /** The frame is dropped. */
+  DROP: 1,
+  /** The frame goes on to the kernel network stack. */
+  PASS: 2,
+  /** The frame is sent back out of the interface it arrived on. */
+  TX: 3,
+  /** The frame goes where a bpf_redirect* helper sent it (another interface, a CPU, an AF_XDP socket). */
+  REDIRECT: 4,
+} as const;
+/** The name of an XDP verdict: `'ABORTED'`, `'DROP'`, `'PASS'`, `'TX'` or `'REDIRECT'`. */
 export type XdpActionName = keyof typeof XdpAction;
 const ACTION_NAMES = Object.fromEntries(Object.entries(XdpAction).map(([k, v]) => [v, k])) as Record<number, XdpActionName>;
 
@@ -20,6 +32,7 @@ const XDP_FLAGS_DRV_MODE = 1 << 2;
 const MODE_FLAGS: Record<XdpMode, number> = { native: XDP_FLAGS_DRV_MODE, generic: XDP_FLAGS_SKB_MODE };
 const MAX_REPEAT = 100_000_000;
 
+/** Options of BpfProgram.testRun(). */
 export interface TestRunOptions {
   /** Run the program this many times (the kernel averages durationNs). Default 1. */
   repeat?: number;
@@ -27,10 +40,13 @@ export interface TestRunOptions {
   dataSizeOut?: number;
   /** XDP context fields, as if the frame arrived on this interface/queue. */
   ingressIfindex?: number;
+  /** The RX queue index the XDP context reports (u32); XDP programs only. */
   rxQueueIndex?: number;
 }
 
+/** What one BPF_PROG_TEST_RUN returned. */
 export interface TestRunResult {
+  /** The program's return value (the verdict for XDP programs). */
   retval: number;
   /** The verdict's name for XDP programs (retval as XDP action), undefined for other values. */
   action: XdpActionName | undefined;
@@ -40,14 +56,22 @@ export interface TestRunResult {
   durationNs: number;
 }
 
+/** Options of BpfProgram.attachXdp(). */
 export interface AttachXdpOptions {
   /** 'auto' tries native first and falls back to generic. Default 'auto'. */
   mode?: XdpMode | 'auto';
 }
 
+/**
+ * One program of a loaded BpfObject: run it on test input (BPF_PROG_TEST_RUN), attach it to an
+ * interface (XDP) or bind it as an iterator.
+ */
 export class BpfProgram {
+  /** The program's function name in the ELF object. */
   readonly name: string;
+  /** The ELF section it came from, e.g. `xdp` or `iter/bpf_map_elem`. */
   readonly section: string;
+  /** The program type as libbpf names it, e.g. `xdp` or `tracing` (iterators). */
   readonly type: string;
   readonly #fd: () => number;
 
@@ -59,6 +83,7 @@ export class BpfProgram {
     this.#fd = fd;
   }
 
+  /** The program's fd; throws STOQ_ERR_CLOSED once its object is closed. */
   get fd(): number {
     return this.#fd();
   }
