@@ -5,9 +5,14 @@ import {
   CONFIG_LAYOUT as L, CONFIG_MAGIC, IPV4_POLICIES, LITTLE_ENDIAN, MAX_QUIC_PORTS, type Ipv4Policy,
 } from './layout.js';
 
+/**
+ * The stoq_xdp configuration as user space sees it (stoq_config, key 0); encodeConfig() writes it,
+ * decodeConfig() reads it.
+ */
 export interface StoqConfig {
   /** UDP ports treated as QUIC (1..65535, at most 8, no duplicates). */
   quicPorts: number[];
+  /** What to do with IPv4 frames: `drop` or `pass` to the kernel stack. */
   ipv4Policy: Ipv4Policy;
   /** Redirect QUIC to the AF_XDP socket of the receive queue when one is registered. */
   redirect: boolean;

@@ -6,20 +6,31 @@ import { StoqCodecError } from './errors.js';
 import { ipv6FromBytes, ipv6ToBytes } from './ipv6.js';
 import { CONNTRACK_STATES, CT_KEY_LAYOUT as K, CT_VALUE_LAYOUT as V, LITTLE_ENDIAN, type ConntrackState } from './layout.js';
 
+/** A stoq_conntrack key: one QUIC peer (address and port) talking to one local port. */
 export interface ConntrackKey {
+  /** The peer's IPv6 address, in RFC 5952 text form when decoded. */
   peerAddress: string;
+  /** The peer's UDP port. */
   peerPort: number;
+  /** Our UDP port. */
   localPort: number;
 }
 
+/** A stoq_conntrack value: the flow's state and counters. */
 export interface ConntrackValue {
+  /** How far the flow has got (the program only moves it forward; `closing` is written by user space). */
   state: ConntrackState;
+  /** bpf_ktime_get_ns() (CLOCK_MONOTONIC, ns) of the first packet. */
   firstSeenNs: bigint;
+  /** bpf_ktime_get_ns() (CLOCK_MONOTONIC, ns) of the latest packet. */
   lastSeenNs: bigint;
+  /** Packets seen from the peer. */
   packets: number;
+  /** Frame bytes seen from the peer. */
   bytes: number;
 }
 
+/** One decoded stoq_conntrack entry: key and value fields together. */
 export type ConntrackEntry = ConntrackKey & ConntrackValue;
 
 const STATE_BY_VALUE = new Map<number, ConntrackState>(
@@ -39,6 +50,10 @@ function checkPort(field: string, port: number): void {
   }
 }
 
+/**
+ * The 20-byte stoq_ct_key for a peer. Throws StoqCodecError for an invalid address
+ * (STOQ_ERR_INVALID_ADDRESS) or port (STOQ_ERR_INVALID_CONFIG).
+ */
 export function encodeConntrackKey({ peerAddress, peerPort, localPort }: ConntrackKey): Buffer {
   checkPort('peerPort', peerPort);
   checkPort('localPort', localPort);
@@ -50,6 +65,7 @@ export function encodeConntrackKey({ peerAddress, peerPort, localPort }: Conntra
   return buf;
 }
 
+/** Decodes a stoq_ct_key. Throws StoqCodecError STOQ_ERR_INVALID_LAYOUT if it is shorter than 20 bytes. */
 export function decodeConntrackKey(key: Uint8Array): ConntrackKey {
   const view = viewOf(key, K);
   return {
@@ -59,6 +75,10 @@ export function decodeConntrackKey(key: Uint8Array): ConntrackKey {
   };
 }
 
+/**
+ * The 40-byte stoq_ct_value, e.g. to mark a flow `closing`. Throws StoqCodecError
+ * STOQ_ERR_INVALID_CONFIG for an unknown state.
+ */
 export function encodeConntrackValue(value: ConntrackValue): Buffer {
   const state = CONNTRACK_STATES[value.state];
   if (state === undefined) throw new StoqCodecError('STOQ_ERR_INVALID_CONFIG', 'state', `unknown state ${String(value.state)}`);
@@ -72,6 +92,10 @@ export function encodeConntrackValue(value: ConntrackValue): Buffer {
   return buf;
 }
 
+/**
+ * Decodes a stoq_ct_value. Throws StoqCodecError STOQ_ERR_INVALID_LAYOUT if it is shorter than 40
+ * bytes or its state is unknown.
+ */
 export function decodeConntrackValue(value: Uint8Array): ConntrackValue {
   const view = viewOf(value, V);
   const raw = view.getUint32(V.offsets.state, LITTLE_ENDIAN);
@@ -86,6 +110,10 @@ export function decodeConntrackValue(value: Uint8Array): ConntrackValue {
   };
 }
 
+/**
+ * Decodes a key and its value into one entry (see decodeConntrackKey and decodeConntrackValue for
+ * errors).
+ */
 export function decodeConntrack(key: Uint8Array, value: Uint8Array): ConntrackEntry {
   return { ...decodeConntrackKey(key), ...decodeConntrackValue(value) };
 }

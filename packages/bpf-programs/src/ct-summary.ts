@@ -4,13 +4,17 @@
 import { StoqCodecError } from './errors.js';
 import { CONNTRACK_STATES, CT_SUMMARY_LAYOUT as S, LITTLE_ENDIAN, type ConntrackState } from './layout.js';
 
+/** What one pass of the stoq_ct_states iterator counted over stoq_conntrack. */
 export interface ConntrackSummary {
+  /** Entries in the map. */
   entries: number;
+  /** Entries per conntrack state. */
   byState: Record<ConntrackState, number>;
   /** Entries whose state is outside enum stoq_ct_state (0 unless something wrote garbage). */
   unknownState: number;
   /** Packets and bytes summed over the entries present now (an evicted entry leaves the sum). */
   packets: number;
+  /** Frame bytes summed over the entries present now. */
   bytes: number;
 }
 

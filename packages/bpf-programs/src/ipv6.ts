@@ -3,6 +3,10 @@
 import { isIPv6 } from 'node:net';
 import { StoqCodecError } from './errors.js';
 
+/**
+ * The 16 bytes (network order) of an IPv6 address in text form, IPv4-embedded tails included.
+ * Throws StoqCodecError STOQ_ERR_INVALID_ADDRESS if `text` is not IPv6.
+ */
 export function ipv6ToBytes(text: string): Buffer {
   if (!isIPv6(text)) throw new StoqCodecError('STOQ_ERR_INVALID_ADDRESS', 'peerAddress', `not an IPv6 address: ${text}`);
   let groups = text;
@@ -23,6 +27,10 @@ export function ipv6ToBytes(text: string): Buffer {
   return out;
 }
 
+/**
+ * The RFC 5952 text form of 16 address bytes (lowercase, longest run of two or more zero groups
+ * compressed).
+ */
 export function ipv6FromBytes(bytes: Uint8Array): string {
   const groups = Array.from({ length: 8 }, (_, i) => (bytes[2 * i]! << 8) | bytes[2 * i + 1]!);
   // Longest run of two or more zero groups (first one wins a tie).

@@ -3,12 +3,18 @@
 import { StoqCodecError } from './errors.js';
 import { COUNTER_NAMES, LITTLE_ENDIAN, SIZE_BUCKET_LIMITS, STATS_LAYOUT, type CounterName } from './layout.js';
 
+/** The stoq_stats counters summed over every CPU. */
 export interface StoqStats {
+  /** Each counter of COUNTER_NAMES (frames, except rx_bytes). */
   counters: Record<CounterName, number>;
   /** Frame counts per bucket of SIZE_BUCKET_LIMITS. */
   sizeHistogram: number[];
 }
 
+/**
+ * Sums the per-CPU stoq_stats values (BpfMap.lookupPerCpu of key 0). Throws StoqCodecError
+ * STOQ_ERR_INVALID_LAYOUT if a value is too short.
+ */
 export function decodeStats(perCpuValues: readonly Uint8Array[]): StoqStats {
   const sums = new Array<bigint>(COUNTER_NAMES.length + SIZE_BUCKET_LIMITS.length).fill(0n);
   for (const [cpu, value] of perCpuValues.entries()) {
