@@ -7,4 +7,5 @@
  */
 export type MonotonicClock = () => bigint;
 
+/** The real CLOCK_MONOTONIC in ns (`process.hrtime.bigint()`), comparable with bpf_ktime_get_ns(). */
 export const monotonicNowNs: MonotonicClock = () => process.hrtime.bigint();

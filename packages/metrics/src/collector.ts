@@ -11,20 +11,30 @@ import { processSource } from './sources/process.js';
 import type { QuicData } from './sources/quic.js';
 import type { XdpStatsData } from './sources/xdp-stats.js';
 
+/** The sources a MetricsCollector reads; an absent one reads as unavailable ("source not configured"). */
 export interface CollectorSources {
+  /** stoq_stats counters and frame sizes (xdpStatsSource); also the input of the rates. */
   readonly xdpStats?: MetricSource<XdpStatsData>;
+  /** stoq_conntrack entries per state (conntrackSource). */
   readonly conntrack?: MetricSource<ConntrackData>;
+  /** AF_XDP socket statistics (afXdpSource). */
   readonly afXdp?: MetricSource<AfXdpData>;
+  /** QUIC connection stats (quicSource). */
   readonly quic?: MetricSource<QuicData>;
+  /** The transport datapaths' own counts (datapathSource). */
   readonly datapath?: MetricSource<DatapathData>;
   /** Defaults to `processSource()`; pass `null` to leave process metrics out. */
   readonly process?: MetricSource<ProcessData> | null;
 }
 
+/** A source's key in CollectorSources and in MetricsSnapshot.readings. */
 export type SourceKey = keyof CollectorSources;
+/** Every SourceKey, in the order the collector reads them. */
 export const SOURCE_KEYS: readonly SourceKey[] = ['xdpStats', 'conntrack', 'afXdp', 'quic', 'datapath', 'process'];
 
+/** Options of `new MetricsCollector()`. */
 export interface CollectorOptions {
+  /** The sources to read; process metrics are on unless `process: null`. */
   readonly sources?: CollectorSources;
   /** Kernel→user latency recorder fed by the receive path (or its summary); absent = latency unavailable. */
   readonly latency?: LatencySummarySource;
@@ -34,13 +44,20 @@ export interface CollectorOptions {
   readonly clock?: MonotonicClock;
 }
 
+/**
+ * Rates from the stoq_stats counters over the collector's sliding window; each is null until the
+ * window holds two collections.
+ */
 export interface Rates {
+  /** Frames per second seen by the XDP program (rx_packets). */
   readonly packetsPerSecond: number | null;
+  /** Frame bytes per second (rx_bytes). */
   readonly bytesPerSecond: number | null;
   /** Per XDP verdict counter (every counter except rx_packets/rx_bytes). */
   readonly perVerdict: Readonly<Record<string, number | null>>;
 }
 
+/** CPU use between two consecutive collections; null values on the first one. */
 export interface CpuUsage {
   /** This process's CPU time over the last collection interval, % of one core. */
   readonly processPercent: number | null;
@@ -48,21 +65,32 @@ export interface CpuUsage {
   readonly perCorePercent: readonly (number | null)[];
 }
 
+/** One collection: every source's reading, rates, latency and CPU use. */
 export interface MetricsSnapshot {
   /** Wall-clock time of the collection, ms since the epoch. */
   readonly takenAtMs: number;
+  /** CLOCK_MONOTONIC (the collector's clock) at the collection, ns. */
   readonly monotonicNs: bigint;
+  /** Each source's reading, available or with the reason it is not. */
   readonly readings: {
+    /** stoq_stats counters and frame sizes. */
     readonly xdpStats: SourceReading<XdpStatsData>;
+    /** stoq_conntrack entries per state. */
     readonly conntrack: SourceReading<ConntrackData>;
+    /** AF_XDP socket statistics. */
     readonly afXdp: SourceReading<AfXdpData>;
+    /** QUIC connection aggregates. */
     readonly quic: SourceReading<QuicData>;
+    /** Datapath copy accounting. */
     readonly datapath: SourceReading<DatapathData>;
+    /** Process CPU time and memory. */
     readonly process: SourceReading<ProcessData>;
   };
   /** Null while the stats source is unavailable. */
   readonly rates: Rates | null;
+  /** Kernel→user latency summary; unavailable without a recorder or before the first timestamped frame. */
   readonly latency: SourceReading<LatencySummary>;
+  /** CPU use since the previous collection; null while the process source is unavailable. */
   readonly cpu: CpuUsage | null;
   /** Collections that failed, per configured source (by source name), since the collector was created. */
   readonly sourceErrors: Readonly<Record<string, number>>;
@@ -131,6 +159,11 @@ export class MetricsCollector {
     for (const source of Object.values(this.#sources)) source?.close?.();
   }
 
+  /**
+   * Reads every source once and returns the snapshot (also kept as lastSnapshot). A failing source
+   * is counted in sourceErrors and reads as unavailable; it never rejects the collection.
+   * Concurrent calls share one collection.
+   */
   collect(): Promise<MetricsSnapshot> {
     this.#inFlight ??= this.#collectOnce().finally(() => {
       this.#inFlight = null;

@@ -3,36 +3,92 @@ import type { MetricsSnapshot } from './collector.js';
 import type { SourceReading } from './source.js';
 
 /** Marks a section: `available: false` (with why) means "not measured", never zero. */
-type Section<T> = ({ readonly available: true } & T) | { readonly available: false; readonly reason: string };
+export type EbpfMetricsSection<T> =
+  | ({
+      /** The section was measured. */
+      readonly available: true;
+    } & T)
+  | {
+      /** The section was not measured. */
+      readonly available: false;
+      /** Why not, e.g. `@stoq/loader cannot be loaded (…)`. */
+      readonly reason: string;
+    };
 
 /** The `transport.getEbpfMetrics()` shape of DESIGN.md, JSON-serialisable. */
 export interface EbpfMetrics {
+  /** When the snapshot was collected, ms since the epoch. */
   readonly takenAtMs: number;
-  readonly packetMetrics: Section<{
+  /** What stoq_xdp saw on the interface (stoq_stats), with rates over the collector's window. */
+  readonly packetMetrics: EbpfMetricsSection<{
+    /** Frames the program has seen (rx_packets), since it was loaded. */
     readonly packetsTotal: number;
+    /** Frame bytes the program has seen (rx_bytes), since it was loaded. */
     readonly bytesTotal: number;
+    /** Frames per second over the rate window; null until the window holds two collections. */
     readonly packetsPerSecond: number | null;
+    /** Bytes per second over the rate window; null until the window holds two collections. */
     readonly bytesPerSecond: number | null;
-    readonly verdicts: Readonly<Record<string, { readonly total: number; readonly perSecond: number | null }>>;
-    readonly frameSizes: readonly { readonly maxBytes: number | null; readonly packets: number }[];
+    /** Each verdict counter (e.g. quic_redirected, ipv4_dropped): frames since load and per second. */
+    readonly verdicts: Readonly<Record<string, {
+      /** Frames since the program was loaded. */
+      readonly total: number;
+      /** Frames per second over the rate window, or null. */
+      readonly perSecond: number | null;
+    }>>;
+    /** The frame-size histogram, smallest bucket first. */
+    readonly frameSizes: readonly {
+      /** The bucket's inclusive upper bound in bytes; null for the last ("larger") bucket. */
+      readonly maxBytes: number | null;
+      /** Frames in the bucket since the program was loaded. */
+      readonly packets: number;
+    }[];
   }>;
+  /** Flows the kernel tracks and the QUIC connections of this process. */
   readonly connectionMetrics: {
-    readonly conntrack: Section<{ readonly entries: number; readonly byState: Readonly<Record<string, number>> }>;
-    readonly quic: Section<{
+    /** stoq_conntrack entries. */
+    readonly conntrack: EbpfMetricsSection<{
+      /** Entries in the map. */
+      readonly entries: number;
+      /** Entries per state (initial, handshake, established, closing). */
+      readonly byState: Readonly<Record<string, number>>;
+    }>;
+    /** Aggregates over the QUIC connections open now. */
+    readonly quic: EbpfMetricsSection<{
+      /** Open connections. */
       readonly connections: number;
-      readonly rttUs: { readonly min: number; readonly avg: number; readonly max: number } | null;
+      /** Smoothed RTT over the open connections, µs; null with no connection. */
+      readonly rttUs: {
+        /** Smallest, µs. */
+        readonly min: number;
+        /** Mean, µs. */
+        readonly avg: number;
+        /** Largest, µs. */
+        readonly max: number;
+      } | null;
+      /** Congestion windows summed over the open connections, bytes. */
       readonly cwndBytes: number;
+      /** Packets declared lost, summed over the open connections. */
       readonly lostPackets: number;
+      /** Retransmitted packets, summed over the open connections. */
       readonly retransmittedPackets: number;
     }>;
   };
-  readonly latencyMetrics: Section<{
+  /** Kernel→user latency of received frames (XDP metadata timestamp to user space), µs. */
+  readonly latencyMetrics: EbpfMetricsSection<{
+    /** Frames measured. */
     readonly samples: number;
+    /** Smallest, µs. */
     readonly minUs: number;
+    /** Mean, µs. */
     readonly avgUs: number;
+    /** Median, µs. */
     readonly p50Us: number;
+    /** 95th percentile, µs. */
     readonly p95Us: number;
+    /** 99th percentile, µs. */
     readonly p99Us: number;
+    /** Largest, µs. */
     readonly maxUs: number;
   }>;
   /**
@@ -40,16 +96,34 @@ export interface EbpfMetrics {
    * least once, as the datapaths report them; `available` refers to these two. RSS and
    * UMEM size have their own availability under `process`.
    */
-  readonly memoryMetrics: Section<{ readonly zeroCopyOps: number; readonly memcpyOps: number }> & {
-    readonly process: Section<{ readonly rssBytes: number; readonly umemBytes: number | null }>;
+  readonly memoryMetrics: EbpfMetricsSection<{
+    /** Packets that crossed kernel↔user with no copy (zero-copy AF_XDP). */
+    readonly zeroCopyOps: number;
+    /** Packets copied at least once between kernel and user space. */
+    readonly memcpyOps: number;
+  }> & {
+    /** This process's memory. */
+    readonly process: EbpfMetricsSection<{
+      /** Resident set size, bytes. */
+      readonly rssBytes: number;
+      /** UMEM mapped by AF_XDP sockets, bytes; null when none. */
+      readonly umemBytes: number | null;
+    }>;
   };
-  readonly cpuMetrics: Section<{ readonly processPercent: number | null; readonly perCorePercent: readonly (number | null)[] }>;
+  /** CPU use between the last two collections (null values on the first collection). */
+  readonly cpuMetrics: EbpfMetricsSection<{
+    /** This process's CPU time, % of one core. */
+    readonly processPercent: number | null;
+    /** Busy share of each core, %. */
+    readonly perCorePercent: readonly (number | null)[];
+  }>;
 }
 
-function section<T, R>(reading: SourceReading<T>, map: (data: T) => R): Section<R> {
+function section<T, R>(reading: SourceReading<T>, map: (data: T) => R): EbpfMetricsSection<R> {
   return reading.available ? { available: true, ...map(reading.data) } : { available: false, reason: reading.reason };
 }
 
+/** The `getEbpfMetrics()` shape of a snapshot: every source that was not measured becomes a section with `available: false` and its reason. */
 export function toEbpfMetrics(snapshot: MetricsSnapshot): EbpfMetrics {
   const { readings, rates } = snapshot;
   return {
@@ -100,7 +174,7 @@ export function toEbpfMetrics(snapshot: MetricsSnapshot): EbpfMetrics {
 }
 
 /** Copy accounting comes from the datapaths when given, else from the AF_XDP sockets' own counts. */
-function opsSection(snapshot: MetricsSnapshot): Section<{ zeroCopyOps: number; memcpyOps: number }> {
+function opsSection(snapshot: MetricsSnapshot): EbpfMetricsSection<{ zeroCopyOps: number; memcpyOps: number }> {
   const { datapath, afXdp } = snapshot.readings;
   if (datapath.available) return { available: true, zeroCopyOps: datapath.data.zeroCopyOps, memcpyOps: datapath.data.memcpyOps };
   if (afXdp.available) return { available: true, zeroCopyOps: afXdp.data.zerocopyPackets, memcpyOps: afXdp.data.copyPackets };

@@ -2,7 +2,7 @@
 export { monotonicNowNs, type MonotonicClock } from './clock.js';
 export { MetricsCollector, SOURCE_KEYS } from './collector.js';
 export type { CollectorOptions, CollectorSources, CpuUsage, MetricsSnapshot, Rates, SourceKey } from './collector.js';
-export { snapshotToJson, toEbpfMetrics, type EbpfMetrics } from './ebpf-metrics.js';
+export { snapshotToJson, toEbpfMetrics, type EbpfMetrics, type EbpfMetricsSection } from './ebpf-metrics.js';
 export { LatencyRecorder, type LatencyRecorderOptions, type LatencySummary, type LatencySummarySource } from './latency.js';
 export { METRIC_CATALOG, type MetricDefinition, type MetricType, type Sample } from './metric-catalog.js';
 export { registerStoqMetrics } from './prometheus.js';
@@ -20,6 +20,7 @@ export {
   type ConntrackState,
   type ConntrackSummaryLike,
   type ConntrackSummaryReader,
+  type MapEntries,
   type MapEntry,
 } from './sources/conntrack.js';
 export { datapathSource, type DatapathData, type DatapathStatsLike } from './sources/datapath.js';
@@ -41,5 +42,6 @@ export {
 } from './stoq/create.js';
 export { byNameSource, type ByNameSourceOptions, type OpenedMap, type OpenMapsByName } from './stoq/by-name.js';
 export { loadCtStates, type CtStatesProgram, type MapWithFd } from './stoq/ct-states.js';
+export type { CtStatesCodec } from './stoq/codecs.js';
 export { mapIdOf, mapIdOfFd } from './stoq/map-id.js';
 export { selectMap, type Selection } from './stoq/select-map.js';

@@ -2,14 +2,21 @@
 import * as hdr from 'hdr-histogram-js';
 import { monotonicNowNs, type MonotonicClock } from './clock.js';
 
+/** Kernel→user latency percentiles, in microseconds. */
 export interface LatencySummary {
   /** Samples recorded since the last reset. */
   readonly count: number;
+  /** Smallest sample, µs. */
   readonly minUs: number;
+  /** Mean, µs. */
   readonly avgUs: number;
+  /** Median, µs (top of its HDR bucket, never above maxUs). */
   readonly p50Us: number;
+  /** 95th percentile, µs (never above maxUs). */
   readonly p95Us: number;
+  /** 99th percentile, µs (never above maxUs). */
   readonly p99Us: number;
+  /** Largest sample, µs (clamped samples count as highestTrackableNs). */
   readonly maxUs: number;
 }
 
@@ -18,14 +25,17 @@ export interface LatencySummary {
  * datapath that keeps its own (the transport's XDP datapath).
  */
 export interface LatencySummarySource {
+  /** The current summary, or null when nothing was recorded. */
   summary(): LatencySummary | null;
 }
 
+/** Options of `new LatencyRecorder()`. */
 export interface LatencyRecorderOptions {
   /** Largest latency tracked; larger samples are clamped to it and counted in `clamped`. Default 10 s. */
   readonly highestTrackableNs?: number;
   /** Significant decimal digits kept by the HDR histogram. Default 3 (0.1 % error). */
   readonly significantDigits?: 1 | 2 | 3 | 4 | 5;
+  /** CLOCK_MONOTONIC in ns, the `now` of recordLatencyNs(); injectable for tests. */
   readonly clock?: MonotonicClock;
 }
 
@@ -75,10 +85,12 @@ export class LatencyRecorder {
     this.#histogram.recordValue(Math.max(0, Math.round(latencyNs)));
   }
 
+  /** Samples above highestTrackableNs, recorded as that value, since the last reset. */
   get clamped(): number {
     return this.#clamped;
   }
 
+  /** Kernel stamps later than now (not recorded) since the last reset. */
   get futureStamps(): number {
     return this.#future;
   }

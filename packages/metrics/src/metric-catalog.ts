@@ -8,19 +8,31 @@
 import type { MetricsSnapshot, SourceKey } from './collector.js';
 import { CONNTRACK_STATES } from './sources/conntrack.js';
 
+/**
+ * A Prometheus metric type: `counter` only ever increases (until the program reloads), `gauge` may
+ * go down.
+ */
 export type MetricType = 'counter' | 'gauge';
 
+/** One sample of a metric: its label values and its value. */
 export interface Sample {
+  /** Label values by label name. */
   readonly labels: Readonly<Record<string, string>>;
+  /** The value, in the metric's base unit. */
   readonly value: number;
 }
 
+/** One exported Prometheus metric. */
 export interface MetricDefinition {
+  /** The metric name, e.g. `stoq_xdp_packets_total` (pinned by the metric-names snapshot test). */
   readonly name: string;
+  /** Counter or gauge. */
   readonly type: MetricType;
   /** Base unit ('seconds', 'bytes', 'packets', 'ratio', 'connections', 'entries', '1'). */
   readonly unit: string;
+  /** The label names its samples carry. */
   readonly labels: readonly string[];
+  /** The HELP text. */
   readonly help: string;
   /** Samples for this snapshot; an unavailable source yields none (the series is omitted). */
   readonly read: (snapshot: MetricsSnapshot) => readonly Sample[];
@@ -62,6 +74,10 @@ const LATENCY_QUANTILES = [
   ['1', 'maxUs'],
 ] as const;
 
+/**
+ * Every metric this package exports, in exposition order; registerStoqMetrics() and serveMetrics()
+ * read them from here.
+ */
 export const METRIC_CATALOG: readonly MetricDefinition[] = [
   {
     name: 'stoq_source_up',

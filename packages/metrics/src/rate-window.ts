@@ -41,6 +41,10 @@ export class KeyedRateWindows {
     this.#windowMs = windowMs;
   }
 
+  /**
+   * Adds one cumulative reading per key at `atNs` (CLOCK_MONOTONIC ns); a key seen for the first
+   * time gets its own window.
+   */
   add(atNs: bigint, values: Readonly<Record<string, number>>): void {
     for (const [key, value] of Object.entries(values)) {
       let window = this.#windows.get(key);
@@ -52,6 +56,7 @@ export class KeyedRateWindows {
     }
   }
 
+  /** Each key's increase per second across its window; null until a key has two readings. */
   perSecond(): Record<string, number | null> {
     const rates: Record<string, number | null> = {};
     for (const [key, window] of this.#windows) rates[key] = window.perSecond();

@@ -6,6 +6,7 @@ import type { MetricsCollector } from './collector.js';
 import { snapshotToJson } from './ebpf-metrics.js';
 import { registerStoqMetrics } from './prometheus.js';
 
+/** Options of serveMetrics(). */
 export interface ServeMetricsOptions {
   /** TCP port; 0 picks a free one. Default 9464. */
   readonly port?: number;
@@ -15,9 +16,13 @@ export interface ServeMetricsOptions {
   readonly registry?: Registry;
 }
 
+/** A running metrics HTTP server. */
 export interface MetricsServer {
+  /** The Prometheus endpoint, e.g. `http://[::1]:9464/metrics`. */
   readonly url: string;
+  /** The TCP port it listens on (the real one when 0 was asked for). */
   readonly port: number;
+  /** Unregisters the STOQ metrics from the registry, stops listening and drops open connections. */
   close(): Promise<void>;
 }
 

@@ -6,20 +6,38 @@
  * instead of returning zeros that would look like real measurements.
  */
 export type SourceReading<T> =
-  | { readonly available: true; readonly data: T }
-  | { readonly available: false; readonly reason: string };
+  | {
+      /** The source could read. */
+      readonly available: true;
+      /** What it read. */
+      readonly data: T;
+    }
+  | {
+      /** The source could not read. */
+      readonly available: false;
+      /** Why, e.g. `no AF_XDP socket is open`. */
+      readonly reason: string;
+    };
 
+/** A reader the collector asks for one reading per collection. */
 export interface MetricSource<T> {
+  /**
+   * The source's name, e.g. `xdp_stats`: the `source` label of collection errors and the key of
+   * MetricsSnapshot.sourceErrors.
+   */
   readonly name: string;
+  /** Reads once; may throw or reject, which the collector counts and reports as unavailable. */
   collect(): Promise<SourceReading<T>> | SourceReading<T>;
   /** Releases what the source holds (e.g. a kernel iterator); called by `MetricsCollector.close()`. */
   close?(): void;
 }
 
+/** A reading that succeeded with `data`. */
 export function available<T>(data: T): SourceReading<T> {
   return { available: true, data };
 }
 
+/** A reading that could not be taken, and why. */
 export function unavailable<T = never>(reason: string): SourceReading<T> {
   return { available: false, reason };
 }

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 import { available, toNumber, unavailable, type MetricSource } from '../source.js';
 
+/** How an AF_XDP socket is bound: `zerocopy` (XDP_ZEROCOPY, frames DMA'd into UMEM) or `copy` (XDP_COPY). */
 export type AfXdpMode = 'zerocopy' | 'copy';
 
 /**
@@ -12,18 +13,25 @@ export type SocketStatistics = object;
 
 /** What `@stoq/af-xdp` sockets expose: the bound mode, kernel XDP_STATISTICS plus the socket's own counters. */
 export interface AfXdpSocketLike {
+  /** The mode the socket is bound in. */
   readonly mode: AfXdpMode;
+  /** The socket's counters (kernel XDP_STATISTICS and its own), flat or grouped one level deep. */
   statistics(): SocketStatistics | Promise<SocketStatistics>;
 }
 
+/** What afXdpSource() reads: the open sockets and their statistics summed. */
 export interface AfXdpData {
+  /** Open sockets. */
   readonly sockets: number;
+  /** Sockets bound in zero-copy mode. */
   readonly zerocopySockets: number;
+  /** Sockets bound in copy mode. */
   readonly copySockets: number;
   /** Every numeric statistic summed over the sockets, by snake_case name (rx_dropped, rx_ring_full, rx_packets, …). */
   readonly totals: Readonly<Record<string, number>>;
-  /** Packets received + sent through zero-copy sockets and through copy-mode sockets. */
+  /** Packets received + sent through zero-copy sockets. */
   readonly zerocopyPackets: number;
+  /** Packets received + sent through copy-mode sockets. */
   readonly copyPackets: number;
 }
 

@@ -1,13 +1,23 @@
 // SPDX-License-Identifier: Apache-2.0
 import { available, type MetricSource } from '../source.js';
 
+/** The conntrack states counted, in enum stoq_ct_state order. */
 export const CONNTRACK_STATES = ['initial', 'handshake', 'established', 'closing'] as const;
+/** One of CONNTRACK_STATES. */
 export type ConntrackState = (typeof CONNTRACK_STATES)[number];
 
 /** One key/value pair as the loader hands it out. */
-export type MapEntry = readonly [key: Buffer, value: Buffer] | { readonly key: Buffer; readonly value: Buffer };
+export type MapEntry =
+  | readonly [key: Buffer, value: Buffer]
+  | {
+      /** The entry's key bytes. */
+      readonly key: Buffer;
+      /** The entry's value bytes. */
+      readonly value: Buffer;
+    };
 
-type Entries = Iterable<MapEntry> | AsyncIterable<MapEntry>;
+/** What a map reader hands out: entries, synchronously or asynchronously iterable. */
+export type MapEntries = Iterable<MapEntry> | AsyncIterable<MapEntry>;
 
 /**
  * The part of a loader hash map the conntrack source needs. `lookupBatch` (one
@@ -15,8 +25,10 @@ type Entries = Iterable<MapEntry> | AsyncIterable<MapEntry>;
  * kernels or maps without batch support.
  */
 export interface BatchMapReader {
-  lookupBatch?(options: { batchSize: number }): Entries | Promise<Entries>;
-  entries?(): Entries | Promise<Entries>;
+  /** Every entry, read `batchSize` at a time (`@stoq/loader`'s BpfMap.lookupBatch). */
+  lookupBatch?(options: { batchSize: number }): MapEntries | Promise<MapEntries>;
+  /** Every entry, key by key: the fallback when lookupBatch is absent. */
+  entries?(): MapEntries | Promise<MapEntries>;
   /** Set by `@stoq/loader` after lookupBatch(): whether the kernel's batch op or key iteration was used. */
   readonly lastBatchMethod?: 'batch' | 'iteration' | null;
 }
@@ -28,9 +40,13 @@ export interface BatchMapReader {
  */
 export type ConntrackReadMethod = 'iterator' | 'batch' | 'iteration' | 'entries' | 'unknown';
 
+/** What conntrackSource() reads: stoq_conntrack entries per state. */
 export interface ConntrackData {
+  /** Entries in the map. */
   readonly entries: number;
+  /** Entries per state. */
   readonly byState: Readonly<Record<ConntrackState, number>>;
+  /** How this collection read the map (diagnostics). */
   readonly readMethod: ConntrackReadMethod;
   /** Why the in-kernel iterator was not used (absent when readMethod is `iterator`). */
   readonly iteratorUnavailable?: string;
@@ -38,7 +54,9 @@ export interface ConntrackData {
 
 /** What one in-kernel pass over stoq_conntrack returns (`decodeConntrackSummary` of @stoq/bpf-programs). */
 export interface ConntrackSummaryLike {
+  /** Entries in the map. */
   readonly entries: number;
+  /** Entries per state. */
   readonly byState: Readonly<Record<ConntrackState, number>>;
   /** Entries with a state outside the enum: a collection error, as on the batch path. */
   readonly unknownState: number;
@@ -49,10 +67,13 @@ export interface ConntrackSummaryLike {
  * no per-entry copy. `close()` releases its link/object when the collector closes.
  */
 export interface ConntrackSummaryReader {
+  /** Runs one in-kernel pass and returns its counts; throws if the pass fails. */
   read(): ConntrackSummaryLike;
+  /** Releases what the reader holds (the iterator link and its program). */
   close?(): void;
 }
 
+/** Options of conntrackSource(). */
 export interface ConntrackSourceOptions {
   /** The `stoq_conntrack` LRU hash (`obj.map('stoq_conntrack')`). */
   readonly map: BatchMapReader;
@@ -60,14 +81,20 @@ export interface ConntrackSourceOptions {
    * Returns the entry's state name. `decodeConntrack` from `@stoq/bpf-programs` works; reading
    * only the state field (`CT_VALUE_LAYOUT.offsets.state`) is about 4× cheaper on a full map.
    */
-  readonly decode: (key: Buffer, value: Buffer) => { readonly state: string };
+  readonly decode: (key: Buffer, value: Buffer) => {
+    /** The state name, one of CONNTRACK_STATES. */
+    readonly state: string;
+  };
   /** Entries per BPF_MAP_LOOKUP_BATCH call. Default 4096. */
   readonly batchSize?: number;
   /**
    * Preferred over walking the map: counts states in the kernel. A reader or, when it
    * cannot be had, why (reported as `iteratorUnavailable`; the map is walked instead).
    */
-  readonly summary?: ConntrackSummaryReader | { readonly unavailable: string };
+  readonly summary?: ConntrackSummaryReader | {
+    /** Why no in-kernel reader could be had. */
+    readonly unavailable: string;
+  };
 }
 
 /**
@@ -128,7 +155,7 @@ function isPair(entry: MapEntry): entry is readonly [Buffer, Buffer] {
   return Array.isArray(entry);
 }
 
-function readAll(map: BatchMapReader, batchSize: number): Entries | Promise<Entries> {
+function readAll(map: BatchMapReader, batchSize: number): MapEntries | Promise<MapEntries> {
   if (map.lookupBatch) return map.lookupBatch({ batchSize });
   if (map.entries) return map.entries();
   throw new TypeError('conntrack map has neither lookupBatch() nor entries()');

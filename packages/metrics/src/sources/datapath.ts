@@ -3,10 +3,15 @@ import { available, unavailable, type MetricSource } from '../source.js';
 
 /** The fields of `@stoq/transport`'s datapath stats this source reads. */
 export interface DatapathStatsLike {
+  /** The datapath kind, e.g. `dgram` or `xdp`. */
   readonly kind: string;
+  /** Datagrams received. */
   readonly rxDatagrams: number;
+  /** Bytes received (UDP payload). */
   readonly rxBytes: number;
+  /** Datagrams sent. */
   readonly txDatagrams: number;
+  /** Bytes sent (UDP payload). */
   readonly txBytes: number;
   /** Datagrams copied at least once between kernel and user space. */
   readonly memcpyOps: number;
@@ -14,10 +19,13 @@ export interface DatapathStatsLike {
   readonly zeroCopyOps: number;
 }
 
+/** What datapathSource() reads: the transport datapaths' traffic and copy accounting. */
 export interface DatapathData {
   /** Per datapath kind ('dgram', 'xdp'), summed over datapaths of that kind. */
   readonly byKind: Readonly<Record<string, Omit<DatapathStatsLike, 'kind'>>>;
+  /** Datagrams that crossed with no copy, over every datapath. */
   readonly zeroCopyOps: number;
+  /** Datagrams copied at least once, over every datapath. */
   readonly memcpyOps: number;
 }
 

@@ -2,16 +2,24 @@
 import { readFile } from 'node:fs/promises';
 import { available, unavailable, type MetricSource } from '../source.js';
 
+/** What processSource() reads: this process's CPU time and memory, and each core's busy time. */
 export interface ProcessData {
   /** CPU time of this process (user + system), seconds, from /proc/self/stat. */
   readonly processCpuSeconds: number;
   /** Busy and total time per core, seconds, from /proc/stat (busy = total - idle - iowait). */
-  readonly cores: readonly { readonly busySeconds: number; readonly totalSeconds: number }[];
+  readonly cores: readonly {
+    /** Time the core spent busy, seconds since boot. */
+    readonly busySeconds: number;
+    /** All time the core accounted, seconds since boot. */
+    readonly totalSeconds: number;
+  }[];
+  /** Resident set size, bytes (`process.memoryUsage.rss()`). */
   readonly rssBytes: number;
   /** UMEM bytes mapped by AF_XDP sockets, as told by the caller; null when none. */
   readonly umemBytes: number | null;
 }
 
+/** Options of processSource(). */
 export interface ProcessSourceOptions {
   /** Bytes of UMEM the caller's AF_XDP sockets map (the metrics cannot see them otherwise). */
   readonly umemBytes?: () => number | null;

@@ -3,26 +3,48 @@ import { available, unavailable, type MetricSource } from '../source.js';
 
 /** The fields of `@stoq/transport`'s `conn.stats()` this source aggregates. */
 export interface QuicConnectionStatsLike {
+  /** Smoothed RTT, µs. */
   readonly rttUs: number;
+  /** Congestion window, bytes. */
   readonly cwnd: number;
+  /** Packets declared lost. */
   readonly lost: number;
+  /** Packets retransmitted. */
   readonly retrans: number;
+  /** Packets sent. */
   readonly sent: number;
+  /** Packets received. */
   readonly recv: number;
 }
 
+/** A QUIC connection as quicSource() sees it (`@stoq/transport`'s StoqConnection fits). */
 export interface QuicConnectionLike {
+  /** The connection's current stats. */
   stats(): QuicConnectionStatsLike;
 }
 
+/** What quicSource() reads: aggregates over the open connections. */
 export interface QuicData {
+  /** Open connections. */
   readonly connections: number;
   /** Smoothed RTT over open connections, microseconds; null with no connection. */
-  readonly rttUs: { readonly min: number; readonly avg: number; readonly max: number } | null;
+  readonly rttUs: {
+    /** Smallest, µs. */
+    readonly min: number;
+    /** Mean, µs. */
+    readonly avg: number;
+    /** Largest, µs. */
+    readonly max: number;
+  } | null;
+  /** Congestion windows summed, bytes. */
   readonly cwndBytes: number;
+  /** Lost packets summed. */
   readonly lostPackets: number;
+  /** Retransmitted packets summed. */
   readonly retransmittedPackets: number;
+  /** Sent packets summed. */
   readonly sentPackets: number;
+  /** Received packets summed. */
   readonly receivedPackets: number;
 }
 

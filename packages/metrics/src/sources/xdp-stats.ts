@@ -3,20 +3,25 @@ import { available, unavailable, type MetricSource } from '../source.js';
 
 /** The part of a loader map the stats source needs (`@stoq/loader`'s BpfMap satisfies it). */
 export interface PerCpuMapReader {
+  /** The value at `key` per possible CPU, or null if there is none. */
   lookupPerCpu(key: Buffer): Buffer[] | null | Promise<Buffer[] | null>;
 }
 
 /** Counters summed over CPUs plus the frame-size histogram (one count per bucket). */
 export interface DecodedStats {
+  /** Each stoq_stats counter by name (COUNTER_NAMES of `@stoq/bpf-programs`), summed over CPUs. */
   readonly counters: Readonly<Record<string, number>>;
+  /** Frames per size bucket, summed over CPUs. */
   readonly sizeHistogram: readonly number[];
 }
 
+/** What xdpStatsSource() reads: the summed counters, the histogram and its bucket bounds. */
 export interface XdpStatsData extends DecodedStats {
   /** Upper bound in bytes of each histogram bucket; the last bucket is open (Infinity). */
   readonly sizeBucketLimits: readonly number[];
 }
 
+/** Options of xdpStatsSource(). */
 export interface XdpStatsSourceOptions {
   /** The `stoq_stats` per-CPU array (`obj.map('stoq_stats')`). */
   readonly map: PerCpuMapReader;

@@ -12,10 +12,13 @@ import { selectMap } from './select-map.js';
 
 /** A map opened by name: `@stoq/loader`'s BpfMap from `BpfMap.openByName` fits. */
 export interface OpenedMap {
+  /** The map's fd (its kernel id is read from /proc/self/fdinfo). */
   readonly fd: number;
+  /** Closes the fd; called right after each collection. */
   close(): void;
 }
 
+/** Opens every map with this name on the host, e.g. `BpfMap.openByName`; the caller closes them. */
 export type OpenMapsByName<M extends OpenedMap> = (name: string) => M[];
 
 interface LoaderModule<M extends OpenedMap> {
@@ -32,10 +35,13 @@ export async function loadOpenByName<M extends OpenedMap>(): Promise<OpenMapsByN
   }
 }
 
+/** Options of byNameSource(). */
 export interface ByNameSourceOptions<T, M extends OpenedMap> {
   /** The source's name (`xdp_stats`, `conntrack`). */
   readonly name: string;
+  /** The map name to look up, e.g. `stoq_stats`. */
   readonly mapName: string;
+  /** How to open maps by name (loadOpenByName() gives `@stoq/loader`'s). */
   readonly open: OpenMapsByName<M>;
   /** Which map when several share the name (kernel map id, as `bpftool map show` prints it). */
   readonly mapId?: number;
@@ -43,6 +49,10 @@ export interface ByNameSourceOptions<T, M extends OpenedMap> {
   readonly over: (map: M) => MetricSource<T>;
 }
 
+/**
+ * A source that, on every collection, opens the maps named `mapName`, picks one (selectMap), reads
+ * it through `over(map)` and closes them all. Missing privileges read as unavailable with the fix.
+ */
 export function byNameSource<T, M extends OpenedMap>(options: ByNameSourceOptions<T, M>): MetricSource<T> {
   return {
     name: options.name,

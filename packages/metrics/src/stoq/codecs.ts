@@ -15,9 +15,13 @@ export interface StoqCodecs {
   readonly ctStates: CtStatesCodec | { readonly unavailable: string };
 }
 
+/** Where the stoq_ct_states iterator of `@stoq/bpf-programs` is, and how to decode its record. */
 export interface CtStatesCodec {
+  /** Path of stoq_ct_states.bpf.o. */
   readonly objectPath: string;
+  /** The iterator program's name in it. */
   readonly programName: string;
+  /** Decodes the one record a pass writes (`decodeConntrackSummary`). */
   readonly decode: (record: Buffer) => ConntrackSummaryLike;
 }
 

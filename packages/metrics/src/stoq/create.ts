@@ -19,19 +19,33 @@ import { loadCtStates, type MapWithFd } from './ct-states.js';
 
 /** A loaded stoq_xdp object: `@stoq/loader`'s BpfObject fits. The caller keeps owning (and closes) it. */
 export interface StoqObjectLike {
+  /** The map named `name` (stoq_stats, stoq_conntrack); may throw if there is none. */
   map(name: string): PerCpuMapReader & BatchMapReader & MapWithFd;
 }
 
 /** What the collector reads from a transport: `@stoq/transport`'s StoqTransport fits. */
 export interface TransportLike {
-  stats(): { readonly datapaths: Iterable<DatapathStatsLike> };
+  /** The transport's stats; only its datapaths are read. */
+  stats(): {
+    /** Each open datapath's own counters. */
+    readonly datapaths: Iterable<DatapathStatsLike>;
+  };
   /** Open QUIC connections, each with `stats()`; without it QUIC metrics are unavailable. */
   connections?(): Iterable<QuicConnectionLike>;
 }
 
 /** A socket as `@stoq/af-xdp` hands it out; its UMEM, when visible, is counted once per UMEM. */
-export type XskLike = AfXdpSocketLike & { readonly umem?: { readonly frameCount: number; readonly frameSize: number } };
+export type XskLike = AfXdpSocketLike & {
+  /** The socket's UMEM, when it exposes one (shared UMEMs are the same object). */
+  readonly umem?: {
+    /** Frames in the UMEM. */
+    readonly frameCount: number;
+    /** Bytes per frame. */
+    readonly frameSize: number;
+  };
+};
 
+/** Options of createStoqCollector(): where the kernel maps come from, and the process-side sources. */
 export interface CreateStoqCollectorOptions {
   /** Read the maps of this loaded stoq_xdp object (in-process: the transport). */
   readonly object?: StoqObjectLike;
@@ -39,7 +53,12 @@ export interface CreateStoqCollectorOptions {
    * Read the maps of a stoq_xdp loaded by another process, found by name on every
    * collection (`stoq top`). With several STOQ programs loaded, choose by kernel map id.
    */
-  readonly byName?: true | { readonly statsMapId?: number; readonly conntrackMapId?: number };
+  readonly byName?: true | {
+    /** Kernel id of the stoq_stats map to read (as `bpftool map show` prints it). */
+    readonly statsMapId?: number;
+    /** Kernel id of the stoq_conntrack map to read. */
+    readonly conntrackMapId?: number;
+  };
   /** Why there is no stoq_xdp (e.g. `getEbpfStatus().fallbackReason`), when neither object nor byName is given. */
   readonly kernelUnavailableReason?: string;
   /** The AF_XDP sockets, read on every collection (pass the live Set, or a function returning them). */
@@ -62,6 +81,13 @@ export interface CreateStoqCollectorOptions {
   readonly process?: boolean;
 }
 
+/**
+ * A MetricsCollector with every source wired: the stoq_xdp maps of `object` or found
+ * `byName` (else unavailable with `kernelUnavailableReason`), the AF_XDP sockets, the
+ * transport's datapaths and connections, latency and process metrics. Imports
+ * `@stoq/bpf-programs` and `@stoq/loader` lazily; where they cannot be loaded, the kernel
+ * sources say why. Throws a TypeError if both `object` and `byName` are given.
+ */
 export async function createStoqCollector(options: CreateStoqCollectorOptions = {}): Promise<MetricsCollector> {
   if (options.object && options.byName) throw new TypeError('createStoqCollector: give either object or byName, not both');
   const kernel = await kernelSources(options);

@@ -10,6 +10,7 @@ import type { CtStatesCodec } from './codecs.js';
 
 /** A map as the loader hands it out; the iterator binds to its fd. */
 export interface MapWithFd {
+  /** The map's fd; a map without one cannot be bound (TypeError). */
   readonly fd?: number;
 }
 
@@ -25,15 +26,28 @@ interface LoaderModule {
   BpfObject: { load(path: string): Promise<LoadedObject> };
 }
 
+/** The loaded stoq_ct_states program, ready to bind to a stoq_conntrack map. */
 export interface CtStatesProgram {
   /** Binds to `map` once; the reader keeps the link until closed, and then closes the program too. */
-  attached(map: MapWithFd): ConntrackSummaryReader | { unavailable: string };
+  attached(map: MapWithFd): ConntrackSummaryReader | {
+    /** Why the iterator could not attach to the map (the program is closed then). */
+    unavailable: string;
+  };
   /** Binds, reads and unbinds on every read: for maps opened per collection (by name). */
   perRead(map: MapWithFd): ConntrackSummaryReader;
+  /** Closes the program (readers made by attached() close it too). */
   close(): void;
 }
 
-export async function loadCtStates(codec: CtStatesCodec | { readonly unavailable: string }): Promise<CtStatesProgram | { unavailable: string }> {
+/**
+ * Loads the stoq_ct_states iterator program through `@stoq/loader` (imported lazily).
+ * Resolves to why not, instead of rejecting, when the codec has no iterator or the loader
+ * or the program cannot be loaded.
+ */
+export async function loadCtStates(codec: CtStatesCodec | { readonly unavailable: string }): Promise<CtStatesProgram | {
+  /** Why the iterator program is not available. */
+  unavailable: string;
+}> {
   if ('unavailable' in codec) return codec;
   let object: LoadedObject;
   try {

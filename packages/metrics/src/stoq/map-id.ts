@@ -3,6 +3,7 @@
 // is what `bpftool map show` prints; it tells apart maps that share a name.
 import { readFileSync } from 'node:fs';
 
+/** The kernel id of the BPF map behind `fd`, from /proc/self/fdinfo; throws if `fd` is not a BPF map. */
 export function mapIdOfFd(fd: number): number {
   const info = readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8');
   const match = /^map_id:\s*(\d+)$/m.exec(info);

@@ -4,7 +4,20 @@
  * transports, a test, a leftover): guessing would mix their numbers, so more than one
  * candidate without an explicit id is "unavailable" with the ids to choose from.
  */
-export type Selection<M> = { readonly map: M } | { readonly unavailable: string };
+export type Selection<M> =
+  | {
+      /** The map to read. */
+      readonly map: M;
+    }
+  | {
+      /** Why no single map could be chosen (none, or several without an id), with the ids found. */
+      readonly unavailable: string;
+    };
+
+/**
+ * The candidate with `wantedId`, or the only candidate when no id is given; otherwise
+ * why not (no map of that name, that id gone, or several to choose from).
+ */
 
 export function selectMap<M>(name: string, candidates: readonly { readonly id: number; readonly map: M }[], wantedId?: number): Selection<M> {
   if (wantedId !== undefined) {
