@@ -14,7 +14,10 @@ const JUNK = [
   /(^|\/)(__tests__|node_modules|\.turbo|CMakeFiles)\//,
   /^src\//,
   /^build\//,
-  /\.test\.(js|d\.ts)(\.map)?$/,
+  /\.test\.(js|d\.ts)$/,
+  // No source maps: they would point at ../src, which is not shipped (tsconfig.base.json
+  // turns sourceMap and declarationMap off).
+  /\.map$/,
   /(?<!\.d)\.ts$/,
   /\.(tsbuildinfo|log|o\.tmp)$/,
   /CMakeCache\.txt$/,
