@@ -23,6 +23,13 @@ const JUNK = [
   /CMakeCache\.txt$/,
   /(^|\/)(vitest\.config|tsconfig)[^/]*$/,
 ];
+// Peer ranges on other @stoq packages, as published. @stoq/metrics accepts any 0.x of the
+// loader and the BPF programs from 0.1.0 (not `^`, which on 0.x means one minor): with
+// changesets' onlyUpdatePeerDependentsWhenOutOfRange, a breaking 0.x minor of either then
+// does not force a major of metrics (its metric names are what its major promises).
+const PEER_RANGES: Record<string, Record<string, string>> = {
+  '@stoq/metrics': { '@stoq/loader': '>=0.1.0 <1.0.0', '@stoq/bpf-programs': '>=0.1.0 <1.0.0' },
+};
 // Runtime libraries of each prebuild and the oldest version its README promises to work with.
 const NATIVE: Record<string, Record<string, { symbolPrefix: string; readmeMinimum: string }>> = {
   '@stoq/loader': { 'libbpf.so.1': { symbolPrefix: 'LIBBPF', readmeMinimum: '1.0' } },
@@ -100,11 +107,13 @@ describe.each(Object.values(packed).map((p) => [p.name, p] as const))('%s tarbal
     if (pkg.manifest.types) expect(js.filter((f) => !pkg.files.includes(f.replace(/\.js$/, '.d.ts')))).toEqual([]);
   });
 
-  it('depends on other @stoq packages by a caret range on their current version', () => {
+  it('depends on other @stoq packages by a caret range on their current version (peers: the 0.x range they declare)', () => {
     const { dependencies = {}, optionalDependencies = {}, peerDependencies = {} } = pkg.manifest;
     for (const [dep, range] of Object.entries({ ...dependencies, ...optionalDependencies, ...peerDependencies })) {
       expect(range, `${name} → ${dep}`).not.toMatch(/^(workspace|catalog|file|link):/);
-      if (dep.startsWith('@stoq/')) expect(range, `${name} → ${dep}`).toBe(`^${packed[dep]!.version}`);
+      if (!dep.startsWith('@stoq/')) continue;
+      const expected = dep in peerDependencies ? PEER_RANGES[name]?.[dep] : `^${packed[dep]!.version}`;
+      expect(range, `${name} → ${dep}`).toBe(expected);
     }
   });
 });
