@@ -6,6 +6,7 @@ import type { ChildProcess, SpawnOptions } from 'node:child_process';
 import { destroySync, registerLab, unregisterLab } from './cleanup.js';
 import { run, spawnTracked, type RunResult } from './run.js';
 
+/** Options of createLab(). */
 export interface LabOptions {
   /** Put side A in the caller's network namespace instead of a new one. */
   hostSide?: boolean;
@@ -15,6 +16,7 @@ export interface LabOptions {
   staticNeighbours?: boolean;
   /** Leave GRO on (the kernel default for veth is off). */
   gro?: boolean;
+  /** MTU of both veth ends; the kernel default (1500) when not given. */
   mtu?: number;
   /** Tear the lab down by itself after this long, whatever happens (default 15 min). */
   timeoutMs?: number;
@@ -25,28 +27,42 @@ export interface LabOptions {
   ipv4?: boolean;
 }
 
+/** One end of the lab: its namespace, interface and addresses. */
 export interface LabSide {
+  /** Which side this is. */
   readonly label: 'a' | 'b';
   /** Namespace name, or null when this side is the caller's own namespace. */
   readonly netns: string | null;
+  /** The veth end's name, e.g. `sq1a2b3ca`. */
   readonly ifname: string;
+  /** Its interface index (in its namespace). */
   readonly ifindex: number;
+  /** Its MAC address, e.g. `aa:bb:cc:dd:ee:ff`. */
   readonly mac: string;
   /** IPv6 address without prefix length, e.g. fd00:1a2b:3c4d::1 */
   readonly address: string;
+  /** The IPv6 prefix length: always 64. */
   readonly prefixLength: 64;
   /** IPv4 address (198.18.x.y, /24) when the lab was created with `ipv4: true`. */
   readonly address4?: string;
 }
 
+/**
+ * A running lab: two sides joined by a veth pair. Destroy it when done (it also tears itself down
+ * after `timeoutMs` and at process exit).
+ */
 export interface Lab {
+  /** Random 6-hex-digit id, part of every namespace, interface and prefix name. */
   readonly id: string;
+  /** Side A (in the caller's namespace with `hostSide`). */
   readonly a: LabSide;
+  /** Side B, always in its own namespace. */
   readonly b: LabSide;
   /** Run a command on one side and collect its output (rejects on non-zero exit). */
   exec(side: LabSide, cmd: string, args?: readonly string[], timeoutMs?: number): Promise<RunResult>;
   /** Start a long-running process on one side; it is killed when the lab is destroyed. */
   spawn(side: LabSide, cmd: string, args?: readonly string[], options?: SpawnOptions): ChildProcess;
+  /** Kills spawned processes and deletes the namespaces and links. Idempotent. */
   destroy(): Promise<void>;
 }
 
@@ -62,6 +78,11 @@ async function linkInfo(netns: string | null, ifname: string): Promise<{ ifindex
   return { ifindex: info.ifindex, mac: info.address };
 }
 
+/**
+ * Creates a lab: namespaces, a veth pair, fd00::/8 addresses (and 198.18.0.0/15 ones with `ipv4`).
+ * Needs root; throws otherwise, and rejects with LabCommandError if an `ip` command fails (after
+ * removing what was made).
+ */
 export async function createLab(options: LabOptions = {}): Promise<Lab> {
   if (process.getuid?.() !== 0) {
     throw new Error('the network lab needs root (CAP_NET_ADMIN and CAP_SYS_ADMIN to create namespaces)');

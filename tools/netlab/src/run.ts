@@ -2,16 +2,24 @@
 // command line and stderr, and every call is bounded in time.
 import { execFile, execFileSync, spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 
+/** The output of a command that exited with status 0. */
 export interface RunResult {
+  /** Everything the command wrote to stdout. */
   stdout: string;
+  /** Everything the command wrote to stderr. */
   stderr: string;
 }
 
+/** A lab command that failed (non-zero exit, timeout or not found), with its command line and stderr. */
 export class LabCommandError extends Error {
+  /** The stable error code. */
   readonly code = 'STOQ_ERR_LAB_COMMAND';
   constructor(
+    /** The command and its arguments. */
     readonly argv: readonly string[],
+    /** The exit status, or null when it was killed (timeout) or could not start. */
     readonly exitCode: number | null,
+    /** Its stderr (or the spawn error's message when it wrote none). */
     readonly stderr: string,
   ) {
     super(`lab command failed (exit ${exitCode}): ${argv.join(' ')}\n${stderr.trim()}`);
@@ -19,6 +27,10 @@ export class LabCommandError extends Error {
   }
 }
 
+/**
+ * Runs `cmd` with `args` (no shell) and collects its output; rejects with LabCommandError on a
+ * non-zero exit or after `timeoutMs` (default 30 s).
+ */
 export function run(cmd: string, args: readonly string[], timeoutMs = 30_000): Promise<RunResult> {
   return new Promise((resolve, reject) => {
     execFile(cmd, args, { timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
