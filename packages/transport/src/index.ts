@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 export { StoqTransport } from './api/transport.js';
-export type { ConnectOptions, TransportStats, StoqTransportEvents, XdpRuntimeConfig, XdpProgramCounters } from './api/transport.js';
+export type { ConnectOptions, DatapathChange, TransportStats, StoqTransportEvents, XdpRuntimeConfig, XdpProgramCounters } from './api/transport.js';
 export type { XdpDatapathStats } from './datapath/xdp/xdp-datapath.js';
 export type { LatencySummary } from './datapath/xdp/latency.js';
 export type { RungOutcome } from './datapath/xdp/ladder.js';

@@ -12,7 +12,7 @@ import { closeReason } from '../core/close-reason.js';
 import type { EndpointStats } from '../core/counters.js';
 import type { Datapath, DatapathStats, ReceivedDatagram } from '../datapath/datapath.js';
 import type { DgramDatapath } from '../datapath/dgram-datapath.js';
-import { selectDatapath, tryXdp, xdpStatus, xdpUnavailableError, type EbpfStatus } from '../datapath/select.js';
+import { dgramStatus, selectDatapath, tryXdp, xdpStatus, xdpUnavailableError, type EbpfStatus } from '../datapath/select.js';
 import type { XdpDatapath, XdpDatapathStats } from '../datapath/xdp/xdp-datapath.js';
 import { channels } from '../diagnostics.js';
 import { StoqClosedError, StoqConnectionLimitError, StoqInvalidConfigError, StoqXdpUnavailableError, type StoqError } from '../errors.js';
@@ -51,8 +51,22 @@ export interface XdpRuntimeConfig {
   initialBurst?: number;
 }
 
+/** The transport moved between the XDP and the dgram datapath while running. */
+export interface DatapathChange {
+  datapath: 'xdp' | 'dgram';
+  previous: 'xdp' | 'dgram';
+  /** Why it left XDP (e.g. stoq_xdp detached from outside); absent when it returned to XDP. */
+  reason?: string;
+  status: EbpfStatus;
+}
+
 export interface StoqTransportEvents {
   connection: [connection: StoqConnection];
+  /**
+   * stoq_xdp was detached from outside (connections continue over the kernel socket),
+   * or attachXdpToInterface() brought the transport back onto AF_XDP.
+   */
+  datapathChange: [change: DatapathChange];
   /** An I/O error on a datapath (e.g. a send the OS refused). The endpoint keeps running. */
   datapathError: [error: Error];
 }
@@ -75,6 +89,10 @@ export class StoqTransport extends EventEmitter<StoqTransportEvents> {
   #xdp: XdpDatapath | null;
   #status: EbpfStatus;
   #attaching: Promise<EbpfStatus> | null = null;
+  /** Closing an XDP datapath whose program was detached from outside. */
+  #retiring: Promise<void> | null = null;
+  /** updateXdpConfig() settings, re-applied when XDP is attached again. */
+  #xdpOverrides: XdpRuntimeConfig = {};
   readonly #pendingConnects = new Map<CoreConnection, PendingConnect>();
   readonly #handedOut = new WeakSet<CoreConnection>();
   #timer: NodeJS.Timeout | null = null;
@@ -189,18 +207,27 @@ export class StoqTransport extends EventEmitter<StoqTransportEvents> {
       });
     }
     this.#attaching ??= (async () => {
+      await this.#retiring;
       const { xdp, rungs, summary } = await tryXdp(this.#config, ifname, this.#dgram);
       if (!xdp) throw xdpUnavailableError(summary, rungs, operation);
       if (this.#closing) {
         await xdp.close();
         throw new StoqClosedError(`${operation}: the transport closed meanwhile`, { operation });
       }
+      try {
+        xdp.updateProgramConfig(this.#xdpOverrides);
+      } catch (error) {
+        await xdp.close();
+        throw error;
+      }
+      const previous = this.#status.datapath;
       this.#xdp = xdp;
       this.#datapaths.push(xdp);
       this.#startDatapath(xdp);
       this.#status = xdpStatus(xdp, rungs);
       channels.datapathSelected.publish({ transport: this, datapath: 'xdp', fallbackReason: undefined });
       await this.#metrics?.rebuild(this.#metricsInputs()).catch((error: unknown) => this.#onMetricsError(error));
+      this.emit('datapathChange', { datapath: 'xdp', previous, status: this.getEbpfStatus() });
       return this.getEbpfStatus();
     })().finally(() => {
       this.#attaching = null;
@@ -234,6 +261,7 @@ export class StoqTransport extends EventEmitter<StoqTransportEvents> {
       throw new StoqXdpUnavailableError(`updateXdpConfig: no XDP datapath (${this.#status.fallbackReason ?? 'not attached'})`, { operation: 'updateXdpConfig' });
     }
     this.#xdp.updateProgramConfig(partial);
+    this.#xdpOverrides = { ...this.#xdpOverrides, ...partial };
   }
 
   /** The state stoq_conntrack holds for `peer` on our port (null: no entry, or no XDP datapath). */
@@ -283,6 +311,7 @@ export class StoqTransport extends EventEmitter<StoqTransportEvents> {
     this.#clearTimer();
     this.#closed = true;
     await this.#attaching?.catch(() => {});
+    await this.#retiring;
     this.#metrics?.close();
     await Promise.all(this.#datapaths.map((d) => d.close()));
   }
@@ -315,15 +344,41 @@ export class StoqTransport extends EventEmitter<StoqTransportEvents> {
   }
 
   #startDatapath(datapath: Datapath): void {
-    datapath.start((batch) => this.#onBatch(batch), (error) => this.#onDatapathError(error));
+    datapath.start((batch, source) => this.#onBatch(batch, source), (error) => this.#onDatapathError(error));
     datapath.onDrain(() => {
       this.#blocked = false;
       this.#drive();
     });
+    const xdp = this.#xdp;
+    if (datapath === xdp) xdp.watchAttachment((reason) => this.#onXdpDetached(xdp, reason));
   }
 
-  #onBatch(batch: readonly ReceivedDatagram[]): void {
+  /**
+   * stoq_xdp was detached from outside: QUIC now reaches the kernel socket, so the
+   * endpoint continues over dgram alone (same connections, same port) and the XDP
+   * datapath is closed. attachXdpToInterface() climbs the ladder again.
+   */
+  #onXdpDetached(xdp: XdpDatapath, reason: string): void {
+    if (this.#xdp !== xdp || this.#closing) return;
+    this.#xdp = null;
+    this.#datapaths.splice(this.#datapaths.indexOf(xdp), 1);
+    const fallbackReason = `${reason}; running over the kernel dgram socket until attachXdpToInterface('${xdp.ifname}')`;
+    this.#status = dgramStatus(fallbackReason, this.#status.ladder);
+    // The metrics collector reads the program's maps: point it elsewhere before closing them.
+    this.#retiring = (async () => {
+      await this.#metrics?.rebuild(this.#metricsInputs()).catch((error: unknown) => this.#onMetricsError(error));
+      await xdp.close().catch((error: unknown) => this.#onDatapathError(error as Error));
+    })().finally(() => {
+      this.#retiring = null;
+    });
+    channels.datapathSelected.publish({ transport: this, datapath: 'dgram', fallbackReason });
+    this.emit('datapathChange', { datapath: 'dgram', previous: 'xdp', reason: fallbackReason, status: this.getEbpfStatus() });
+  }
+
+  #onBatch(batch: readonly ReceivedDatagram[], source: Datapath): void {
     if (this.#closed) return;
+    // QUIC on the kernel socket is what a detached program looks like: check the link (throttled).
+    if (source === this.#dgram) this.#xdp?.checkAttachment();
     const now = performance.now();
     for (const { data, from } of batch) this.#core.receive(data, from, now);
     this.#drive();

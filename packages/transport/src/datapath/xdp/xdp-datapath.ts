@@ -10,6 +10,7 @@ import type { CounterName, StoqConfig } from '@stoq/bpf-programs';
 import type { SocketAddress } from '../../address.js';
 import type { Datapath, DatapathStats, OutgoingDatagram, ReceivedDatagram, ReceiveHandler } from '../datapath.js';
 import type { DgramDatapath } from '../dgram-datapath.js';
+import { AttachmentWatch } from './attachment.js';
 import { LatencyRecorder, type LatencySummary } from './latency.js';
 import type { NativeModules } from './native-modules.js';
 import type { NextHopTable } from './next-hop.js';
@@ -26,6 +27,10 @@ const RX_ROUNDS = 16;
 const TX_KICKS = 128;
 /** How long a closed connection's conntrack entry stays `closing` before it is deleted. */
 const CONNTRACK_DRAIN_MS = 2000;
+/** How often the bpf_link is checked for a detach from outside (one /proc read). */
+const ATTACH_CHECK_MS = 1000;
+/** Receive-path hints check the link at most this often. */
+const ATTACH_HINT_GAP_MS = 100;
 
 export interface XdpDatapathStats extends DatapathStats {
   readonly interface: string;
@@ -73,6 +78,7 @@ export class XdpDatapath implements Datapath {
   #lastSrcText = '';
   readonly #drainQueued = new Set<XskSocket>();
   #txFlushQueued = false;
+  #watch: AttachmentWatch | null = null;
   #closed = false;
 
   constructor(parts: XdpDatapathParts) {
@@ -112,6 +118,27 @@ export class XdpDatapath implements Datapath {
       socket.on('readable', () => this.#drain(socket));
       socket.on('error', (error: Error) => this.#onError(error));
     }
+  }
+
+  /**
+   * Calls `onLost` once if stoq_xdp's bpf_link is detached or replaced from outside
+   * (checked every second on an unref'd timer, and on checkAttachment() hints). The
+   * datapath keeps running; the caller decides to move to the kernel path.
+   */
+  watchAttachment(onLost: (reason: string) => void): void {
+    const link = this.#program.link;
+    if (!link || this.#closed) return;
+    this.#watch?.stop();
+    this.#watch = new AttachmentWatch(link, ATTACH_CHECK_MS, onLost);
+  }
+
+  /**
+   * A hint from the receive path (QUIC for our port reached the kernel socket, which
+   * is what a detached program looks like): checks the link now, at most every 100 ms
+   * (a /proc read). True when it is gone.
+   */
+  checkAttachment(): boolean {
+    return this.#watch?.check(ATTACH_HINT_GAP_MS) ?? false;
   }
 
   send(batch: readonly OutgoingDatagram[]): boolean {
@@ -241,6 +268,7 @@ export class XdpDatapath implements Datapath {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.#watch?.stop();
     for (const timer of this.#drainTimers.values()) clearTimeout(timer);
     this.#drainTimers.clear();
     this.#nextHops.close();
