@@ -77,6 +77,21 @@ export async function measureRx(lab: Lab, receiver: Receiver, payload: number, o
     rx.child.kill('SIGKILL');
     await rx.result.catch(() => undefined);
     throw error;
+  } finally {
+    if (receiver === 'xsk') clearLeftoverXdp(lab);
+  }
+}
+
+/**
+ * The AF_XDP receiver lets libxdp attach its default program over netlink, which
+ * outlives a receiver that crashed or was killed; the next phase would then find the
+ * interface busy. The lab is ours: take it off (a bpf_link attachment would refuse).
+ */
+export function clearLeftoverXdp(lab: Lab): void {
+  try {
+    execFileSync('ip', ['link', 'set', 'dev', lab.a.ifname, 'xdp', 'off'], { stdio: 'ignore' });
+  } catch {
+    // Nothing attached, or attached through a bpf_link that goes away with its owner.
   }
 }
 

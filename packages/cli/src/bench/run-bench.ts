@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { createLab } from '@stoq/netlab';
 import { environment, type BenchEnvironment } from './env.js';
 import { inMemoryGbps } from './ceiling.js';
-import { measureRx, type RxSample } from './packet-rate.js';
+import { clearLeftoverXdp, measureRx, type RxSample } from './packet-rate.js';
 import { measureQuic, type QuicResult } from './quic.js';
 import type { BenchTable } from './table.js';
 import { measureEarlyDrop, measureProgramCost, type CostSample, type DropSample } from './xdp-costs.js';
@@ -81,6 +81,7 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
     const quicOpts = { sizes: [1024, 4096, 16384, 65536], bytesPerSize: (q ? 4 : 64) * 2 ** 20, rounds: q ? 200 : 2000, maxPhaseMs: q ? 3000 : 20_000, certDir };
     const quic: QuicResult[] = [];
     for (const datapath of ['dgram', 'xdp'] as const) {
+      clearLeftoverXdp(lab);
       const r = await measureQuic(lab, datapath, quicOpts);
       quic.push(r);
       if (r.unavailable) log(`  ${datapath}: not available: ${r.unavailable}`);
