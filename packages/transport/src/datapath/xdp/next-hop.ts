@@ -34,6 +34,14 @@ export interface NextHopOptions {
 }
 
 const MAX_ENTRIES = 4096;
+/**
+ * Each resolution runs `ip` twice. A flood of Initials from spoofed sources asks for
+ * a new destination per packet (our replies): without a bound that is a fork storm.
+ * Past these limits the lookup just misses and the datagram goes through the kernel
+ * socket, which resolves (or drops) it itself.
+ */
+const MAX_RESOLVING = 4;
+const MAX_RESOLUTIONS_PER_SECOND = 50;
 const USABLE_STATES = new Set(['REACHABLE', 'STALE', 'DELAY', 'PROBE', 'PERMANENT', 'NOARP']);
 
 function ipJson(args: string[]): Promise<unknown[]> {
@@ -53,6 +61,11 @@ export class NextHopTable {
   hits = 0;
   misses = 0;
   resolveErrors = 0;
+  /** Resolutions not started because MAX_RESOLVING / MAX_RESOLUTIONS_PER_SECOND were reached. */
+  resolveDeferred = 0;
+  #resolving = 0;
+  #windowStart = 0;
+  #windowCount = 0;
 
   constructor(options: NextHopOptions) {
     this.#o = { refreshMs: 2000, retryMs: 100, ...options };
@@ -66,7 +79,7 @@ export class NextHopTable {
       entry = { hop: null, reason: 'not resolved yet', freshUntil: 0, resolving: false };
       this.#entries.set(address, entry);
     }
-    if (!entry.resolving && performance.now() >= entry.freshUntil) this.#resolve(address, entry);
+    if (!entry.resolving && performance.now() >= entry.freshUntil && this.#mayResolve()) void this.#resolve(address, entry);
     if (entry.hop) this.hits++;
     else this.misses++;
     return entry.hop;
@@ -91,8 +104,23 @@ export class NextHopTable {
     this.#entries.clear();
   }
 
+  #mayResolve(): boolean {
+    const now = performance.now();
+    if (now - this.#windowStart >= 1000) {
+      this.#windowStart = now;
+      this.#windowCount = 0;
+    }
+    if (this.#resolving >= MAX_RESOLVING || this.#windowCount >= MAX_RESOLUTIONS_PER_SECOND) {
+      this.resolveDeferred++;
+      return false;
+    }
+    this.#windowCount++;
+    return true;
+  }
+
   async #resolve(address: string, entry: Entry): Promise<void> {
     entry.resolving = true;
+    this.#resolving++;
     try {
       const { hop, reason } = await this.#query(address);
       entry.hop = hop;
@@ -102,6 +130,7 @@ export class NextHopTable {
       entry.hop = null;
       entry.reason = `ip route/neigh lookup failed: ${(error as Error).message.split('\n')[0]}`;
     } finally {
+      this.#resolving--;
       entry.resolving = false;
       entry.freshUntil = performance.now() + (entry.hop ? this.#o.refreshMs : this.#o.retryMs);
     }
