@@ -4,7 +4,7 @@
 // Live flood: counts packets until 1 s passes without one (or maxSeconds), then
 // prints one JSON line.
 //   node receivers.mjs dgram <address> <port> <maxSeconds>
-//   node receivers.mjs xsk <ifname> <queue> <maxSeconds>
+//   node receivers.mjs xsk <ifname> <queue> <maxSeconds> [batchSize=64]
 //
 // Drain (receiver capacity, whatever the sender manages): the receiver consumes
 // nothing until told, so the sender can fill its queue; then it empties that queue
@@ -112,17 +112,15 @@ function drainRing(socket, umemBytes) {
   // Sums in locals, stored once: module-level lets cost a load, hole check and store per packet.
   let sum = 0;
   let size = 0;
-  for (;;) {
-    const batch = socket.receive();
+  // One call into native code per batch: the next receive also releases this batch.
+  for (let batch = socket.receive(); batch.count > 0; batch = socket.releaseAndReceive()) {
     const count = batch.count;
-    if (count === 0) break;
     const { offsets, lengths } = batch;
     for (let i = 0; i < count; i++) {
       sum += umemBytes[offsets[i]];
       size += lengths[i];
     }
     n += count;
-    batch.release();
   }
   touched += sum;
   bytes += size;
@@ -144,7 +142,7 @@ if (kind === 'dgram') {
   });
 } else if (kind === 'xsk') {
   const { XskSocket } = await import(new URL('../dist/index.js', import.meta.url).href);
-  const socket = XskSocket.open({ ifname: where, queueId: Number(portOrQueue), mode: 'auto', batchSize: 64 });
+  const socket = XskSocket.open({ ifname: where, queueId: Number(portOrQueue), mode: 'auto', batchSize: Number(size ?? 64) });
   const umemBytes = socket.umem.bytes;
   socket.on('readable', () => {
     if (!packets) firstPacket();

@@ -30,6 +30,10 @@ const DRAIN_WARMUP = Number(process.env.BENCH_DRAIN_WARMUP ?? 2);
 // router solicitation) never empties the fill ring.
 const XSK_SPARE = 256;
 const DRAIN_MAX_SECONDS = 120;
+// RX batch of the Node AF_XDP receiver (the C receiver's loop takes 64 at a time).
+const XSK_BATCH = Number(process.env.BENCH_XSK_BATCH ?? 64);
+// Extra node flags for the Node receivers, e.g. --perf-basic-prof for perf.
+const NODE_ARGS = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
 const here = (p) => fileURLToPath(new URL(p, import.meta.url));
 const pktgen = here('../../../tools/pktgen/build/');
 const receiversScript = here('./receivers.mjs');
@@ -74,8 +78,8 @@ function startReceiver(cmd, args) {
 
 async function measure(lab, name, payload) {
   const receivers = {
-    dgram: [process.execPath, [receiversScript, 'dgram', lab.a.address, String(PORT), String(SECONDS + 10)]],
-    'af-xdp (node)': [process.execPath, [receiversScript, 'xsk', lab.a.ifname, '0', String(SECONDS + 10)]],
+    dgram: [process.execPath, [...NODE_ARGS, receiversScript, 'dgram', lab.a.address, String(PORT), String(SECONDS + 10)]],
+    'af-xdp (node)': [process.execPath, [...NODE_ARGS, receiversScript, 'xsk', lab.a.ifname, '0', String(SECONDS + 10), String(XSK_BATCH)]],
     'C AF_XDP': [pktgen + 'xsk_count', [lab.a.ifname, '0', String(SECONDS + 10), '1']],
   };
   const [cmd, args] = receivers[name];
@@ -164,8 +168,8 @@ async function xdpMode(lab) {
 async function measureDrain(lab, name, payload) {
   const max = String(DRAIN_MAX_SECONDS);
   const receivers = {
-    dgram: [process.execPath, [receiversScript, 'dgram-drain', lab.a.address, String(PORT), max, String(DGRAM_RCVBUF)], DGRAM_DEPTH],
-    'af-xdp (node)': [process.execPath, [receiversScript, 'xsk-drain', lab.a.ifname, '0', max, String(DRAIN_FRAMES)], DRAIN_FRAMES - XSK_SPARE],
+    dgram: [process.execPath, [...NODE_ARGS, receiversScript, 'dgram-drain', lab.a.address, String(PORT), max, String(DGRAM_RCVBUF)], DGRAM_DEPTH],
+    'af-xdp (node)': [process.execPath, [...NODE_ARGS, receiversScript, 'xsk-drain', lab.a.ifname, '0', max, String(DRAIN_FRAMES), String(XSK_BATCH)], DRAIN_FRAMES - XSK_SPARE],
     'C AF_XDP': [pktgen + 'xsk_count', [lab.a.ifname, '0', max, '1', 'drain', String(DRAIN_FRAMES)], DRAIN_FRAMES - XSK_SPARE],
   };
   const [cmd, args, depth] = receivers[name];
@@ -247,7 +251,7 @@ const restoreRmem = raiseRmemMax(DGRAM_RCVBUF);
 try {
   await withLab({ hostSide: true, staticNeighbours: true }, async (lab) => {
     const { stdout } = await lab.exec(lab.a, 'ethtool', ['-i', lab.a.ifname]);
-    console.log(`lab veth ${lab.a.ifname} (driver ${/driver: (\S+)/.exec(stdout)?.[1]}), 1 queue, sender pinned to CPU 0, receivers to CPU 1; AF_XDP receivers use libxdp's default program`);
+    console.log(`lab veth ${lab.a.ifname} (driver ${/driver: (\S+)/.exec(stdout)?.[1]}), 1 queue, sender pinned to CPU 0, receivers to CPU 1; AF_XDP receivers use libxdp's default program; Node RX batch ${XSK_BATCH}, C RX batch 64${NODE_ARGS.length ? `; node ${NODE_ARGS.join(' ')}` : ''}`);
     console.log(`\nlive flood (${SECONDS} s from the peer namespace):`);
     for (const payload of PAYLOADS) {
       for (const name of NAMES) {

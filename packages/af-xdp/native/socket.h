@@ -9,6 +9,7 @@
 #include <xdp/xsk.h>
 
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include "umem.h"
@@ -50,6 +51,7 @@ class Socket : public Napi::ObjectWrap<Socket> {
   uint32_t ReapCompletions();
   void Kick(Napi::Env env);
   void ReturnToFill(const uint32_t* offsets, uint32_t count);
+  void PrefetchAhead(const uint8_t* area, uint32_t from);
 
   // socket_poll.cc
   void StartPoll(const Napi::CallbackInfo& info);
@@ -86,6 +88,7 @@ class Socket : public Napi::ObjectWrap<Socket> {
   uv_poll_t* poll_ = nullptr;
   bool pollRef_ = true;
   Napi::FunctionReference onReadable_;
+  std::unique_ptr<Napi::AsyncContext> readableContext_;  // created once, on the first startPoll
 
   SocketCounters counters_;
 };

@@ -33,12 +33,17 @@ void Socket::BindArrays(const Napi::CallbackInfo& info) {
                                   info[3].As<Napi::Uint32Array>().ElementLength()));
 }
 
-// receive(max) -> count. Descriptors are consumed from the RX ring at once (the
-// kernel may reuse the slots); the frames stay ours until releaseRx.
+// receive(max, releaseHeld) -> count. Descriptors are consumed from the RX ring at
+// once (the kernel may reuse the slots); the frames stay ours until releaseRx, or
+// until the next receive with releaseHeld (one call into native code per batch).
 Napi::Value Socket::Receive(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   EnsureOpen(env, "receive");
-  if (heldRx_ != 0) ThrowErrno(env, "receive(previous batch not released)", EBUSY);
+  if (heldRx_ != 0) {
+    if (!info[1].ToBoolean().Value()) ThrowErrno(env, "receive(previous batch not released)", EBUSY);
+    ReturnToFill(rxOffsets_, heldRx_);
+    heldRx_ = 0;
+  }
   const uint32_t max = std::min(info[0].As<Napi::Number>().Uint32Value(), rxCapacity_);
   uint32_t idx = 0;
   uint32_t n = xsk_ring_cons__peek(&rx_, max, &idx);
@@ -51,19 +56,40 @@ Napi::Value Socket::Receive(const Napi::CallbackInfo& info) {
     }
     return Napi::Number::New(env, 0);
   }
+  const uint8_t* area = umem_->area();
   uint64_t bytes = 0;
   for (uint32_t i = 0; i < n; i++) {
     const xdp_desc* desc = xsk_ring_cons__rx_desc(&rx_, idx + i);
-    rxOffsets_[i] = uint32_t(xsk_umem__add_offset_to_addr(desc->addr));
+    const uint64_t addr = xsk_umem__add_offset_to_addr(desc->addr);
+    rxOffsets_[i] = uint32_t(addr);
     rxLengths_[i] = desc->len;
     bytes += desc->len;
+    __builtin_prefetch(area + addr);
   }
+  PrefetchAhead(area, idx + n);
   xsk_ring_cons__release(&rx_, n);
   heldRx_ = n;
   counters_.rxPackets += n;
   counters_.rxBytes += bytes;
   counters_.rxBatches++;
   return Napi::Number::New(env, n);
+}
+
+// The caller reads each packet's head right after receive(), and on a cold UMEM that
+// cache miss is most of the per-packet cost. So receive() prefetches the heads of its
+// batch and of up to kPrefetchAhead packets already queued behind it: the next
+// receive() finds them in cache, and the misses overlap with the JS loop and the
+// calls into native code instead of stalling them. Only descriptors the kernel has
+// published are read; none is consumed. A head is prefetched again by each call
+// whose window covers it: on the bench VM that drained faster than prefetching each
+// head exactly once (~42 vs ~33 Mpps per CPU-second; the likely cause is prefetches
+// dropped while the miss queue is full). 128 ahead beat 64; 192 and 256 were no better.
+void Socket::PrefetchAhead(const uint8_t* area, uint32_t from) {
+  constexpr uint32_t kPrefetchAhead = 128;
+  const uint32_t ahead = xsk_cons_nb_avail(&rx_, kPrefetchAhead);
+  for (uint32_t i = 0; i < ahead; i++) {
+    __builtin_prefetch(area + xsk_umem__add_offset_to_addr(xsk_ring_cons__rx_desc(&rx_, from + i)->addr));
+  }
 }
 
 void Socket::ReturnToFill(const uint32_t* offsets, uint32_t count) {

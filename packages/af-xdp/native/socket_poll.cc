@@ -3,6 +3,8 @@
 // costs no CPU. The JS callback runs as a normal libuv callback (MakeCallback).
 #include <uv.h>
 
+#include <memory>
+
 #include "errno_error.h"
 #include "socket.h"
 
@@ -19,6 +21,11 @@ void Socket::StartPoll(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   EnsureOpen(env, "startPoll");
   onReadable_ = Napi::Persistent(info[0].As<Napi::Function>());
+  // One async context for the socket's life (async_hooks sees one resource, like a
+  // net.Socket), instead of an object, a string and async_init/destroy per wakeup.
+  // The resource is this object: Node holds it weakly, and onReadable_ keeps it
+  // alive while polling (a fresh Object::New() would be collected under us).
+  if (!readableContext_) readableContext_ = std::make_unique<Napi::AsyncContext>(env, "StoqXskReadable", Value());
   if (!poll_) {
     uv_loop_t* loop = nullptr;
     if (napi_get_uv_event_loop(env, &loop) != napi_ok) ThrowErrno(env, "napi_get_uv_event_loop", EINVAL);
@@ -55,9 +62,8 @@ void Socket::OnPoll(uv_poll_t* handle, int status, int events) {
   Napi::Env env = self->onReadable_.Env();
   Napi::HandleScope scope(env);
   try {
-    Napi::AsyncContext context(env, "StoqXskReadable");
     // status < 0 reports a poll error (e.g. the device went away); JS reads it as errno.
-    self->onReadable_.MakeCallback(self->Value(), {Napi::Number::New(env, status < 0 ? -status : 0)}, context);
+    self->onReadable_.MakeCallback(self->Value(), {Napi::Number::New(env, status < 0 ? -status : 0)}, *self->readableContext_);
   } catch (const Napi::Error& error) {
     napi_fatal_exception(env, error.Value());
   }
@@ -65,6 +71,7 @@ void Socket::OnPoll(uv_poll_t* handle, int status, int events) {
 
 // The fd must not be closed while libuv still watches it: stop and close the handle first.
 void Socket::ClosePoll() {
+  readableContext_.reset();
   if (!poll_) return;
   uv_poll_stop(poll_);
   poll_->data = nullptr;

@@ -97,8 +97,8 @@ export interface NativeSocket {
   close(): void;
   /** Binds the JS batch arrays the ring calls read and write. */
   bindArrays(rxOffsets: Uint32Array, rxLengths: Uint32Array, txOffsets: Uint32Array, txLengths: Uint32Array): void;
-  /** Fills rxOffsets/rxLengths; EBUSY while the previous batch is held. */
-  receive(max: number): number;
+  /** Fills rxOffsets/rxLengths; EBUSY while the previous batch is held, unless `releaseHeld` returns it first. */
+  receive(max: number, releaseHeld?: boolean): number;
   /** Returns the held RX batch to the fill ring. */
   releaseRx(): void;
   /** Writes up to `max` free frame offsets to txOffsets. */

@@ -148,6 +148,21 @@ export class XskSocket extends EventEmitter {
     return this.#rx;
   }
 
+  /**
+   * `release()` then `receive(max)` in one call into native code: the held batch's
+   * frames go back to the fill ring and the next packets land in the same batch.
+   * Works with no batch held too. For tight drain loops.
+   */
+  releaseAndReceive(max = this.#rx.offsets.length): RxBatch {
+    this.#assertOpen('receive');
+    try {
+      this.#rx.count = this.#native.receive(max, true);
+    } catch (error) {
+      throw fromNative(error, this.#context);
+    }
+    return this.#rx;
+  }
+
   /** Returns the current RX batch's frames to the fill ring (one ring submit). */
   release(): void {
     this.#assertOpen('release');

@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 // Real packets: the kernel in the peer namespace sends UDP over the veth, libxdp's
 // default program redirects queue 0 to our socket (copy mode), we receive batches.
+import { createHook, executionAsyncId } from 'node:async_hooks';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLab, type Lab } from '@stoq/netlab';
 import { ParsedUdp6Frame, parseUdp6Frame, XskSocket, bytesToIpv6 } from '../src/index.js';
@@ -110,6 +113,53 @@ describe.skipIf(!isRoot)('receive (veth lab, copy mode)', () => {
     } finally {
       socket.close();
     }
+  });
+});
+
+describe.skipIf(!isRoot)("'readable' wake-ups (veth lab)", () => {
+  it('fire on every burst in one async context per socket, survive GC, and releaseAndReceive() returns every frame', async () => {
+    await withLabFor(async (lab) => {
+      // The context is created once per socket and its resource is held weakly by
+      // Node: collect garbage between bursts so a collected resource would show.
+      setFlagsFromString('--expose-gc');
+      const gc = runInNewContext('gc') as () => void;
+      const inits: number[] = [];
+      const hook = createHook({ init: (id, type) => type === 'StoqXskReadable' && inits.push(id) }).enable();
+      const socket = await openWhenFree(() => XskSocket.open({ ifname: lab.a.ifname, mode: 'copy', batchSize: 8 }));
+      try {
+        const before = socket.statistics().socket.umemFreeFrames;
+        const parsed = new ParsedUdp6Frame();
+        const contexts = new Set<number>();
+        let received = 0;
+        let wakeups = 0;
+        let microtasks = 0;
+        socket.on('readable', () => {
+          wakeups++;
+          contexts.add(executionAsyncId());
+          // MakeCallback drains the microtask queue after the listener, as for any I/O callback.
+          void Promise.resolve().then(() => microtasks++);
+          for (let batch = socket.receive(); batch.count > 0; batch = socket.releaseAndReceive()) {
+            for (let i = 0; i < batch.count; i++) if (parseUdp6Frame(batch.packet(i), parsed) && parsed.dstPort === 9292) received++;
+          }
+        });
+        for (let burst = 1; burst <= 3; burst++) {
+          await lab.exec(lab.b, process.execPath, [helper('udp-sender.mjs'), lab.a.address, '9292', '20', '16', '1']);
+          await waitFor(() => received >= 20 * burst, 10_000, `burst ${burst}`);
+          gc();
+        }
+        expect(received).toBe(60);
+        expect(wakeups).toBeGreaterThanOrEqual(3);
+        expect(microtasks).toBe(wakeups);
+        expect(inits).toHaveLength(1);
+        expect([...contexts]).toEqual(inits);
+        // The last (empty) receive holds nothing: every frame is back in the fill ring.
+        expect(socket.statistics().socket.umemFreeFrames).toBe(before);
+        expect(() => socket.receive()).not.toThrow();
+      } finally {
+        socket.close();
+        hook.disable();
+      }
+    });
   });
 });
 
