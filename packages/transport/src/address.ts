@@ -3,12 +3,15 @@
 import { isIPv4, isIPv6 } from 'node:net';
 import { StoqInvalidAddressError } from './errors.js';
 
+/** An IPv6 UDP endpoint. */
 export interface SocketAddress {
   /** IPv6 address without brackets, e.g. 'fd00::2'. */
   readonly address: string;
+  /** UDP port, 0..65535. */
   readonly port: number;
 }
 
+/** UDP port used when a target or the config names none. */
 export const DEFAULT_PORT = 9292;
 
 /** Throws unless `address` is a literal IPv6 address (not IPv4, not IPv4-mapped, not a name). */
@@ -39,7 +42,13 @@ export function assertPort(port: number, operation: string, allowZero = true): n
   return port;
 }
 
-/** Parses '[fd00::2]:9292', '[fd00::2]' or 'fd00::2' (default port). */
+/**
+ * Parses '[fd00::2]:9292', '[fd00::2]' or 'fd00::2' (the last two get {@link DEFAULT_PORT}).
+ *
+ * @param operation - Named in error messages (default 'connect').
+ * @throws {@link StoqInvalidAddressError} (`STOQ_ERR_INVALID_ADDRESS`) for IPv4, IPv4-mapped
+ *   or non-literal addresses, and for port 0 or a port above 65535.
+ */
 export function parseTarget(target: string, operation = 'connect'): SocketAddress {
   const bracketed = /^\[([^\]]+)\](?::(\d+))?$/.exec(target);
   if (bracketed) {
@@ -50,6 +59,7 @@ export function parseTarget(target: string, operation = 'connect'): SocketAddres
   return { address: assertIPv6(target, operation), port: DEFAULT_PORT };
 }
 
+/** Formats an address as '[fd00::2]:9292'. */
 export function formatAddress({ address, port }: SocketAddress): string {
   return `[${address}]:${port}`;
 }

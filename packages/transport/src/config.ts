@@ -4,10 +4,14 @@
 import { assertIPv6, assertPort, DEFAULT_PORT } from './address.js';
 import { StoqInvalidConfigError } from './errors.js';
 
+/** PEM text, as a string or its UTF-8 bytes; one value may hold several PEM blocks. */
 export type Pem = string | Buffer | Uint8Array;
+/** Which datapath a transport uses; see {@link TransportConfig.datapath}. */
 export type DatapathChoice = 'auto' | 'xdp' | 'dgram';
+/** quiche's congestion-control algorithm. */
 export type CongestionControl = 'cubic' | 'reno' | 'bbr';
 
+/** TLS 1.3 settings (certificates, trust, ALPN) for {@link TransportConfig.tls}. */
 export interface TlsConfig {
   /** Certificate chain (PEM). Required to accept connections. */
   cert?: Pem | Pem[];
@@ -23,6 +27,7 @@ export interface TlsConfig {
   alpn?: string[];
 }
 
+/** Resource limits for {@link TransportConfig.limits}; each must be a positive integer. */
 export interface LimitsConfig {
   /** Concurrent connections this endpoint holds, both directions (default 1024). */
   maxConnections?: number;
@@ -38,6 +43,7 @@ export interface LimitsConfig {
   maxMessageBytes?: number;
 }
 
+/** Options of the XDP datapath for {@link TransportConfig.xdp}. */
 export interface XdpConfig {
   /**
    * What stoq_xdp does with IPv4 on the interface: 'drop' (default, the contract's
@@ -47,6 +53,11 @@ export interface XdpConfig {
   ipv4Policy?: 'drop' | 'pass';
 }
 
+/**
+ * Options of a {@link StoqTransport}. Everything is optional and validated once at
+ * creation: an invalid value throws {@link StoqInvalidConfigError} (`STOQ_ERR_INVALID_CONFIG`),
+ * an IPv4 or malformed address or port throws {@link StoqInvalidAddressError} (`STOQ_ERR_INVALID_ADDRESS`).
+ */
 export interface TransportConfig {
   /** Local IPv6 address to bind (default '::'). */
   address?: string;
@@ -58,9 +69,11 @@ export interface TransportConfig {
   interface?: string;
   /** XDP datapath options. */
   xdp?: XdpConfig;
+  /** TLS settings; `cert` and `key` are needed to accept connections. */
   tls?: TlsConfig;
   /** Accept any certificate from the peer. For tests against throwaway peers only. */
   dangerouslySkipPeerVerification?: boolean;
+  /** Connection, stream, flow-control and message limits. */
   limits?: LimitsConfig;
   /** Close a connection after this long without packets (default 30 000 ms). */
   idleTimeoutMs?: number;
@@ -70,40 +83,72 @@ export interface TransportConfig {
   retryTokenTtlMs?: number;
   /** RFC 9221 unreliable datagrams (default true). */
   datagrams?: boolean;
-  /** SO_RCVBUF / SO_SNDBUF for the UDP socket (default 8 MiB each; the kernel caps at rmem_max/wmem_max). */
+  /** SO_RCVBUF for the UDP socket in bytes (default 8 MiB; the kernel caps at rmem_max). */
   recvBufferSize?: number;
+  /** SO_SNDBUF for the UDP socket in bytes (default 8 MiB; the kernel caps at wmem_max). */
   sendBufferSize?: number;
+  /** Congestion control of every connection (default 'cubic'). */
   congestionControl?: CongestionControl;
 }
 
+/** {@link TlsConfig} after validation: PEM split into blocks, defaults applied. */
 export interface NormalisedTls {
+  /** Each PEM certificate block of `tls.cert`, in order (empty: this endpoint cannot accept connections). */
   readonly certChain: Uint8Array[];
+  /** The PEM private key, or null without `tls.cert`. */
   readonly key: Uint8Array | null;
+  /** Every `tls.ca` block concatenated, or null without `tls.ca`. */
   readonly ca: Uint8Array | null;
+  /** Clients verify the server's certificate (false only with `dangerouslySkipPeerVerification`). */
   readonly verifyServer: boolean;
+  /** Servers ask clients for a certificate and verify it against `ca`. */
   readonly requireClientCertificate: boolean;
+  /** ALPN protocol ids, most preferred first. */
   readonly alpn: readonly string[];
 }
 
+/**
+ * A {@link TransportConfig} after validation, with every default applied and `limits`
+ * flattened; frozen. This is what {@link EndpointCore} and the datapaths receive.
+ */
 export interface NormalisedConfig {
+  /** IPv6 address to bind, without brackets. */
   readonly address: string;
+  /** UDP port to bind (0: any free port). */
   readonly port: number;
+  /** See {@link TransportConfig.datapath}. */
   readonly datapath: DatapathChoice;
+  /** Interface for the XDP datapath, or null (dgram only). */
   readonly interface: string | null;
+  /** See {@link XdpConfig.ipv4Policy}. */
   readonly xdpIpv4Policy: 'drop' | 'pass';
+  /** Validated TLS material and settings. */
   readonly tls: NormalisedTls;
+  /** See {@link LimitsConfig.maxConnections}. */
   readonly maxConnections: number;
+  /** See {@link LimitsConfig.maxStreamsBidi}. */
   readonly maxStreamsBidi: number;
+  /** See {@link LimitsConfig.maxStreamsUni}. */
   readonly maxStreamsUni: number;
+  /** See {@link LimitsConfig.maxData}; bytes. */
   readonly maxData: number;
+  /** See {@link LimitsConfig.maxStreamData}; bytes. */
   readonly maxStreamData: number;
+  /** See {@link LimitsConfig.maxMessageBytes}; bytes. */
   readonly maxMessageBytes: number;
+  /** See {@link TransportConfig.idleTimeoutMs}; milliseconds. */
   readonly idleTimeoutMs: number;
+  /** See {@link TransportConfig.retry}. */
   readonly retry: boolean;
+  /** See {@link TransportConfig.retryTokenTtlMs}; milliseconds. */
   readonly retryTokenTtlMs: number;
+  /** See {@link TransportConfig.datagrams}. */
   readonly datagrams: boolean;
+  /** SO_RCVBUF requested for the UDP socket, bytes. */
   readonly recvBufferSize: number;
+  /** SO_SNDBUF requested for the UDP socket, bytes. */
   readonly sendBufferSize: number;
+  /** See {@link TransportConfig.congestionControl}. */
   readonly congestionControl: CongestionControl;
 }
 

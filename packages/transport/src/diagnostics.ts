@@ -2,6 +2,11 @@
 // Observability through node:diagnostics_channel; publishing costs nothing without subscribers.
 import * as diagnostics from 'node:diagnostics_channel';
 
+/**
+ * The `node:diagnostics_channel` channels this package publishes on (exported as
+ * `diagnosticsChannels`); subscribe with `channel.subscribe(fn)`. Each entry lists the
+ * message fields.
+ */
 export const channels = {
   /** { connection } once the handshake completed (both roles). */
   connectionEstablished: diagnostics.channel('stoq:transport:connection:established'),

@@ -16,18 +16,27 @@ import { channels } from '../diagnostics.js';
 
 /** What a connection needs from its transport. */
 export interface ConnectionHost {
+  /** Something is queued on `core` (stream data, datagram, close): flush it. */
   wake(core: CoreConnection): void;
+  /** Largest message sendMessage() sends and 'message' delivers, bytes. */
   readonly maxMessageBytes: number;
+  /** RFC 9221 datagrams are enabled: deliver 'datagram' events. */
   readonly datagrams: boolean;
 }
 
+/** Options of {@link StoqConnection.openStream}. */
 export interface OpenStreamOptions {
+  /** Open a send-only stream (a Writable) instead of a bidirectional Duplex (default false). */
   unidirectional?: boolean;
 }
 
+/** Events of a {@link StoqConnection} (listener arguments per event name). */
 export interface StoqConnectionEvents {
+  /** The peer opened a stream: a Duplex (bidirectional) or a Readable (unidirectional). */
   stream: [stream: Duplex | Readable];
+  /** One whole message the peer sent with sendMessage(), reliably and in order. */
   message: [message: Buffer];
+  /** One RFC 9221 datagram from the peer (unreliable, unordered). */
   datagram: [datagram: Buffer];
   /** `error` is null after a clean local close; otherwise it says why (peer close, idle timeout, TLS…). */
   close: [error: StoqError | null];
@@ -37,7 +46,13 @@ export interface StoqConnectionEvents {
 const SERVER_BIT = 1;
 const UNI_BIT = 2;
 
+/**
+ * A QUIC connection: streams, messages, datagrams, close and stats. Obtained from
+ * `transport.connect()` or the transport's 'connection' event; emits the
+ * {@link StoqConnectionEvents} and 'close' exactly once.
+ */
 export class StoqConnection extends EventEmitter<StoqConnectionEvents> {
+  /** The endpoint core's view of this connection (quiche handle, role, peer). */
   readonly core: CoreConnection;
   readonly #host: ConnectionHost;
   readonly #streams = new Map<number, QuicStream>();
@@ -50,6 +65,7 @@ export class StoqConnection extends EventEmitter<StoqConnectionEvents> {
   readonly #closedPromise: Promise<void>;
   #resolveClosed!: () => void;
 
+  /** Created by the transport; applications do not construct connections. */
   constructor(core: CoreConnection, host: ConnectionHost) {
     super();
     this.core = core;
@@ -67,10 +83,12 @@ export class StoqConnection extends EventEmitter<StoqConnectionEvents> {
     };
   }
 
+  /** 'client' if this side connected, 'server' if it accepted. */
   get role(): 'client' | 'server' {
     return this.core.role;
   }
 
+  /** The peer's IPv6 address and UDP port. */
   get remoteAddress(): SocketAddress {
     return this.core.remote;
   }
@@ -80,6 +98,7 @@ export class StoqConnection extends EventEmitter<StoqConnectionEvents> {
     return Buffer.from(this.core.quiche.applicationProto()).toString('utf8');
   }
 
+  /** True once the connection is gone ('close' was emitted). */
   get closed(): boolean {
     return this.#closed;
   }
@@ -89,7 +108,12 @@ export class StoqConnection extends EventEmitter<StoqConnectionEvents> {
     return this.#closeError;
   }
 
-  /** Opens a bidirectional stream (a Duplex) or, with `unidirectional`, a send-only Writable. */
+  /**
+   * Opens a bidirectional stream (a Duplex) or, with `unidirectional`, a send-only Writable.
+   *
+   * @throws {@link StoqStreamLimitError} (`STOQ_ERR_STREAM_LIMIT`) when the peer allows no more streams of that kind right now.
+   * @throws {@link StoqClosedError} (`STOQ_ERR_CLOSED`) when the connection is closed or closing.
+   */
   async openStream(options?: { unidirectional?: false }): Promise<Duplex>;
   async openStream(options: { unidirectional: true }): Promise<Writable>;
   async openStream(options: OpenStreamOptions = {}): Promise<Duplex | Writable> {
@@ -112,7 +136,13 @@ export class StoqConnection extends EventEmitter<StoqConnectionEvents> {
     return stream;
   }
 
-  /** Sends one message; messages arrive as 'message' events on the peer, reliably and in order. */
+  /**
+   * Sends one message; messages arrive as 'message' events on the peer, reliably and in order.
+   * Resolves once quiche has taken the whole frame.
+   *
+   * @throws {@link StoqMessageTooLargeError} (`STOQ_ERR_MESSAGE_TOO_LARGE`) above `limits.maxMessageBytes`.
+   * @throws {@link StoqClosedError} (`STOQ_ERR_CLOSED`) when the connection is closed or closing.
+   */
   async sendMessage(data: Uint8Array): Promise<void> {
     this.#assertOpen('send');
     const frame = frameMessage(data, this.#host.maxMessageBytes);
@@ -130,7 +160,13 @@ export class StoqConnection extends EventEmitter<StoqConnectionEvents> {
     await new Promise<void>((resolve, reject) => writer.write(frame, (error) => (error ? reject(error) : resolve())));
   }
 
-  /** Queues an RFC 9221 datagram: unreliable, unordered, at most one QUIC packet. */
+  /**
+   * Queues an RFC 9221 datagram: unreliable, unordered, at most one QUIC packet.
+   *
+   * @throws {@link StoqDatagramError} (`STOQ_ERR_DATAGRAM`) when the peer does not accept datagrams
+   *   (or the handshake is not done), the datagram is too large, or quiche refuses it.
+   * @throws {@link StoqClosedError} (`STOQ_ERR_CLOSED`) when the connection is closed or closing.
+   */
   sendDatagram(data: Uint8Array): void {
     this.#assertOpen('sendDatagram');
     const q = this.core.quiche;
@@ -165,6 +201,7 @@ export class StoqConnection extends EventEmitter<StoqConnectionEvents> {
     await this.#closedPromise;
   }
 
+  /** Current QUIC statistics of this connection (quiche's counters and the active path). */
   stats(): ConnectionStats {
     return connectionStats(this.core.quiche);
   }

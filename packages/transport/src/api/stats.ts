@@ -3,6 +3,7 @@
 // active path's RTT and congestion window.
 import type { QuicheConnection } from '../core/quiche.js';
 
+/** Statistics of one connection ({@link StoqConnection.stats}), in the shape @stoq/metrics reads. */
 export interface ConnectionStats {
   /** Smoothed RTT of the active path, microseconds (the binding reports whole milliseconds). */
   rttUs: number;
@@ -12,15 +13,23 @@ export interface ConnectionStats {
   pmtu: number;
   /** Estimated delivery rate of the active path, bytes/s. */
   deliveryRate: number;
-  /** QUIC packets sent / received / declared lost / retransmitted. */
+  /** QUIC packets sent. */
   sent: number;
+  /** QUIC packets received. */
   recv: number;
+  /** QUIC packets declared lost. */
   lost: number;
+  /** QUIC packets retransmitted. */
   retrans: number;
+  /** Bytes sent (UDP payload). */
   bytesSent: number;
+  /** Bytes received (UDP payload). */
   bytesRecv: number;
+  /** Bytes in packets declared lost. */
   bytesLost: number;
+  /** Stream data bytes retransmitted. */
   streamRetransBytes: number;
+  /** The peer's max_idle_timeout transport parameter, milliseconds (0: none). */
   peerMaxIdleTimeoutMs: number;
 }
 

@@ -17,26 +17,43 @@ const MIN_INITIAL_SIZE = 1200;
 const SLAB_SIZE = 256 * 1024;
 const CONNECTION_REFUSED = 0x2;
 
+/** One UDP datagram the endpoint wants sent. */
 export interface Transmit {
+  /** UDP payload; a view into a buffer the endpoint reuses later, so send or copy it before the next pollTransmits. */
   readonly data: Uint8Array;
+  /** Destination. */
   readonly to: SocketAddress;
 }
 
+/** One quiche connection as the endpoint core tracks it (the public wrapper is {@link StoqConnection}). */
 export class CoreConnection {
   static #nextId = 1;
+  /** Process-wide sequence number, starting at 1. */
   readonly id = CoreConnection.#nextId++;
+  /** The handshake completed. */
   established = false;
+  /** quiche closed the connection and the core forgot it. */
   closed = false;
   /** Server-side connection refused for the connection limit: never surfaced to the user. */
   readonly refused: boolean;
   /** Set by the layer above (the public connection object). */
   owner: unknown = null;
   /** The peer address in quiche's shape, built once instead of per packet. */
-  readonly remoteHost: { host: string; port: number };
+  readonly remoteHost: {
+    /** IPv6 address. */
+    host: string;
+    /** UDP port. */
+    port: number;
+  };
+  /** @param refused - Accepted only to be closed for the connection limit. */
   constructor(
+    /** 'client' if this endpoint connected, 'server' if it accepted. */
     readonly role: 'client' | 'server',
+    /** The quiche connection (napi binding). */
     readonly quiche: QuicheConnection,
+    /** The peer's address. */
     readonly remote: SocketAddress,
+    /** Hex connection IDs that route incoming packets to this connection. */
     readonly cids: string[],
     refused = false,
   ) {
@@ -45,16 +62,49 @@ export class CoreConnection {
   }
 }
 
+/**
+ * What {@link EndpointCore.pollEvents} reports: a server connection was accepted, a
+ * handshake completed, a connection received packets (once per batch), or a connection
+ * closed. Connections refused for the connection limit never appear.
+ */
 export type CoreEvent =
-  | { readonly type: 'accepted'; readonly conn: CoreConnection }
-  | { readonly type: 'established'; readonly conn: CoreConnection }
-  | { readonly type: 'activity'; readonly conn: CoreConnection }
-  | { readonly type: 'closed'; readonly conn: CoreConnection };
+  | {
+    /** A client's Initial created a new server connection. */
+    readonly type: 'accepted';
+    /** The connection. */
+    readonly conn: CoreConnection;
+  }
+  | {
+    /** The handshake completed. */
+    readonly type: 'established';
+    /** The connection. */
+    readonly conn: CoreConnection;
+  }
+  | {
+    /** Packets arrived since the last pollEvents. */
+    readonly type: 'activity';
+    /** The connection. */
+    readonly conn: CoreConnection;
+  }
+  | {
+    /** quiche closed the connection (drained, timed out or never established). */
+    readonly type: 'closed';
+    /** The connection. */
+    readonly conn: CoreConnection;
+  };
 
 const hex = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
 const host = (a: SocketAddress) => ({ host: a.address, port: a.port });
 
+/**
+ * The sans-IO QUIC endpoint over quiche: routes datagrams to connections by connection
+ * ID, answers version negotiation and Retry statelessly, enforces the connection limit
+ * and keeps one timer heap. It never touches a socket or a timer: feed it datagrams
+ * ({@link EndpointCore.receive}) and the clock (`now`, milliseconds, any monotonic
+ * origin), then drain {@link EndpointCore.pollEvents} and {@link EndpointCore.pollTransmits}.
+ */
 export class EndpointCore {
+  /** Endpoint-wide counters (live; see {@link EndpointCounters.snapshot}). */
   readonly counters = new EndpointCounters();
   readonly #config: NormalisedConfig;
   readonly #local: SocketAddress;
@@ -73,6 +123,11 @@ export class EndpointCore {
   #slab = Buffer.allocUnsafe(SLAB_SIZE);
   #slabOffset = 0;
 
+  /**
+   * @param config - Normalised transport config; with `tls.cert` the endpoint also accepts connections.
+   * @param local - The address the datapath is bound to (quiche's local path).
+   * @throws {@link StoqTlsConfigError} (`STOQ_ERR_TLS_CONFIG`) when quiche rejects the TLS material.
+   */
   constructor(config: NormalisedConfig, local: SocketAddress) {
     this.#config = config;
     this.#local = local;
@@ -82,6 +137,7 @@ export class EndpointCore {
     this.#tokens = new RetryTokens(config.retryTokenTtlMs);
   }
 
+  /** True when the config has a certificate, so incoming Initials are accepted. */
   get acceptsConnections(): boolean {
     return this.#serverConfig !== null;
   }
@@ -93,6 +149,12 @@ export class EndpointCore {
     return n;
   }
 
+  /**
+   * Starts a client connection; its first flight comes out of the next pollTransmits.
+   *
+   * @param serverName - TLS SNI and the name the server certificate is verified against.
+   * @param now - Current time, milliseconds.
+   */
   connect(remote: SocketAddress, serverName: string | undefined, now: number): CoreConnection {
     const scid = randomBytes(CID_LEN);
     const qc = quiche.Connection.connect(serverName ?? null, scid, host(this.#local), host(remote), this.#clientConfig);
@@ -154,6 +216,7 @@ export class EndpointCore {
     if (!conn.closed) this.#dirty.add(conn);
   }
 
+  /** Takes the events queued since the last call, in order, then one 'activity' per connection that received packets. */
   pollEvents(): CoreEvent[] {
     const events = this.#events.splice(0);
     for (const conn of this.#active) if (!conn.closed) events.push({ type: 'activity', conn });
@@ -203,6 +266,7 @@ export class EndpointCore {
     return this.#dirty.size > 0 || this.#stateless.length > 0;
   }
 
+  /** Every connection the core holds, refused ones included. */
   connections(): IterableIterator<CoreConnection> {
     return this.#connections.values();
   }

@@ -6,36 +6,47 @@
 // socket for whatever the XDP program passes to the kernel).
 import type { SocketAddress } from '../address.js';
 
+/** One UDP datagram handed to {@link Datapath.send}. */
 export interface OutgoingDatagram {
   /** UDP payload. The datapath must not keep a reference after `send` calls its callback. */
   readonly data: Uint8Array;
+  /** Destination. */
   readonly to: SocketAddress;
 }
 
+/** One UDP datagram in a batch delivered to a {@link ReceiveHandler}. */
 export interface ReceivedDatagram {
   /**
    * UDP payload. May be a view into ring memory (UMEM) that is reused as soon as the
    * batch callback returns: consume or copy it synchronously.
    */
   readonly data: Uint8Array;
+  /** Sender. */
   readonly from: SocketAddress;
 }
 
 /** Called with every batch of datagrams received; the batch is only valid during the call. */
 export type ReceiveHandler = (batch: readonly ReceivedDatagram[], source: Datapath) => void;
 
+/** Counters of one datapath since it was opened (returned as a copy). */
 export interface DatapathStats {
+  /** Which datapath these counters belong to. */
   readonly kind: DatapathKind;
+  /** Datagrams delivered to the endpoint. */
   rxDatagrams: number;
+  /** UDP payload bytes delivered to the endpoint. */
   rxBytes: number;
   /** Datagrams discarded by the datapath itself (e.g. from source port 0, which cannot be answered). */
   rxDropped: number;
+  /** Datagrams queued for sending. */
   txDatagrams: number;
+  /** UDP payload bytes queued for sending. */
   txBytes: number;
   /** Sends the OS refused (each one is also reported through onError). */
   txErrors: number;
   /** Receive batches delivered (rxDatagrams / rxBatches = mean batch size). */
   rxBatches: number;
+  /** Non-empty send() batches. */
   txBatches: number;
   /** Datagrams copied between kernel and user space (every one, for dgram). */
   memcpyOps: number;
@@ -43,9 +54,15 @@ export interface DatapathStats {
   zeroCopyOps: number;
 }
 
+/** 'dgram': a node:dgram UDP socket; 'xdp': AF_XDP sockets fed by the stoq_xdp program. */
 export type DatapathKind = 'dgram' | 'xdp';
 
+/**
+ * The seam between the QUIC endpoint and the wire: a datapath only moves UDP payloads;
+ * every protocol decision lives in the endpoint.
+ */
 export interface Datapath {
+  /** Which implementation this is. */
   readonly kind: DatapathKind;
   /** The address the datapath receives on (port resolved after bind). */
   localAddress(): SocketAddress;
@@ -58,6 +75,8 @@ export interface Datapath {
   send(batch: readonly OutgoingDatagram[]): boolean;
   /** Registers the callback for "send queue below the low-water mark again". */
   onDrain(callback: () => void): void;
+  /** A copy of the counters. */
   stats(): DatapathStats;
+  /** Stops receiving and releases the socket(s); idempotent. */
   close(): Promise<void>;
 }

@@ -8,10 +8,15 @@ import { assertIPv6 } from '../address.js';
 import { StoqBindError } from '../errors.js';
 import type { Datapath, DatapathStats, OutgoingDatagram, ReceivedDatagram, ReceiveHandler } from './datapath.js';
 
+/** Options of {@link DgramDatapath.bind}. */
 export interface DgramDatapathOptions {
+  /** Local IPv6 address literal to bind ('::' for all). */
   address: string;
+  /** Local UDP port (0 picks a free port). */
   port: number;
+  /** SO_RCVBUF in bytes (the kernel caps at rmem_max). */
   recvBufferSize: number;
+  /** SO_SNDBUF in bytes (the kernel caps at wmem_max). */
   sendBufferSize: number;
   /** Stop producing when this many bytes wait in libuv's send queue (default 4 MiB). */
   sendHighWaterMark?: number;
@@ -19,6 +24,11 @@ export interface DgramDatapathOptions {
 
 const MAX_BATCH = 256;
 
+/**
+ * Datapath over a node:dgram udp6 socket (IPv6 only). Datagrams that arrive in the same
+ * event-loop turn are delivered as one batch (at most 256); send() reports backpressure
+ * from libuv's send queue.
+ */
 export class DgramDatapath implements Datapath {
   readonly kind = 'dgram' as const;
   readonly #socket: dgram.Socket;
@@ -41,6 +51,12 @@ export class DgramDatapath implements Datapath {
     };
   }
 
+  /**
+   * Creates the socket and binds it exclusively.
+   *
+   * @throws {@link StoqInvalidAddressError} (`STOQ_ERR_INVALID_ADDRESS`) when `address` is not an IPv6 literal.
+   * @throws {@link StoqBindError} (`STOQ_ERR_BIND`, with `errno`) when the bind fails, e.g. EADDRINUSE.
+   */
   static async bind(options: DgramDatapathOptions): Promise<DgramDatapath> {
     const address = assertIPv6(options.address, 'bind');
     const socket = dgram.createSocket({
@@ -77,7 +93,12 @@ export class DgramDatapath implements Datapath {
   }
 
   /** Effective kernel buffer sizes (Linux reports twice what was asked, capped by rmem_max/wmem_max). */
-  bufferSizes(): { recv: number; send: number } {
+  bufferSizes(): {
+    /** SO_RCVBUF, bytes. */
+    recv: number;
+    /** SO_SNDBUF, bytes. */
+    send: number;
+  } {
     return { recv: this.#socket.getRecvBufferSize(), send: this.#socket.getSendBufferSize() };
   }
 

@@ -6,14 +6,17 @@ import { isIP } from 'node:net';
 import * as x509 from '@peculiar/x509';
 import { StoqInvalidConfigError } from '../errors.js';
 
+/** Options of {@link createSelfSignedCertificate}. */
 export interface SelfSignedOptions {
   /** DNS names and/or IP addresses the certificate is valid for (default ['localhost', '::1']). */
   hostnames?: string[];
   /** Validity in days (default 30). */
   days?: number;
+  /** Subject CN (default the first of `hostnames`). */
   commonName?: string;
 }
 
+/** A PEM certificate and its private key, ready for {@link TlsConfig}. */
 export interface SelfSignedCertificate {
   /** Certificate, PEM. */
   cert: string;
@@ -28,6 +31,13 @@ function toPem(der: ArrayBuffer, label: string): string {
   return `-----BEGIN ${label}-----\n${b64.trimEnd()}\n-----END ${label}-----\n`;
 }
 
+/**
+ * Creates a self-signed ECDSA P-256 certificate for development and tests, valid from
+ * one minute ago for `days` days, for server and client authentication. Use `cert` and
+ * `key` as a server's `tls.cert`/`tls.key` and `cert` as the client's `tls.ca`.
+ *
+ * @throws {@link StoqInvalidConfigError} (`STOQ_ERR_INVALID_CONFIG`) when `hostnames` is empty.
+ */
 export async function createSelfSignedCertificate(options: SelfSignedOptions = {}): Promise<SelfSignedCertificate> {
   const hostnames = options.hostnames ?? ['localhost', '::1'];
   if (hostnames.length === 0) {
