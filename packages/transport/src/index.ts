@@ -2,6 +2,7 @@
 export { StoqTransport } from './api/transport.js';
 export type { ConnectOptions, DatapathChange, TransportStats, StoqTransportEvents, XdpRuntimeConfig, XdpProgramCounters } from './api/transport.js';
 export type { XdpDatapathStats } from './datapath/xdp/xdp-datapath.js';
+export type { XdpAttachMode } from './datapath/xdp/stoq-program.js';
 export type { LatencySummary } from './datapath/xdp/latency.js';
 export type { RungOutcome } from './datapath/xdp/ladder.js';
 export { StoqConnection } from './api/connection.js';

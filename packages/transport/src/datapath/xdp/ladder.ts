@@ -22,10 +22,13 @@ export const RUNGS: readonly Rung[] = [
   { xdp: 'generic', afXdp: 'copy' },
 ];
 
+/** One rung of the XDP fallback ladder that was tried (native+zerocopy → native+copy → generic+copy). */
 export interface RungOutcome {
   /** e.g. 'native+zerocopy' */
   rung: string;
+  /** 'used': this rung gave the XDP datapath; 'failed': see `reason`. */
   outcome: 'used' | 'failed';
+  /** Why the rung failed. */
   reason?: string;
 }
 

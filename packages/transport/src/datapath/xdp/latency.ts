@@ -6,13 +6,25 @@ const SAMPLES = 8192;
 /** A stamp older than this is not a latency but a frame without metadata. */
 const PLAUSIBLE_NS = 10_000_000_000n;
 
+/**
+ * Kernel→user latency of received frames (XDP metadata timestamp to hand-off to the
+ * endpoint), microseconds. min, avg and max cover every sample; the percentiles the
+ * last 8192.
+ */
 export interface LatencySummary {
+  /** Samples recorded so far. */
   count: number;
+  /** Smallest latency, µs. */
   minUs: number;
+  /** Mean latency, µs. */
   avgUs: number;
+  /** Median of the recent samples, µs. */
   p50Us: number;
+  /** 95th percentile of the recent samples, µs. */
   p95Us: number;
+  /** 99th percentile of the recent samples, µs. */
   p99Us: number;
+  /** Largest latency, µs. */
   maxUs: number;
 }
 

@@ -32,9 +32,13 @@ const ATTACH_CHECK_MS = 1000;
 /** Receive-path hints check the link at most this often. */
 const ATTACH_HINT_GAP_MS = 100;
 
+/** Counters of the XDP datapath: {@link DatapathStats} plus the AF_XDP specifics. */
 export interface XdpDatapathStats extends DatapathStats {
+  /** The interface stoq_xdp is attached to. */
   readonly interface: string;
+  /** How stoq_xdp is attached. */
   readonly xdpMode: XdpAttachMode;
+  /** The AF_XDP bind mode the kernel reports for the sockets. */
   readonly afXdpMode: 'zerocopy' | 'copy';
   /** Datagrams this datapath handed to the kernel socket (next hop unresolved, TX ring full). */
   txViaKernel: number;
