@@ -20,17 +20,25 @@ import { StoqConnection } from './connection.js';
 import { TransportMetrics, type MetricsInputs } from './ebpf-metrics.js';
 import type { EbpfMetrics } from '@stoq/metrics';
 
+/** Options of {@link StoqTransport.connect}. */
 export interface ConnectOptions {
   /** TLS server name (SNI) and the name the certificate must match. */
   serverName?: string;
 }
 
+/** Counters of a transport ({@link StoqTransport.stats}). */
 export interface TransportStats {
+  /** The QUIC endpoint's counters. */
   endpoint: EndpointStats;
+  /** Each datapath's counters: the dgram socket first, then the XDP datapath if any. */
   datapaths: DatapathStats[];
+  /** Live connections (refused ones excluded). */
   connections: number;
   /** The XDP datapath's view (modes, latency) and stoq_xdp's counters, when XDP is in use. */
-  xdp?: XdpDatapathStats & { programCounters: XdpProgramCounters };
+  xdp?: XdpDatapathStats & {
+    /** stoq_xdp's counters, summed over CPUs. */
+    programCounters: XdpProgramCounters;
+  };
 }
 
 /** stoq_xdp's counters (DESIGN.md classification table), summed over CPUs. */
@@ -41,26 +49,37 @@ export type XdpProgramCounters = Record<
   number
 >;
 
-/** Settings of stoq_xdp that can change while it is attached. */
+/** Settings of stoq_xdp that can change while it is attached; omitted fields keep their value. */
 export interface XdpRuntimeConfig {
+  /** Redirect QUIC to the AF_XDP sockets (the transport attaches with true); false sends it through the kernel socket. */
   redirect?: boolean;
+  /** Stamp bpf_ktime_get_ns() into XDP metadata for the latency summary (the transport attaches with true). */
   timestampMeta?: boolean;
+  /** IPv4 frames: 'drop' or 'pass' to the kernel (initially `xdp.ipv4Policy`). */
   ipv4Policy?: 'drop' | 'pass';
+  /** Datagrams carrying a QUIC Initial with a smaller UDP payload are dropped, bytes (default 1200). */
   initialMinSize?: number;
+  /** Initials per second allowed per source /64 (default 0). */
   initialRate?: number;
+  /** Token-bucket size per source /64 for Initials; 0 = no limit (default 0). */
   initialBurst?: number;
 }
 
 /** The transport moved between the XDP and the dgram datapath while running. */
 export interface DatapathChange {
+  /** The datapath QUIC runs on now. */
   datapath: 'xdp' | 'dgram';
+  /** The datapath it ran on before. */
   previous: 'xdp' | 'dgram';
   /** Why it left XDP (e.g. stoq_xdp detached from outside); absent when it returned to XDP. */
   reason?: string;
+  /** The status after the change. */
   status: EbpfStatus;
 }
 
+/** Events of a {@link StoqTransport} (listener arguments per event name). */
 export interface StoqTransportEvents {
+  /** A client's connection completed its handshake on this (server) transport. */
   connection: [connection: StoqConnection];
   /**
    * stoq_xdp was detached from outside (connections continue over the kernel socket),
@@ -81,6 +100,12 @@ interface PendingConnect {
   reject(error: StoqError): void;
 }
 
+/**
+ * One QUIC endpoint over IPv6, client and server at once, bound to one UDP port. It
+ * runs over AF_XDP when stoq_xdp can be attached to the configured interface and over
+ * a node:dgram socket otherwise (see {@link StoqTransport.getEbpfStatus}). Emits the
+ * {@link StoqTransportEvents}.
+ */
 export class StoqTransport extends EventEmitter<StoqTransportEvents> {
   readonly #config: NormalisedConfig;
   readonly #core: EndpointCore;
@@ -114,7 +139,15 @@ export class StoqTransport extends EventEmitter<StoqTransportEvents> {
     this.#core = new EndpointCore(config, dgram.localAddress());
   }
 
-  /** Binds the endpoint (IPv6 only, port 9292 unless told otherwise). */
+  /**
+   * Binds the endpoint (IPv6 only, port 9292 unless told otherwise) and picks its datapath.
+   *
+   * @throws {@link StoqInvalidConfigError} (`STOQ_ERR_INVALID_CONFIG`) or {@link StoqInvalidAddressError}
+   *   (`STOQ_ERR_INVALID_ADDRESS`) for a bad config; {@link StoqTlsConfigError} (`STOQ_ERR_TLS_CONFIG`)
+   *   when quiche rejects the TLS material; {@link StoqBindError} (`STOQ_ERR_BIND`) when the port
+   *   cannot be bound; {@link StoqXdpUnavailableError} (`STOQ_ERR_XDP_UNAVAILABLE`, every rung's
+   *   reason) with `datapath: 'xdp'` when XDP cannot be used.
+   */
   static async create(config: TransportConfig = {}): Promise<StoqTransport> {
     const normalised = normaliseConfig(config);
     const { dgram, xdp, status } = await selectDatapath(normalised);
@@ -141,7 +174,16 @@ export class StoqTransport extends EventEmitter<StoqTransportEvents> {
     return this.#dgram.localAddress();
   }
 
-  /** Opens a connection to '[addr]:port' and resolves once the handshake completed. */
+  /**
+   * Opens a connection to '[addr]:port' (or 'addr', port 9292) and resolves once the handshake
+   * completed. A failed handshake rejects with the typed close reason (e.g. {@link StoqTlsVerifyError},
+   * {@link StoqAlpnError}, or {@link StoqIdleTimeoutError} when nobody answers).
+   *
+   * @throws {@link StoqInvalidAddressError} (`STOQ_ERR_INVALID_ADDRESS`) for a target that is not IPv6.
+   * @throws {@link StoqConnectionLimitError} (`STOQ_ERR_CONNECTION_LIMIT`) at `limits.maxConnections`,
+   *   or when the server refuses the connection.
+   * @throws {@link StoqClosedError} (`STOQ_ERR_CLOSED`) when the transport is closed.
+   */
   async connect(target: string, options: ConnectOptions = {}): Promise<StoqConnection> {
     if (this.#closing) throw new StoqClosedError('connect: the transport is closed', { operation: 'connect' });
     const remote = parseTarget(target);
@@ -163,6 +205,7 @@ export class StoqTransport extends EventEmitter<StoqTransportEvents> {
     await conn.sendMessage(data);
   }
 
+  /** Which datapath is in use, with the XDP/AF_XDP modes, sockets and fallback reasons (a copy). */
   getEbpfStatus(): EbpfStatus {
     return structuredClone(this.#status);
   }
@@ -240,7 +283,14 @@ export class StoqTransport extends EventEmitter<StoqTransportEvents> {
    * the mode the kernel really bound: 'copy' where the driver has no zero-copy (veth).
    * Every RX queue gets a socket when XDP attaches; this reports it.
    */
-  async createZeroCopySocket(ifname: string, queue: number): Promise<{ interface: string; queue: number; mode: 'zerocopy' | 'copy' }> {
+  async createZeroCopySocket(ifname: string, queue: number): Promise<{
+    /** Interface name. */
+    interface: string;
+    /** RX queue index. */
+    queue: number;
+    /** AF_XDP bind mode the kernel reports. */
+    mode: 'zerocopy' | 'copy';
+  }> {
     await this.attachXdpToInterface(ifname);
     const found = this.#status.sockets.find((s) => s.interface === ifname && s.queue === queue);
     if (!found) {
@@ -269,6 +319,7 @@ export class StoqTransport extends EventEmitter<StoqTransportEvents> {
     return this.#xdp && !this.#closed ? this.#xdp.conntrackState(peer) : null;
   }
 
+  /** Counters of the endpoint, the datapaths and, when XDP is in use, stoq_xdp. */
   stats(): TransportStats {
     const stats: TransportStats = {
       endpoint: this.#core.counters.snapshot(),
