@@ -14,7 +14,8 @@ describe('bare FIN after data', () => {
   it('20 connections × 10 piped echo streams all end, well before the idle timeout', async () => {
     const { server, client, target } = await loopbackPair({ idleTimeoutMs: 30_000 }, { idleTimeoutMs: 30_000 });
     server.on('connection', (conn: StoqConnection) =>
-      conn.on('stream', (stream: Duplex) => {
+      conn.on('stream', (peerStream) => {
+        const stream = peerStream as Duplex; // the client opens bidirectional streams only
         stream.on('error', () => {});
         stream.pipe(stream); // echoes, then end() on 'end': a bare FIN after the data
       }),
