@@ -6,8 +6,11 @@ import type { Umem } from './umem.js';
 
 /** Received packets: `count` entries of UMEM offset + length, valid until release(). */
 export class RxBatch {
+  /** Packets in this batch; entries past it in the arrays are stale. */
   count = 0;
+  /** UMEM offset of each packet's first byte (index into `umem.bytes`). */
   readonly offsets: Uint32Array;
+  /** Length in bytes of each packet. */
   readonly lengths: Uint32Array;
   readonly #umem: Umem;
   readonly #metadata: DataView;
@@ -52,8 +55,11 @@ export class RxBatch {
 
 /** Frames reserved for sending: write into frame(i), setLength(i, n), then socket.send(). */
 export class TxBatch {
+  /** Frames reserved by the last `allocTx()`. */
   count = 0;
+  /** UMEM offset of each reserved frame. */
   readonly offsets: Uint32Array;
+  /** Packet length to send from each frame (set with `setLength`). */
   readonly lengths: Uint32Array;
   readonly #umem: Umem;
 
@@ -70,6 +76,7 @@ export class TxBatch {
     return new Uint8Array(this.#umem.buffer, this.offsets[i]!, this.#umem.frameSize);
   }
 
+  /** Sets how many bytes of frame i to send (1..frameSize). */
   setLength(i: number, length: number): void {
     this.#check(i);
     if (!Number.isInteger(length) || length < 1 || length > this.#umem.frameSize) {

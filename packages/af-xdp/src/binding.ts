@@ -7,16 +7,23 @@ import { fileURLToPath } from 'node:url';
 
 /** Options for `new NativeUmem()`; validated in umem.ts. */
 export interface NativeUmemOptions {
+  /** Number of frames. */
   frameCount: number;
+  /** Bytes per frame. */
   frameSize: number;
+  /** Extra headroom per frame. */
   headroom: number;
+  /** Fill ring entries. */
   fillSize: number;
+  /** Completion ring entries. */
   compSize: number;
 }
 
+/** The addon's UMEM object (wrapped by `Umem`). */
 export interface NativeUmem {
   /** The whole UMEM mapping; its finalizer unmaps it when the last view is gone. */
   readonly buffer: ArrayBuffer;
+  /** Frames on no ring and held by nobody. */
   readonly freeFrames: number;
   /** The UMEM's fd (also the first socket's fd), -1 once destroyed. */
   readonly fd: number;
@@ -26,15 +33,23 @@ export interface NativeUmem {
 
 /** Options for `new NativeSocket()`; validated in options.ts. */
 export interface NativeSocketOptions {
+  /** Interface name. */
   ifname: string;
+  /** RX queue. */
   queueId: number;
+  /** Bind with XDP_ZEROCOPY (else XDP_COPY). */
   zeroCopy: boolean;
+  /** Bind with XDP_USE_NEED_WAKEUP. */
   needWakeup: boolean;
+  /** RX ring entries. */
   rxSize: number;
+  /** TX ring entries. */
   txSize: number;
+  /** XSK_LIBXDP_FLAGS__INHIBIT_PROG_LOAD: the caller's program owns the XSKMAP. */
   inhibitProgramLoad: boolean;
   /** 0 = no busy polling. */
   busyPollUsecs: number;
+  /** SO_BUSY_POLL_BUDGET (with busyPollUsecs > 0). */
   busyPollBudget: number;
   /** Frames lent to the kernel's fill ring at open. */
   rxFrames: number;
@@ -88,12 +103,17 @@ export interface NativeStatistics {
   };
 }
 
+/** The addon's socket object (wrapped by `XskSocket`); calls throw `{ errno, operation }` errors. */
 export interface NativeSocket {
+  /** The XSK fd. */
   readonly fd: number;
   /** XDP_OPTIONS_ZEROCOPY as reported by getsockopt. */
   zeroCopy(): boolean;
+  /** XDP_STATISTICS plus the addon's counters. */
   statistics(): NativeStatistics;
+  /** xsk_socket__update_xskmap: puts this socket into the map at its queue id. */
   updateXskMap(mapFd: number): void;
+  /** Stops polling, deletes the socket; idempotent. */
   close(): void;
   /** Binds the JS batch arrays the ring calls read and write. */
   bindArrays(rxOffsets: Uint32Array, rxLengths: Uint32Array, txOffsets: Uint32Array, txLengths: Uint32Array): void;
@@ -105,16 +125,23 @@ export interface NativeSocket {
   allocTx(max: number): number;
   /** Puts the first `count` txOffsets/txLengths on the TX ring; returns how many fit. */
   submitTx(count: number): number;
+  /** Returns the first `count` txOffsets to the UMEM. */
   cancelTx(count: number): void;
   /** Reaps the completion ring (and kicks while frames are queued). */
   reap(): number;
+  /** uv_poll on the fd; `onReadable(0)` when readable, `onReadable(errno)` on a poll error. */
   startPoll(onReadable: (errno: number) => void): void;
+  /** Stops polling (the handle stays for a later startPoll). */
   stopPoll(): void;
+  /** Whether the poll handle keeps the event loop alive. */
   setRef(ref: boolean): void;
 }
 
+/** Everything the `.node` file exports. */
 export interface NativeAddon {
+  /** Maps and registers a UMEM. */
   NativeUmem: new (options: NativeUmemOptions) => NativeUmem;
+  /** Creates and binds an AF_XDP socket over a UMEM. */
   NativeSocket: new (umem: NativeUmem, options: NativeSocketOptions) => NativeSocket;
   /** Binds a throwaway zero-copy socket: 0 when zero-copy works, else the errno. */
   probeZeroCopy(ifname: string, queueId: number): number;
@@ -157,4 +184,5 @@ function load(): NativeAddon {
   }
 }
 
+/** The loaded addon (build/Release, build/Debug, then the prebuild). */
 export const native: NativeAddon = load();

@@ -5,6 +5,7 @@ import { constants } from 'node:os';
 
 const brand = Symbol.for('@stoq/af-xdp.XskError');
 
+/** Stable codes of `XskError` (the README's Errors table says when each occurs). */
 export type XskErrorCode =
   | 'STOQ_ERR_XSK_PERMISSION'
   | 'STOQ_ERR_XSK_ZEROCOPY_UNSUPPORTED'
@@ -18,22 +19,35 @@ export type XskErrorCode =
   | 'STOQ_ERR_CLOSED'
   | 'STOQ_ERR_XSK_SYSCALL';
 
+/** What an `XskError` is built from besides its code and message. */
 export interface XskErrorDetails {
+  /** The failing call, e.g. `'xsk_socket__create'` or `'XskSocket.open'`. */
   operation: string;
+  /** What to do about it; appended to the message. */
   hint?: string;
+  /** Positive OS errno, when a system call failed. */
   errno?: number;
+  /** The underlying error (becomes `error.cause`). */
   cause?: unknown;
 }
 
+/**
+ * Every error this package throws. `instanceof XskError` also holds for errors from
+ * another copy of the package in the same process (branded with `Symbol.for`).
+ */
 export class XskError extends Error {
+  /** Stable machine-readable code. */
   readonly code: XskErrorCode;
+  /** The failing call. */
   readonly operation: string;
+  /** What to do about it, when known. */
   readonly hint: string | undefined;
   /** Positive OS errno when a system call failed. */
   readonly errno: number | undefined;
   /** Symbolic errno, e.g. 'EOPNOTSUPP'. */
   readonly errnoCode: string | undefined;
 
+  /** The message gets the hint appended; `errnoCode` is derived from `details.errno`. */
   constructor(code: XskErrorCode, message: string, details: XskErrorDetails) {
     super(details.hint ? `${message} (hint: ${details.hint})` : message, details.cause === undefined ? undefined : { cause: details.cause });
     this.name = 'XskError';
@@ -44,10 +58,12 @@ export class XskError extends Error {
     this.errnoCode = details.errno === undefined ? undefined : errnoName(details.errno);
   }
 
+  /** The cross-copy brand `instanceof` looks for. */
   get [brand](): true {
     return true;
   }
 
+  /** True for any object carrying the brand, whichever copy of the package made it. */
   static override [Symbol.hasInstance](value: unknown): boolean {
     return typeof value === 'object' && value !== null && brand in value;
   }
@@ -55,6 +71,7 @@ export class XskError extends Error {
 
 const errnoNames = new Map<number, string>(Object.entries(constants.errno).map(([name, value]) => [value, name]));
 
+/** Symbolic name of a positive errno (e.g. 95 → `'EOPNOTSUPP'`), undefined when unknown. */
 export function errnoName(errno: number): string | undefined {
   return errnoNames.get(errno);
 }
@@ -63,8 +80,11 @@ const E = constants.errno;
 
 /** Context the mapping uses to word hints. */
 export interface ErrorContext {
+  /** Interface the operation was on. */
   ifname?: string;
+  /** Queue the operation was on. */
   queueId?: number;
+  /** Requested bind mode (`'zerocopy'` turns EOPNOTSUPP into STOQ_ERR_XSK_ZEROCOPY_UNSUPPORTED). */
   mode?: string;
 }
 
@@ -119,10 +139,12 @@ export function fromNative(error: unknown, ctx: ErrorContext = {}): Error {
   return new XskError(code, (error as Error).message, { operation, hint, errno, cause: error });
 }
 
+/** A `STOQ_ERR_INVALID_ARGUMENT` error for `operation`. */
 export function invalidArgument(operation: string, message: string, hint?: string): XskError {
   return new XskError('STOQ_ERR_INVALID_ARGUMENT', message, { operation, ...(hint ? { hint } : {}) });
 }
 
+/** A `STOQ_ERR_CLOSED` error: `what` was used after close()/destroy(). */
 export function closedError(operation: string, what: string): XskError {
   return new XskError('STOQ_ERR_CLOSED', `${operation}: ${what} is closed`, { operation, hint: 'open a new one', errno: E.EBADF });
 }

@@ -4,7 +4,7 @@ export { Umem } from './umem.js';
 export { XskSocket, type BoundMode, type XskSocketOptions, type XskStatistics } from './socket.js';
 export { RxBatch, TxBatch } from './batch.js';
 export { openPinnedMap } from './pinned.js';
-export { XskError, errnoName, type XskErrorCode } from './errors.js';
+export { XskError, errnoName, type XskErrorCode, type XskErrorDetails } from './errors.js';
 export type { BusyPollOptions, UmemOptions, XskMode } from './options.js';
 export type { NativeStatistics } from './binding.js';
 export * from './frame/index.js';

@@ -3,8 +3,10 @@
 // one complete, trusted object.
 import { invalidArgument } from './errors.js';
 
+/** Requested bind mode: zero-copy, copy, or zero-copy with fallback to copy. */
 export type XskMode = 'auto' | 'zerocopy' | 'copy';
 
+/** Options of `Umem.create()`. */
 export interface UmemOptions {
   /** Number of frames (default 4096). */
   frameCount?: number;
@@ -18,8 +20,10 @@ export interface UmemOptions {
   compSize?: number;
 }
 
+/** UMEM options with every default filled in, as the native side gets them. */
 export type NormalisedUmemOptions = Required<UmemOptions>;
 
+/** Tuning of the opt-in busy polling (`XskSocket.open({ busyPoll })`). */
 export interface BusyPollOptions {
   /** SO_BUSY_POLL: microseconds to spin in the driver per receive (default 20). */
   usecs?: number;
@@ -27,6 +31,7 @@ export interface BusyPollOptions {
   budget?: number;
 }
 
+/** True for integer powers of two up to 2^30 (valid ring sizes). */
 export function isPowerOfTwo(n: number): boolean {
   return Number.isInteger(n) && n > 0 && (n & (n - 1)) === 0 && n <= 2 ** 30;
 }
@@ -39,6 +44,7 @@ function integer(op: string, name: string, value: unknown, fallback: number, min
   return v;
 }
 
+/** `value` (or `fallback` when undefined) as a ring size; throws unless a power of two. */
 export function ringSize(op: string, name: string, value: unknown, fallback: number): number {
   const v = value === undefined ? fallback : value;
   if (typeof v !== 'number' || !isPowerOfTwo(v)) {
@@ -47,6 +53,7 @@ export function ringSize(op: string, name: string, value: unknown, fallback: num
   return v;
 }
 
+/** Validates `Umem.create()` options and fills in defaults; throws `STOQ_ERR_INVALID_ARGUMENT`. */
 export function normaliseUmemOptions(options: UmemOptions = {}): NormalisedUmemOptions {
   const op = 'Umem.create';
   const frameSize = options.frameSize ?? 4096;
@@ -66,17 +73,23 @@ export function normaliseUmemOptions(options: UmemOptions = {}): NormalisedUmemO
   };
 }
 
+/** Options of `XskSocket.open()` (besides `umem`); the README's table gives the details. */
 export interface SocketOptionsBase {
+  /** Interface name; it must exist in this process's network namespace. */
   ifname: string;
+  /** RX queue to bind (default 0); must be below the interface's real queue count. */
   queueId?: number;
   /** 'auto' (default): zero-copy when the driver supports it, else copy. */
   mode?: XskMode;
   /** XDP_USE_NEED_WAKEUP: enter the kernel only when it asks (default true). */
   needWakeup?: boolean;
+  /** RX ring entries, power of two (default 2048). */
   rxSize?: number;
+  /** TX ring entries, power of two (default 2048). */
   txSize?: number;
-  /** Fill/completion ring sizes when the socket creates its own UMEM. */
+  /** Fill ring entries when the socket creates its own UMEM (power of two, default 2048). */
   fillSize?: number;
+  /** Completion ring entries when the socket creates its own UMEM (power of two, default 2048). */
   compSize?: number;
   /** Do not let libxdp load its default program: the caller's XDP program owns the XSKMAP. */
   inhibitProgramLoad?: boolean;
@@ -88,6 +101,7 @@ export interface SocketOptionsBase {
   rxFrames?: number;
 }
 
+/** Socket options with defaults filled in and busy polling flattened, as the native side gets them. */
 export interface NormalisedSocketOptions {
   ifname: string;
   queueId: number;
@@ -104,6 +118,7 @@ export interface NormalisedSocketOptions {
   rxFrames: number | undefined;
 }
 
+/** Validates `XskSocket.open()` options and fills in defaults; throws `STOQ_ERR_INVALID_ARGUMENT`. */
 export function normaliseSocketOptions(options: SocketOptionsBase): NormalisedSocketOptions {
   const op = 'XskSocket.open';
   if (typeof options !== 'object' || options === null) throw invalidArgument(op, `${op}: options object required`);

@@ -9,6 +9,7 @@ import { rxQueueCount } from './interface-info.js';
 import { normaliseSocketOptions, type NormalisedSocketOptions, type SocketOptionsBase } from './options.js';
 import { Umem } from './umem.js';
 
+/** Options of `XskSocket.open()`. */
 export interface XskSocketOptions extends SocketOptionsBase {
   /** Share this UMEM (one socket per queue). Without it the socket creates and owns one. */
   umem?: Umem;
@@ -17,14 +18,25 @@ export interface XskSocketOptions extends SocketOptionsBase {
 /** The mode the kernel actually bound, read back with getsockopt(XDP_OPTIONS). */
 export type BoundMode = 'zerocopy' | 'copy';
 
+/** What `XskSocket.statistics()` returns: the kernel's and the socket's counters, and the bound mode. */
 export interface XskStatistics extends NativeStatistics {
+  /** The mode the kernel bound. */
   mode: BoundMode;
 }
 
+/**
+ * One AF_XDP socket on (interface, queue). Emits `'readable'` when the RX ring has
+ * packets (polled only while a listener is attached), `'error'` on a poll error and
+ * `'close'` once closed.
+ */
 export class XskSocket extends EventEmitter {
+  /** Interface the socket is bound to. */
   readonly ifname: string;
+  /** RX queue the socket is bound to. */
   readonly queueId: number;
+  /** The UMEM holding this socket's frames (its own or a shared one). */
   readonly umem: Umem;
+  /** The mode the kernel bound, read back with getsockopt(XDP_OPTIONS), not assumed. */
   readonly mode: BoundMode;
   /** Why 'auto' did not get zero-copy, when it did not. */
   readonly fallbackReason: string | undefined;
@@ -63,6 +75,10 @@ export class XskSocket extends EventEmitter {
     });
   }
 
+  /**
+   * Creates and binds a socket (creating a UMEM unless `options.umem` is given).
+   * Throws `XskError`: bad interface, queue, size or mode, missing privileges, a busy queue.
+   */
   static open(options: XskSocketOptions): XskSocket {
     const op = 'XskSocket.open';
     const o = normaliseSocketOptions(options);
@@ -129,6 +145,7 @@ export class XskSocket extends EventEmitter {
     return this.#fd;
   }
 
+  /** True after `close()`. */
   get closed(): boolean {
     return this.#closed;
   }
@@ -219,6 +236,7 @@ export class XskSocket extends EventEmitter {
     return this.#call('reap', () => this.#native.reap());
   }
 
+  /** The kernel's XDP_STATISTICS plus this socket's own counters. */
   statistics(): XskStatistics {
     this.#assertOpen('statistics');
     return { mode: this.mode, ...this.#call('statistics', () => this.#native.statistics()) };
@@ -237,6 +255,7 @@ export class XskSocket extends EventEmitter {
     return this;
   }
 
+  /** Let a polled socket keep the process alive again (the default). */
   ref(): this {
     this.#native.setRef(true);
     return this;

@@ -5,14 +5,24 @@ import { native, type NativeUmem } from './binding.js';
 import { closedError, fromNative, invalidArgument } from './errors.js';
 import { normaliseUmemOptions, type NormalisedUmemOptions, type UmemOptions } from './options.js';
 
+/**
+ * The packet memory shared with the kernel: one anonymous mapping registered as an
+ * AF_XDP UMEM, split into equal frames. Several sockets (one per queue) may share it.
+ */
 export class Umem {
+  /** Number of frames. */
   readonly frameCount: number;
+  /** Bytes per frame (2048 or 4096). */
   readonly frameSize: number;
+  /** Bytes the kernel leaves free before each received packet (beyond XDP_PACKET_HEADROOM). */
   readonly headroom: number;
+  /** Entries of the fill ring (frames that can be lent to the kernel for RX at once). */
   readonly fillSize: number;
+  /** Entries of the completion ring. */
   readonly compSize: number;
   /** The whole UMEM; stays valid (mapped) as long as any view of it is reachable. */
   readonly buffer: ArrayBuffer;
+  /** A byte view of the whole buffer: `bytes[offset]` reads a packet byte without a per-packet view. */
   readonly bytes: Uint8Array;
   /** @internal */
   readonly native: NativeUmem;
@@ -31,6 +41,7 @@ export class Umem {
     this.bytes = new Uint8Array(this.buffer);
   }
 
+  /** Maps and registers a UMEM; throws `XskError` (e.g. `STOQ_ERR_XSK_NO_MEMORY` when it cannot be pinned). */
   static create(options: UmemOptions = {}): Umem {
     const normalised = normaliseUmemOptions(options);
     try {
@@ -45,6 +56,7 @@ export class Umem {
     return this.native.freeFrames;
   }
 
+  /** True after `destroy()`. */
   get destroyed(): boolean {
     return this.#destroyed;
   }

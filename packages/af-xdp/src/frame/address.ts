@@ -3,6 +3,7 @@
 import { isIPv6 } from 'node:net';
 import { invalidArgument } from '../errors.js';
 
+/** `'02:00:00:00:00:01'` (or with dashes) → 6 bytes; throws `STOQ_ERR_INVALID_ARGUMENT` on anything else. */
 export function macToBytes(mac: string): Uint8Array {
   const parts = mac.split(/[:-]/);
   if (parts.length !== 6 || parts.some((p) => !/^[0-9a-fA-F]{1,2}$/.test(p))) {
@@ -11,10 +12,15 @@ export function macToBytes(mac: string): Uint8Array {
   return Uint8Array.from(parts.map((p) => parseInt(p, 16)));
 }
 
+/** The 6 bytes at `offset` as lower-case `aa:bb:cc:dd:ee:ff`. */
 export function bytesToMac(bytes: Uint8Array, offset = 0): string {
   return Array.from(bytes.subarray(offset, offset + 6), (b) => b.toString(16).padStart(2, '0')).join(':');
 }
 
+/**
+ * Any IPv6 text form (brackets and a `%zone` suffix are ignored) → 16 bytes;
+ * throws `STOQ_ERR_INVALID_ARGUMENT` when it is not an IPv6 address.
+ */
 export function ipv6ToBytes(address: string): Uint8Array {
   const text = address.replace(/^\[|\]$/g, '').split('%')[0]!;
   if (!isIPv6(text)) throw invalidArgument('ipv6ToBytes', `not an IPv6 address: ${JSON.stringify(address)}`);

@@ -5,6 +5,7 @@ import { invalidArgument } from '../errors.js';
 import { udp6Checksum } from './checksum.js';
 import { ETH_HEADER, ETHERTYPE_IPV6, ETHERTYPE_VLAN, IPPROTO_UDP, IPV6_HEADER, UDP_HEADER, VLAN_TAG } from './layout.js';
 
+/** One 802.1Q / 802.1ad tag to put in front of the IPv6 header. */
 export interface VlanTag {
   /** 0x8100 (802.1Q, default) or 0x88a8 (802.1ad outer tag). */
   tpid?: number;
@@ -16,16 +17,25 @@ export interface VlanTag {
 
 /** Addresses and ports of a flow; build it once, reuse it for every frame. */
 export interface Udp6FrameSpec {
+  /** Source MAC, 6 bytes (see `macToBytes`). */
   srcMac: Uint8Array;
+  /** Destination MAC, 6 bytes: the neighbour's, never guessed. */
   dstMac: Uint8Array;
   /** Outer tag first; at most two. */
   vlans?: readonly VlanTag[];
+  /** Source IPv6 address, 16 bytes (see `ipv6ToBytes`). */
   srcAddress: Uint8Array;
+  /** Destination IPv6 address, 16 bytes. */
   dstAddress: Uint8Array;
+  /** UDP source port, 0..65535. */
   srcPort: number;
+  /** UDP destination port, 0..65535. */
   dstPort: number;
+  /** IPv6 hop limit (default 64). */
   hopLimit?: number;
+  /** IPv6 traffic class, 8 bits (default 0). */
   trafficClass?: number;
+  /** IPv6 flow label, 20 bits (default 0). */
   flowLabel?: number;
 }
 

@@ -15,6 +15,7 @@ export function sumWords(bytes: Uint8Array, start: number, end: number, initial 
   return sum;
 }
 
+/** Folds a one's-complement sum from `sumWords` to 16 bits (not inverted). */
 export function fold(sum: number): number {
   while (sum > 0xffff) sum = (sum & 0xffff) + Math.floor(sum / 65536);
   return sum;

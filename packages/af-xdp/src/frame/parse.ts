@@ -8,6 +8,7 @@ import {
   IPPROTO_ROUTING, IPPROTO_UDP, IPV6_HEADER, MAX_EXTENSION_HEADERS, MAX_VLAN_TAGS, UDP_HEADER, VLAN_TAG,
 } from './layout.js';
 
+/** Why `parseUdp6Frame` rejected a frame (in `ParsedUdp6Frame.failure`). */
 export type ParseFailure =
   | 'truncated-ethernet'
   | 'truncated-vlan'
@@ -26,25 +27,39 @@ export type ParseFailure =
 
 /** Offsets are relative to the parsed view. Reuse one instance across packets. */
 export class ParsedUdp6Frame {
+  /** Whether the last parse succeeded (the fields below are valid only then). */
   ok = false;
+  /** Why the last parse failed; null after a success. */
   failure: ParseFailure | null = null;
+  /** VLAN tags found, 0..2. */
   vlanCount = 0;
   /** VLAN ids, outer first (valid up to vlanCount). */
   readonly vlanIds = new Uint16Array(MAX_VLAN_TAGS);
+  /** TPIDs of those tags (0x8100 or 0x88a8), outer first. */
   readonly vlanTpids = new Uint16Array(MAX_VLAN_TAGS);
+  /** Offset of the IPv6 header. */
   ipv6Offset = 0;
-  /** Offsets of the 16-byte source/destination addresses. */
+  /** Offset of the 16-byte source address. */
   srcAddressOffset = 0;
+  /** Offset of the 16-byte destination address. */
   dstAddressOffset = 0;
+  /** IPv6 hop limit. */
   hopLimit = 0;
+  /** IPv6 traffic class. */
   trafficClass = 0;
+  /** IPv6 flow label. */
   flowLabel = 0;
+  /** Offset of the UDP header (after any extension headers). */
   udpOffset = 0;
+  /** UDP source port. */
   srcPort = 0;
+  /** UDP destination port. */
   dstPort = 0;
   /** The checksum field as received. */
   checksum = 0;
+  /** Offset of the UDP payload. */
   payloadOffset = 0;
+  /** UDP payload bytes (from the UDP length field). */
   payloadLength = 0;
 
   /** Frame length covered by the headers' lengths (Ethernet padding excluded). */
