@@ -4,6 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import type { ChildProcess, SpawnOptions } from 'node:child_process';
 import { destroySync, registerLab, unregisterLab } from './cleanup.js';
+import { forgetOwner, recordOwner, reapOrphanLabs } from './owners.js';
 import { run, spawnTracked, type RunResult } from './run.js';
 
 /** Options of createLab(). */
@@ -87,6 +88,7 @@ export async function createLab(options: LabOptions = {}): Promise<Lab> {
   if (process.getuid?.() !== 0) {
     throw new Error('the network lab needs root (CAP_NET_ADMIN and CAP_SYS_ADMIN to create namespaces)');
   }
+  reapOrphanLabs();
   const id = randomBytes(3).toString('hex');
   const nsA = options.hostSide ? null : `stoq-${id}-a`;
   const nsB = `stoq-${id}-b`;
@@ -104,8 +106,10 @@ export async function createLab(options: LabOptions = {}): Promise<Lab> {
     destroyed = true;
     for (const child of children) child.kill('SIGKILL');
     destroySync(namespaces, hostLinks);
+    forgetOwner(id);
   };
   registerLab(id, teardown);
+  recordOwner(id, namespaces, hostLinks);
   const timer = setTimeout(teardown, options.timeoutMs ?? 15 * 60_000);
   timer.unref();
 

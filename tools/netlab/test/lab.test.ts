@@ -76,6 +76,21 @@ describe('network lab', () => {
     expect(await namespaces()).not.toContain(info.b.netns);
   });
 
+  it('a lab whose owner was SIGKILLed (no exit hooks ran) is reaped by the next lab', async () => {
+    const child = spawn(process.execPath, [cli, 'up'], { stdio: ['pipe', 'pipe', 'inherit'] });
+    const [line] = (await once(child.stdout, 'data')) as [Buffer];
+    const info = JSON.parse(line.toString()) as { b: { netns: string } };
+    child.kill('SIGKILL');
+    await once(child, 'exit');
+    expect(await namespaces()).toContain(info.b.netns); // nothing could clean up
+    const next = await createLab();
+    try {
+      expect(await namespaces()).not.toContain(info.b.netns);
+    } finally {
+      await next.destroy();
+    }
+  });
+
   it('tears down by itself when its timeout passes', async () => {
     const lab = await createLab({ timeoutMs: 300 });
     await new Promise((r) => setTimeout(r, 600));
