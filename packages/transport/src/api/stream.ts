@@ -39,6 +39,14 @@ export class QuicStream extends Duplex {
   #pendingFin: ((error?: Error | null) => void) | null = null;
   #wantRead = false;
   #readEnded = false;
+  /** The peer's FIN has been seen (possibly before its data was handed to the reader). */
+  #peerFinished = false;
+  /** A write accepted early (its callback already called) and not yet given to quiche; see _write. */
+  #held: { chunk: Uint8Array; offset: number } | null = null;
+  /** True while #held waits for the next turn of the event loop or for end(). */
+  #holding = false;
+  /** The FIN went out with the last data: _final has nothing left to send. */
+  #finSent = false;
 
   constructor(host: StreamHost, id: number, kind: StreamKind) {
     super({ allowHalfOpen: true, readableHighWaterMark: 256 * 1024, writableHighWaterMark: 256 * 1024 });
@@ -71,8 +79,59 @@ export class QuicStream extends Duplex {
   }
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
+    // Once the peer has finished, a reply is usually followed by end() (pipe() does so
+    // on 'end'). Hold the chunk for one turn of the event loop so its FIN can travel
+    // with it: a FIN sent on its own can be left unsent by quiche (see #pumpWrite).
+    // Only when quiche can take the whole chunk now, so nothing is buffered beyond its
+    // window and backpressure is unchanged.
+    if (this.#peerFinished && !this.#pending && !this.#held && this.#capacity() >= chunk.byteLength) {
+      this.#held = { chunk, offset: 0 };
+      this.#holding = true;
+      callback();
+      setImmediate(() => {
+        this.#holding = false;
+        if (!this.destroyed) this.#pumpWrite();
+      });
+      return;
+    }
+    this.#holding = false; // another write: the held bytes go first, without a FIN
     this.#pending = { chunk, offset: 0, callback };
     this.#pumpWrite();
+  }
+
+  /** Sends the held bytes (with the FIN when end() came and nothing else waits). False while some remain. */
+  #sendHeld(q: QuicheConnection): boolean {
+    const held = this.#held;
+    if (!held) return true;
+    while (held.offset < held.chunk.byteLength) {
+      const withFin = this.#pendingFin !== null && !this.#pending;
+      let written: number | null;
+      try {
+        written = q.streamSend(this.id, held.chunk.subarray(held.offset), withFin);
+      } catch (error) {
+        this.#held = null;
+        this.#host.wake();
+        this.destroy(this.#streamError(error, 'streamSend'));
+        return false;
+      }
+      if (written === null || written === 0) {
+        this.#host.wake();
+        return false; // no credit now: poke() resumes us
+      }
+      held.offset += written;
+      if (withFin && held.offset === held.chunk.byteLength) this.#finSent = true;
+    }
+    this.#held = null;
+    this.#host.wake();
+    return true;
+  }
+
+  #capacity(): number {
+    try {
+      return this.#host.quiche.streamCapacity(this.id);
+    } catch {
+      return 0;
+    }
   }
 
   override _final(callback: (error?: Error | null) => void): void {
@@ -127,6 +186,7 @@ export class QuicStream extends Duplex {
       }
       readAny = true;
       const [n, fin] = result;
+      if (fin) this.#peerFinished = true;
       if (n > 0) {
         this.#wantRead = this.push(Buffer.from(scratch.subarray(0, n)));
       }
@@ -157,12 +217,17 @@ export class QuicStream extends Duplex {
 
   #pumpWrite(): void {
     const q = this.#host.quiche;
+    if (this.#holding && !this.#pendingFin) return; // released by _write's setImmediate or by end()
+    if (!this.#sendHeld(q)) return;
     const pending = this.#pending;
     if (pending) {
       while (pending.offset < pending.chunk.byteLength) {
         let written: number | null;
+        // With end() already called, the FIN rides on the last bytes (quiche drops the
+        // flag itself when it cannot take them all, and we send the rest later).
+        const withFin = this.#pendingFin !== null;
         try {
-          written = q.streamSend(this.id, pending.chunk.subarray(pending.offset), false);
+          written = q.streamSend(this.id, pending.chunk.subarray(pending.offset), withFin);
         } catch (error) {
           this.#pending = null;
           this.#host.wake();
@@ -171,6 +236,7 @@ export class QuicStream extends Duplex {
         }
         if (written === null || written === 0) break; // no credit now: poke() resumes us
         pending.offset += written;
+        if (withFin && pending.offset === pending.chunk.byteLength) this.#finSent = true;
       }
       this.#host.wake();
       if (pending.offset < pending.chunk.byteLength) return;
@@ -178,6 +244,12 @@ export class QuicStream extends Duplex {
       pending.callback();
     }
     const fin = this.#pendingFin;
+    if (fin && !this.#pending && this.#finSent) {
+      this.#pendingFin = null;
+      this.#host.wake();
+      fin();
+      return;
+    }
     if (fin && !this.#pending) {
       try {
         // quiche's incremental round-robin can drop a stream whose only pending frame is
