@@ -10,6 +10,19 @@ import { closeAll, loopbackPair } from './helpers.js';
 
 afterEach(closeAll);
 
+/** Opens a stream, sends `payload` with its FIN, and resolves with the bytes echoed back before the peer's FIN. */
+async function echo(conn: StoqConnection, payload: Buffer): Promise<number> {
+  const stream = (await conn.openStream()) as Duplex;
+  let bytes = 0;
+  stream.on('data', (chunk: Buffer) => (bytes += chunk.length));
+  await new Promise<void>((resolve, reject) => {
+    stream.once('end', resolve);
+    stream.once('error', reject);
+    stream.end(payload);
+  });
+  return bytes;
+}
+
 describe('bare FIN after data', () => {
   it('20 connections × 10 piped echo streams all end, well before the idle timeout', async () => {
     const { server, client, target } = await loopbackPair({ idleTimeoutMs: 30_000 }, { idleTimeoutMs: 30_000 });
@@ -23,19 +36,8 @@ describe('bare FIN after data', () => {
     const connections: StoqConnection[] = [];
     for (let i = 0; i < 20; i++) connections.push(await client.connect(target, { serverName: 'localhost' }));
     const payload = Buffer.alloc(2048, 0x5a);
-    const echo = async (conn: StoqConnection): Promise<number> => {
-      const stream = (await conn.openStream()) as Duplex;
-      let bytes = 0;
-      stream.on('data', (chunk: Buffer) => (bytes += chunk.length));
-      await new Promise<void>((resolve, reject) => {
-        stream.once('end', resolve);
-        stream.once('error', reject);
-        stream.end(payload);
-      });
-      return bytes;
-    };
     const started = performance.now();
-    const results = await Promise.all(connections.flatMap((conn) => Array.from({ length: 10 }, () => echo(conn))));
+    const results = await Promise.all(connections.flatMap((conn) => Array.from({ length: 10 }, () => echo(conn, payload))));
     expect(results).toHaveLength(200);
     expect(results.every((bytes) => bytes === payload.length)).toBe(true);
     expect(performance.now() - started).toBeLessThan(10_000);
@@ -75,19 +77,8 @@ describe('bare FIN after data', () => {
     const connections: StoqConnection[] = [];
     for (let i = 0; i < 100; i++) connections.push(await client.connect(target, { serverName: 'localhost' }));
     const payload = Buffer.alloc(2048, 0x33);
-    const echo = async (conn: StoqConnection) => {
-      const stream = (await conn.openStream()) as Duplex;
-      let bytes = 0;
-      stream.on('data', (chunk: Buffer) => (bytes += chunk.length));
-      await new Promise<void>((resolve, reject) => {
-        stream.once('end', resolve);
-        stream.once('error', reject);
-        stream.end(payload);
-      });
-      return bytes;
-    };
     const started = performance.now();
-    const results = await Promise.all(connections.flatMap((conn) => Array.from({ length: 10 }, () => echo(conn))));
+    const results = await Promise.all(connections.flatMap((conn) => Array.from({ length: 10 }, () => echo(conn, payload))));
     expect(results.filter((bytes) => bytes === payload.length)).toHaveLength(1000);
     expect(performance.now() - started).toBeLessThan(20_000);
   }, 60_000);
