@@ -99,30 +99,40 @@ export class QuicStream extends Duplex {
     this.#pumpWrite();
   }
 
+  /**
+   * Gives quiche as much of `part` as it takes, with the FIN on the last bytes when
+   * `withFin` (quiche drops the flag itself when it cannot take them all; the rest goes
+   * later with it). Returns the error quiche threw, or null; `part.offset` says how far it got.
+   */
+  #send(q: QuicheConnection, part: { chunk: Uint8Array; offset: number }, withFin: boolean): Error | null {
+    while (part.offset < part.chunk.byteLength) {
+      let written: number | null;
+      try {
+        written = q.streamSend(this.id, part.chunk.subarray(part.offset), withFin);
+      } catch (error) {
+        this.#host.wake();
+        return this.#streamError(error, 'streamSend');
+      }
+      if (written === null || written === 0) break; // no credit now: poke() resumes us
+      part.offset += written;
+      if (withFin && part.offset === part.chunk.byteLength) this.#finSent = true;
+    }
+    this.#host.wake();
+    return null;
+  }
+
   /** Sends the held bytes (with the FIN when end() came and nothing else waits). False while some remain. */
   #sendHeld(q: QuicheConnection): boolean {
     const held = this.#held;
     if (!held) return true;
-    while (held.offset < held.chunk.byteLength) {
-      const withFin = this.#pendingFin !== null && !this.#pending;
-      let written: number | null;
-      try {
-        written = q.streamSend(this.id, held.chunk.subarray(held.offset), withFin);
-      } catch (error) {
-        this.#held = null;
-        this.#host.wake();
-        this.destroy(this.#streamError(error, 'streamSend'));
-        return false;
-      }
-      if (written === null || written === 0) {
-        this.#host.wake();
-        return false; // no credit now: poke() resumes us
-      }
-      held.offset += written;
-      if (withFin && held.offset === held.chunk.byteLength) this.#finSent = true;
+    const error = this.#send(q, held, this.#pendingFin !== null && !this.#pending);
+    if (error) {
+      this.#held = null;
+      this.destroy(error);
+      return false;
     }
+    if (held.offset < held.chunk.byteLength) return false;
     this.#held = null;
-    this.#host.wake();
     return true;
   }
 
@@ -221,24 +231,12 @@ export class QuicStream extends Duplex {
     if (!this.#sendHeld(q)) return;
     const pending = this.#pending;
     if (pending) {
-      while (pending.offset < pending.chunk.byteLength) {
-        let written: number | null;
-        // With end() already called, the FIN rides on the last bytes (quiche drops the
-        // flag itself when it cannot take them all, and we send the rest later).
-        const withFin = this.#pendingFin !== null;
-        try {
-          written = q.streamSend(this.id, pending.chunk.subarray(pending.offset), withFin);
-        } catch (error) {
-          this.#pending = null;
-          this.#host.wake();
-          pending.callback(this.#streamError(error, 'streamSend'));
-          return;
-        }
-        if (written === null || written === 0) break; // no credit now: poke() resumes us
-        pending.offset += written;
-        if (withFin && pending.offset === pending.chunk.byteLength) this.#finSent = true;
+      const error = this.#send(q, pending, this.#pendingFin !== null);
+      if (error) {
+        this.#pending = null;
+        pending.callback(error);
+        return;
       }
-      this.#host.wake();
       if (pending.offset < pending.chunk.byteLength) return;
       this.#pending = null;
       pending.callback();
