@@ -10,18 +10,10 @@ import { once } from 'node:events';
 import type { Writable } from 'node:stream';
 import type { DatapathChange, StoqConnection, StoqTransport } from '../src/index.js';
 import { isRoot, sha256, waitFor } from './helpers.js';
-import { createXdpLab, type Peer, type XdpLab } from './xdp-lab.js';
+import { createXdpLab, echo, type Peer, type XdpLab } from './xdp-lab.js';
 
 const MiB = 1024 * 1024;
 if (!isRoot) console.log('XDP detach test skipped: attaching XDP and detaching links needs root');
-
-async function echo(t: StoqTransport, conn: StoqConnection, bytes: number): Promise<boolean> {
-  const message = randomBytes(bytes);
-  const reply = once(conn, 'message');
-  await t.send(conn, message);
-  const [back] = (await reply) as [Buffer];
-  return sha256(back) === sha256(message);
-}
 
 /** Writes `bytes` of random data in 256 KiB chunks, hashing as it goes. */
 async function write(stream: Writable, hash: ReturnType<typeof createHash>, bytes: number): Promise<void> {

@@ -3,13 +3,14 @@
 // so this process can attach XDP to it, side B in a namespace), a certificate on disk
 // for the peer process, and the hash-server peer started in B with a chosen datapath.
 import { type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLab, type Lab, type LabOptions } from '@stoq/netlab';
-import { createSelfSignedCertificate, type EbpfStatus, type StoqTransport, type TransportConfig, type TransportStats } from '../src/index.js';
-import { closeAll, transport } from './helpers.js';
+import { createSelfSignedCertificate, type EbpfStatus, type StoqConnection, type StoqTransport, type TransportConfig, type TransportStats } from '../src/index.js';
+import { closeAll, sha256, transport } from './helpers.js';
 
 const fixtures = join(import.meta.dirname, 'fixtures');
 
@@ -93,4 +94,13 @@ export async function createXdpLab(options: LabOptions = {}): Promise<XdpLab> {
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** Sends one message and waits for the peer's echo; returns whether it came back intact. */
+export async function echo(t: StoqTransport, conn: StoqConnection, bytes: number): Promise<boolean> {
+  const message = randomBytes(bytes);
+  const reply = once(conn, 'message');
+  await t.send(conn, message);
+  const [back] = (await reply) as [Buffer];
+  return sha256(back) === sha256(message);
 }

@@ -4,22 +4,12 @@
 // in stoq_config with traffic flowing.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { once } from 'node:events';
-import { randomBytes } from 'node:crypto';
 import type { StoqConnection, StoqTransport } from '../src/index.js';
-import { isRoot, sha256, writeRandom } from './helpers.js';
-import { createXdpLab, type Peer, type XdpLab } from './xdp-lab.js';
+import { isRoot, writeRandom } from './helpers.js';
+import { createXdpLab, echo, type Peer, type XdpLab } from './xdp-lab.js';
 
 const MiB = 1024 * 1024;
 if (!isRoot) console.log('XDP runtime tests skipped: attaching XDP and opening AF_XDP sockets needs root');
-
-/** Sends one message and waits for the peer's echo; returns whether it came back intact. */
-async function echo(t: StoqTransport, conn: StoqConnection, bytes: number): Promise<boolean> {
-  const message = randomBytes(bytes);
-  const reply = once(conn, 'message');
-  await t.send(conn, message);
-  const [back] = (await reply) as [Buffer];
-  return sha256(back) === sha256(message);
-}
 
 describe.skipIf(!isRoot)('XdpDatapath at run time', () => {
   let x: XdpLab;
