@@ -60,7 +60,10 @@ describe.skipIf(!isRoot)('XdpDatapath across a veth pair', () => {
       `kernel→user latency p50 ${xdp.latency?.p50Us.toFixed(1)} µs p99 ${xdp.latency?.p99Us.toFixed(1)} µs (${xdp.latency?.count} samples)`);
     // Everything QUIC for our port was redirected; the first sends went through the
     // kernel only until the neighbour entry was read.
-    expect(xdp.rxDatagrams).toBeGreaterThan(1000);
+    // What this side receives is the peer's ACKs: their count follows quiche's ACK
+    // pacing and load (999–1,260 seen), so the property checked is where they came in.
+    expect(xdp.rxDatagrams).toBeGreaterThan(100);
+    expect(dgram.rxDatagrams).toBeLessThan(10); // ~none reached the kernel socket
     expect(xdp.programCounters.quic_redirected).toBeGreaterThanOrEqual(xdp.rxDatagrams);
     expect(xdp.txDatagrams).toBeGreaterThan(70_000);
     expect(xdp.txViaKernel).toBeLessThan(50);

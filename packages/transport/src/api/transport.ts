@@ -356,7 +356,9 @@ export class StoqTransport extends EventEmitter<StoqTransportEvents> {
     const pending = () => [...this.#core.connections()].filter((c) => !c.quiche.isDraining() && !c.quiche.isClosed());
     while (pending().length > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5));
     for (const core of [...this.#core.connections()]) {
-      const clean = core.quiche.isDraining();
+      // Draining (our close went out) or already closed (its real reason is known to
+      // quiche, e.g. the peer closed first): only a close that never got out is forced.
+      const clean = core.quiche.isDraining() || core.quiche.isClosed();
       this.#closeOwner(core, clean ? undefined : new StoqClosedError('the transport closed before the connection could send its close', { operation: 'close' }));
     }
     this.#clearTimer();
