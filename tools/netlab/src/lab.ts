@@ -67,6 +67,14 @@ export interface Lab {
   destroy(): Promise<void>;
 }
 
+/**
+ * RFC 5952 text (no leading zeros, longest zero run compressed), the form the kernel,
+ * `ip` and Node print: the lab's addresses compare equal as strings with what they report.
+ */
+function canonicalIpv6(address: string): string {
+  return new URL(`http://[${address}]/`).hostname.slice(1, -1);
+}
+
 function inSide(side: Pick<LabSide, 'netns'>, cmd: string, args: readonly string[]): [string, string[]] {
   return side.netns ? ['ip', ['netns', 'exec', side.netns, cmd, ...args]] : [cmd, [...args]];
 }
@@ -126,8 +134,8 @@ export async function createLab(options: LabOptions = {}): Promise<Lab> {
     // 198.18.0.0/15 split into /24s by the lab id, so parallel labs never overlap.
     const v4 = `198.${18 + (parseInt(id.slice(0, 2), 16) & 1)}.${parseInt(id.slice(2, 4), 16)}`;
     const sides = [
-      { label: 'a' as const, netns: nsA, ifname: ifA, address: `${prefix}::1`, ...(options.ipv4 ? { address4: `${v4}.1` } : {}) },
-      { label: 'b' as const, netns: nsB, ifname: ifB, address: `${prefix}::2`, ...(options.ipv4 ? { address4: `${v4}.2` } : {}) },
+      { label: 'a' as const, netns: nsA, ifname: ifA, address: canonicalIpv6(`${prefix}::1`), ...(options.ipv4 ? { address4: `${v4}.1` } : {}) },
+      { label: 'b' as const, netns: nsB, ifname: ifB, address: canonicalIpv6(`${prefix}::2`), ...(options.ipv4 ? { address4: `${v4}.2` } : {}) },
     ];
     for (const s of sides) {
       const ns = s.netns ? ['-n', s.netns] : [];

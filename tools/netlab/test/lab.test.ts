@@ -91,6 +91,18 @@ describe('network lab', () => {
     }
   });
 
+  it('addresses are in canonical text form (what the kernel and Node print)', async () => {
+    for (let i = 0; i < 20; i++) {
+      const lab = await createLab();
+      try {
+        for (const side of [lab.a, lab.b]) expect(side.address).toBe(new URL(`http://[${side.address}]/`).hostname.slice(1, -1));
+        expect(lab.a.address).not.toMatch(/:0[0-9a-f]/); // no leading zero in any group
+      } finally {
+        await lab.destroy();
+      }
+    }
+  });
+
   it('tears down by itself when its timeout passes', async () => {
     const lab = await createLab({ timeoutMs: 300 });
     await new Promise((r) => setTimeout(r, 600));
