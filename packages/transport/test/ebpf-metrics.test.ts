@@ -2,10 +2,9 @@
 // getEbpfMetrics(): on the XDP datapath (lab veth, native XDP, copy-mode AF_XDP) the
 // numbers are the kernel's and the sockets' after a real transfer; on dgram the kernel
 // sections are unavailable with the reason, and what dgram really measures is there.
-import { once } from 'node:events';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EbpfMetrics, StoqConnection, StoqTransport } from '../src/index.js';
-import { closeAll, isRoot, loopbackPair, waitFor, writeRandom } from './helpers.js';
+import { closeAll, isRoot, loopbackPair, waitFor, hashedReply } from './helpers.js';
 import { createXdpLab, type Peer, type XdpLab } from './xdp-lab.js';
 
 if (!isRoot) console.log('ebpf-metrics XDP tests skipped: attaching XDP and opening AF_XDP sockets needs root');
@@ -18,13 +17,8 @@ function available<T extends { available: boolean }>(section: T): Extract<T, { a
 }
 
 async function streamOnce(conn: StoqConnection, bytes: number): Promise<string> {
-  const stream = await conn.openStream();
-  const reply: Buffer[] = [];
-  stream.on('data', (c: Buffer) => reply.push(c));
-  const ended = once(stream, 'end');
-  const sent = await writeRandom(stream, bytes);
-  await ended;
-  expect(Buffer.concat(reply).toString()).toBe(`${bytes} ${sent}`);
+  const { sent, reply } = await hashedReply(conn, bytes);
+  expect(reply).toBe(`${bytes} ${sent}`);
   return sent;
 }
 

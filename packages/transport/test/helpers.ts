@@ -2,9 +2,9 @@
 // Shared test plumbing: one development certificate per file, transports on loopback
 // with guaranteed cleanup, and hashing helpers for content checks.
 import { createHash, randomBytes } from 'node:crypto';
-import type { Readable, Writable } from 'node:stream';
+import type { Duplex, Readable, Writable } from 'node:stream';
 import { once } from 'node:events';
-import { createSelfSignedCertificate, StoqTransport, type SelfSignedCertificate, type TransportConfig } from '../src/index.js';
+import { createSelfSignedCertificate, StoqTransport, type SelfSignedCertificate, type StoqConnection, type TransportConfig } from '../src/index.js';
 
 export const isRoot = process.getuid?.() === 0;
 
@@ -81,4 +81,18 @@ export async function waitFor(predicate: () => boolean, timeoutMs: number, what:
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 20));
   }
+}
+
+/**
+ * Opens a stream, writes `bytes` of random data with writeRandom() and collects what the
+ * peer answers until its FIN (the hash-server peers answer "<bytes> <sha256>").
+ */
+export async function hashedReply(conn: StoqConnection, bytes: number, chunkSize?: number): Promise<{ sent: string; reply: string }> {
+  const stream = (await conn.openStream()) as Duplex;
+  const reply: Buffer[] = [];
+  stream.on('data', (c: Buffer) => reply.push(c));
+  const ended = once(stream, 'end');
+  const sent = await writeRandom(stream, bytes, chunkSize);
+  await ended;
+  return { sent, reply: Buffer.concat(reply).toString() };
 }

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLab, type Lab } from '@stoq/netlab';
 import { createSelfSignedCertificate, StoqIdleTimeoutError, type StoqTransport } from '../src/index.js';
-import { closeAll, isRoot, transport, waitFor, writeRandom } from './helpers.js';
+import { closeAll, isRoot, transport, waitFor, hashedReply } from './helpers.js';
 
 const fixtures = join(import.meta.dirname, 'fixtures');
 const MiB = 1024 * 1024;
@@ -61,13 +61,7 @@ describe.skipIf(!isRoot)('StoqTransport across a veth pair (server in a namespac
 
   async function hashedTransfer(t: StoqTransport, port: number, bytes: number) {
     const conn = await t.connect(`[${lab.b.address}]:${port}`, { serverName: 'stoq.test' });
-    const stream = await conn.openStream();
-    const replyChunks: Buffer[] = [];
-    stream.on('data', (c: Buffer) => replyChunks.push(c));
-    const ended = once(stream, 'end');
-    const sent = await writeRandom(stream, bytes);
-    await ended;
-    return { conn, sent, reply: Buffer.concat(replyChunks).toString() };
+    return { conn, ...(await hashedReply(conn, bytes)) };
   }
 
   it('moves 100 MB to a peer process on the default port 9292, hash checked by the peer', async () => {

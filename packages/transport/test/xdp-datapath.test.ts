@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { once } from 'node:events';
 import { randomBytes } from 'node:crypto';
 import type { StoqTransport } from '../src/index.js';
-import { isRoot, sha256, writeRandom } from './helpers.js';
+import { isRoot, sha256, hashedReply } from './helpers.js';
 import { createXdpLab, type Peer, type XdpLab } from './xdp-lab.js';
 
 const MiB = 1024 * 1024;
@@ -14,13 +14,7 @@ if (!isRoot) console.log('XDP datapath tests skipped: attaching XDP and opening 
 
 async function hashedStream(t: StoqTransport, target: string, bytes: number) {
   const conn = await t.connect(target, { serverName: 'stoq.test' });
-  const stream = await conn.openStream();
-  const reply: Buffer[] = [];
-  stream.on('data', (c: Buffer) => reply.push(c));
-  const ended = once(stream, 'end');
-  const sent = await writeRandom(stream, bytes);
-  await ended;
-  return { conn, sent, reply: Buffer.concat(reply).toString() };
+  return { conn, ...(await hashedReply(conn, bytes)) };
 }
 
 describe.skipIf(!isRoot)('XdpDatapath across a veth pair', () => {
@@ -78,15 +72,7 @@ describe.skipIf(!isRoot)('XdpDatapath across a veth pair', () => {
 
   it('both ends XDP: 32 concurrent streams of 1 MiB, each hashed by the peer', async () => {
     const conn = await t.connect(x.target(xdpPeer), { serverName: 'stoq.test' });
-    const results = await Promise.all(Array.from({ length: 32 }, async () => {
-      const stream = await conn.openStream();
-      const reply: Buffer[] = [];
-      stream.on('data', (c: Buffer) => reply.push(c));
-      const ended = once(stream, 'end');
-      const sent = await writeRandom(stream, MiB, 64 * 1024);
-      await ended;
-      return { sent, reply: Buffer.concat(reply).toString() };
-    }));
+    const results = await Promise.all(Array.from({ length: 32 }, () => hashedReply(conn, MiB, 64 * 1024)));
     for (const r of results) expect(r.reply).toBe(`${MiB} ${r.sent}`);
     expect(t.stats().xdp!.rxDatagrams).toBeGreaterThan(0);
     await conn.close();
