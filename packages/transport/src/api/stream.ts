@@ -185,15 +185,7 @@ export class QuicStream extends Duplex {
         this.destroy(this.#streamError(error, 'streamRecv'));
         return;
       }
-      if (result === null) {
-        // A FIN that arrives on its own after every byte was read is not "readable"
-        // to quiche (nothing to return), only finished: end the stream here.
-        if (this.#finishedInQuiche(q)) {
-          this.#readEnded = true;
-          this.push(null);
-        }
-        break;
-      }
+      if (result === null) break;
       readAny = true;
       const [n, fin] = result;
       if (fin) this.#peerFinished = true;
@@ -214,14 +206,6 @@ export class QuicStream extends Duplex {
       q.streamPriority(this.id, DEFAULT_URGENCY, false);
     } catch {
       // The stream is already gone from quiche (reset or collected): streamSend reports it.
-    }
-  }
-
-  #finishedInQuiche(q: QuicheConnection): boolean {
-    try {
-      return q.streamFinished(this.id);
-    } catch {
-      return false;
     }
   }
 
