@@ -37,7 +37,10 @@ const NATIVE: Record<string, Record<string, { symbolPrefix: string; readmeMinimu
     'libxdp.so.1': { symbolPrefix: 'LIBXDP', readmeMinimum: '1.2' },
     'libbpf.so.1': { symbolPrefix: 'LIBBPF', readmeMinimum: '1.0' },
   },
+  '@stoq/udp': {},
 };
+// What every prebuild may link besides the libraries above (a package with none links nothing else).
+const RUNTIME = /^(libc|libm|libstdc\+\+|libgcc_s|ld-linux[^.]*)\.so/;
 
 /** Every file path a manifest points at (exports, types, bin). */
 function manifestTargets(manifest: Record<string, unknown>): string[] {
@@ -84,7 +87,7 @@ function compareVersions(a: number[], b: number[]): number {
 
 it('packs every public workspace package', () => {
   expect(Object.keys(packed).sort()).toEqual(
-    ['@stoq/af-xdp', '@stoq/bpf-programs', '@stoq/cli', '@stoq/loader', '@stoq/metrics', '@stoq/netlab', '@stoq/transport'],
+    ['@stoq/af-xdp', '@stoq/bpf-programs', '@stoq/cli', '@stoq/loader', '@stoq/metrics', '@stoq/netlab', '@stoq/transport', '@stoq/udp'],
   );
 });
 
@@ -131,9 +134,10 @@ describe.each(Object.entries(NATIVE))('%s native payload', (name, libraries) => 
     expect(Object.keys(pkg.manifest.dependencies ?? {})).toEqual(expect.arrayContaining(['node-gyp-build', 'cmake-js', 'node-addon-api']));
   });
 
-  it(`links dynamically to ${Object.keys(libraries).join(' and ')}, no newer than its README says`, () => {
+  it(`links dynamically to ${Object.keys(libraries).join(' and ') || 'the C/C++ runtime only'}, no newer than its README says`, () => {
     withExtracted(pkg.tarball, prebuild, (file) => {
       expect(neededLibraries(file)).toEqual(expect.arrayContaining(Object.keys(libraries)));
+      if (Object.keys(libraries).length === 0) expect(neededLibraries(file).filter((library) => !RUNTIME.test(library))).toEqual([]);
       for (const [library, { symbolPrefix, readmeMinimum }] of Object.entries(libraries)) {
         const newest = newestSymbolVersion(file, symbolPrefix);
         expect(newest.length, `${library}: no ${symbolPrefix}_* symbol versions`).toBeGreaterThan(1);
