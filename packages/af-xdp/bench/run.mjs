@@ -251,7 +251,7 @@ const restoreRmem = raiseRmemMax(DGRAM_RCVBUF);
 try {
   await withLab({ hostSide: true, staticNeighbours: true }, async (lab) => {
     const { stdout } = await lab.exec(lab.a, 'ethtool', ['-i', lab.a.ifname]);
-    console.log(`lab veth ${lab.a.ifname} (driver ${/driver: (\S+)/.exec(stdout)?.[1]}), 1 queue, sender pinned to CPU 0, receivers to CPU 1; AF_XDP receivers use libxdp's default program; Node RX batch ${XSK_BATCH}, C RX batch 64${NODE_ARGS.length ? `; node ${NODE_ARGS.join(' ')}` : ''}`);
+    console.log(`lab veth ${lab.a.ifname} (driver ${/driver: (\S+)/.exec(stdout)?.[1]}), 1 queue, sender pinned to CPU 0, receivers to CPU 1; the Node AF_XDP receiver uses the package's standalone redirect program (bpf_link), the C one libxdp's default program; Node RX batch ${XSK_BATCH}, C RX batch 64${NODE_ARGS.length ? `; node ${NODE_ARGS.join(' ')}` : ''}`);
     console.log(`\nlive flood (${SECONDS} s from the peer namespace):`);
     for (const payload of PAYLOADS) {
       for (const name of NAMES) {

@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
-// Socket lifecycle: create/bind through libxdp, busy-poll options, the bound mode
-// read back from the kernel, statistics, close.
+// Socket lifecycle: create/bind through libxdp, the redirect program of standalone
+// sockets (xsk_redirect.cc), busy-poll options, the bound mode read back from the
+// kernel, statistics, close.
 #include "socket.h"
 
 #include <linux/if_xdp.h>
+#include <net/if.h>
 #include <sys/socket.h>
 
 #include <algorithm>
@@ -43,7 +45,7 @@ Napi::Function Socket::Init(Napi::Env env) {
 }
 
 // new NativeSocket(umem, { ifname, queueId, zeroCopy, needWakeup, rxSize, txSize,
-//   inhibitProgramLoad, busyPollUsecs, busyPollBudget, rxFrames }) — validated in TS.
+//   inhibitProgramLoad, xskMapEntries, busyPollUsecs, busyPollBudget, rxFrames }) — validated in TS.
 Socket::Socket(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Socket>(info) {
   Napi::Env env = info.Env();
   Napi::Object umemObject = info[0].As<Napi::Object>();
@@ -54,15 +56,15 @@ Socket::Socket(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Socket>(info) 
 
   const std::string ifname = opts.Get("ifname").As<Napi::String>().Utf8Value();
   const uint32_t queueId = opts.Get("queueId").As<Napi::Number>().Uint32Value();
+  queueId_ = queueId;
   needWakeup_ = opts.Get("needWakeup").As<Napi::Boolean>().Value();
 
   xsk_socket_config config{};
   config.rx_size = opts.Get("rxSize").As<Napi::Number>().Uint32Value();
   config.tx_size = opts.Get("txSize").As<Napi::Number>().Uint32Value();
-  config.libxdp_flags = opts.Get("inhibitProgramLoad").As<Napi::Boolean>().Value()
-                            ? XSK_LIBXDP_FLAGS__INHIBIT_PROG_LOAD
-                            : 0;
-  config.xdp_flags = 0;  // libxdp picks native XDP and falls back to generic
+  // libxdp never loads its default program: it attaches it through netlink, where it
+  // outlives a killed process. Standalone sockets get ours (AttachRedirect) instead.
+  config.libxdp_flags = XSK_LIBXDP_FLAGS__INHIBIT_PROG_LOAD;
   config.bind_flags = opts.Get("zeroCopy").As<Napi::Boolean>().Value() ? XDP_ZEROCOPY : XDP_COPY;
   if (needWakeup_) config.bind_flags |= XDP_USE_NEED_WAKEUP;
 
@@ -87,18 +89,40 @@ Socket::Socket(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Socket>(info) 
   fd_ = xsk_socket__fd(xsk_);
 
   const uint32_t busyPollUsecs = opts.Get("busyPollUsecs").As<Napi::Number>().Uint32Value();
-  if (busyPollUsecs > 0) {
-    try {
+  try {
+    if (!opts.Get("inhibitProgramLoad").As<Napi::Boolean>().Value())
+      AttachRedirect(env, ifname, opts.Get("xskMapEntries").As<Napi::Number>().Uint32Value());
+    if (busyPollUsecs > 0)
       ConfigureBusyPoll(env, busyPollUsecs, opts.Get("busyPollBudget").As<Napi::Number>().Uint32Value());
-    } catch (...) {
-      Teardown();
-      throw;
-    }
+  } catch (...) {
+    Teardown();
+    throw;
   }
   FillInitial(opts.Get("rxFrames").As<Napi::Number>().Uint32Value());
 }
 
 Socket::~Socket() { Teardown(); }
+
+// Puts the bound socket into its interface's redirect program (attached through a
+// bpf_link on first use, shared by the interface's other sockets).
+void Socket::AttachRedirect(Napi::Env env, const std::string& ifname, uint32_t entries) {
+  const int ifindex = int(if_nametoindex(ifname.c_str()));
+  if (ifindex == 0) ThrowErrno(env, "if_nametoindex", errno);
+  RedirectError failure;
+  std::shared_ptr<XskRedirect> redirect = XskRedirect::Acquire(ifindex, entries, &failure);
+  if (!redirect) {
+    Napi::Error error = ErrnoError(env, failure.operation.c_str(), failure.err);
+    if (failure.attachedProgramId) {
+      error.Set("attachedProgramId", Napi::Number::New(env, failure.attachedProgramId));
+      error.Set("attachedProgramName", Napi::String::New(env, failure.attachedProgramName));
+      error.Set("attachedThrough", Napi::String::New(env, failure.attachedThrough));
+      error.Set("attachedMode", Napi::String::New(env, failure.attachedMode));
+    }
+    throw error;
+  }
+  if (int err = redirect->Insert(queueId_, fd_)) ThrowErrno(env, "bpf_map_update_elem(XSKMAP)", err);
+  redirect_ = std::move(redirect);
+}
 
 void Socket::ConfigureBusyPoll(Napi::Env env, uint32_t usecs, uint32_t budget) {
   int one = 1;
@@ -197,6 +221,12 @@ void Socket::Teardown() {
   if (!xsk_) return;
   ClosePoll();
   ReapCompletions();
+  if (redirect_) {
+    // From here the queue's packets go to the kernel stack; the program itself leaves
+    // the interface with the last socket (or process) holding its link.
+    redirect_->Remove(queueId_);
+    redirect_.reset();
+  }
   xsk_socket__delete(xsk_);
   xsk_ = nullptr;
   fd_ = -1;

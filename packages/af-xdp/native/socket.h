@@ -10,9 +10,11 @@
 
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "umem.h"
+#include "xsk_redirect.h"
 
 namespace stoq {
 
@@ -37,6 +39,7 @@ class Socket : public Napi::ObjectWrap<Socket> {
   void Close(const Napi::CallbackInfo& info);
   void EnsureOpen(Napi::Env env, const char* operation) const;
   void ConfigureBusyPoll(Napi::Env env, uint32_t usecs, uint32_t budget);
+  void AttachRedirect(Napi::Env env, const std::string& ifname, uint32_t entries);
   void FillInitial(uint32_t frames);
   void Teardown();
 
@@ -64,6 +67,8 @@ class Socket : public Napi::ObjectWrap<Socket> {
   Napi::ObjectReference umemRef_;
   xsk_socket* xsk_ = nullptr;
   int fd_ = -1;
+  uint32_t queueId_ = 0;
+  std::shared_ptr<XskRedirect> redirect_;  // standalone sockets only (no inhibitProgramLoad)
   bool primary_ = false;
   bool needWakeup_ = false;
   bool busyPoll_ = false;

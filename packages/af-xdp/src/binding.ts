@@ -45,8 +45,10 @@ export interface NativeSocketOptions {
   rxSize: number;
   /** TX ring entries. */
   txSize: number;
-  /** XSK_LIBXDP_FLAGS__INHIBIT_PROG_LOAD: the caller's program owns the XSKMAP. */
+  /** The caller's program owns the XSKMAP; otherwise the socket joins its interface's redirect program (bpf_link). */
   inhibitProgramLoad: boolean;
+  /** Slots of the redirect program's XSKMAP when this socket creates it (at least the queue count). */
+  xskMapEntries: number;
   /** 0 = no busy polling. */
   busyPollUsecs: number;
   /** SO_BUSY_POLL_BUDGET (with busyPollUsecs > 0). */

@@ -88,8 +88,60 @@ export interface ErrorContext {
   mode?: string;
 }
 
-function classify(errno: number, operation: string, ctx: ErrorContext): { code: XskErrorCode; hint: string } {
+/** What the native side reports about the program that keeps a standalone socket's redirect program off an interface. */
+interface AttachedProgram {
+  attachedProgramId?: number;
+  attachedProgramName?: string;
+  attachedThrough?: string;
+  attachedMode?: string;
+}
+
+// Failures of the standalone redirect program (bpf_map_create, bpf_prog_load, bpf_link_create, …).
+function classifyRedirect(errno: number, operation: string, ctx: ErrorContext, attached: AttachedProgram): { code: XskErrorCode; hint: string } | undefined {
+  const dev = ctx.ifname ?? 'IF';
+  const own = 'or open the socket with inhibitProgramLoad and put socket.fd into your own program\'s XSKMAP';
+  switch (errno) {
+    case E.EPERM:
+    case E.EACCES:
+      if (!operation.includes('get_fd_by_id')) return undefined;
+      return {
+        code: 'STOQ_ERR_XSK_PERMISSION',
+        hint: `${dev} already has another process's standalone redirect program; joining it (taking an fd on its link and XSKMAP by id) needs CAP_SYS_ADMIN`,
+      };
+    case E.EBUSY:
+    case E.EEXIST: {
+      const what = attached.attachedProgramId
+        ? `XDP program ${attached.attachedProgramId} '${attached.attachedProgramName}' (${attached.attachedMode ?? 'native'}, attached through ${attached.attachedThrough})`
+        : 'another XDP program';
+      const legacy = attached.attachedProgramName === 'xsk_def_prog' && attached.attachedThrough === 'netlink'
+        ? " — libxdp's default AF_XDP program, which stays attached after its process is killed"
+        : '';
+      const remove = attached.attachedThrough === 'bpf_link'
+        ? 'it goes away when the process holding its link exits'
+        : `remove it with \`ip link set dev ${dev} xdp off\` if nothing uses it`;
+      return { code: 'STOQ_ERR_XSK_BUSY', hint: `${dev} already carries ${what}${legacy}: ${remove}, ${own}` };
+    }
+    case E.EOPNOTSUPP:
+      return {
+        code: 'STOQ_ERR_XSK_SYSCALL',
+        hint: `the driver of ${dev} has no native XDP, and standalone sockets attach their redirect program in native mode only; attach your own program in generic mode, open the socket with inhibitProgramLoad and put socket.fd into that program's XSKMAP`,
+      };
+    case E.EINVAL:
+      if (!operation.startsWith('bpf_link_create')) return undefined;
+      return { code: 'STOQ_ERR_XSK_SYSCALL', hint: 'the kernel refused to attach an XDP program through a bpf_link (needs Linux 5.9 or later)' };
+    case E.E2BIG:
+      return { code: 'STOQ_ERR_XSK_BAD_QUEUE', hint: `the redirect program already on ${dev} has fewer XSKMAP slots than this queue id (it was sized when the queue count was smaller); close its sockets first` };
+    default:
+      return undefined;
+  }
+}
+
+function classify(errno: number, operation: string, ctx: ErrorContext, attached: AttachedProgram = {}): { code: XskErrorCode; hint: string } {
   const where = ctx.ifname === undefined ? '' : ` on ${ctx.ifname}${ctx.queueId === undefined ? '' : ` queue ${ctx.queueId}`}`;
+  if (/^bpf_(link_create|prog_load|map_create|map_update_elem\(XSKMAP\)|prog_get_fd_by_id|obj_get_info)/.test(operation)) {
+    const redirect = classifyRedirect(errno, operation, ctx, attached);
+    if (redirect) return redirect;
+  }
   switch (errno) {
     case E.EPERM:
     case E.EACCES:
@@ -135,7 +187,7 @@ export function fromNative(error: unknown, ctx: ErrorContext = {}): Error {
   if (error instanceof XskError || typeof error !== 'object' || error === null) return error as Error;
   const { errno, operation } = error as { errno?: unknown; operation?: unknown };
   if (typeof errno !== 'number' || typeof operation !== 'string') return error as Error;
-  const { code, hint } = classify(errno, operation, ctx);
+  const { code, hint } = classify(errno, operation, ctx, error as AttachedProgram);
   return new XskError(code, (error as Error).message, { operation, hint, errno, cause: error });
 }
 

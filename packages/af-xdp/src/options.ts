@@ -91,7 +91,12 @@ export interface SocketOptionsBase {
   fillSize?: number;
   /** Completion ring entries when the socket creates its own UMEM (power of two, default 2048). */
   compSize?: number;
-  /** Do not let libxdp load its default program: the caller's XDP program owns the XSKMAP. */
+  /**
+   * Attach no XDP program: the caller's own program owns the XSKMAP (put `socket.fd` in it,
+   * e.g. with `updateXskMap`). Without it (default false) the socket joins its interface's
+   * redirect program, attached through a bpf_link that the kernel removes when the last
+   * process holding it exits (the README's "Standalone mode").
+   */
   inhibitProgramLoad?: boolean;
   /** Opt-in busy polling (SO_PREFER_BUSY_POLL + SO_BUSY_POLL) for the lowest latency. */
   busyPoll?: boolean | BusyPollOptions;

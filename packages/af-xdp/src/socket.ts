@@ -109,7 +109,9 @@ export class XskSocket extends EventEmitter {
     }
     let handle: NativeSocket;
     try {
-      handle = new native.NativeSocket(umem.native, { ...o, zeroCopy, rxFrames });
+      // The redirect program's XSKMAP covers every queue that exists now, and at least
+      // 64 (libxdp's default) so queues added later with `ethtool -L` still fit.
+      handle = new native.NativeSocket(umem.native, { ...o, zeroCopy, rxFrames, xskMapEntries: Math.max(64, queues) });
     } catch (error) {
       const typed = fromNative(error, { ifname: o.ifname, queueId: o.queueId, mode: zeroCopy ? 'zerocopy' : 'copy' });
       if (owns) XskSocket.#destroyAfterFailure(umem, typed);

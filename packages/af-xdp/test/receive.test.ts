@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
-// Real packets: the kernel in the peer namespace sends UDP over the veth, libxdp's
-// default program redirects queue 0 to our socket (copy mode), we receive batches.
+// Real packets: the kernel in the peer namespace sends UDP over the veth, the standalone
+// redirect program (stoq_xsk_redir) sends queue 0 to our socket (copy mode), we receive batches.
 import { createHook, executionAsyncId } from 'node:async_hooks';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';

@@ -48,7 +48,7 @@ describe.skipIf(!isRoot)('sockets on a veth lab', () => {
       expect(auto.mode).toBe('copy');
       expect(auto.fallbackReason).toMatch(/EOPNOTSUPP/);
       expect(auto.fd).toBeGreaterThan(2);
-      // libxdp's default program is attached while the socket lives.
+      // The standalone redirect program is attached while the socket lives.
       const { stdout } = await lab.exec(lab.a, 'ip', ['-d', 'link', 'show', 'dev', lab.a.ifname]);
       expect(stdout).toMatch(/prog\/xdp/);
     } finally {

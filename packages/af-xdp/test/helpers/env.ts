@@ -27,7 +27,9 @@ export async function openWhenFree<T>(open: () => T, timeoutMs = 3_000): Promise
     try {
       return open();
     } catch (error) {
-      if ((error as { code?: string }).code !== 'STOQ_ERR_XSK_BUSY' || Date.now() > deadline) throw error;
+      // Only the queue (bind) is released late; an XDP program in the way is not retried.
+      const { code, operation } = error as { code?: string; operation?: string };
+      if (code !== 'STOQ_ERR_XSK_BUSY' || operation !== 'xsk_socket__create' || Date.now() > deadline) throw error;
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
   }
