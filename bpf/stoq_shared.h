@@ -86,7 +86,7 @@ struct stoq_config {
 	__u8 timestamp_meta; /* 1 = 8-byte ktime in XDP metadata */
 	__u8 _pad0;
 	__u16 initial_min_size; /* minimum UDP payload of a datagram carrying an Initial */
-	__u16 _pad1;
+	__u16 max_redirect_payload; /* longer UDP payloads go to the kernel; 0 = no limit */
 	__u32 initial_rate;  /* Initials per second per source /64 */
 	__u32 initial_burst; /* bucket size; 0 = no limit */
 };

@@ -173,6 +173,12 @@ static __always_inline int classify_udp6(struct xdp_md *ctx, const struct stoq_c
 	}
 	frame_len = (__u64)ctx->data_end - ctx->data;
 	conntrack_update(ip6, bpf_ntohs(udp->source), dport, q.kind, frame_len, now);
+	/* Longer than any datagram our endpoint accepts: under generic XDP that is a
+	 * local sender's GSO run (or a GRO merge) arriving as one skb. The kernel
+	 * segments it for the dgram socket; an AF_XDP frame would take it whole (the
+	 * QUIC packets after the first are lost) or drop it. */
+	if (cfg->max_redirect_payload && udp_len - sizeof(*udp) > cfg->max_redirect_payload)
+		return STOQ_CTR_QUIC_PASSED;
 	return cfg->redirect ? STOQ_CTR_QUIC_REDIRECTED : STOQ_CTR_QUIC_PASSED;
 }
 

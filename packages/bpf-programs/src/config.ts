@@ -24,6 +24,12 @@ export interface StoqConfig {
   initialRate: number;
   /** Token-bucket size per /64; 0 = no limit. */
   initialBurst: number;
+  /**
+   * QUIC with a longer UDP payload goes to the kernel instead of AF_XDP (0 = no limit).
+   * Set it to the largest datagram the endpoint accepts: under generic XDP a local
+   * sender's GSO run arrives as one oversized frame that only the kernel can split.
+   */
+  maxRedirectPayload: number;
 }
 
 /** What the program does while stoq_config has never been written. */
@@ -35,6 +41,7 @@ export const DEFAULT_CONFIG: Readonly<StoqConfig> = Object.freeze({
   initialMinSize: 1200,
   initialRate: 0,
   initialBurst: 0,
+  maxRedirectPayload: 0,
 });
 
 const U32_MAX = 0xffff_ffff;
@@ -71,6 +78,7 @@ export function normalizeConfig(partial: Partial<StoqConfig> = {}): StoqConfig {
     initialMinSize: checkInt('initialMinSize', merged.initialMinSize, 0, 65535),
     initialRate: checkInt('initialRate', merged.initialRate, 0, U32_MAX),
     initialBurst: checkInt('initialBurst', merged.initialBurst, 0, U32_MAX),
+    maxRedirectPayload: checkInt('maxRedirectPayload', merged.maxRedirectPayload, 0, 65535),
   };
 }
 
@@ -87,6 +95,7 @@ export function encodeConfig(partial?: Partial<StoqConfig>): Buffer {
   view.setUint16(L.offsets.initial_min_size, cfg.initialMinSize, LITTLE_ENDIAN);
   view.setUint32(L.offsets.initial_rate, cfg.initialRate, LITTLE_ENDIAN);
   view.setUint32(L.offsets.initial_burst, cfg.initialBurst, LITTLE_ENDIAN);
+  view.setUint16(L.offsets.max_redirect_payload, cfg.maxRedirectPayload, LITTLE_ENDIAN);
   return buf;
 }
 
@@ -110,5 +119,6 @@ export function decodeConfig(buf: Uint8Array): StoqConfig {
     initialMinSize: view.getUint16(L.offsets.initial_min_size, LITTLE_ENDIAN),
     initialRate: view.getUint32(L.offsets.initial_rate, LITTLE_ENDIAN),
     initialBurst: view.getUint32(L.offsets.initial_burst, LITTLE_ENDIAN),
+    maxRedirectPayload: view.getUint16(L.offsets.max_redirect_payload, LITTLE_ENDIAN),
   };
 }

@@ -87,6 +87,8 @@ export const CONFIG_LAYOUT = {
     timestamp_meta: 22,
     /** u16 minimum UDP payload of a datagram carrying an Initial. */
     initial_min_size: 24,
+    /** u16 longest UDP payload redirected to AF_XDP; 0 = no limit. */
+    max_redirect_payload: 26,
     /** u32 Initials per second per source /64. */
     initial_rate: 28,
     /** u32 token bucket size; 0 = no limit. */

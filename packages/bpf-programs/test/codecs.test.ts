@@ -8,7 +8,7 @@ import {
 
 describe('config codec', () => {
   it('round-trips a full config', () => {
-    const cfg = { quicPorts: [443, 9292, 65535], ipv4Policy: 'pass' as const, redirect: false, timestampMeta: true, initialMinSize: 1350, initialRate: 100, initialBurst: 0xffffffff };
+    const cfg = { quicPorts: [443, 9292, 65535], ipv4Policy: 'pass' as const, redirect: false, timestampMeta: true, initialMinSize: 1350, initialRate: 100, initialBurst: 0xffffffff, maxRedirectPayload: 1350 };
     expect(decodeConfig(encodeConfig(cfg))).toEqual(cfg);
   });
 
@@ -32,6 +32,7 @@ describe('config codec', () => {
     ['initialMinSize', { initialMinSize: 70000 }],
     ['initialRate', { initialRate: -1 }],
     ['initialBurst', { initialBurst: 2 ** 32 }],
+    ['maxRedirectPayload', { maxRedirectPayload: 65536 }],
   ])('rejects bad %s with a typed error', (field, bad) => {
     let caught: unknown;
     try {

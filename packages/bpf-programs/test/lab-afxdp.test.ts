@@ -87,6 +87,26 @@ describe.skipIf(!isRoot)('stoq_xdp REDIRECT to an AF_XDP socket (veth, native XD
     xsk.close();
   });
 
+  it('QUIC longer than max_redirect_payload (a local GSO run under generic XDP) is passed to the kernel, not redirected into a loss', async () => {
+    const xsk = await receiver();
+    try {
+      const run = { ingressIfindex: xdp!.ifindex, rxQueueIndex: 0 };
+      prog.writeConfig({ maxRedirectPayload: 1350 });
+      const before = prog.readStats();
+      expect(prog.run(udp6Frame({ payload: quicShort(1350) }), run).retval).toBe(XDP.REDIRECT);
+      expect(prog.run(udp6Frame({ payload: quicShort(1351) }), run).retval).toBe(XDP.PASS);
+      expect(prog.run(udp6Frame({ payload: quicShort(2 * 1350) }), run).retval).toBe(XDP.PASS);
+      const d = diffStats(before, prog.readStats());
+      expect(d.counters.quic_redirected).toBe(1);
+      expect(d.counters.quic_passed).toBe(2);
+      prog.clearConfig(); // 0 = no limit: the long one is redirected again
+      expect(prog.run(udp6Frame({ payload: quicShort(2 * 1350) }), run).retval).toBe(XDP.REDIRECT);
+    } finally {
+      prog.clearConfig();
+      xsk.close();
+    }
+  });
+
   it('fuzzed frames on the registered queue: QUIC is REDIRECTed, the rest as the reference classifier says', async () => {
     // A second, unattached copy of the program: live traffic on the veth (ND, MLD) must
     // not move the counters the fuzzer checks. Its stoq_xsks holds a socket of the queue.

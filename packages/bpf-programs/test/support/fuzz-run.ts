@@ -16,6 +16,7 @@ export const FUZZ_PHASES: ReadonlyArray<{ name: string; config: Partial<StoqConf
   { name: 'IPv4 pass, ports 9292/4433/443, no Initial minimum', config: { ipv4Policy: 'pass', quicPorts: [9292, 4433, 443], initialMinSize: 0 } },
   { name: 'redirect off, timestamp metadata, ports 9292/53, Initial minimum 1250', config: { redirect: false, timestampMeta: true, quicPorts: [9292, 53], initialMinSize: 1250 } },
   { name: 'Initial bucket of 3 per /64, no refill', config: { initialRate: 0, initialBurst: 3 } },
+  { name: 'max_redirect_payload 600 (longer QUIC goes to the kernel)', config: { maxRedirectPayload: 600 } },
 ];
 
 export interface FuzzFailure {

@@ -19,6 +19,7 @@ export interface ReferenceResult {
 export interface ReferenceContext {
   /** An AF_XDP socket sits in stoq_xsks at the frame's queue. */
   socketOnQueue: boolean;
+
   /** Asked once per Initial that passed the size check while initial_burst > 0. */
   allowInitial(sourcePrefix64: string): boolean;
 }
@@ -100,6 +101,7 @@ export function classifyReference(f: Uint8Array, cfg: StoqConfig, ctx: Reference
     if (udpLength - 8 < cfg.initialMinSize) return drop('initial_too_small_dropped');
     if (cfg.initialBurst > 0 && !ctx.allowInitial(hex(f.subarray(ip + 8, ip + 16)))) return drop('initial_rate_limited_dropped');
   }
+  if (cfg.maxRedirectPayload > 0 && udpLength - 8 > cfg.maxRedirectPayload) return pass('quic_passed');
   if (cfg.redirect && ctx.socketOnQueue) return { verdict: VERDICT.REDIRECT, counter: 'quic_redirected' };
   return pass('quic_passed');
 }
