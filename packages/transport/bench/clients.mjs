@@ -16,8 +16,8 @@ export function summarise(latenciesUs) {
   return { p50: percentile(s, 50), p95: percentile(s, 95), p99: percentile(s, 99) };
 }
 
-export async function stoqClient({ localAddress, target, ca }) {
-  const transport = await StoqTransport.create({ address: localAddress, port: 0, tls: { ca } });
+export async function stoqClient({ localAddress, target, ca, udpGso = true }) {
+  const transport = await StoqTransport.create({ address: localAddress, port: 0, tls: { ca }, udpGso });
   const conn = await transport.connect(target, { serverName: 'stoq.test' });
   async function upload(bytes) {
     const stream = await conn.openStream();
@@ -33,6 +33,8 @@ export async function stoqClient({ localAddress, target, ca }) {
   }
   return {
     name: 'stoq',
+    /** UDP GSO segment size the client's socket sends with (0: off). */
+    gsoSegmentSize: () => transport.stats().datapaths[0].gsoSegmentSize,
     async bulk(totalBytes, streams) {
       const started = performance.now();
       const replies = await Promise.all(Array.from({ length: streams }, () => upload(totalBytes / streams)));

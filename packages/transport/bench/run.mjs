@@ -18,22 +18,27 @@ const totalBytes = Number(values.mb) * MiB;
 const rpcCount = Number(values.rpc);
 const peersDir = join(import.meta.dirname, 'peers');
 
-async function startPeer(lab, script, certFile, keyFile) {
-  const child = lab.spawn(lab.b, process.execPath, [join(peersDir, script), lab.b.address, '0', certFile, keyFile]);
+async function startPeer(lab, script, certFile, keyFile, extra = []) {
+  const child = lab.spawn(lab.b, process.execPath, [join(peersDir, script), lab.b.address, '0', certFile, keyFile, ...extra]);
   let stderr = '';
   child.stderr.on('data', (d) => (stderr += d));
-  const port = await new Promise((resolve, reject) => {
+  const ready = await new Promise((resolve, reject) => {
     child.stdout.on('data', (d) => {
-      const m = /READY (\d+)/.exec(d.toString());
-      if (m) resolve(Number(m[1]));
+      const m = /READY (\d+)(?: gso=(\d+))?/.exec(d.toString());
+      if (m) resolve({ port: Number(m[1]), gso: m[2] === undefined ? null : Number(m[2]) });
     });
     child.once('exit', (code) => reject(new Error(`${script} exited with ${code}: ${stderr}`)));
     setTimeout(() => reject(new Error(`${script} did not start`)), 15_000).unref();
   });
-  return { child, port };
+  return { child, ...ready };
 }
 
+// One untimed transfer first for every contender (JIT, congestion window, socket
+// buffers), so the timed runs compare steady states rather than start-up costs.
+const WARMUP_BYTES = 8 * MiB;
+
 async function measure(client) {
+  await client.bulk(WARMUP_BYTES, 1);
   const one = await client.bulk(totalBytes, 1);
   const eight = await client.bulk(totalBytes, 8);
   const rpc = await client.rpc(rpcCount, 64);
@@ -49,11 +54,14 @@ try {
   writeFileSync(join(dir, 'key.pem'), key);
   const results = await withLab({ hostSide: true, staticNeighbours: true }, async (lab) => {
     const out = {};
-    const stoqPeer = await startPeer(lab, 'stoq-peer.mjs', join(dir, 'cert.pem'), join(dir, 'key.pem'));
-    const stoq = await stoqClient({ localAddress: lab.a.address, target: `[${lab.b.address}]:${stoqPeer.port}`, ca: cert });
-    out.stoq = await measure(stoq);
-    await stoq.close();
-    stoqPeer.child.kill('SIGKILL');
+    // StoqTransport twice, with UDP GSO (the default) and without, both ends alike.
+    for (const [name, udpGso] of [['stoq', true], ['stoqNoGso', false]]) {
+      const peer = await startPeer(lab, 'stoq-peer.mjs', join(dir, 'cert.pem'), join(dir, 'key.pem'), [udpGso ? 'gso' : 'nogso']);
+      const client = await stoqClient({ localAddress: lab.a.address, target: `[${lab.b.address}]:${peer.port}`, ca: cert, udpGso });
+      out[name] = { ...(await measure(client)), gso: { client: client.gsoSegmentSize(), server: peer.gso } };
+      await client.close();
+      peer.child.kill('SIGKILL');
+    }
     const mxPeer = await startPeer(lab, 'matrixai-peer.mjs', join(dir, 'cert.pem'), join(dir, 'key.pem'));
     const mx = await matrixaiClient({ localAddress: lab.a.address, host: lab.b.address, port: mxPeer.port, ca: cert });
     out.matrixai = await measure(mx);
@@ -61,19 +69,28 @@ try {
     mxPeer.child.kill('SIGKILL');
     return out;
   });
+  inMemoryThroughput({ cert, key }, WARMUP_BYTES, 1);
   const ceiling1 = inMemoryThroughput({ cert, key }, totalBytes, 1);
   const ceiling8 = inMemoryThroughput({ cert, key }, totalBytes, 8);
 
-  const { stoq, matrixai } = results;
-  console.log(`\nSTOQ transport benchmark — ${Number(values.mb)} MiB bulk per run, ${rpcCount} × 64-byte request/response (one stream each)`);
+  const { stoq, stoqNoGso, matrixai } = results;
+  const gsoText = ({ client, server }) => `client ${client ? `${client} B segments` : 'off'}, server ${server ? `${server} B segments` : 'off'}`;
+  const row = (label, a, b, c, d) => `  ${label.padEnd(21)}${a.padEnd(10)}${b.padEnd(17)}${c.padEnd(17)}${d}`;
+  console.log(`\nSTOQ transport benchmark — ${Number(values.mb)} MiB bulk per run after an untimed ${WARMUP_BYTES / MiB} MiB warm-up, ${rpcCount} × 64-byte request/response (one stream each)`);
   console.log('mode: datapath=dgram (node:dgram udp6, kernel UDP stack, every datagram copied; no XDP, no AF_XDP)');
+  console.log(`UDP GSO as observed: stoq ${gsoText(stoq.gso)}; stoq (no GSO) ${gsoText(stoqNoGso.gso)}`);
   console.log('path: veth pair between two network namespaces (client in this process, server in a child process)\n');
-  console.log('bulk MB/s (10^6 B/s)   stoq      @matrixai/quic   in-memory ceiling   stoq/matrixai   stoq/ceiling');
-  console.log(`  1 stream             ${stoq.one.toFixed(1).padEnd(9)} ${matrixai.one.toFixed(1).padEnd(16)} ${ceiling1.toFixed(1).padEnd(19)} ${ratio(stoq.one, matrixai.one).padEnd(15)} ${ratio(stoq.one, ceiling1)}`);
-  console.log(`  8 streams            ${stoq.eight.toFixed(1).padEnd(9)} ${matrixai.eight.toFixed(1).padEnd(16)} ${ceiling8.toFixed(1).padEnd(19)} ${ratio(stoq.eight, matrixai.eight).padEnd(15)} ${ratio(stoq.eight, ceiling8)}`);
-  console.log('\nrequest/response µs    stoq      @matrixai/quic   matrixai/stoq (>1 = stoq faster)');
+  console.log(row('bulk MB/s (10^6 B/s)', 'stoq', 'stoq (no GSO)', '@matrixai/quic', 'in-memory ceiling'));
+  for (const [label, key, ceiling] of [['1 stream', 'one', ceiling1], ['8 streams', 'eight', ceiling8]]) {
+    console.log(row(label, stoq[key].toFixed(1), stoqNoGso[key].toFixed(1), matrixai[key].toFixed(1), ceiling.toFixed(1)));
+  }
+  console.log(`\n${row('ratios', 'stoq/ceiling', 'stoq/matrixai', 'GSO/no GSO', '')}`);
+  for (const [label, key, ceiling] of [['1 stream', 'one', ceiling1], ['8 streams', 'eight', ceiling8]]) {
+    console.log(row(label, ratio(stoq[key], ceiling), ratio(stoq[key], matrixai[key]), ratio(stoq[key], stoqNoGso[key]), ''));
+  }
+  console.log(`\n${row('request/response µs', 'stoq', 'stoq (no GSO)', '@matrixai/quic', 'matrixai/stoq (>1 = stoq faster)')}`);
   for (const p of ['p50', 'p95', 'p99']) {
-    console.log(`  ${p}                  ${stoq.rpc[p].toFixed(0).padEnd(9)} ${matrixai.rpc[p].toFixed(0).padEnd(16)} ${ratio(matrixai.rpc[p], stoq.rpc[p])}`);
+    console.log(row(p, stoq.rpc[p].toFixed(0), stoqNoGso.rpc[p].toFixed(0), matrixai.rpc[p].toFixed(0), ratio(matrixai.rpc[p], stoq.rpc[p])));
   }
 } finally {
   rmSync(dir, { recursive: true, force: true });

@@ -87,6 +87,12 @@ export interface TransportConfig {
   recvBufferSize?: number;
   /** SO_SNDBUF for the UDP socket in bytes (default 8 MiB; the kernel caps at wmem_max). */
   sendBufferSize?: number;
+  /**
+   * UDP GSO on the dgram socket (default true): runs of full-size packets to one peer
+   * leave in one syscall. Needs the optional @stoq/udp package and Linux ≥ 4.18; turns
+   * itself off (see `stats().datapaths`) where the kernel refuses it.
+   */
+  udpGso?: boolean;
   /** Congestion control of every connection (default 'cubic'). */
   congestionControl?: CongestionControl;
 }
@@ -148,6 +154,8 @@ export interface NormalisedConfig {
   readonly recvBufferSize: number;
   /** SO_SNDBUF requested for the UDP socket, bytes. */
   readonly sendBufferSize: number;
+  /** See {@link TransportConfig.udpGso}. */
+  readonly udpGso: boolean;
   /** See {@link TransportConfig.congestionControl}. */
   readonly congestionControl: CongestionControl;
 }
@@ -242,6 +250,7 @@ export function normaliseConfig(config: TransportConfig = {}): NormalisedConfig 
     datagrams: config.datagrams !== false,
     recvBufferSize: positiveInt(config.recvBufferSize, 8 * MiB, 'recvBufferSize'),
     sendBufferSize: positiveInt(config.sendBufferSize, 8 * MiB, 'sendBufferSize'),
+    udpGso: config.udpGso !== false,
     congestionControl: cc,
   });
 }

@@ -14,7 +14,8 @@ export type { TransportConfig, XdpConfig, TlsConfig, LimitsConfig, DatapathChoic
 export type { EbpfStatus } from './datapath/select.js';
 export type { Datapath, DatapathKind, DatapathStats, OutgoingDatagram, ReceivedDatagram, ReceiveHandler } from './datapath/datapath.js';
 export { DgramDatapath } from './datapath/dgram-datapath.js';
-export type { DgramDatapathOptions } from './datapath/dgram-datapath.js';
+export type { DgramDatapathOptions, DgramDatapathStats } from './datapath/dgram-datapath.js';
+export type { GsoState } from './datapath/udp-gso.js';
 export { EndpointCore, CoreConnection, CID_LEN } from './core/endpoint-core.js';
 export type { CoreEvent, Transmit } from './core/endpoint-core.js';
 export { EndpointCounters } from './core/counters.js';

@@ -11,8 +11,8 @@ afterEach(async () => {
   for (const o of open.splice(0)) await o.close();
 });
 
-async function bind(): Promise<DgramDatapath> {
-  const d = await DgramDatapath.bind({ address: '::1', port: 0, recvBufferSize: MiB, sendBufferSize: MiB });
+async function bind(gsoSegmentSize = 0): Promise<DgramDatapath> {
+  const d = await DgramDatapath.bind({ address: '::1', port: 0, recvBufferSize: MiB, sendBufferSize: MiB, gsoSegmentSize });
   open.push(d);
   return d;
 }
@@ -75,5 +75,39 @@ describe('DgramDatapath', () => {
     expect(d.stats().txErrors).toBe(1);
     expect(got).toEqual(['after']);
   });
-});
 
+  it('with UDP GSO sends a run of full-size datagrams in one syscall; the peer receives each datagram intact, in order', async () => {
+    const receiver = await bind();
+    const sender = await bind(1350);
+    expect(sender.gso()).toEqual({ segmentSize: 1350, maxSegments: 64 });
+    const got: Buffer[] = [];
+    receiver.start((batch) => batch.forEach((d) => got.push(Buffer.from(d.data))), (error) => {
+      throw error;
+    });
+    sender.start(() => {}, (error) => {
+      throw error;
+    });
+    const to = receiver.localAddress();
+    // 100 full datagrams, a short one, then 3 more full ones: runs of 48, 48, 5 and 3.
+    const sizes = [...Array<number>(100).fill(1350), 77, 1350, 1350, 1350];
+    const sent = sizes.map((size, i) => Buffer.alloc(size, i));
+    expect(sender.send(sent.map((data) => ({ data, to })))).toBe(true);
+    await waitFor(() => got.length === sent.length, 5000, `${sent.length} datagrams`);
+    expect(got.map((d) => d.length)).toEqual(sizes);
+    expect(got.every((d, i) => d.equals(sent[i] as Buffer))).toBe(true);
+    expect(sender.stats()).toMatchObject({ txDatagrams: 104, txSendCalls: 4, txErrors: 0, gsoSegmentSize: 1350 });
+    expect(receiver.stats()).toMatchObject({ rxDatagrams: 104, txSendCalls: 0, gsoSegmentSize: 0 });
+  });
+
+  it('without GSO sends one datagram per syscall and says why GSO is off', async () => {
+    const d = await bind(0);
+    expect(d.gso()).toMatchObject({ segmentSize: 0, reason: expect.stringContaining('disabled') });
+    const peer = await bind();
+    let received = 0;
+    peer.start((batch) => (received += batch.length), () => {});
+    d.start(() => {}, () => {});
+    d.send(Array.from({ length: 10 }, () => ({ data: Buffer.alloc(1350), to: peer.localAddress() })));
+    await waitFor(() => received === 10, 2000, '10 datagrams');
+    expect(d.stats()).toMatchObject({ txDatagrams: 10, txSendCalls: 10 });
+  });
+});

@@ -93,6 +93,27 @@ describe.skipIf(!isRoot)('StoqTransport across a veth pair (server in a namespac
     }
   }, 120_000);
 
+  it('with a path MTU below the GSO segment size, UDP GSO turns itself off and the transfer completes intact', async () => {
+    // Linux checks every send on a socket with UDP_SEGMENT against the route MTU
+    // (EMSGSIZE, EINVAL on older kernels), so both ends must notice and resend.
+    const setMtu = (mtu: number) =>
+      Promise.all([lab.exec(lab.a, 'ip', ['link', 'set', 'dev', lab.a.ifname, 'mtu', String(mtu)]), lab.exec(lab.b, 'ip', ['link', 'set', 'dev', lab.b.ifname, 'mtu', String(mtu)])]);
+    await setMtu(1280);
+    try {
+      const { port } = await startPeer(0);
+      const t = await client();
+      expect(t.stats().udpGso.segmentSize).toBe(1350);
+      const { sent, reply } = await hashedTransfer(t, port, 4 * MiB);
+      expect(reply).toBe(`${4 * MiB} ${sent}`);
+      const { udpGso, datapaths } = t.stats();
+      console.log(`GSO under MTU 1280: ${udpGso.reason}; ${datapaths[0]?.txErrors} send errors`);
+      expect(udpGso).toMatchObject({ segmentSize: 0, reason: expect.stringMatching(/EINVAL|EMSGSIZE/) }); // 6.x kernels say EMSGSIZE
+      expect(datapaths[0]?.txErrors).toBe(0); // refused sends were resent, not reported as lost
+    } finally {
+      await setMtu(1500);
+    }
+  }, 60_000);
+
   it('when the peer process vanishes, the idle timeout closes the connection and nothing is left', async () => {
     const { child, port } = await startPeer(0, 1000);
     const t = await client(1000);

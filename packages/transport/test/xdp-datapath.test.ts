@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { once } from 'node:events';
 import { randomBytes } from 'node:crypto';
-import type { StoqTransport } from '../src/index.js';
+import type { DgramDatapathStats, StoqTransport } from '../src/index.js';
 import { isRoot, sha256, hashedReply } from './helpers.js';
 import { createXdpLab, type Peer, type XdpLab } from './xdp-lab.js';
 
@@ -114,10 +114,21 @@ describe.skipIf(!isRoot)('XdpDatapath across a veth pair', () => {
     expect(xdpClient.stats().xdp!.txDatagrams).toBeGreaterThan(10_000);
 
     const dgramClient = await x.client({ datapath: 'dgram' });
-    const before = (await xdpPeer.stats()).xdp!.rxDatagrams;
+    const before = (await xdpPeer.stats()).xdp!;
     const b = await hashedStream(dgramClient, x.target(xdpPeer), 20 * MiB);
     expect(b.reply).toBe(`${20 * MiB} ${b.sent}`);
-    expect((await xdpPeer.stats()).xdp!.rxDatagrams - before).toBeGreaterThan(10_000);
+    const after = (await xdpPeer.stats()).xdp!;
+    expect(after.rxDatagrams - before.rxDatagrams).toBeGreaterThan(10_000);
+    // The dgram client sends with UDP GSO; veth must hand the XDP program ordinary
+    // frames (the kernel segments before XDP), never one 64 KiB super-frame per run.
+    const sender = dgramClient.stats();
+    expect(sender.udpGso.segmentSize).toBe(1350);
+    const sends = sender.datapaths[0] as DgramDatapathStats;
+    expect(sends.txDatagrams / sends.txSendCalls).toBeGreaterThan(2);
+    const frames = after.programCounters.rx_packets - before.programCounters.rx_packets;
+    const meanFrame = (after.programCounters.rx_bytes - before.programCounters.rx_bytes) / frames;
+    console.log(`dgram+GSO client → XDP server: ${frames} frames of ${meanFrame.toFixed(0)} B on average at stoq_xdp`);
+    expect(meanFrame).toBeLessThanOrEqual(1350 + 62);
     await Promise.all([a.conn.close(), b.conn.close()]);
   }, 45_000);
 

@@ -1,13 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
 // Benchmark peer (StoqTransport server, built dist). Per stream: small requests
 // (< 4 KiB) are echoed back, bulk uploads are answered with their byte count.
-// argv: address port certFile keyFile. Prints "READY <port>".
+// argv: address port certFile keyFile [gso|nogso]. Prints "READY <port> gso=<segment size, 0 = off>".
 import { readFileSync } from 'node:fs';
 import { StoqTransport } from '../../dist/index.js';
 
-const [address, port, certFile, keyFile] = process.argv.slice(2);
+const [address, port, certFile, keyFile, gso = 'gso'] = process.argv.slice(2);
 const transport = await StoqTransport.create({
-  address, port: Number(port), tls: { cert: readFileSync(certFile), key: readFileSync(keyFile) },
+  address, port: Number(port), tls: { cert: readFileSync(certFile), key: readFileSync(keyFile) }, udpGso: gso === 'gso',
 });
 transport.on('connection', (conn) => {
   conn.on('stream', (stream) => {
@@ -21,4 +21,4 @@ transport.on('connection', (conn) => {
     stream.on('error', () => {});
   });
 });
-process.stdout.write(`READY ${transport.address().port}\n`);
+process.stdout.write(`READY ${transport.address().port} gso=${transport.stats().datapaths[0].gsoSegmentSize}\n`);

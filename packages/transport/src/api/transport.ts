@@ -12,6 +12,7 @@ import { closeReason } from '../core/close-reason.js';
 import type { EndpointStats } from '../core/counters.js';
 import type { Datapath, DatapathStats, ReceivedDatagram } from '../datapath/datapath.js';
 import type { DgramDatapath } from '../datapath/dgram-datapath.js';
+import type { GsoState } from '../datapath/udp-gso.js';
 import { dgramStatus, selectDatapath, tryXdp, xdpStatus, xdpUnavailableError, type EbpfStatus } from '../datapath/select.js';
 import type { XdpDatapath, XdpDatapathStats } from '../datapath/xdp/xdp-datapath.js';
 import { channels } from '../diagnostics.js';
@@ -34,6 +35,8 @@ export interface TransportStats {
   datapaths: DatapathStats[];
   /** Live connections (refused ones excluded). */
   connections: number;
+  /** Whether the dgram socket sends with UDP GSO (segment size), or why not. */
+  udpGso: GsoState;
   /** The XDP datapath's view (modes, latency) and stoq_xdp's counters, when XDP is in use. */
   xdp?: XdpDatapathStats & {
     /** stoq_xdp's counters, summed over CPUs. */
@@ -325,6 +328,7 @@ export class StoqTransport extends EventEmitter<StoqTransportEvents> {
       endpoint: this.#core.counters.snapshot(),
       datapaths: this.#datapaths.map((d) => d.stats()),
       connections: this.#core.connectionCount,
+      udpGso: this.#dgram.gso(),
     };
     if (this.#xdp && !this.#closed) stats.xdp = { ...this.#xdp.stats(), programCounters: this.#xdp.programCounters() };
     return stats;

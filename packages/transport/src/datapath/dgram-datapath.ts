@@ -2,11 +2,16 @@
 // Datapath over a node:dgram udp6 socket. Node delivers one 'message' per datagram;
 // we gather the ones that arrive in the same event-loop turn into one batch so the
 // endpoint processes them together and answers with one coalesced burst of sends.
+// node:dgram has no sendmmsg, so with UDP GSO on (via @stoq/udp) a run of full-size
+// datagrams to one peer goes out as one gathered send the kernel splits again: one
+// syscall per run instead of one per datagram.
 import * as dgram from 'node:dgram';
 import type { SocketAddress } from '../address.js';
 import { assertIPv6 } from '../address.js';
 import { StoqBindError } from '../errors.js';
 import type { Datapath, DatapathStats, OutgoingDatagram, ReceivedDatagram, ReceiveHandler } from './datapath.js';
+import { gsoRunEnd } from './gso-runs.js';
+import { enableUdpGso, type GsoState, type UdpGso } from './udp-gso.js';
 
 /** Options of {@link DgramDatapath.bind}. */
 export interface DgramDatapathOptions {
@@ -20,7 +25,25 @@ export interface DgramDatapathOptions {
   sendBufferSize: number;
   /** Stop producing when this many bytes wait in libuv's send queue (default 4 MiB). */
   sendHighWaterMark?: number;
+  /**
+   * UDP GSO segment size: the largest datagram the endpoint sends (0 or absent: GSO off).
+   * Needs @stoq/udp; without it, or if the kernel refuses, sends stay one per datagram.
+   */
+  gsoSegmentSize?: number;
 }
+
+/** {@link DgramDatapath} counters: the common ones plus how sends reached the kernel. */
+export interface DgramDatapathStats extends DatapathStats {
+  readonly kind: 'dgram';
+  /** Sends handed to the kernel: one per datagram, or one per run of datagrams with GSO. */
+  txSendCalls: number;
+  /** UDP GSO segment size in use (bytes); 0 when GSO is off (see {@link DgramDatapath.gso}). */
+  gsoSegmentSize: number;
+}
+
+// The kernel refuses a GSO send with these when the path cannot carry the segment size
+// (EMSGSIZE on this 6.18 kernel, EINVAL on older ones: route MTU below headers + segment; EIO: no checksum offload).
+const GSO_REFUSALS = new Set(['EINVAL', 'EIO', 'EMSGSIZE']);
 
 const MAX_BATCH = 256;
 
@@ -33,7 +56,8 @@ export class DgramDatapath implements Datapath {
   readonly kind = 'dgram' as const;
   readonly #socket: dgram.Socket;
   readonly #highWater: number;
-  readonly #stats: DatapathStats;
+  readonly #stats: DgramDatapathStats;
+  readonly #gso: UdpGso;
   #batch: ReceivedDatagram[] = [];
   #flushScheduled = false;
   #handler: ReceiveHandler | null = null;
@@ -42,12 +66,13 @@ export class DgramDatapath implements Datapath {
   #waitingForDrain = false;
   #closed = false;
 
-  private constructor(socket: dgram.Socket, highWater: number) {
+  private constructor(socket: dgram.Socket, highWater: number, gso: UdpGso) {
     this.#socket = socket;
     this.#highWater = highWater;
+    this.#gso = gso;
     this.#stats = {
       kind: 'dgram', rxDatagrams: 0, rxBytes: 0, rxDropped: 0, txDatagrams: 0, txBytes: 0, txErrors: 0,
-      rxBatches: 0, txBatches: 0, memcpyOps: 0, zeroCopyOps: 0,
+      rxBatches: 0, txBatches: 0, memcpyOps: 0, zeroCopyOps: 0, txSendCalls: 0, gsoSegmentSize: gso.state.segmentSize,
     };
   }
 
@@ -84,7 +109,13 @@ export class DgramDatapath implements Datapath {
         resolve();
       });
     });
-    return new DgramDatapath(socket, options.sendHighWaterMark ?? 4 * 1024 * 1024);
+    const gso = await enableUdpGso(socket, options.gsoSegmentSize ?? 0);
+    return new DgramDatapath(socket, options.sendHighWaterMark ?? 4 * 1024 * 1024, gso);
+  }
+
+  /** Whether sends use UDP GSO, with the segment size, or why not. */
+  gso(): GsoState {
+    return this.#gso.state;
   }
 
   localAddress(): SocketAddress {
@@ -112,27 +143,12 @@ export class DgramDatapath implements Datapath {
   send(batch: readonly OutgoingDatagram[]): boolean {
     if (this.#closed || batch.length === 0) return !this.#closed;
     this.#stats.txBatches++;
-    // Callbacks run after this loop, so they see the final index of the last queued send.
-    let lastQueued = -1;
-    for (let i = 0; i < batch.length; i++) {
-      const { data, to } = batch[i] as OutgoingDatagram;
-      // One callback per batch is enough to learn when the queue drains; errors still
-      // arrive per datagram.
-      try {
-        this.#socket.send(data, to.port, to.address, (error) => {
-          if (error) this.#sendFailed(error);
-          if (i === lastQueued) this.#checkDrain();
-        });
-      } catch (error) {
-        // node:dgram throws synchronously for some destinations (port 0, say): one bad
-        // datagram must not take the endpoint down.
-        this.#sendFailed(error as Error);
-        continue;
-      }
-      lastQueued = i;
-      this.#stats.txDatagrams++;
-      this.#stats.txBytes += data.byteLength;
-      this.#stats.memcpyOps++;
+    const { segmentSize, maxSegments } = this.#gso.state;
+    for (let start = 0; start < batch.length; ) {
+      const end = gsoRunEnd(batch, start, segmentSize, maxSegments);
+      // One drain check per batch is enough: callbacks run in send order.
+      this.#sendRun(batch.slice(start, end), segmentSize > 0, end === batch.length, false);
+      start = end;
     }
     if (this.#socket.getSendQueueSize() > this.#highWater) {
       this.#waitingForDrain = true;
@@ -141,11 +157,48 @@ export class DgramDatapath implements Datapath {
     return true;
   }
 
+  /** One send: a single datagram, or a run the kernel splits with GSO. */
+  #sendRun(run: readonly OutgoingDatagram[], gsoOn: boolean, checkDrain: boolean, resend: boolean): void {
+    const { to } = run[0] as OutgoingDatagram;
+    const payload = run.length === 1 ? (run[0] as OutgoingDatagram).data : run.map((d) => d.data);
+    try {
+      this.#socket.send(payload, to.port, to.address, (error) => {
+        if (error) this.#runFailed(error, run, gsoOn);
+        if (checkDrain) this.#checkDrain();
+      });
+    } catch (error) {
+      // node:dgram throws synchronously for some destinations (port 0, say): one bad
+      // datagram must not take the endpoint down.
+      this.#sendFailed(error as Error);
+      return;
+    }
+    this.#stats.txSendCalls++;
+    if (resend) return; // counted when first queued
+    for (const { data } of run) {
+      this.#stats.txDatagrams++;
+      this.#stats.txBytes += data.byteLength;
+      this.#stats.memcpyOps++;
+    }
+  }
+
+  #runFailed(error: NodeJS.ErrnoException, run: readonly OutgoingDatagram[], gsoOn: boolean): void {
+    if (!gsoOn || this.#closed || !GSO_REFUSALS.has(error.code ?? '')) {
+      this.#sendFailed(error);
+      return;
+    }
+    // With UDP_SEGMENT set the kernel checks every send against the path (even a
+    // single datagram), so one refusal means this socket cannot use GSO: turn it off
+    // and send the refused datagrams again one by one, nothing is lost.
+    this.#gso.off(`the kernel refused a GSO send to [${run[0]?.to.address}]:${run[0]?.to.port} (${error.code}); sending one datagram per syscall`);
+    this.#stats.gsoSegmentSize = 0;
+    for (const datagram of run) this.#sendRun([datagram], false, false, true);
+  }
+
   onDrain(callback: () => void): void {
     this.#drainCallback = callback;
   }
 
-  stats(): DatapathStats {
+  stats(): DgramDatapathStats {
     return { ...this.#stats };
   }
 

@@ -4,6 +4,7 @@
 // 'xdp' climb the fallback ladder on the configured interface. 'auto' records why each
 // rung failed and runs over dgram; 'xdp' refuses with every reason.
 import type { NormalisedConfig } from '../config.js';
+import { quiche } from '../core/quiche.js';
 import { StoqXdpUnavailableError } from '../errors.js';
 import type { Datapath } from './datapath.js';
 import { DgramDatapath } from './dgram-datapath.js';
@@ -100,7 +101,11 @@ export async function tryXdp(
     ifname,
     dgram,
     boundAddress: config.address === '::' ? null : config.address,
-    programConfig: { quicPorts: [dgram.localAddress().port], redirect: true, timestampMeta: true, ipv4Policy: config.xdpIpv4Policy },
+    programConfig: {
+      quicPorts: [dgram.localAddress().port], redirect: true, timestampMeta: true, ipv4Policy: config.xdpIpv4Policy,
+      // Longer QUIC is a local GSO run seen whole by generic XDP: the kernel splits it.
+      maxRedirectPayload: quiche.MAX_DATAGRAM_SIZE,
+    },
   });
   return { xdp: datapath, rungs, summary: datapath ? '' : summarise(ifname, rungs) };
 }
@@ -111,6 +116,8 @@ export async function selectDatapath(config: NormalisedConfig): Promise<Datapath
     port: config.port,
     recvBufferSize: config.recvBufferSize,
     sendBufferSize: config.sendBufferSize,
+    // quiche never sends a datagram larger than this, so it is the one segment size.
+    gsoSegmentSize: config.udpGso ? quiche.MAX_DATAGRAM_SIZE : 0,
   });
   if (config.datapath === 'dgram') return { dgram, xdp: null, status: dgramStatus("datapath 'dgram' requested", []) };
 
