@@ -24,11 +24,23 @@ const DEFAULT_URGENCY = 127;
 // streamRecv writes here; what it read is copied out at its exact size. One scratch
 // buffer serves every stream because reads are synchronous on one thread.
 const scratch = Buffer.allocUnsafe(READ_CHUNK);
+const EMPTY = new Uint8Array(0);
+/** Activities (packet batches received) that offer a bare FIN again after a loss; see #guardBareFin. */
+const BARE_FIN_OFFERS = 3;
 
 interface PendingWrite {
   chunk: Uint8Array;
   offset: number;
   callback: (error?: Error | null) => void;
+}
+
+/** Packets quiche declared lost on this connection so far. */
+function lostPackets(q: QuicheConnection): number {
+  try {
+    return q.stats().lost;
+  } catch {
+    return 0;
+  }
 }
 
 export class QuicStream extends Duplex {
@@ -47,6 +59,10 @@ export class QuicStream extends Duplex {
   #holding = false;
   /** The FIN went out with the last data: _final has nothing left to send. */
   #finSent = false;
+  /** quiche's lost-packet count when a bare FIN was last offered; null when no bare FIN was sent. */
+  #bareFinLost: number | null = null;
+  /** How many more activities offer the bare FIN again (see #guardBareFin). */
+  #bareFinOffers = 0;
 
   constructor(host: StreamHost, id: number, kind: StreamKind) {
     super({ allowHalfOpen: true, readableHighWaterMark: 256 * 1024, writableHighWaterMark: 256 * 1024 });
@@ -66,6 +82,7 @@ export class QuicStream extends Duplex {
     if (this.destroyed) return;
     if (this.#wantRead) this.#pumpRead();
     this.#pumpWrite();
+    if (this.#bareFinLost !== null) this.#guardBareFin();
   }
 
   /** The connection is gone: fail whatever is still pending. */
@@ -242,16 +259,51 @@ export class QuicStream extends Duplex {
         this.#scheduleBareFin(q);
         // quiche answers Done (null) when the connection has no send capacity right
         // now, even for a bare FIN: keep it pending and retry on the next poke().
-        if (q.streamSend(this.id, new Uint8Array(0), true) === null) return;
+        if (q.streamSend(this.id, EMPTY, true) === null) return;
       } catch (error) {
         this.#pendingFin = null;
         fin(this.#streamError(error, 'streamSend'));
         return;
       }
+      // After a loss on this connection a retransmission of ours may be queued, which
+      // would make quiche forget this FIN (see #guardBareFin): offer it again.
+      const lost = lostPackets(q);
+      this.#bareFinLost = lost;
+      this.#bareFinOffers = lost > 0 ? BARE_FIN_OFFERS : 0;
       this.#pendingFin = null;
       this.#host.wake();
       fin();
     }
+  }
+
+  /**
+   * quiche (0.18) forgets a bare FIN — one sent on its own after the data — when the
+   * stream is already queued with a retransmission at the moment the FIN is written or
+   * declared lost: it re-queues a lost zero-length FIN only for a stream not yet queued,
+   * and the queued retransmission (a middle range, ending before the final offset)
+   * carries no FIN. Typically an earlier data packet and the FIN's packet are declared
+   * lost in the same pass; the peer then waits for the FIN until the idle timeout
+   * (test/bare-fin-loss.test.ts). A FIN that rides with data is safe: its range is
+   * retransmitted with it. So after each new loss, offer the bare FIN again on the next
+   * few activities: once the retransmission has gone out (the stream is no longer
+   * queued) quiche queues it; a FIN the peer already has costs one duplicate frame.
+   */
+  #guardBareFin(): void {
+    const q = this.#host.quiche;
+    const lost = lostPackets(q);
+    if (lost > this.#bareFinLost!) {
+      this.#bareFinLost = lost;
+      this.#bareFinOffers = BARE_FIN_OFFERS;
+    }
+    if (this.#bareFinOffers === 0) return;
+    this.#bareFinOffers--;
+    try {
+      q.streamSend(this.id, EMPTY, true);
+    } catch {
+      this.#bareFinLost = null; // the stream is gone from quiche (complete or reset): nothing to guard
+      return;
+    }
+    this.#host.wake();
   }
 
   #streamError(error: unknown, operation: string): Error {
