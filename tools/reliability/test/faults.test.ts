@@ -1,6 +1,8 @@
 // Loss, duplication and reordering injected by our own tc program on both ends of the
 // lab veth: echo transfers (server in namespace B, client here) must come back
 // byte-for-byte, and the injector's counters prove the faults really happened.
+// Both ends send without UDP GSO: tc egress sees a GSO run as one skb, so the injector's
+// rates would apply per run (up to 48 datagrams) instead of per datagram.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLab, type Lab } from '@stoq/netlab';
 import { StoqTransport } from '@stoq/transport';
@@ -22,9 +24,9 @@ describe.skipIf(!isRoot)('transfers under injected faults (tc egress on both vet
   beforeAll(async () => {
     lab = await createLab({ hostSide: true, staticNeighbours: true, timeoutMs: 5 * 60_000 });
     certs = await certificateFiles();
-    peer = await startPeer(lab, lab.b, ['server', lab.b.address, '0', certs.certFile, certs.keyFile, '15000']);
+    peer = await startPeer(lab, lab.b, ['server', lab.b.address, '0', certs.certFile, certs.keyFile, '15000', 'nogso']);
     injectors = [await attachFaults(lab, lab.a), await attachFaults(lab, lab.b)];
-    client = await StoqTransport.create({ address: lab.a.address, port: 0, tls: { ca: certs.cert }, idleTimeoutMs: 15_000 });
+    client = await StoqTransport.create({ address: lab.a.address, port: 0, tls: { ca: certs.cert }, idleTimeoutMs: 15_000, udpGso: false });
   });
 
   afterAll(async () => {
