@@ -22,3 +22,4 @@ transport.on('connection', (conn) => {
   });
 });
 process.stdout.write(`READY ${transport.address().port} gso=${transport.stats().datapaths[0].gsoSegmentSize}\n`);
+process.on('SIGTERM', () => void transport.close().then(() => process.exit(0)));
