@@ -25,7 +25,7 @@ async function freeUdpPort(): Promise<number> {
 
 it('installs with every @stoq dependency from its local tarball', () => {
   const resolved = resolvedStoq(scratch);
-  expect(Object.keys(resolved).sort()).toEqual(['@stoq/af-xdp', '@stoq/bpf-programs', '@stoq/loader', '@stoq/metrics', '@stoq/transport']);
+  expect(Object.keys(resolved).sort()).toEqual(['@stoq/af-xdp', '@stoq/bpf-programs', '@stoq/loader', '@stoq/metrics', '@stoq/transport', '@stoq/udp']);
   for (const from of Object.values(resolved)) expect(from).toMatch(/^file:.*\.tgz$/);
 });
 
@@ -38,4 +38,17 @@ it('runs the README example: handshake, stream, message and datagram over dgram'
   expect(out.stdout).toContain('stream: hello');
   expect(out.stdout).toContain('message: reliable, ordered');
   expect(out.stdout).toContain('datagram: unreliable');
+});
+
+it('the installed transport sends with UDP GSO through the packed @stoq/udp prebuild', async () => {
+  scratch.write(
+    'gso-check.mjs',
+    "import { StoqTransport } from '@stoq/transport';\n" +
+      "const t = await StoqTransport.create({ address: '::1', port: 0 });\n" +
+      'console.log(JSON.stringify(t.stats().udpGso));\n' +
+      'await t.close();\n',
+  );
+  const out = await scratch.run(process.execPath, ['gso-check.mjs'], { timeoutMs: 30_000 });
+  expect(out.code, out.stderr).toBe(0);
+  expect(JSON.parse(out.stdout.trim())).toEqual({ segmentSize: 1350, maxSegments: 64 });
 });
