@@ -42,7 +42,7 @@ while (Date.now() < end) {
   if (Date.now() >= nextSample) {
     nextSample = Date.now() + 10_000;
     const m = sample();
-    samples.push({ t: Math.round((Date.now() - end + minutes * 60_000) / 1000), heapMiB: Number(mib(m.heapUsed)), rssMiB: Number(mib(m.rss)), fds: m.fds, serverConnections: server.stats().connections });
+    samples.push({ t: Math.round((Date.now() - end + minutes * 60_000) / 1000), heapMiB: Number(mib(m.heapUsed)), externalMiB: Number(mib(m.external)), rssMiB: Number(mib(m.rss)), fds: m.fds, serverConnections: server.stats().connections });
     console.log(JSON.stringify({ ...samples.at(-1), connections, streams, failures }));
   }
   await new Promise((res) => setTimeout(res, Math.max(0, 1000 - (Date.now() - tick))));
@@ -59,6 +59,7 @@ writeReport('soak', {
   summary: {
     minutes, 'long-lived connection reconnects': liveReconnects, 'connections opened': connections, 'streams echoed': streams, 'bytes echoed': bytes, failures,
     'heap MiB first min / last min (avg)': `${avg(firstMin, 'heapMiB')} / ${avg(lastMin, 'heapMiB')}`,
+    'external (Buffers, ArrayBuffers) MiB first min / last min (avg)': `${avg(firstMin, 'externalMiB')} / ${avg(lastMin, 'externalMiB')}`,
     'RSS MiB first min / last min (avg)': `${avg(firstMin, 'rssMiB')} / ${avg(lastMin, 'rssMiB')}`,
     'fds first / last sample': `${samples[0].fds} / ${samples.at(-1).fds}`,
     'server connections 1 s after the end': settled,
