@@ -1,9 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // The one door to the native addon. Everything native is declared here; options
 // arrive already validated and normalised (see options.ts).
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { loadNativeAddon } from '@stoq/native-support';
 
 /** Options for `new NativeUmem()`; validated in umem.ts. */
 export interface NativeUmemOptions {
@@ -151,40 +149,11 @@ export interface NativeAddon {
   openPinned(path: string): number;
 }
 
-const packageRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
-// node-gyp-build's search order: a local build wins over the shipped prebuild.
-const searched = ['build/Release', 'build/Debug', `prebuilds/${process.platform}-${process.arch}`].map((dir) => join(packageRoot, dir));
-
-function load(): NativeAddon {
-  const require = createRequire(import.meta.url);
-  let path: string;
-  try {
-    path = (require('node-gyp-build') as { path(dir: string): string }).path(packageRoot);
-  } catch (error) {
-    throw Object.assign(
-      new Error(
-        `@stoq/af-xdp native addon not found for ${process.platform}-${process.arch}; searched:\n  ${searched.join('\n  ')}\n` +
-          'prebuilt binaries exist for linux-x64 (glibc); elsewhere build from source with: npm rebuild @stoq/af-xdp\n' +
-          '(needs cmake, g++, pkg-config, libxdp-dev and libbpf-dev; npm >= 11 first: npm install-scripts approve @stoq/af-xdp)\n' +
-          'or in the repository run: pnpm --filter @stoq/af-xdp build',
-        { cause: error },
-      ),
-      { code: 'MODULE_NOT_FOUND' },
-    );
-  }
-  try {
-    return require(path) as NativeAddon;
-  } catch (error) {
-    // The binary exists but does not load: name the runtime libraries when that is the cause.
-    if (!/lib(xdp|bpf)\.so/.test(String((error as Error).message))) throw error;
-    throw Object.assign(
-      new Error(`@stoq/af-xdp: ${path} needs libxdp.so.1 and libbpf.so.1 at run time: install libxdp1 and libbpf1 (Debian/Ubuntu)`, {
-        cause: error,
-      }),
-      { code: 'STOQ_ERR_NATIVE_LOAD' },
-    );
-  }
-}
-
 /** The loaded addon (build/Release, build/Debug, then the prebuild). */
-export const native: NativeAddon = load();
+export const native: NativeAddon = loadNativeAddon<NativeAddon>({
+  packageDir: new URL('..', import.meta.url),
+  packageName: '@stoq/af-xdp',
+  sourceBuildNeeds: 'cmake, g++, pkg-config, libxdp-dev and libbpf-dev',
+  // The binary exists but does not load: name the runtime libraries when that is the cause.
+  loadHints: [{ match: /lib(xdp|bpf)\.so/, hint: 'it needs libxdp.so.1 and libbpf.so.1 at run time: install libxdp1 and libbpf1 (Debian/Ubuntu)' }],
+});

@@ -2,8 +2,12 @@
 // Typed errors with stable codes and hints. The brand is a global symbol so
 // `instanceof XskError` holds across two copies of this package in one process.
 import { constants } from 'node:os';
+import { StoqNativeError } from '@stoq/native-support';
 
-const brand = Symbol.for('@stoq/af-xdp.XskError');
+// What an XskError is built from besides its code and message (operation, hint, errno, cause).
+export { errnoName, type StoqNativeErrorDetails as XskErrorDetails } from '@stoq/native-support';
+
+const E = constants.errno;
 
 /** Stable codes of `XskError` (the README's Errors table says when each occurs). */
 export type XskErrorCode =
@@ -19,64 +23,16 @@ export type XskErrorCode =
   | 'STOQ_ERR_CLOSED'
   | 'STOQ_ERR_XSK_SYSCALL';
 
-/** What an `XskError` is built from besides its code and message. */
-export interface XskErrorDetails {
-  /** The failing call, e.g. `'xsk_socket__create'` or `'XskSocket.open'`. */
-  operation: string;
-  /** What to do about it; appended to the message. */
-  hint?: string;
-  /** Positive OS errno, when a system call failed. */
-  errno?: number;
-  /** The underlying error (becomes `error.cause`). */
-  cause?: unknown;
-}
-
 /**
- * Every error this package throws. `instanceof XskError` also holds for errors from
- * another copy of the package in the same process (branded with `Symbol.for`).
+ * Every error this package throws, `new XskError(code, message, details)`: the message gets
+ * the hint appended, `errnoCode` is derived from `details.errno`. `instanceof XskError` also
+ * holds for errors from another copy of the package in the same process (branded with
+ * `Symbol.for('@stoq/af-xdp.XskError')`).
  */
-export class XskError extends Error {
-  /** Stable machine-readable code. */
-  readonly code: XskErrorCode;
-  /** The failing call. */
-  readonly operation: string;
-  /** What to do about it, when known. */
-  readonly hint: string | undefined;
-  /** Positive OS errno when a system call failed. */
-  readonly errno: number | undefined;
-  /** Symbolic errno, e.g. 'EOPNOTSUPP'. */
-  readonly errnoCode: string | undefined;
-
-  /** The message gets the hint appended; `errnoCode` is derived from `details.errno`. */
-  constructor(code: XskErrorCode, message: string, details: XskErrorDetails) {
-    super(details.hint ? `${message} (hint: ${details.hint})` : message, details.cause === undefined ? undefined : { cause: details.cause });
-    this.name = 'XskError';
-    this.code = code;
-    this.operation = details.operation;
-    this.hint = details.hint;
-    this.errno = details.errno;
-    this.errnoCode = details.errno === undefined ? undefined : errnoName(details.errno);
-  }
-
+export class XskError extends StoqNativeError<XskErrorCode> {
   /** The cross-copy brand `instanceof` looks for. */
-  get [brand](): true {
-    return true;
-  }
-
-  /** True for any object carrying the brand, whichever copy of the package made it. */
-  static override [Symbol.hasInstance](value: unknown): boolean {
-    return typeof value === 'object' && value !== null && brand in value;
-  }
+  protected static override readonly brand: symbol = Symbol.for('@stoq/af-xdp.XskError');
 }
-
-const errnoNames = new Map<number, string>(Object.entries(constants.errno).map(([name, value]) => [value, name]));
-
-/** Symbolic name of a positive errno (e.g. 95 → `'EOPNOTSUPP'`), undefined when unknown. */
-export function errnoName(errno: number): string | undefined {
-  return errnoNames.get(errno);
-}
-
-const E = constants.errno;
 
 /** Context the mapping uses to word hints. */
 export interface ErrorContext {

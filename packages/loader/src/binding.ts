@@ -1,8 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // The one door to the native addon: loads the .node file and declares its surface.
 // Everything here is mechanics on fds; validation and error policy live in TS.
-import { createRequire } from 'node:module';
-import { fileURLToPath } from 'node:url';
+import { loadNativeAddon } from '@stoq/native-support';
 
 export interface NativeProgramInfo {
   name: string;
@@ -58,40 +57,11 @@ export interface NativeBinding {
   iterRead(linkFd: number, maxBytes: number): Buffer;
 }
 
-const require = createRequire(import.meta.url);
-const packageRoot = fileURLToPath(new URL('..', import.meta.url));
-// node-gyp-build's search order: a local build wins over the shipped prebuild.
-const searched = ['build/Release', 'build/Debug', `prebuilds/${process.platform}-${process.arch}`];
-
-function load(): NativeBinding {
-  let path: string;
-  try {
-    path = (require('node-gyp-build') as { path(dir: string): string }).path(packageRoot);
-  } catch (error) {
-    throw Object.assign(
-      new Error(
-        `@stoq/loader: no native addon for ${process.platform}-${process.arch} ` +
-          `(searched ${searched.map((dir) => `${packageRoot}/${dir}`).join(', ')}). ` +
-          'Prebuilt binaries exist for linux-x64 (glibc); elsewhere build from source with `npm rebuild @stoq/loader` ' +
-          '(needs cmake, g++, pkg-config and libbpf-dev; npm >= 11 first: `npm install-scripts approve @stoq/loader`), ' +
-          'or in the repository run `pnpm --filter @stoq/loader build`.',
-        { cause: error },
-      ),
-      { code: 'STOQ_ERR_NATIVE_MISSING' },
-    );
-  }
-  try {
-    return require(path) as NativeBinding;
-  } catch (error) {
-    // The binary exists but does not load: name the runtime library when that is the cause.
-    if (!/libbpf\.so/.test(String((error as Error).message))) throw error;
-    throw Object.assign(
-      new Error(`@stoq/loader: ${path} needs libbpf.so.1 at run time: install libbpf1 (Debian/Ubuntu) or your distribution's libbpf 1.x`, {
-        cause: error,
-      }),
-      { code: 'STOQ_ERR_NATIVE_LOAD' },
-    );
-  }
-}
-
-export const native: NativeBinding = load();
+/** The loaded addon (build/Release, build/Debug, then the prebuild). */
+export const native: NativeBinding = loadNativeAddon<NativeBinding>({
+  packageDir: new URL('..', import.meta.url),
+  packageName: '@stoq/loader',
+  sourceBuildNeeds: 'cmake, g++, pkg-config and libbpf-dev',
+  // The binary exists but does not load: name the runtime library when that is the cause.
+  loadHints: [{ match: /libbpf\.so/, hint: "it needs libbpf.so.1 at run time: install libbpf1 (Debian/Ubuntu) or your distribution's libbpf 1.x" }],
+});

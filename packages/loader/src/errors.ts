@@ -2,6 +2,7 @@
 // BpfError: every failure of the loader, typed with a stable code, the errno, the
 // operation and an actionable hint. Native errors are converted here (policy in TS).
 import { constants } from 'node:os';
+import { StoqNativeError, errnoName as knownErrnoName } from '@stoq/native-support';
 import { GRANT_HINT, missingForXdp } from './capabilities.js';
 
 /** The stable codes of BpfError (`err.code`). */
@@ -22,12 +23,12 @@ export type BpfErrorCode =
   | 'STOQ_ERR_INVALID_ARGUMENT'
   | 'STOQ_ERR_CLOSED';
 
-const brand = Symbol.for('stoq.loader.BpfError');
-
-const errnoNames = new Map<number, string>(Object.entries(constants.errno).map(([name, value]) => [value, name]));
-
+/**
+ * The errno's name; also for errnos Node does not know: 524 (the kernel's internal
+ * ENOTSUPP, which BPF syscalls leak) and `E<number>` for the rest.
+ */
 export function errnoName(errno: number): string {
-  return errnoNames.get(errno) ?? (errno === 524 ? 'ENOTSUPP' : `E${errno}`);
+  return knownErrnoName(errno) ?? (errno === 524 ? 'ENOTSUPP' : `E${errno}`);
 }
 
 /** What a BpfError is built from. */
@@ -48,19 +49,19 @@ export interface BpfErrorOptions {
 
 /**
  * Every failure of the loader: a stable `code`, the errno, the failing operation and an actionable
- * hint. `instanceof` works across copies of the package (Symbol.for brand).
+ * hint. `instanceof` works across copies of the package (Symbol.for brand). Unlike the other
+ * native packages' errors, the message does not repeat the hint, and `errno` is 0 (with
+ * `errnoCode` `''`) when the error did not come from a syscall.
  */
-export class BpfError extends Error {
-  /** The stable error code, e.g. `STOQ_ERR_BPF_VERIFIER`. */
-  readonly code: BpfErrorCode;
+export class BpfError extends StoqNativeError<BpfErrorCode> {
+  /** The cross-copy brand `instanceof` looks for. */
+  protected static override readonly brand: symbol = Symbol.for('stoq.loader.BpfError');
   /** The errno (0 when the error did not come from a syscall). */
-  readonly errno: number;
+  declare readonly errno: number;
   /** The errno's name, e.g. `EPERM` (empty when errno is 0). */
-  readonly errnoCode: string;
-  /** The operation that failed, e.g. `load`, `attachXdp`, `map.update`. */
-  readonly operation: string;
+  declare readonly errnoCode: string;
   /** What to do about it, e.g. which capabilities to grant. */
-  readonly hint?: string;
+  declare readonly hint: string | undefined;
   /**
    * The verifier's log without libbpf's framing (STOQ_ERR_BPF_VERIFIER); its last lines say which
    * instruction failed.
@@ -68,20 +69,12 @@ export class BpfError extends Error {
   readonly verifierLog?: string;
 
   constructor(message: string, options: BpfErrorOptions) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
-    this.name = 'BpfError';
-    this.code = options.code;
-    this.errno = options.errno ?? 0;
-    this.errnoCode = this.errno ? errnoName(this.errno) : '';
-    this.operation = options.operation;
-    if (options.hint !== undefined) this.hint = options.hint;
+    const errno = options.errno ?? 0;
+    // No hint for the base: it would append it to the message.
+    super(options.code, message, { operation: options.operation, errno, cause: options.cause });
+    this.errnoCode = errno ? errnoName(errno) : '';
+    this.hint = options.hint;
     if (options.verifierLog !== undefined) this.verifierLog = options.verifierLog;
-    Object.defineProperty(this, brand, { value: true });
-  }
-
-  /** True for any BpfError, also one made by another copy of this package. */
-  static override [Symbol.hasInstance](value: unknown): boolean {
-    return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[brand] === true;
   }
 }
 

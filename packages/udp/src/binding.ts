@@ -1,9 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // The one door to the native addon. It is loaded on first use, not at import, so that
 // `probeUdpGso()` can answer "no" with a reason on a host where the binary does not load.
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { loadNativeAddon } from '@stoq/native-support';
 import { StoqUdpError } from './errors.js';
 
 /** Everything the `.node` file exports. Calls throw `{ errno, operation }` errors. */
@@ -16,37 +14,15 @@ export interface NativeAddon {
   probeUdpSegment(): number;
 }
 
-const packageRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
-// node-gyp-build's search order: a local build wins over the shipped prebuild.
-const searched = ['build/Release', 'build/Debug', `prebuilds/${process.platform}-${process.arch}`].map((dir) => join(packageRoot, dir));
-
 function load(): NativeAddon {
-  const require = createRequire(import.meta.url);
-  let path: string;
-  try {
-    path = (require('node-gyp-build') as { path(dir: string): string }).path(packageRoot);
-  } catch (error) {
-    throw new StoqUdpError(
-      'STOQ_ERR_NATIVE_MISSING',
-      `@stoq/udp native addon not found for ${process.platform}-${process.arch}; searched:\n  ${searched.join('\n  ')}`,
-      {
-        operation: 'load',
-        hint:
-          'prebuilt binaries exist for linux-x64 (glibc); elsewhere build from source with `npm rebuild @stoq/udp` ' +
-          '(needs cmake and g++; npm >= 11 first: `npm install-scripts approve @stoq/udp`), or in the repository run `pnpm --filter @stoq/udp build`',
-        cause: error,
-      },
-    );
-  }
-  try {
-    return require(path) as NativeAddon;
-  } catch (error) {
-    throw new StoqUdpError('STOQ_ERR_NATIVE_LOAD', `@stoq/udp: ${path} does not load: ${(error as Error).message.split('\n')[0]}`, {
-      operation: 'load',
-      hint: 'the binary does not fit this host (libc, architecture or Node-API version); rebuild it with `npm rebuild @stoq/udp`',
-      cause: error,
-    });
-  }
+  return loadNativeAddon<NativeAddon>({
+    packageDir: new URL('..', import.meta.url),
+    packageName: '@stoq/udp',
+    sourceBuildNeeds: 'cmake and g++',
+    // Any binary that does not load (it links nothing beyond libc and libstdc++).
+    loadHints: [{ match: /^/, hint: 'the binary does not fit this host (libc, architecture or Node-API version); rebuild it with `npm rebuild @stoq/udp`' }],
+    createError: (code, message, details) => new StoqUdpError(code, message, details),
+  });
 }
 
 let loaded: NativeAddon | StoqUdpError | undefined;

@@ -2,8 +2,12 @@
 // Typed errors with stable codes and hints. The brand is a global symbol so
 // `instanceof StoqUdpError` holds across two copies of this package in one process.
 import { constants } from 'node:os';
+import { StoqNativeError } from '@stoq/native-support';
 
-const brand = Symbol.for('@stoq/udp.StoqUdpError');
+// What a StoqUdpError is built from besides its code and message (operation, hint, errno, cause).
+export { errnoName, type StoqNativeErrorDetails as StoqUdpErrorDetails } from '@stoq/native-support';
+
+const E = constants.errno;
 
 /** Stable codes of `StoqUdpError` (the README's Errors table says when each occurs). */
 export type StoqUdpErrorCode =
@@ -16,64 +20,16 @@ export type StoqUdpErrorCode =
   | 'STOQ_ERR_NATIVE_LOAD'
   | 'STOQ_ERR_UDP_SYSCALL';
 
-/** What a `StoqUdpError` is built from besides its code and message. */
-export interface StoqUdpErrorDetails {
-  /** The failing call, e.g. `'setUdpSegmentSize'` or `'setsockopt(UDP_SEGMENT)'`. */
-  operation: string;
-  /** What to do about it; appended to the message. */
-  hint?: string;
-  /** Positive OS errno, when a system call failed. */
-  errno?: number;
-  /** The underlying error (becomes `error.cause`). */
-  cause?: unknown;
-}
-
 /**
- * Every error this package throws. `instanceof StoqUdpError` also holds for errors from
- * another copy of the package in the same process (branded with `Symbol.for`).
+ * Every error this package throws, `new StoqUdpError(code, message, details)`: the message
+ * gets the hint appended, `errnoCode` is derived from `details.errno`. `instanceof
+ * StoqUdpError` also holds for errors from another copy of the package in the same process
+ * (branded with `Symbol.for('@stoq/udp.StoqUdpError')`).
  */
-export class StoqUdpError extends Error {
-  /** Stable machine-readable code. */
-  readonly code: StoqUdpErrorCode;
-  /** The failing call. */
-  readonly operation: string;
-  /** What to do about it, when known. */
-  readonly hint: string | undefined;
-  /** Positive OS errno when a system call failed. */
-  readonly errno: number | undefined;
-  /** Symbolic errno, e.g. `'ENOPROTOOPT'`. */
-  readonly errnoCode: string | undefined;
-
-  /** The message gets the hint appended; `errnoCode` is derived from `details.errno`. */
-  constructor(code: StoqUdpErrorCode, message: string, details: StoqUdpErrorDetails) {
-    super(details.hint ? `${message} (hint: ${details.hint})` : message, details.cause === undefined ? undefined : { cause: details.cause });
-    this.name = 'StoqUdpError';
-    this.code = code;
-    this.operation = details.operation;
-    this.hint = details.hint;
-    this.errno = details.errno;
-    this.errnoCode = details.errno === undefined ? undefined : errnoName(details.errno);
-  }
-
+export class StoqUdpError extends StoqNativeError<StoqUdpErrorCode> {
   /** The cross-copy brand `instanceof` looks for. */
-  get [brand](): true {
-    return true;
-  }
-
-  /** True for any object carrying the brand, whichever copy of the package made it. */
-  static override [Symbol.hasInstance](value: unknown): boolean {
-    return typeof value === 'object' && value !== null && brand in value;
-  }
+  protected static override readonly brand: symbol = Symbol.for('@stoq/udp.StoqUdpError');
 }
-
-const errnoNames = new Map<number, string>(Object.entries(constants.errno).map(([name, value]) => [value, name]));
-
-/** Symbolic name of a positive errno (e.g. 92 → `'ENOPROTOOPT'`), undefined when unknown. */
-export function errnoName(errno: number): string | undefined {
-  return errnoNames.get(errno);
-}
-
-const E = constants.errno;
 
 /** The hint for a kernel without UDP GSO (also used by the probe). */
 export const NO_GSO_HINT = 'the kernel has no UDP GSO (UDP_SEGMENT needs Linux >= 4.18); send one datagram per call instead';

@@ -7,6 +7,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { expect } from 'vitest';
 import type { Packed } from './packed.ts';
 
 const execFileAsync = promisify(execFile);
@@ -113,6 +114,11 @@ export function resolvedStoq(scratch: Scratch): Record<string, string> {
       .filter(([path]) => path.startsWith('node_modules/@stoq/'))
       .map(([path, entry]) => [path.slice('node_modules/'.length), entry.resolved ?? '']),
   );
+}
+
+/** What `resolvedStoq()` returns when each of `names` was installed from its packed tarball. */
+export function fromTarballs(...names: string[]): Record<string, unknown> {
+  return Object.fromEntries(names.map((name) => [name, expect.stringMatching(new RegExp(`^file:.*${name.replace(/^@/, '').replace('/', '-')}-.*\\.tgz$`))]));
 }
 
 /**

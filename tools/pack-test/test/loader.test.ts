@@ -6,7 +6,7 @@ import { copyFileSync, existsSync, mkdirSync, rmSync, symlinkSync } from 'node:f
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, inject, it } from 'vitest';
 import { isRoot, repoRoot, withoutLibraryArgs } from '../src/env.ts';
-import { installAlone, readmeExample, resolvedStoq, userEnv, type Scratch } from '../src/scratch.ts';
+import { fromTarballs, installAlone, readmeExample, resolvedStoq, userEnv, type Scratch } from '../src/scratch.ts';
 
 let scratch: Scratch;
 const installed = (...path: string[]): string => join(scratch.dir, 'node_modules/@stoq/loader', ...path);
@@ -28,8 +28,8 @@ async function runExample(): Promise<void> {
   expect(out.stdout).toContain('runs: 1000n');
 }
 
-it('installs from the local tarball and uses the prebuilt binary (nothing compiled)', () => {
-  expect(resolvedStoq(scratch)).toEqual({ '@stoq/loader': expect.stringMatching(/^file:.*stoq-loader-.*\.tgz$/) });
+it('installs from the local tarballs (with @stoq/native-support) and uses the prebuilt binary (nothing compiled)', () => {
+  expect(resolvedStoq(scratch)).toEqual(fromTarballs('@stoq/loader', '@stoq/native-support'));
   expect(existsSync(installed('prebuilds/linux-x64/node.napi.glibc.node'))).toBe(true);
   expect(existsSync(installed('build'))).toBe(false);
 });

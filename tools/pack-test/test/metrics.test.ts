@@ -14,7 +14,7 @@ afterAll(() => scratch?.remove());
 
 it('installs from local tarballs only', () => {
   const resolved = resolvedStoq(scratch);
-  expect(Object.keys(resolved).sort()).toEqual(['@stoq/bpf-programs', '@stoq/loader', '@stoq/metrics']);
+  expect(Object.keys(resolved).sort()).toEqual(['@stoq/bpf-programs', '@stoq/loader', '@stoq/metrics', '@stoq/native-support']);
   for (const from of Object.values(resolved)) expect(from).toMatch(/^file:.*\.tgz$/);
 });
 

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // The remaining public packages, each installed alone from its tarball: @stoq/netlab's
-// README example, @stoq/bpf-programs' shipped object and header, and `stoq doctor`.
+// README example, @stoq/bpf-programs' shipped object and header, `stoq doctor`, and
+// @stoq/native-support's README example.
 import { readFileSync } from 'node:fs';
 import { describe, expect, inject, it } from 'vitest';
 import { isRoot } from '../src/env.ts';
@@ -56,6 +57,23 @@ describe('@stoq/cli', () => {
       // 0: fast path possible; 3: it is not (STOQ runs over node:dgram). Both are reports.
       expect([0, 3], out.stderr).toContain(out.code);
       expect(JSON.parse(out.stdout)).toBeTypeOf('object');
+    } finally {
+      scratch.remove();
+    }
+  });
+});
+
+describe('@stoq/native-support', () => {
+  it('installs alone (no dependencies) and runs the README example', async () => {
+    const scratch = await installAlone('@stoq/native-support', packed);
+    try {
+      expect(Object.keys(resolvedStoq(scratch))).toEqual(['@stoq/native-support']);
+      scratch.write('native-support.mjs', readmeExample(scratch, '@stoq/native-support'));
+      const out = await scratch.run(process.execPath, ['native-support.mjs']);
+      expect(out.code, out.stderr).toBe(0);
+      expect(out.stdout).toBe(
+        'bind failed (hint: close the other socket first)\nEBUSY EOPNOTSUPP\ntrue true\ntrue STOQ_ERR_NATIVE_MISSING\n',
+      );
     } finally {
       scratch.remove();
     }

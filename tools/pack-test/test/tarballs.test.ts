@@ -87,7 +87,7 @@ function compareVersions(a: number[], b: number[]): number {
 
 it('packs every public workspace package', () => {
   expect(Object.keys(packed).sort()).toEqual(
-    ['@stoq/af-xdp', '@stoq/bpf-programs', '@stoq/cli', '@stoq/loader', '@stoq/metrics', '@stoq/netlab', '@stoq/transport', '@stoq/udp'],
+    ['@stoq/af-xdp', '@stoq/bpf-programs', '@stoq/cli', '@stoq/loader', '@stoq/metrics', '@stoq/native-support', '@stoq/netlab', '@stoq/transport', '@stoq/udp'],
   );
 });
 

@@ -25,7 +25,7 @@ async function freeUdpPort(): Promise<number> {
 
 it('installs with every @stoq dependency from its local tarball', () => {
   const resolved = resolvedStoq(scratch);
-  expect(Object.keys(resolved).sort()).toEqual(['@stoq/af-xdp', '@stoq/bpf-programs', '@stoq/loader', '@stoq/metrics', '@stoq/transport', '@stoq/udp']);
+  expect(Object.keys(resolved).sort()).toEqual(['@stoq/af-xdp', '@stoq/bpf-programs', '@stoq/loader', '@stoq/metrics', '@stoq/native-support', '@stoq/transport', '@stoq/udp']);
   for (const from of Object.values(resolved)) expect(from).toMatch(/^file:.*\.tgz$/);
 });
 

@@ -1,0 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+// @stoq/native-support: what STOQ's native packages (@stoq/loader, @stoq/af-xdp, @stoq/udp)
+// share in TypeScript, so that their errors look and behave the same.
+export { StoqNativeError, errnoName, type StoqNativeErrorDetails } from './errors.js';
+export { NativeAddonError, loadNativeAddon, type NativeAddonErrorCode, type NativeAddonOptions, type NativeLoadHint } from './addon.js';

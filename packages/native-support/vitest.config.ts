@@ -1,0 +1,3 @@
+import { stoqVitestConfig } from '../../vitest.shared.ts';
+
+export default stoqVitestConfig(import.meta.dirname);
