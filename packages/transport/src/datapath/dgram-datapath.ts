@@ -56,7 +56,7 @@ export class DgramDatapath implements Datapath {
   readonly kind = 'dgram' as const;
   readonly #socket: dgram.Socket;
   readonly #highWater: number;
-  readonly #stats: DgramDatapathStats;
+  readonly #stats: Omit<DgramDatapathStats, 'gsoSegmentSize'>;
   readonly #gso: UdpGso;
   #batch: ReceivedDatagram[] = [];
   #flushScheduled = false;
@@ -72,7 +72,7 @@ export class DgramDatapath implements Datapath {
     this.#gso = gso;
     this.#stats = {
       kind: 'dgram', rxDatagrams: 0, rxBytes: 0, rxDropped: 0, txDatagrams: 0, txBytes: 0, txErrors: 0,
-      rxBatches: 0, txBatches: 0, memcpyOps: 0, zeroCopyOps: 0, txSendCalls: 0, gsoSegmentSize: gso.state.segmentSize,
+      rxBatches: 0, txBatches: 0, memcpyOps: 0, zeroCopyOps: 0, txSendCalls: 0,
     };
   }
 
@@ -147,7 +147,7 @@ export class DgramDatapath implements Datapath {
     for (let start = 0; start < batch.length; ) {
       const end = gsoRunEnd(batch, start, segmentSize, maxSegments);
       // One drain check per batch is enough: callbacks run in send order.
-      this.#sendRun(batch.slice(start, end), segmentSize > 0, end === batch.length, false);
+      this.#sendRun(batch, start, end, { gsoOn: segmentSize > 0, checkDrain: end === batch.length, resend: false });
       start = end;
     }
     if (this.#socket.getSendQueueSize() > this.#highWater) {
@@ -157,14 +157,14 @@ export class DgramDatapath implements Datapath {
     return true;
   }
 
-  /** One send: a single datagram, or a run the kernel splits with GSO. */
-  #sendRun(run: readonly OutgoingDatagram[], gsoOn: boolean, checkDrain: boolean, resend: boolean): void {
-    const { to } = run[0] as OutgoingDatagram;
-    const payload = run.length === 1 ? (run[0] as OutgoingDatagram).data : run.map((d) => d.data);
+  /** One send of batch[start..end): a single datagram, or a run the kernel splits with GSO. */
+  #sendRun(batch: readonly OutgoingDatagram[], start: number, end: number, how: { gsoOn: boolean; checkDrain: boolean; resend: boolean }): void {
+    const { to, data } = batch[start] as OutgoingDatagram;
+    const payload = end - start === 1 ? data : batch.slice(start, end).map((d) => d.data);
     try {
       this.#socket.send(payload, to.port, to.address, (error) => {
-        if (error) this.#runFailed(error, run, gsoOn);
-        if (checkDrain) this.#checkDrain();
+        if (error) this.#runFailed(error, batch, start, end, how.gsoOn);
+        if (how.checkDrain) this.#checkDrain();
       });
     } catch (error) {
       // node:dgram throws synchronously for some destinations (port 0, say): one bad
@@ -173,15 +173,15 @@ export class DgramDatapath implements Datapath {
       return;
     }
     this.#stats.txSendCalls++;
-    if (resend) return; // counted when first queued
-    for (const { data } of run) {
+    if (how.resend) return; // counted when first queued
+    for (let i = start; i < end; i++) {
       this.#stats.txDatagrams++;
-      this.#stats.txBytes += data.byteLength;
+      this.#stats.txBytes += (batch[i] as OutgoingDatagram).data.byteLength;
       this.#stats.memcpyOps++;
     }
   }
 
-  #runFailed(error: NodeJS.ErrnoException, run: readonly OutgoingDatagram[], gsoOn: boolean): void {
+  #runFailed(error: NodeJS.ErrnoException, batch: readonly OutgoingDatagram[], start: number, end: number, gsoOn: boolean): void {
     if (!gsoOn || this.#closed || !GSO_REFUSALS.has(error.code ?? '')) {
       this.#sendFailed(error);
       return;
@@ -189,9 +189,9 @@ export class DgramDatapath implements Datapath {
     // With UDP_SEGMENT set the kernel checks every send against the path (even a
     // single datagram), so one refusal means this socket cannot use GSO: turn it off
     // and send the refused datagrams again one by one, nothing is lost.
-    this.#gso.off(`the kernel refused a GSO send to [${run[0]?.to.address}]:${run[0]?.to.port} (${error.code}); sending one datagram per syscall`);
-    this.#stats.gsoSegmentSize = 0;
-    for (const datagram of run) this.#sendRun([datagram], false, false, true);
+    const { to } = batch[start] as OutgoingDatagram;
+    this.#gso.off(`the kernel refused a GSO send to [${to.address}]:${to.port} (${error.code}); sending one datagram per syscall`);
+    for (let i = start; i < end; i++) this.#sendRun(batch, i, i + 1, { gsoOn: false, checkDrain: false, resend: true });
   }
 
   onDrain(callback: () => void): void {
@@ -199,7 +199,7 @@ export class DgramDatapath implements Datapath {
   }
 
   stats(): DgramDatapathStats {
-    return { ...this.#stats };
+    return { ...this.#stats, gsoSegmentSize: this.#gso.state.segmentSize };
   }
 
   async close(): Promise<void> {
