@@ -54,10 +54,12 @@ await client.close();
 await server.close();
 const firstMin = samples.filter((s) => s.t <= 60), lastMin = samples.filter((s) => s.t >= samples.at(-1).t - 60);
 const avg = (xs, k) => (xs.reduce((n, s) => n + s[k], 0) / xs.length).toFixed(1);
-writeReport('soak', {
-  command: `pnpm soak -- --minutes ${minutes}`,
+// The allocator decides how RSS behaves under connection churn (see README): name it.
+const jemalloc = /jemalloc/.test(process.env.LD_PRELOAD ?? '');
+writeReport(jemalloc ? 'soak-jemalloc' : 'soak', {
+  command: `${jemalloc ? `LD_PRELOAD=${process.env.LD_PRELOAD} ` : ''}pnpm soak -- --minutes ${minutes}`,
   summary: {
-    minutes, 'long-lived connection reconnects': liveReconnects, 'connections opened': connections, 'streams echoed': streams, 'bytes echoed': bytes, failures,
+    minutes, allocator: jemalloc ? 'jemalloc (LD_PRELOAD)' : 'glibc malloc', 'long-lived connection reconnects': liveReconnects, 'connections opened': connections, 'streams echoed': streams, 'bytes echoed': bytes, failures,
     'heap MiB first min / last min (avg)': `${avg(firstMin, 'heapMiB')} / ${avg(lastMin, 'heapMiB')}`,
     'external (Buffers, ArrayBuffers) MiB first min / last min (avg)': `${avg(firstMin, 'externalMiB')} / ${avg(lastMin, 'externalMiB')}`,
     'RSS MiB first min / last min (avg)': `${avg(firstMin, 'rssMiB')} / ${avg(lastMin, 'rssMiB')}`,
