@@ -68,7 +68,7 @@ await withLab({ hostSide: true, timeoutMs: 5 * 60_000 }, async (lab) => {
       results[kind] = best;
       const modes = kind === 'xdp'
         ? `client XDP ${status.xdpMode} / AF_XDP ${status.afXdpMode}, server XDP ${peerStatus.xdpMode} / AF_XDP ${peerStatus.afXdpMode}`
-        : 'node:dgram both ends';
+        : `node:dgram both ends, client UDP GSO ${client.stats().udpGso.segmentSize || 'off'} (the server uses the same default)`;
       console.log(`${kind.padEnd(5)} ${(size / MiB).toFixed(0)} MiB stream: ${rates.map((r) => r.toFixed(1)).join(', ')} MB/s (best ${best.toFixed(1)}) — ${modes}`);
       await client.close();
       child.kill('SIGTERM');
