@@ -34,8 +34,17 @@ describe.skipIf(!isRoot)('standalone mode: redirect program through a bpf_link (
   };
   /** Ids of the programs attached through XDP bpf_links (system-wide). */
   const xdpLinkPrograms = async (): Promise<number[]> => {
-    const { stdout } = await run('bpftool', ['-j', 'link', 'show']);
-    return (JSON.parse(stdout || '[]') as Array<{ type: string; prog_id: number }>).filter((l) => l.type === 'xdp').map((l) => l.prog_id);
+    // bpftool walks every link in the system; one released between its listing and its
+    // read (another test's process exiting) makes it fail with a JSON error: read again.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const { stdout } = await run('bpftool', ['-j', 'link', 'show']);
+        return (JSON.parse(stdout || '[]') as Array<{ type: string; prog_id: number }>).filter((l) => l.type === 'xdp').map((l) => l.prog_id);
+      } catch (error) {
+        if (attempt === 5) throw new Error(`bpftool -j link show failed 5 times: ${(error as { stdout?: string }).stdout ?? String(error)}`);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    }
   };
   /** Starts a process that opens standalone sockets on `queues` and waits to be killed. */
   const startOwner = async (queues: number[]): Promise<ChildProcess> => {
