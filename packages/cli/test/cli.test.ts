@@ -22,10 +22,16 @@ describe('stoq', () => {
 
   it('doctor --json reports the real probe and exits 0 when the fast path is possible', () => {
     const { code, stdout } = stoq(['doctor', '--interface', 'lo', '--json']);
-    const report = JSON.parse(stdout) as { fastPathPossible: boolean; interface: { native: { ok: boolean; errno?: string }; generic: { ok: boolean } } };
+    const report = JSON.parse(stdout) as { fastPathPossible: boolean; interface: { native: { ok: boolean; errno?: string }; generic: { ok: boolean } }; udpGso: { supported: boolean } };
+    expect(report.udpGso).toEqual({ supported: true }); // Linux 6.18 has UDP_SEGMENT
     expect(report.interface.native).toMatchObject({ ok: false, errno: 'EOPNOTSUPP' }); // loopback has no native XDP
     expect(report.interface.generic.ok).toBe(true);
     expect(code).toBe(report.fastPathPossible ? 0 : 3);
+  });
+
+  it('doctor lists UDP GSO for the dgram path, outside the fast-path verdict', () => {
+    const { stdout } = stoq(['doctor']);
+    expect(stdout).toMatch(/UDP GSO \(dgram path\)\s+UDP_SEGMENT/);
   });
 
   it('doctor names a missing interface as an error, not a crash', () => {

@@ -1,6 +1,7 @@
 // `stoq doctor`: the capability probe as a readable report. Every failed check is
 // printed with its fix; the exit code says whether the eBPF fast path is possible.
 import { GRANT_HINT, probe, type ProbeReport } from '@stoq/loader';
+import { probeUdpGso, type UdpGsoProbe } from '@stoq/udp';
 import { ExitCode, type Command } from '../command.js';
 import { bold, dim, mark, table, yellow } from '../format.js';
 
@@ -21,7 +22,10 @@ function capabilityRow(report: ProbeReport): Row {
     : { ok: false, detail: `missing ${missingForXdp.join(', ')}`, hint: `run as root, or: ${GRANT_HINT.replace(/^run as root, or grant the capabilities: /, '')}` };
 }
 
-export function renderDoctor(report: ProbeReport): string {
+/** The eBPF probe plus what the node:dgram path can use (it runs either way). */
+export type DoctorReport = ProbeReport & { udpGso: UdpGsoProbe };
+
+export function renderDoctor(report: DoctorReport): string {
   const rows = [
     row('kernel', { ...report.kernelRecentEnough, detail: report.kernelRelease }),
     row('bpf() syscall', { ...report.bpfSyscall, detail: report.bpfSyscall.errno ?? '' }),
@@ -31,6 +35,8 @@ export function renderDoctor(report: ProbeReport): string {
     row('BPF JIT', { ...report.jit, detail: report.jit.value === null ? 'unknown' : `bpf_jit_enable=${report.jit.value}` }),
     row('AF_XDP sockets', { ...report.afXdp, detail: report.afXdp.errno ?? '' }),
     row('BPF toolchain', { ok: !report.toolchain.hint, detail: report.toolchain.clang ?? 'no clang', ...(report.toolchain.hint ? { hint: report.toolchain.hint } : {}) }),
+    // Not part of the fast-path verdict: the dgram path sends one syscall per packet without it.
+    row('UDP GSO (dgram path)', report.udpGso.supported ? { ok: true, detail: 'UDP_SEGMENT' } : { ok: false, detail: report.udpGso.reason ?? '' }),
   ];
   if (report.interface) {
     const i = report.interface;
@@ -61,7 +67,7 @@ export const doctor: Command = {
   },
   async run(values) {
     const ifname = typeof values['interface'] === 'string' ? values['interface'] : undefined;
-    const report = probe(ifname ? { ifname } : undefined);
+    const report: DoctorReport = { ...probe(ifname ? { ifname } : undefined), udpGso: probeUdpGso() };
     console.log(values['json'] ? JSON.stringify(report, null, 2) : renderDoctor(report));
     return report.fastPathPossible ? ExitCode.OK : ExitCode.NO_FAST_PATH;
   },
