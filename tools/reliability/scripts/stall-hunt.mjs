@@ -108,7 +108,8 @@ function dumpTransport(t) {
 async function server([address, certFile, keyFile, idleMs, mode, ifname]) {
   const t = await StoqTransport.create({
     address, port: 0, tls: { cert: readFileSync(certFile), key: readFileSync(keyFile) }, idleTimeoutMs: Number(idleMs),
-    ...(ifname !== '-' ? { interface: ifname } : {}),
+    // Without XDP the tc fault injector acts per skb: GSO off so it acts per datagram.
+    ...(ifname !== '-' ? { interface: ifname } : { udpGso: false }),
   });
   const conns = new Map(); // conn → streams
   t.on('connection', (conn) => {
@@ -191,7 +192,7 @@ async function client() {
       setTimeout(() => resolve({ timeout: true }), 3000);
     });
     if (!xdp) injectors.push(await attachFaults(lab, lab.a, { reorder: 0.2 }), await attachFaults(lab, lab.b, { reorder: 0.2 }));
-    t = await StoqTransport.create({ address: lab.a.address, port: 0, tls: { ca: certs.cert }, idleTimeoutMs: idleMs, ...(xdp ? { interface: lab.a.ifname } : {}) });
+    t = await StoqTransport.create({ address: lab.a.address, port: 0, tls: { ca: certs.cert }, idleTimeoutMs: idleMs, ...(xdp ? { interface: lab.a.ifname } : { udpGso: false }) });
     console.log(`client datapath ${t.getEbpfStatus().datapath}`);
     const target = `[${lab.b.address}]:${port}`;
 
