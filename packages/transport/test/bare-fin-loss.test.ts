@@ -116,4 +116,35 @@ describe('bare FIN lost together with an earlier packet of its stream', () => {
     expect(r.read).toBe(DATA);
     expect(r.finished).toBe(true);
   });
+
+  it('… also after the Duplex closed (a pipe() echo whose peer finished first): the connection keeps poking it', async () => {
+    // Read side already over ('local-uni' pushes its end at once), so the Duplex closes as
+    // soon as end() hands the bare FIN to quiche — before any loss is declared. The host
+    // stands in for the connection: it pokes the streams it holds after each activity.
+    let stream: QuicStream | undefined;
+    let closed = false;
+    const held = new Set<QuicStream>();
+    const r = await lossyBareFin(
+      async (c) => {
+        stream = new QuicStream({ quiche: c.quiche, wake: () => {}, forget: (s) => void held.delete(s) }, 0, 'local-uni');
+        held.add(stream);
+        stream.on('error', () => {});
+        stream.once('close', () => (closed = true));
+        stream.resume();
+        await new Promise<void>((resolve, reject) => stream!.write(Buffer.alloc(DATA, 7), (e) => (e ? reject(e) : resolve())));
+      },
+      async () => {
+        stream!.end();
+        await new Promise<void>((resolve) => stream!.once('close', resolve));
+      },
+      () => {
+        for (const s of [...held]) s.poke();
+      },
+    );
+    expect(closed).toBe(true);
+    expect(r.lost).toBeGreaterThanOrEqual(2);
+    expect(r.read).toBe(DATA);
+    expect(r.finished).toBe(true);
+    expect(held.has(stream!)).toBe(true); // quiche still holds it (its read side never finished here)
+  });
 });

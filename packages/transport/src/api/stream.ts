@@ -43,6 +43,16 @@ function lostPackets(q: QuicheConnection): number {
   }
 }
 
+/** quiche still holds the stream (it throws InvalidStreamState once it has collected it). */
+function quicheKnows(q: QuicheConnection, id: number): boolean {
+  try {
+    q.streamCapacity(id);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export class QuicStream extends Duplex {
   readonly id: number;
   readonly kind: StreamKind;
@@ -74,12 +84,19 @@ export class QuicStream extends Duplex {
       this.push(null);
     }
     if (kind === 'peer-uni') this.end();
-    this.once('close', () => host.forget(this));
+    // A stream whose bare FIN is still guarded stays with its connection after 'close'
+    // (see #guardBareFin): the application is done with it, quiche may not be.
+    this.once('close', () => {
+      if (this.#bareFinLost === null) host.forget(this);
+    });
   }
 
   /** Called by the connection when quiche may have data or credit for this stream. */
   poke(): void {
-    if (this.destroyed) return;
+    if (this.destroyed) {
+      if (this.#bareFinLost !== null) this.#guardBareFin();
+      return;
+    }
     if (this.#wantRead) this.#pumpRead();
     this.#pumpWrite();
     if (this.#bareFinLost !== null) this.#guardBareFin();
@@ -287,9 +304,16 @@ export class QuicStream extends Duplex {
    * retransmitted with it. So after each new loss, offer the bare FIN again on the next
    * few activities: once the retransmission has gone out (the stream is no longer
    * queued) quiche queues it; a FIN the peer already has costs one duplicate frame.
+   * This outlives the Duplex: a pipe() echo closes as soon as its FIN is handed to
+   * quiche, so the guard runs until quiche has collected the stream (FIN acknowledged,
+   * reads done: streamCapacity throws), and only then is the stream forgotten.
    */
   #guardBareFin(): void {
     const q = this.#host.quiche;
+    if (this.destroyed && !quicheKnows(q, this.id)) {
+      this.#stopGuarding();
+      return;
+    }
     const lost = lostPackets(q);
     if (lost > this.#bareFinLost!) {
       this.#bareFinLost = lost;
@@ -300,10 +324,15 @@ export class QuicStream extends Duplex {
     try {
       q.streamSend(this.id, EMPTY, true);
     } catch {
-      this.#bareFinLost = null; // the stream is gone from quiche (complete or reset): nothing to guard
+      this.#stopGuarding(); // the stream is gone from quiche (complete or reset): nothing to guard
       return;
     }
     this.#host.wake();
+  }
+
+  #stopGuarding(): void {
+    this.#bareFinLost = null;
+    if (this.destroyed) this.#host.forget(this);
   }
 
   #streamError(error: unknown, operation: string): Error {
