@@ -68,6 +68,15 @@ export async function attachFaults(lab: Lab, side: LabSide, rates: FaultRates = 
     async set(r) {
       const value = [permille(r.loss), permille(r.duplicate), permille(r.reorder), 0].flatMap(hexU32);
       await run('bpftool', ['map', 'update', 'id', mapId('fault_cfg'), 'key', 'hex', ...hexU32(0), 'value', 'hex', ...value]);
+      // Read it back: a proof check once saw 0 drops at 1 % over 832 packets, so make
+      // sure the rates the test relies on are the ones the program reads.
+      const stored = JSON.parse((await run('bpftool', ['-j', 'map', 'lookup', 'id', mapId('fault_cfg'), 'key', 'hex', ...hexU32(0)])).stdout) as
+        { value?: string[]; formatted?: { value: Record<string, number> } };
+      // bpftool prints raw bytes, plus the fields when the map has BTF.
+      const read = stored.formatted
+        ? [stored.formatted.value['loss_permille'], stored.formatted.value['dup_permille'], stored.formatted.value['reorder_permille'], 0].flatMap((v) => hexU32(v ?? -1))
+        : (stored.value ?? []).map((h) => h.replace(/^0x/, '').padStart(2, '0'));
+      if (read.join(' ') !== value.join(' ')) throw new Error(`fault_cfg on ${side.ifname} reads back ${read.join(' ')}, wrote ${value.join(' ')}`);
     },
     async counters() {
       const dump = JSON.parse((await run('bpftool', ['-j', 'map', 'dump', 'id', mapId('fault_counters')])).stdout) as Array<{ key: number | string[]; value: number | string[] }>;
