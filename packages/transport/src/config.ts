@@ -90,7 +90,7 @@ export interface TransportConfig {
   /**
    * UDP GSO on the dgram socket (default true): runs of full-size packets to one peer
    * leave in one syscall. Needs the optional @stoq/udp package and Linux ≥ 4.18; turns
-   * itself off (see `stats().datapaths`) where the kernel refuses it.
+   * itself off (see `stats().udpGso`) where the kernel refuses it.
    */
   udpGso?: boolean;
   /** Congestion control of every connection (default 'cubic'). */

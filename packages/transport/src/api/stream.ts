@@ -43,13 +43,12 @@ function lostPackets(q: QuicheConnection): number {
   }
 }
 
-/** quiche still holds the stream (it throws InvalidStreamState once it has collected it). */
-function quicheKnows(q: QuicheConnection, id: number): boolean {
+/** The stream's send capacity, or null once quiche no longer holds it (InvalidStreamState after collection, or stopped). */
+function streamCapacity(q: QuicheConnection, id: number): number | null {
   try {
-    q.streamCapacity(id);
-    return true;
+    return q.streamCapacity(id);
   } catch {
-    return false;
+    return null;
   }
 }
 
@@ -171,11 +170,7 @@ export class QuicStream extends Duplex {
   }
 
   #capacity(): number {
-    try {
-      return this.#host.quiche.streamCapacity(this.id);
-    } catch {
-      return 0;
-    }
+    return streamCapacity(this.#host.quiche, this.id) ?? 0;
   }
 
   override _final(callback: (error?: Error | null) => void): void {
@@ -310,7 +305,7 @@ export class QuicStream extends Duplex {
    */
   #guardBareFin(): void {
     const q = this.#host.quiche;
-    if (this.destroyed && !quicheKnows(q, this.id)) {
+    if (this.destroyed && streamCapacity(q, this.id) === null) {
       this.#stopGuarding();
       return;
     }

@@ -3,7 +3,7 @@
 // imported lazily like the XDP packages: where it cannot load (another OS, no binary)
 // the datapath sends one datagram per syscall and says why.
 import type * as dgram from 'node:dgram';
-import { describeError } from './xdp/native-modules.js';
+import { describeError, tryImport } from './xdp/native-modules.js';
 
 type UdpModule = typeof import('@stoq/udp');
 
@@ -26,10 +26,7 @@ export interface UdpGso {
 let cached: Promise<UdpModule | string> | null = null;
 
 function loadUdpModule(): Promise<UdpModule | string> {
-  cached ??= import('@stoq/udp').then(
-    (m: UdpModule) => m,
-    (error: NodeJS.ErrnoException) => `@stoq/udp cannot be loaded (${error.code ?? 'error'}: ${String(error.message).split('\n')[0]})`,
-  );
+  cached ??= tryImport<UdpModule>('@stoq/udp').then((r) => ('module' in r ? r.module : r.reason));
   return cached;
 }
 

@@ -11,7 +11,8 @@ export type NativeModulesResult = { ok: true; modules: NativeModules } | { ok: f
 
 let cached: Promise<NativeModulesResult> | null = null;
 
-async function tryImport<T>(name: string): Promise<{ module: T } | { reason: string }> {
+/** Imports an optional package; a failure becomes a one-line reason naming it. */
+export async function tryImport<T>(name: string): Promise<{ module: T } | { reason: string }> {
   try {
     return { module: (await import(name)) as T };
   } catch (error) {
