@@ -16,11 +16,14 @@
 //   node receivers.mjs xsk-drain <ifname> <queue> <maxSeconds> <frames> [batchSize=64]
 //
 // All receivers touch one byte per packet, like the C receiver (tools/pktgen).
+// BENCH_HUGEPAGES=1 puts the AF_XDP UMEM on transparent huge pages (the C receiver
+// gets "thp" from run.mjs); the final JSON says how much the kernel backed.
 import dgram from 'node:dgram';
 import { readdirSync, readFileSync, readlinkSync, readSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 
 const [kind, where, portOrQueue, maxSeconds, size, batchArg] = process.argv.slice(2);
+const hugePages = process.env.BENCH_HUGEPAGES === '1';
 const IDLE_MS = 1000;
 let packets = 0;
 let bytes = 0;
@@ -54,6 +57,7 @@ function watchIdle(close) {
   }, 50);
 }
 
+const ctxSwitches = () => { const t = readFileSync('/proc/thread-self/status', 'utf8'); return [/^voluntary_ctxt_switches:\s+(\d+)/m, /^nonvoluntary_ctxt_switches:\s+(\d+)/m].map((r) => Number(r.exec(t)[1])); };
 const sleeper = new Int32Array(new SharedArrayBuffer(4));
 /** Blocks the whole process until a line arrives on stdin; null at EOF or past maxSeconds. */
 function readLineSync() {
@@ -106,15 +110,26 @@ function udpQueue(port) {
   throw new Error(`no UDP socket of this process on port ${port} in /proc/self/net/udp6`);
 }
 
-/** Takes every packet the RX ring holds (batches of the socket's batchSize); returns how many. */
-function drainRing(socket, umemBytes) {
+// Batches per drainBatches() call. One unbounded loop per drain (about 1,000 batches)
+// gets compiled on-stack (OSR) before its exit has ever run; on Node 20 that code then
+// deoptimised at the exit on every drain and the next drain began in the interpreter
+// again (--trace-deopt: "Insufficient type feedback for binary operation"; cycles of
+// 2-30 ms among cycles of 1.5 ms). A bounded call returns often enough to be compiled
+// as a whole function, with feedback for every line of it.
+const BATCHES_PER_CALL = 16;
+// Sums in locals, stored once per call: module-level lets cost a load, hole check and store per packet.
+const sums = new Float64Array(2); // touched, bytes
+
+/** Takes up to BATCHES_PER_CALL batches; returns how many packets. */
+function drainBatches(socket, umemBytes, holding) {
   let n = 0;
-  // Sums in locals, stored once: module-level lets cost a load, hole check and store per packet.
   let sum = 0;
   let size = 0;
-  // One call into native code per batch: the next receive also releases this batch.
-  for (let batch = socket.receive(); batch.count > 0; batch = socket.releaseAndReceive()) {
+  for (let k = 0; k < BATCHES_PER_CALL; k++) {
+    // One call into native code per batch: the next receive also releases this batch.
+    const batch = holding || k > 0 ? socket.releaseAndReceive() : socket.receive();
     const count = batch.count;
+    if (count === 0) break;
     const { offsets, lengths } = batch;
     for (let i = 0; i < count; i++) {
       sum += umemBytes[offsets[i]];
@@ -122,8 +137,18 @@ function drainRing(socket, umemBytes) {
     }
     n += count;
   }
-  touched += sum;
-  bytes += size;
+  sums[0] += sum;
+  sums[1] += size;
+  return n;
+}
+
+/** Takes every packet the RX ring holds; returns how many. */
+function drainRing(socket, umemBytes) {
+  let n = 0;
+  for (let k = drainBatches(socket, umemBytes, false); k > 0; k = drainBatches(socket, umemBytes, true)) n += k;
+  touched += sums[0];
+  bytes += sums[1];
+  sums.fill(0);
   return n;
 }
 
@@ -142,7 +167,9 @@ if (kind === 'dgram') {
   });
 } else if (kind === 'xsk') {
   const { XskSocket } = await import(new URL('../dist/index.js', import.meta.url).href);
-  const socket = XskSocket.open({ ifname: where, queueId: Number(portOrQueue), mode: 'auto', batchSize: Number(size ?? 64) });
+  const { Umem } = await import(new URL('../dist/index.js', import.meta.url).href);
+  const umem = Umem.create({ hugePages });
+  const socket = XskSocket.open({ ifname: where, queueId: Number(portOrQueue), mode: 'auto', batchSize: Number(size ?? 64), umem });
   const umemBytes = socket.umem.bytes;
   socket.on('readable', () => {
     if (!packets) firstPacket();
@@ -152,7 +179,7 @@ if (kind === 'dgram') {
   console.log('ready');
   watchIdle(() => {
     const stats = socket.statistics();
-    extra = { mode: stats.mode, rxDropped: stats.kernel.rxDropped, rxRingFull: stats.kernel.rxRingFull, rxFillRingEmpty: stats.kernel.rxFillRingEmptyDescs };
+    extra = { mode: stats.mode, hugePageBytes: umem.hugePageBytes, rxDropped: stats.kernel.rxDropped, rxRingFull: stats.kernel.rxRingFull, rxFillRingEmpty: stats.kernel.rxFillRingEmptyDescs };
     socket.close();
   });
 } else if (kind === 'dgram-drain') {
@@ -201,10 +228,13 @@ if (kind === 'dgram') {
   const frames = Number(size);
   // Every frame lent to the fill ring and an RX ring as deep, so the kernel can queue
   // `frames` packets while we look away; 2048-byte frames keep the UMEM small.
-  const umem = Umem.create({ frameCount: frames + 64, frameSize: 2048, fillSize: frames, compSize: 64 });
+  const umem = Umem.create({ frameCount: frames + 64, frameSize: 2048, fillSize: frames, compSize: 64, hugePages });
   const socket = XskSocket.open({ ifname: where, queueId: Number(portOrQueue), mode: 'auto', umem, rxSize: frames, txSize: 64, rxFrames: frames, batchSize: Number(batchArg ?? 64) });
   const umemBytes = umem.bytes;
   let cycle = null;
+  const { PerformanceObserver } = await import('node:perf_hooks');
+  const gcLog = [];
+  new PerformanceObserver((list) => { for (const e of list.getEntries()) gcLog.push({ kind: e.detail?.kind, start: e.startTime, end: e.startTime + e.duration, duration: e.duration }); }).observe({ entryTypes: ['gc'] });
   // The queue is static during a drain, so the first empty receive means it is done.
   const onReadable = () => {
     clearTimeout(cycle.timer);
@@ -214,19 +244,19 @@ if (kind === 'dgram') {
     const cpuSeconds = cpuSecondsSince(cycle.cpu0);
     socket.off('readable', onReadable);
     packets += cycle.packets;
-    console.log(JSON.stringify({ packets: cycle.packets, seconds, cpuSeconds }));
+    console.log(JSON.stringify({ packets: cycle.packets, seconds, cpuSeconds, csw: ctxSwitches().map((x, k) => x - cycle.csw[k]), gcs: gcLog.filter((g) => g.end > cycle.t0).map((g) => [g.kind, +(g.start - cycle.t0).toFixed(3), +g.duration.toFixed(3)]) }));
     startCycle();
   };
   const startCycle = () => {
     const sent = nextDrain();
     if (sent === null) {
       const s = socket.statistics();
-      console.log(JSON.stringify({ packets, bytes, touched, mode: s.mode, rxDropped: s.kernel.rxDropped, rxRingFull: s.kernel.rxRingFull, rxFillRingEmpty: s.kernel.rxFillRingEmptyDescs, wakeups: s.socket.wakeups, rxBatches: s.socket.rxBatches }));
+      console.log(JSON.stringify({ packets, bytes, touched, mode: s.mode, hugePageBytes: umem.hugePageBytes, rxDropped: s.kernel.rxDropped, rxRingFull: s.kernel.rxRingFull, rxFillRingEmpty: s.kernel.rxFillRingEmptyDescs, wakeups: s.socket.wakeups, rxBatches: s.socket.rxBatches }));
       socket.close();
       umem.destroy();
       process.exit(0);
     }
-    cycle = { packets: 0, t0: performance.now(), cpu0: process.cpuUsage() };
+    cycle = { packets: 0, csw: ctxSwitches(), t0: performance.now(), cpu0: process.cpuUsage() };
     // Through 'readable' (uv_poll), the path an application uses; an empty ring
     // never becomes readable, so report zero after a second.
     socket.on('readable', onReadable);

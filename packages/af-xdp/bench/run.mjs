@@ -32,6 +32,9 @@ const XSK_SPARE = 256;
 const DRAIN_MAX_SECONDS = 120;
 // RX batch of the Node AF_XDP receiver (the C receiver's loop takes 64 at a time).
 const XSK_BATCH = Number(process.env.BENCH_XSK_BATCH ?? 64);
+// BENCH_HUGEPAGES=1: both AF_XDP receivers put their UMEM on transparent huge pages.
+const HUGEPAGES = process.env.BENCH_HUGEPAGES === '1';
+const THP_ARG = HUGEPAGES ? ['thp'] : [];
 // Extra node flags for the Node receivers, e.g. --perf-basic-prof for perf.
 const NODE_ARGS = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
 const here = (p) => fileURLToPath(new URL(p, import.meta.url));
@@ -80,7 +83,7 @@ async function measure(lab, name, payload) {
   const receivers = {
     dgram: [process.execPath, [...NODE_ARGS, receiversScript, 'dgram', lab.a.address, String(PORT), String(SECONDS + 10)]],
     'af-xdp (node)': [process.execPath, [...NODE_ARGS, receiversScript, 'xsk', lab.a.ifname, '0', String(SECONDS + 10), String(XSK_BATCH)]],
-    'C AF_XDP': [pktgen + 'xsk_count', [lab.a.ifname, '0', String(SECONDS + 10), '1']],
+    'C AF_XDP': [pktgen + 'xsk_count', [lab.a.ifname, '0', String(SECONDS + 10), '1', ...THP_ARG]],
   };
   const [cmd, args] = receivers[name];
   // Sender on CPU 0, receiver on CPU 1: the two never fight for one core.
@@ -96,7 +99,7 @@ async function measure(lab, name, payload) {
   return {
     receiver: name,
     payload,
-    mode: name === 'dgram' ? 'kernel UDP' : `${xdp}, ${got.mode} AF_XDP`,
+    mode: name === 'dgram' ? 'kernel UDP' : `${xdp}, ${got.mode} AF_XDP${umemPages(got)}`,
     sentMpps: sent.pps / 1e6,
     sent: sent.sent,
     received: got.packets,
@@ -122,8 +125,11 @@ function startDrainReceiver(cmd, args) {
   child.stdout.on('data', (d) => {
     buffered += d;
     for (let i; (i = buffered.indexOf('\n')) >= 0; ) {
-      lines.push(buffered.slice(0, i));
+      const line = buffered.slice(0, i);
       buffered = buffered.slice(i + 1);
+      // Anything but the protocol (e.g. V8 traces from BENCH_NODE_ARGS) goes to stderr.
+      if (line === 'ready' || line.startsWith('{')) lines.push(line);
+      else process.stderr.write(`  [${cmd.split('/').pop()}] ${line}\n`);
     }
     while (lines.length && waiters.length) waiters.shift().resolve(lines.shift());
   });
@@ -153,6 +159,9 @@ function startDrainReceiver(cmd, args) {
   };
 }
 
+/** ", UMEM 96 MiB on THP" as the receiver observed it (only when huge pages were asked for). */
+const umemPages = (got) => (HUGEPAGES ? `, UMEM ${((got.hugePageBytes ?? 0) / 2 ** 20).toFixed(0)} MiB on THP` : '');
+
 /** XDP attach mode of the receiving veth end, as the kernel reports it. */
 async function xdpMode(lab) {
   const { stdout } = await lab.exec(lab.a, 'ip', ['-d', '-j', 'link', 'show', 'dev', lab.a.ifname]);
@@ -170,7 +179,7 @@ async function measureDrain(lab, name, payload) {
   const receivers = {
     dgram: [process.execPath, [...NODE_ARGS, receiversScript, 'dgram-drain', lab.a.address, String(PORT), max, String(DGRAM_RCVBUF)], DGRAM_DEPTH],
     'af-xdp (node)': [process.execPath, [...NODE_ARGS, receiversScript, 'xsk-drain', lab.a.ifname, '0', max, String(DRAIN_FRAMES), String(XSK_BATCH)], DRAIN_FRAMES - XSK_SPARE],
-    'C AF_XDP': [pktgen + 'xsk_count', [lab.a.ifname, '0', max, '1', 'drain', String(DRAIN_FRAMES)], DRAIN_FRAMES - XSK_SPARE],
+    'C AF_XDP': [pktgen + 'xsk_count', [lab.a.ifname, '0', max, '1', 'drain', String(DRAIN_FRAMES), ...THP_ARG], DRAIN_FRAMES - XSK_SPARE],
   };
   const [cmd, args, depth] = receivers[name];
   const receiver = startDrainReceiver(cmd, args);
@@ -186,6 +195,7 @@ async function measureDrain(lab, name, payload) {
       const { sent } = JSON.parse(stdout.trim());
       await sleep(150); // the veth's NAPI finishes delivering what the sender queued
       (i < DRAIN_WARMUP ? warmup : cycles).push({ sent, ...(await receiver.request(`drain ${sent}`)) });
+      if (process.env.BENCH_DEBUG) console.log(JSON.stringify((i < DRAIN_WARMUP ? warmup : cycles).at(-1)));
     }
     final = await receiver.request('quit');
     await receiver.exited();
@@ -201,7 +211,7 @@ async function measureDrain(lab, name, payload) {
   return {
     receiver: name,
     payload,
-    mode: name === 'dgram' ? 'kernel UDP' : `${xdp}, ${final.mode} AF_XDP`,
+    mode: name === 'dgram' ? 'kernel UDP' : `${xdp}, ${final.mode} AF_XDP${umemPages(final)}`,
     sent: sum('sent'),
     received: packets,
     depth: Math.min(...cycles.map((c) => c.packets)),
@@ -243,7 +253,15 @@ function raiseRmemMax(bytes) {
   return restore;
 }
 
-const NAMES = ['dgram', 'af-xdp (node)', 'C AF_XDP'];
+const ALL_NAMES = ['dgram', 'af-xdp (node)', 'C AF_XDP'];
+// BENCH_RECEIVERS=node,c (any of dgram, node, c) and BENCH_METHODS=drain (live, drain)
+// narrow a run for experiments; ratios print only where both sides ran.
+const RECEIVER_KEYS = { dgram: 'dgram', node: 'af-xdp (node)', c: 'C AF_XDP' };
+const NAMES = (process.env.BENCH_RECEIVERS ?? 'dgram,node,c').split(',').map((k) => {
+  if (!RECEIVER_KEYS[k]) throw new Error(`BENCH_RECEIVERS: unknown receiver ${k} (dgram, node, c)`);
+  return RECEIVER_KEYS[k];
+});
+const METHODS = new Set((process.env.BENCH_METHODS ?? 'live,drain').split(','));
 const results = [];
 const drains = [];
 console.log(`load average before: ${readFileSync('/proc/loadavg', 'utf8').trim()}`);
@@ -252,8 +270,8 @@ try {
   await withLab({ hostSide: true, staticNeighbours: true }, async (lab) => {
     const { stdout } = await lab.exec(lab.a, 'ethtool', ['-i', lab.a.ifname]);
     console.log(`lab veth ${lab.a.ifname} (driver ${/driver: (\S+)/.exec(stdout)?.[1]}), 1 queue, sender pinned to CPU 0, receivers to CPU 1; the Node AF_XDP receiver uses the package's standalone redirect program (bpf_link), the C one libxdp's default program; Node RX batch ${XSK_BATCH}, C RX batch 64${NODE_ARGS.length ? `; node ${NODE_ARGS.join(' ')}` : ''}`);
-    console.log(`\nlive flood (${SECONDS} s from the peer namespace):`);
-    for (const payload of PAYLOADS) {
+    if (METHODS.has('live')) console.log(`\nlive flood (${SECONDS} s from the peer namespace):`);
+    for (const payload of METHODS.has('live') ? PAYLOADS : []) {
       for (const name of NAMES) {
         const r = await measure(lab, name, payload);
         results.push(r);
@@ -262,10 +280,10 @@ try {
         );
       }
     }
-    console.log(
+    if (METHODS.has('drain')) console.log(
       `\ndrain (${DRAIN_CYCLES} cycles after ${DRAIN_WARMUP} warm-up: the sender queues ${DRAIN_FRAMES - XSK_SPARE} packets into ${DRAIN_FRAMES} AF_XDP frames / ${DGRAM_DEPTH} into the dgram socket, then the receiver empties the queue with no new arrivals):`,
     );
-    for (const payload of PAYLOADS) {
+    for (const payload of METHODS.has('drain') ? PAYLOADS : []) {
       for (const name of NAMES) {
         const r = await measureDrain(lab, name, payload);
         drains.push(r);
@@ -285,21 +303,22 @@ try {
 console.log(`load average after: ${readFileSync('/proc/loadavg', 'utf8').trim()}`);
 
 const pick = (list, payload, n) => list.find((r) => r.payload === payload && r.receiver === n);
+const fmt = (x, digits, unit) => (Number.isFinite(x) ? `${x.toFixed(digits)}${unit}` : 'n/a');
 console.log('\nratios, live flood (receive rate, same run):');
-for (const payload of PAYLOADS) {
-  const [dg, node, c] = NAMES.map((n) => pick(results, payload, n));
+for (const payload of METHODS.has('live') ? PAYLOADS : []) {
+  const [dg, node, c] = ALL_NAMES.map((n) => pick(results, payload, n) ?? { rxMpps: NaN, cpuNsPerPacket: NaN, loss: 1 });
   const limited = [node, c].every((r) => r.loss < 0.05) ? '  (sender-limited: both AF_XDP receivers kept up with the flood)' : '';
   console.log(
-    `${String(payload).padStart(4)} B  af-xdp(node)/dgram = ${(node.rxMpps / dg.rxMpps).toFixed(2)}x   af-xdp(node)/C = ${((node.rxMpps / c.rxMpps) * 100).toFixed(0)}%` +
-      `   receiver CPU per packet node/C = ${(node.cpuNsPerPacket / c.cpuNsPerPacket).toFixed(1)}x${limited}`,
+    `${String(payload).padStart(4)} B  af-xdp(node)/dgram = ${fmt(node.rxMpps / dg.rxMpps, 2, 'x')}   af-xdp(node)/C = ${fmt((node.rxMpps / c.rxMpps) * 100, 0, '%')}` +
+      `   receiver CPU per packet node/C = ${fmt(node.cpuNsPerPacket / c.cpuNsPerPacket, 1, 'x')}${limited}`,
   );
 }
 console.log('ratios, drain (receiver capacity, same run; targets: ≥ 4x dgram, ≥ 90% of C at 64 B):');
-for (const payload of PAYLOADS) {
-  const [dg, node, c] = NAMES.map((n) => pick(drains, payload, n));
+for (const payload of METHODS.has('drain') ? PAYLOADS : []) {
+  const [dg, node, c] = ALL_NAMES.map((n) => pick(drains, payload, n) ?? { wallMpps: NaN, cpuMpps: NaN });
   console.log(
-    `${String(payload).padStart(4)} B  wall: af-xdp(node)/dgram = ${(node.wallMpps / dg.wallMpps).toFixed(2)}x  af-xdp(node)/C = ${((node.wallMpps / c.wallMpps) * 100).toFixed(0)}%` +
-      `   per CPU-second: af-xdp(node)/dgram = ${(node.cpuMpps / dg.cpuMpps).toFixed(2)}x  af-xdp(node)/C = ${((node.cpuMpps / c.cpuMpps) * 100).toFixed(0)}%`,
+    `${String(payload).padStart(4)} B  wall: af-xdp(node)/dgram = ${fmt(node.wallMpps / dg.wallMpps, 2, 'x')}  af-xdp(node)/C = ${fmt((node.wallMpps / c.wallMpps) * 100, 0, '%')}` +
+      `   per CPU-second: af-xdp(node)/dgram = ${fmt(node.cpuMpps / dg.cpuMpps, 2, 'x')}  af-xdp(node)/C = ${fmt((node.cpuMpps / c.cpuMpps) * 100, 0, '%')}`,
   );
 }
 if (process.env.BENCH_JSON) writeFileSync(process.env.BENCH_JSON, JSON.stringify({ live: results, drain: drains }, null, 2));

@@ -6,19 +6,20 @@
 #include <cerrno>
 
 #include "errno_error.h"
+#include "huge_pages.h"
 
 namespace stoq {
 
 namespace {
 
 struct MappingHint {
-  size_t size;
+  Mapping mapping;
 };
 
 // Runs when V8 collects the ArrayBuffer: the last JS view is gone, so unmap.
 void UnmapArea(Napi::Env env, void* data, MappingHint* hint) {
-  munmap(data, hint->size);
-  Napi::MemoryManagement::AdjustExternalMemory(env, -static_cast<int64_t>(hint->size));
+  munmap(hint->mapping.raw, hint->mapping.rawSize);
+  Napi::MemoryManagement::AdjustExternalMemory(env, -static_cast<int64_t>(hint->mapping.rawSize));
   delete hint;
 }
 
@@ -30,11 +31,12 @@ Napi::Function Umem::Init(Napi::Env env) {
                          InstanceAccessor<&Umem::Buffer>("buffer"),
                          InstanceAccessor<&Umem::FreeFrames>("freeFrames"),
                          InstanceAccessor<&Umem::Fd>("fd"),
+                         InstanceAccessor<&Umem::HugePageBytesNow>("hugePageBytes"),
                          InstanceMethod<&Umem::Destroy>("destroy"),
                      });
 }
 
-// new NativeUmem({ frameCount, frameSize, headroom, fillSize, compSize }) — validated in TS.
+// new NativeUmem({ frameCount, frameSize, headroom, fillSize, compSize, hugePages }) — validated in TS.
 Umem::Umem(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Umem>(info) {
   Napi::Env env = info.Env();
   Napi::Object opts = info[0].As<Napi::Object>();
@@ -43,14 +45,12 @@ Umem::Umem(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Umem>(info) {
   headroom_ = opts.Get("headroom").As<Napi::Number>().Uint32Value();
   size_ = size_t(frameCount) * frameSize_;
 
-  area_ = mmap(nullptr, size_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  if (area_ == MAP_FAILED) {
-    area_ = nullptr;
-    ThrowErrno(env, "mmap(umem)", errno);
-  }
+  Mapping mapping;
+  if (int err = MapAnonymous(size_, opts.Get("hugePages").ToBoolean().Value(), &mapping)) ThrowErrno(env, "mmap(umem)", err);
+  area_ = mapping.area;
   // The buffer owns the mapping from here on: its finalizer unmaps it.
-  Napi::ArrayBuffer buffer = Napi::ArrayBuffer::New(env, area_, size_, UnmapArea, new MappingHint{size_});
-  Napi::MemoryManagement::AdjustExternalMemory(env, static_cast<int64_t>(size_));
+  Napi::ArrayBuffer buffer = Napi::ArrayBuffer::New(env, area_, size_, UnmapArea, new MappingHint{mapping});
+  Napi::MemoryManagement::AdjustExternalMemory(env, static_cast<int64_t>(mapping.rawSize));
   buffer_ = Napi::Persistent(buffer);
 
   config_.fill_size = opts.Get("fillSize").As<Napi::Number>().Uint32Value();
@@ -107,6 +107,11 @@ Napi::Value Umem::FreeFrames(const Napi::CallbackInfo& info) {
 
 Napi::Value Umem::Fd(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), umem_ ? xsk_umem__fd(umem_) : -1);
+}
+
+// Registration pinned (and so faulted in) every page: this is what the kernel gave.
+Napi::Value Umem::HugePageBytesNow(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), double(HugePageBytes(area_)));
 }
 
 // Closes the UMEM's fd once no socket uses it; the mapping lives until the buffer is collected.

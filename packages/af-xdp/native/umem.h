@@ -38,6 +38,7 @@ class Umem : public Napi::ObjectWrap<Umem> {
   Napi::Value Buffer(const Napi::CallbackInfo& info);
   Napi::Value FreeFrames(const Napi::CallbackInfo& info);
   Napi::Value Fd(const Napi::CallbackInfo& info);
+  Napi::Value HugePageBytesNow(const Napi::CallbackInfo& info);
   void Destroy(const Napi::CallbackInfo& info);
 
   void* area_ = nullptr;

@@ -15,6 +15,8 @@ export interface NativeUmemOptions {
   fillSize: number;
   /** Completion ring entries. */
   compSize: number;
+  /** 2 MiB-aligned mapping advised MADV_HUGEPAGE. */
+  hugePages: boolean;
 }
 
 /** The addon's UMEM object (wrapped by `Umem`). */
@@ -25,6 +27,8 @@ export interface NativeUmem {
   readonly freeFrames: number;
   /** The UMEM's fd (also the first socket's fd), -1 once destroyed. */
   readonly fd: number;
+  /** Bytes of the mapping on huge pages now (AnonHugePages in /proc/self/smaps). */
+  readonly hugePageBytes: number;
   /** Closes the UMEM fd; throws EBUSY while sockets still use it. */
   destroy(): void;
 }

@@ -20,6 +20,8 @@ export class Umem {
   readonly fillSize: number;
   /** Entries of the completion ring. */
   readonly compSize: number;
+  /** Whether huge pages were asked for (`hugePageBytes` says what the kernel gave). */
+  readonly hugePages: boolean;
   /** The whole UMEM; stays valid (mapped) as long as any view of it is reachable. */
   readonly buffer: ArrayBuffer;
   /** A byte view of the whole buffer: `bytes[offset]` reads a packet byte without a per-packet view. */
@@ -37,6 +39,7 @@ export class Umem {
     this.headroom = options.headroom;
     this.fillSize = options.fillSize;
     this.compSize = options.compSize;
+    this.hugePages = options.hugePages;
     this.buffer = handle.buffer;
     this.bytes = new Uint8Array(this.buffer);
   }
@@ -54,6 +57,14 @@ export class Umem {
   /** Frames not lent to any socket's fill ring, TX ring or caller. */
   get freeFrames(): number {
     return this.native.freeFrames;
+  }
+
+  /**
+   * Bytes of the UMEM on huge pages now, as the kernel reports them (/proc/self/smaps;
+   * a diagnostic, not for hot paths). All of it with `hugePages` and THP available.
+   */
+  get hugePageBytes(): number {
+    return this.native.hugePageBytes;
   }
 
   /** True after `destroy()`. */

@@ -2,11 +2,12 @@
 // Real packets: the kernel in the peer namespace sends UDP over the veth, the standalone
 // redirect program (stoq_xsk_redir) sends queue 0 to our socket (copy mode), we receive batches.
 import { createHook, executionAsyncId } from 'node:async_hooks';
+import { readFileSync } from 'node:fs';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLab, type Lab } from '@stoq/netlab';
-import { ParsedUdp6Frame, parseUdp6Frame, XskSocket, bytesToIpv6 } from '../src/index.js';
+import { ParsedUdp6Frame, parseUdp6Frame, Umem, XskSocket, bytesToIpv6 } from '../src/index.js';
 import { helper, isRoot, openWhenFree, waitFor } from './helpers/env.js';
 
 const COUNT = 1000;
@@ -31,10 +32,19 @@ describe.skipIf(!isRoot)('receive (veth lab, copy mode)', () => {
     await lab?.destroy();
   });
 
-  it(`${COUNT} datagrams from the peer's kernel all arrive in order, intact, and statistics count them`, async () => {
-    const socket = XskSocket.open({ ifname: lab.a.ifname, queueId: 0, mode: 'copy', batchSize: 64 });
+  // THP availability is the kernel's policy (/sys/kernel/mm/transparent_hugepage/enabled).
+  const thp = /\[(always|madvise|never)\]/.exec(readFileSync('/sys/kernel/mm/transparent_hugepage/enabled', 'utf8'))?.[1];
+
+  it.each([false, true])(`${COUNT} datagrams from the peer's kernel all arrive in order, intact, and statistics count them (hugePages %s)`, async (hugePages) => {
+    const umem = Umem.create({ frameCount: 4096, frameSize: 2048, hugePages });
+    const socket = await openWhenFree(() => XskSocket.open({ ifname: lab.a.ifname, queueId: 0, mode: 'copy', batchSize: 64, umem })).catch((error: unknown) => {
+      umem.destroy();
+      throw error;
+    });
     try {
       expect(socket.mode).toBe('copy');
+      // 8 MiB: on THP every byte is on 2 MiB pages (registration pinned them all); without it, none.
+      expect(umem.hugePageBytes).toBe(hugePages && thp !== 'never' ? umem.buffer.byteLength : 0);
       const before = socket.statistics();
       const sender = lab.exec(lab.b, process.execPath, [helper('udp-sender.mjs'), lab.a.address, '9292', String(COUNT), String(MIN_LENGTH), String(SPREAD)], 30_000);
       const parsed = new ParsedUdp6Frame();
@@ -94,6 +104,7 @@ describe.skipIf(!isRoot)('receive (veth lab, copy mode)', () => {
       expect(after.socket.umemFreeFrames).toBe(before.socket.umemFreeFrames);
     } finally {
       socket.close();
+      umem.destroy();
     }
   });
 

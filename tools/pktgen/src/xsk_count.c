@@ -11,9 +11,14 @@
 // prints one JSON line per drain. "quit" or EOF prints the socket's statistics.
 // The whole run is bounded by SECONDS (SIGALRM).
 //
-//   xsk_count <ifname> <queue> <seconds> [idle-seconds] [drain <frames>]
+// "thp" as the last argument puts the UMEM on transparent huge pages (2 MiB-aligned,
+// MADV_HUGEPAGE), as @stoq/af-xdp's Umem.create({ hugePages: true }) does; the JSON
+// says how much of it the kernel backed with them.
+//
+//   xsk_count <ifname> <queue> <seconds> [idle-seconds] [drain <frames>] [thp]
 #define _GNU_SOURCE
 #include <errno.h>
+#include <inttypes.h>
 #include <linux/if_xdp.h>
 #include <poll.h>
 #include <stdint.h>
@@ -39,6 +44,28 @@ struct receiver {
   void *area;
   uint64_t packets, bytes, checksum;
 };
+
+#define HUGE_PAGE (2u << 20)
+
+// AnonHugePages of the mapping that starts at `area`, in bytes (/proc/self/smaps).
+static unsigned long long huge_page_bytes(const void *area) {
+  FILE *f = fopen("/proc/self/smaps", "re");
+  if (!f) return 0;
+  char line[512];
+  int inside = 0;
+  unsigned long long kib = 0;
+  while (fgets(line, sizeof line, f)) {
+    uintptr_t start, end;
+    if (sscanf(line, "%" SCNxPTR "-%" SCNxPTR " ", &start, &end) == 2 && strchr(line, '-') < strchr(line, ' ')) {
+      if (inside) break;
+      inside = start == (uintptr_t)area;
+    } else if (inside && sscanf(line, "AnonHugePages: %llu kB", &kib) == 1) {
+      break;
+    }
+  }
+  fclose(f);
+  return inside ? kib * 1024 : 0;
+}
 
 static double now_seconds(void) {
   struct timespec ts;
@@ -107,15 +134,17 @@ static void drain(struct receiver *r, uint32_t frames) {
 }
 
 int main(int argc, char **argv) {
-  const int drain_mode = argc == 7 && strcmp(argv[5], "drain") == 0;
-  if (argc < 4 || (argc > 5 && !drain_mode)) {
-    fprintf(stderr, "usage: %s <ifname> <queue> <seconds> [idle-seconds] [drain <frames>]\n", argv[0]);
+  const int thp = argc > 4 && strcmp(argv[argc - 1], "thp") == 0;
+  const int args = argc - thp;
+  const int drain_mode = args == 7 && strcmp(argv[5], "drain") == 0;
+  if (args < 4 || (args > 5 && !drain_mode)) {
+    fprintf(stderr, "usage: %s <ifname> <queue> <seconds> [idle-seconds] [drain <frames>] [thp]\n", argv[0]);
     return 2;
   }
   const char *ifname = argv[1];
   const unsigned queue = (unsigned)atoi(argv[2]);
   const double seconds = atof(argv[3]);
-  const double idle = argc > 4 ? atof(argv[4]) : 1.0;
+  const double idle = args > 4 ? atof(argv[4]) : 1.0;
   const uint32_t frames = drain_mode ? (uint32_t)strtoul(argv[6], NULL, 10) : LIVE_FRAMES;
   if (drain_mode && (frames < 64 || frames > (1u << 20) || (frames & (frames - 1)))) {
     fprintf(stderr, "drain frames must be a power of two in [64, 1048576]\n");
@@ -127,8 +156,12 @@ int main(int argc, char **argv) {
 
   struct receiver r = {0};
   const size_t area_size = (size_t)frames * frame_size;
-  r.area = mmap(NULL, area_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  if (r.area == MAP_FAILED) return perror("mmap"), 1;
+  // With thp: one huge page more, so a 2 MiB-aligned start fits inside.
+  const size_t map_size = area_size + (thp ? HUGE_PAGE : 0);
+  char *raw = mmap(NULL, map_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (raw == MAP_FAILED) return perror("mmap"), 1;
+  r.area = thp ? (void *)(((uintptr_t)raw + HUGE_PAGE - 1) & ~(uintptr_t)(HUGE_PAGE - 1)) : raw;
+  if (thp && madvise(r.area, area_size, MADV_HUGEPAGE) != 0) perror("madvise(MADV_HUGEPAGE)");
   struct xsk_ring_prod tx;
   struct xsk_ring_cons comp;
   struct xsk_umem *umem;
@@ -159,12 +192,13 @@ int main(int argc, char **argv) {
   optlen = sizeof(st);
   getsockopt(fd, SOL_XDP, XDP_STATISTICS, &st, &optlen);
   printf("{\"packets\":%llu,\"bytes\":%llu,\"activeSeconds\":%.6f,\"cpuSeconds\":%.6f,\"mode\":\"%s\",\"rxDropped\":%llu,"
-         "\"rxRingFull\":%llu,\"rxFillRingEmpty\":%llu,\"touched\":%llu}\n",
+         "\"rxRingFull\":%llu,\"rxFillRingEmpty\":%llu,\"touched\":%llu,\"hugePageBytes\":%llu}\n",
          (unsigned long long)r.packets, (unsigned long long)r.bytes, active, cpu,
          (opts.flags & XDP_OPTIONS_ZEROCOPY) ? "zerocopy" : "copy", (unsigned long long)st.rx_dropped,
-         (unsigned long long)st.rx_ring_full, (unsigned long long)st.rx_fill_ring_empty_descs, (unsigned long long)r.checksum);
+         (unsigned long long)st.rx_ring_full, (unsigned long long)st.rx_fill_ring_empty_descs, (unsigned long long)r.checksum,
+         huge_page_bytes(r.area));
   xsk_socket__delete(xsk);
   xsk_umem__delete(umem);
-  munmap(r.area, area_size);
+  munmap(raw, map_size);
   return 0;
 }
