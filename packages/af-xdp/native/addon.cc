@@ -4,6 +4,7 @@
 
 #include "bpf_object.h"
 #include "probe.h"
+#include "route_lookup.h"
 #include "socket.h"
 #include "umem.h"
 
@@ -14,6 +15,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("NativeSocket", stoq::Socket::Init(env));
   exports.Set("probeZeroCopy", Napi::Function::New(env, stoq::ProbeZeroCopy, "probeZeroCopy"));
   exports.Set("openPinned", Napi::Function::New(env, stoq::OpenPinned, "openPinned"));
+  exports.Set("routeGet6", Napi::Function::New(env, stoq::RouteGet6, "routeGet6"));
+  exports.Set("neighbourGet6", Napi::Function::New(env, stoq::NeighbourGet6, "neighbourGet6"));
+  exports.Set("interfaceIndex", Napi::Function::New(env, stoq::InterfaceIndex, "interfaceIndex"));
   return exports;
 }
 

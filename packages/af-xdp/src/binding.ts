@@ -141,6 +141,24 @@ export interface NativeSocket {
   setRef(ref: boolean): void;
 }
 
+/** The kernel's answer to RTM_GETROUTE. */
+export interface NativeRoute6 {
+  /** rtm_type (RTN_UNICAST 1, RTN_LOCAL 2, …). */
+  type: number;
+  ifindex: number;
+  /** '' when the index has no name here. */
+  ifname: string;
+  gateway: Uint8Array | null;
+  prefsrc: Uint8Array | null;
+}
+
+/** The kernel's answer to RTM_GETNEIGH. */
+export interface NativeNeighbour6 {
+  /** ndm_state (NUD_* bits). */
+  state: number;
+  lladdr: Uint8Array | null;
+}
+
 /** Everything the `.node` file exports. */
 export interface NativeAddon {
   /** Maps and registers a UMEM. */
@@ -151,6 +169,12 @@ export interface NativeAddon {
   probeZeroCopy(ifname: string, queueId: number): number;
   /** bpf_obj_get: fd of a pinned BPF map or program. */
   openPinned(path: string): number;
+  /** RTM_GETROUTE for one IPv6 destination (oif 0 = any); throws errno errors (ENETUNREACH, …). */
+  routeGet6(dst: Uint8Array, oif: number): NativeRoute6;
+  /** Single-entry RTM_GETNEIGH; null when the table has no entry. */
+  neighbourGet6(ifindex: number, dst: Uint8Array): NativeNeighbour6 | null;
+  /** if_nametoindex(); 0 when there is no such interface. */
+  interfaceIndex(name: string): number;
 }
 
 /** The loaded addon (build/Release, build/Debug, then the prebuild). */

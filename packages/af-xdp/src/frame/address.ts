@@ -22,6 +22,7 @@ export function bytesToMac(bytes: Uint8Array, offset = 0): string {
  * throws `STOQ_ERR_INVALID_ARGUMENT` when it is not an IPv6 address.
  */
 export function ipv6ToBytes(address: string): Uint8Array {
+  if (typeof address !== 'string') throw invalidArgument('ipv6ToBytes', `not an IPv6 address: ${String(address)}`);
   const text = address.replace(/^\[|\]$/g, '').split('%')[0]!;
   if (!isIPv6(text)) throw invalidArgument('ipv6ToBytes', `not an IPv6 address: ${JSON.stringify(address)}`);
   let groups: string[];

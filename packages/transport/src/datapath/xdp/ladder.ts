@@ -78,7 +78,7 @@ export async function climbLadder(o: ClimbOptions): Promise<{ datapath: XdpDatap
       }
       const srcMac = o.modules.afXdp.macToBytes(interfaceMac(o.ifname));
       const nextHops = new NextHopTable({
-        ifname: o.ifname, srcMac, boundAddress: o.boundAddress, loopback: isLoopback(o.ifname), toBytes: o.modules.afXdp.ipv6ToBytes,
+        ifname: o.ifname, srcMac, boundAddress: o.boundAddress, loopback: isLoopback(o.ifname), lookups: o.modules.afXdp,
       });
       rungs.push({ rung: name, outcome: 'used' });
       return { datapath: new XdpDatapath({ modules: o.modules, program, xdpMode: rung.xdp, sockets, dgram: o.dgram, nextHops, srcMac }), rungs };

@@ -1,10 +1,14 @@
 // SPDX-License-Identifier: Apache-2.0
 // Destination MACs for AF_XDP transmit, from the kernel's own route and neighbour
-// tables (`ip -j -6 route get` / `ip -j -6 neigh show`). Lookups on the send path are
-// synchronous cache reads; misses and stale entries are resolved in the background.
-// A miss means "send through the kernel socket": the kernel then does neighbour
-// discovery, and the next refresh finds the entry. We never guess a MAC.
-import { execFile } from 'node:child_process';
+// tables, read over rtnetlink (@stoq/af-xdp lookupRoute6 / lookupNeighbour6: one
+// request each, answered from kernel memory in microseconds). Lookups on the send path
+// are synchronous cache reads; misses and stale entries are resolved right after
+// (setImmediate), off the send path. A miss means "send through the kernel socket": the
+// kernel then does neighbour discovery, and the next refresh finds the entry. We never
+// guess a MAC.
+import type { NativeModules } from './native-modules.js';
+
+type RouteLookups = Pick<NativeModules['afXdp'], 'lookupRoute6' | 'lookupNeighbour6' | 'ipv6ToBytes'>;
 
 export interface NextHop {
   readonly dstMac: Uint8Array;
@@ -26,7 +30,8 @@ export interface NextHopOptions {
   boundAddress: string | null;
   /** Loopback interfaces have no neighbours: frames go to their own MAC. */
   loopback: boolean;
-  toBytes(address: string): Uint8Array;
+  /** The rtnetlink lookups and address codec of @stoq/af-xdp. */
+  lookups: RouteLookups;
   /** How long a resolved entry is used before it is re-read (default 2000 ms). */
   refreshMs?: number;
   /** How soon an unresolved entry is tried again (default 100 ms). */
@@ -35,24 +40,13 @@ export interface NextHopOptions {
 
 const MAX_ENTRIES = 4096;
 /**
- * Each resolution runs `ip` twice. A flood of Initials from spoofed sources asks for
- * a new destination per packet (our replies): without a bound that is a fork storm.
- * Past these limits the lookup just misses and the datagram goes through the kernel
- * socket, which resolves (or drops) it itself.
+ * A flood of Initials from spoofed sources asks for a new destination per packet (our
+ * replies). Each resolution is two rtnetlink requests (~40 µs), so these bounds keep a
+ * flood to a few per cent of a CPU; past them the lookup just misses and the datagram
+ * goes through the kernel socket, which resolves (or drops) it itself.
  */
-const MAX_RESOLVING = 4;
-const MAX_RESOLUTIONS_PER_SECOND = 50;
-const USABLE_STATES = new Set(['REACHABLE', 'STALE', 'DELAY', 'PROBE', 'PERMANENT', 'NOARP']);
-
-function ipJson(args: string[]): Promise<unknown[]> {
-  return new Promise((resolve, reject) => {
-    execFile('ip', ['-j', '-6', ...args], { timeout: 2000 }, (error, stdout) => {
-      if (error) reject(error);
-      else resolve(stdout.trim() === '' ? [] : (JSON.parse(stdout) as unknown[]));
-    });
-  });
-}
-
+const MAX_PENDING = 64;
+const MAX_RESOLUTIONS_PER_SECOND = 1000;
 export class NextHopTable {
   readonly #o: Required<NextHopOptions>;
   readonly #entries = new Map<string, Entry>();
@@ -61,9 +55,9 @@ export class NextHopTable {
   hits = 0;
   misses = 0;
   resolveErrors = 0;
-  /** Resolutions not started because MAX_RESOLVING / MAX_RESOLUTIONS_PER_SECOND were reached. */
+  /** Resolutions not started because MAX_PENDING / MAX_RESOLUTIONS_PER_SECOND were reached. */
   resolveDeferred = 0;
-  #resolving = 0;
+  #pending = 0;
   #windowStart = 0;
   #windowCount = 0;
 
@@ -79,17 +73,17 @@ export class NextHopTable {
       entry = { hop: null, reason: 'not resolved yet', freshUntil: 0, resolving: false };
       this.#entries.set(address, entry);
     }
-    if (!entry.resolving && performance.now() >= entry.freshUntil && this.#mayResolve()) void this.#resolve(address, entry);
+    if (!entry.resolving && performance.now() >= entry.freshUntil && this.#mayResolve()) this.#schedule(address, entry);
     if (entry.hop) this.hits++;
     else this.misses++;
     return entry.hop;
   }
 
   /** Resolves `address` now (e.g. before the first send) and returns the result. */
-  async resolve(address: string): Promise<NextHop | null> {
+  resolve(address: string): NextHop | null {
     const entry = this.#entries.get(address) ?? { hop: null, reason: 'not resolved yet', freshUntil: 0, resolving: false };
     this.#entries.set(address, entry);
-    await this.#resolve(address, entry);
+    this.#resolve(address, entry);
     return entry.hop;
   }
 
@@ -110,7 +104,7 @@ export class NextHopTable {
       this.#windowStart = now;
       this.#windowCount = 0;
     }
-    if (this.#resolving >= MAX_RESOLVING || this.#windowCount >= MAX_RESOLUTIONS_PER_SECOND) {
+    if (this.#pending >= MAX_PENDING || this.#windowCount >= MAX_RESOLUTIONS_PER_SECOND) {
       this.resolveDeferred++;
       return false;
     }
@@ -118,37 +112,45 @@ export class NextHopTable {
     return true;
   }
 
-  async #resolve(address: string, entry: Entry): Promise<void> {
+  #schedule(address: string, entry: Entry): void {
     entry.resolving = true;
-    this.#resolving++;
+    this.#pending++;
+    setImmediate(() => {
+      this.#pending--;
+      if (!this.#closed) this.#resolve(address, entry);
+    });
+  }
+
+  #resolve(address: string, entry: Entry): void {
     try {
-      const { hop, reason } = await this.#query(address);
+      const { hop, reason } = this.#query(address);
       entry.hop = hop;
       entry.reason = reason;
     } catch (error) {
       this.resolveErrors++;
       entry.hop = null;
-      entry.reason = `ip route/neigh lookup failed: ${(error as Error).message.split('\n')[0]}`;
+      entry.reason = `route/neighbour lookup failed: ${(error as Error).message.split('\n')[0]}`;
     } finally {
-      this.#resolving--;
       entry.resolving = false;
       entry.freshUntil = performance.now() + (entry.hop ? this.#o.refreshMs : this.#o.retryMs);
     }
   }
 
-  async #query(address: string): Promise<{ hop: NextHop | null; reason: string }> {
-    const [route] = (await ipJson(['route', 'get', address])) as Array<{ dev?: string; gateway?: string; prefsrc?: string; type?: string }>;
-    if (this.#closed) return { hop: null, reason: 'closed' };
-    if (!route?.dev) return { hop: null, reason: `no route to ${address}` };
-    if (route.dev !== this.#o.ifname) return { hop: null, reason: `route to ${address} leaves through ${route.dev}, not ${this.#o.ifname}` };
+  #query(address: string): { hop: NextHop | null; reason: string } {
+    const { lookupRoute6, lookupNeighbour6, ipv6ToBytes } = this.#o.lookups;
+    // A link-local peer only exists on our interface: that is its zone.
+    const route = lookupRoute6(address, /^fe[89ab]/i.test(address) ? { oif: this.#o.ifname } : {});
+    if (!route) return { hop: null, reason: `no route to ${address}` };
+    if (route.ifname !== this.#o.ifname) return { hop: null, reason: `route to ${address} leaves through ${route.ifname}, not ${this.#o.ifname}` };
     const src = this.#o.boundAddress ?? route.prefsrc;
     if (!src) return { hop: null, reason: `no source address for ${address} on ${this.#o.ifname}` };
-    const srcAddress = this.#o.toBytes(src);
+    const srcAddress = ipv6ToBytes(src);
     if (this.#o.loopback) return { hop: { dstMac: this.#o.srcMac, srcAddress }, reason: '' };
     const via = route.gateway ?? address;
-    const neighbours = (await ipJson(['neigh', 'show', 'to', via, 'dev', route.dev])) as Array<{ dst?: string; lladdr?: string; state?: string[] }>;
-    const n = neighbours.find((e) => e.lladdr && (e.state ?? []).some((s) => USABLE_STATES.has(s)));
-    if (!n?.lladdr) return { hop: null, reason: `no usable neighbour entry for ${via} on ${route.dev} (${neighbours[0]?.state?.join(',') ?? 'none'})` };
-    return { hop: { dstMac: Uint8Array.from(n.lladdr.split(':').map((h) => parseInt(h, 16))), srcAddress }, reason: '' };
+    const neighbour = lookupNeighbour6(route.ifname, via);
+    if (!neighbour?.usable || !neighbour.lladdr) {
+      return { hop: null, reason: `no usable neighbour entry for ${via} on ${route.ifname} (${neighbour?.states.join(',') || 'none'})` };
+    }
+    return { hop: { dstMac: neighbour.lladdr, srcAddress }, reason: '' };
   }
 }

@@ -1,0 +1,21 @@
+// SPDX-License-Identifier: Apache-2.0
+// The kernel's IPv6 route and neighbour tables over rtnetlink, for frames built here:
+// an AF_XDP sender needs the next hop's MAC, which only the kernel knows.
+#pragma once
+
+#include <napi.h>
+
+namespace stoq {
+
+// routeGet6(dst: Uint8Array(16), oif: number) -> { type, ifindex, ifname, gateway, prefsrc }
+// (gateway/prefsrc: Uint8Array(16) or null); throws errno errors (ENETUNREACH, …).
+Napi::Value RouteGet6(const Napi::CallbackInfo& info);
+
+// neighbourGet6(ifindex: number, dst: Uint8Array(16)) -> { state, lladdr } or null when
+// the table has no entry (lladdr: Uint8Array or null while unresolved).
+Napi::Value NeighbourGet6(const Napi::CallbackInfo& info);
+
+// interfaceIndex(name) -> ifindex, 0 when there is no such interface here.
+Napi::Value InterfaceIndex(const Napi::CallbackInfo& info);
+
+}  // namespace stoq

@@ -1,0 +1,105 @@
+// SPDX-License-Identifier: Apache-2.0
+// Next hops for frames built here: the kernel's IPv6 route and neighbour tables over
+// rtnetlink (no `ip` process, no privilege). Each lookup is one synchronous request the
+// kernel answers from memory, in microseconds.
+import { constants } from 'node:os';
+import { native } from './binding.js';
+import { fromNative, invalidArgument } from './errors.js';
+import { bytesToIpv6, ipv6ToBytes } from './frame/address.js';
+
+const E = constants.errno;
+
+/** What kind of route the kernel chose (rtm_type, as `ip route` spells it). */
+export type RouteType =
+  | 'unspec' | 'unicast' | 'local' | 'broadcast' | 'anycast' | 'multicast'
+  | 'blackhole' | 'unreachable' | 'prohibit' | 'throw' | 'nat' | 'xresolve' | `type ${number}`;
+/** rtm_type values 0..11 (linux/rtnetlink.h). */
+const ROUTE_TYPES: readonly RouteType[] = ['unspec', 'unicast', 'local', 'broadcast', 'anycast', 'multicast', 'blackhole', 'unreachable', 'prohibit', 'throw', 'nat', 'xresolve'];
+
+/** One state of a neighbour entry, as `ip neigh` spells it. */
+export type NeighbourState = 'INCOMPLETE' | 'REACHABLE' | 'STALE' | 'DELAY' | 'PROBE' | 'FAILED' | 'NOARP' | 'PERMANENT';
+/** NUD_* states (linux/neighbour.h): bit i of ndm_state. */
+const NEIGHBOUR_STATES: readonly NeighbourState[] = ['INCOMPLETE', 'REACHABLE', 'STALE', 'DELAY', 'PROBE', 'FAILED', 'NOARP', 'PERMANENT'];
+/** States whose link-layer address may be used to send (as the kernel itself does). */
+const USABLE: ReadonlySet<NeighbourState> = new Set(['REACHABLE', 'STALE', 'DELAY', 'PROBE', 'PERMANENT', 'NOARP']);
+
+/** The route the kernel would use for a destination (`ip -6 route get`). */
+export interface Ipv6Route {
+  /** 'unicast' for ordinary routes, 'local' for this host's own addresses. */
+  type: RouteType;
+  /** Outgoing interface. */
+  ifname: string;
+  /** Its index. */
+  ifindex: number;
+  /** The router to send through, or null when the destination is on-link. */
+  gateway: string | null;
+  /** The source address the kernel would pick, when it has one. */
+  prefsrc: string | null;
+}
+
+/** A neighbour table entry (`ip -6 neigh show to ADDRESS dev IF`). */
+export interface Ipv6Neighbour {
+  /** Link-layer address, or null while unresolved (INCOMPLETE, FAILED). */
+  lladdr: Uint8Array | null;
+  /** The entry's NUD states (usually one). */
+  states: NeighbourState[];
+  /** True when `lladdr` may be used to send now. */
+  usable: boolean;
+}
+
+const isLinkLocal = (bytes: Uint8Array): boolean => bytes[0] === 0xfe && (bytes[1]! & 0xc0) === 0x80;
+
+function interfaceIndex(op: string, ifname: string): number {
+  if (typeof ifname !== 'string' || ifname === '') throw invalidArgument(op, `${op}: ifname must be a non-empty string`);
+  const index = native.interfaceIndex(ifname);
+  if (index === 0) {
+    throw fromNative(Object.assign(new Error(`${op}: no interface ${ifname}`), { errno: E.ENODEV, operation: op }), { ifname });
+  }
+  return index;
+}
+
+/**
+ * The route the kernel would use to send to `address`, or null when it has none
+ * (ENETUNREACH/EHOSTUNREACH). A link-local destination needs `oif`, its zone; for
+ * others `oif` restricts the lookup to routes through that interface. Other failures
+ * throw `XskError`.
+ */
+export function lookupRoute6(address: string, options: { oif?: string } = {}): Ipv6Route | null {
+  const op = 'lookupRoute6';
+  const dst = ipv6ToBytes(address);
+  if (isLinkLocal(dst) && options.oif === undefined) {
+    throw invalidArgument(op, `${op}: ${address} is link-local: say which interface (oif)`);
+  }
+  const oif = options.oif === undefined ? 0 : interfaceIndex(op, options.oif);
+  let route;
+  try {
+    route = native.routeGet6(dst, oif);
+  } catch (error) {
+    const errno = (error as { errno?: number }).errno;
+    if (errno === E.ENETUNREACH || errno === E.EHOSTUNREACH) return null;
+    throw fromNative(error, { ifname: options.oif });
+  }
+  return {
+    type: ROUTE_TYPES[route.type] ?? `type ${route.type}`,
+    ifname: route.ifname,
+    ifindex: route.ifindex,
+    gateway: route.gateway ? bytesToIpv6(route.gateway) : null,
+    prefsrc: route.prefsrc ? bytesToIpv6(route.prefsrc) : null,
+  };
+}
+
+/** The neighbour entry for `address` on `ifname`, or null when there is none. */
+export function lookupNeighbour6(ifname: string, address: string): Ipv6Neighbour | null {
+  const op = 'lookupNeighbour6';
+  const dst = ipv6ToBytes(address);
+  const ifindex = interfaceIndex(op, ifname);
+  let entry;
+  try {
+    entry = native.neighbourGet6(ifindex, dst);
+  } catch (error) {
+    throw fromNative(error, { ifname });
+  }
+  if (!entry) return null;
+  const states = NEIGHBOUR_STATES.filter((_, bit) => (entry.state & (1 << bit)) !== 0);
+  return { lladdr: entry.lladdr, states, usable: entry.lladdr !== null && entry.lladdr.length > 0 && states.some((s) => USABLE.has(s)) };
+}
