@@ -5,15 +5,22 @@
 // no fq, so reordering is done by swapping: a chosen packet is copied into
 // `fault_held` and dropped; the next packet is first sent as a clone, then rewritten
 // into the held one and passed, so the held packet leaves after its successor.
+// So that a held packet never waits long for a successor (a real network reorders by
+// milliseconds, not until the next packet), the controller sends "nudges": UDP to
+// port NUDGE_PORT, every few milliseconds. A nudge is machinery, not traffic: it is
+// never faulted or counted; it is turned into the held packet if there is one, and
+// dropped otherwise.
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
 #include <linux/ipv6.h>
 #include <linux/in.h>
+#include <linux/udp.h>
 #include <linux/pkt_cls.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
 
 #define HELD_MAX 2048
+#define NUDGE_PORT 9
 /* Marks packets this program emitted itself, so they pass untouched on re-entry. */
 #define FAULT_MARK 0x5f0e17u
 
@@ -24,7 +31,7 @@ struct fault_cfg {
 	__u32 pad;
 };
 
-enum { C_SEEN, C_DROPPED, C_DUPLICATED, C_HELD, C_RELEASED, C_HOLD_FAILED, C_MAX };
+enum { C_SEEN, C_DROPPED, C_DUPLICATED, C_HELD, C_RELEASED, C_HOLD_FAILED, C_NUDGE_RELEASED, C_MAX };
 
 struct held {
 	__u32 len;
@@ -80,14 +87,17 @@ static __always_inline int hold(struct __sk_buff *skb, struct held *h)
 	return 0;
 }
 
-/* Sends the current packet as a clone, then turns the skb into the held packet. */
-static __always_inline int release(struct __sk_buff *skb, struct held *h)
+/* Turns the skb into the held packet; sends the current packet first (as a clone)
+ * unless it is a nudge. */
+static __always_inline int release(struct __sk_buff *skb, struct held *h, int send_current)
 {
 	__u32 len = h->len;
 
-	skb->mark = FAULT_MARK;
-	bpf_clone_redirect(skb, skb->ifindex, 0);
-	skb->mark = 0;
+	if (send_current) {
+		skb->mark = FAULT_MARK;
+		bpf_clone_redirect(skb, skb->ifindex, 0);
+		skb->mark = 0;
+	}
 	h->busy = 0;
 	if (len < ETH_HLEN || len >= HELD_MAX || bpf_skb_change_tail(skb, len, 0) < 0)
 		return TC_ACT_SHOT;
@@ -104,6 +114,7 @@ int faults(struct __sk_buff *skb)
 	void *end = (void *)(long)skb->data_end;
 	struct ethhdr *eth = data;
 	struct ipv6hdr *ip6 = (void *)(eth + 1);
+	struct udphdr *udp = (void *)(ip6 + 1);
 	__u32 zero = 0;
 	struct fault_cfg *cfg;
 	struct held *h;
@@ -118,6 +129,12 @@ int faults(struct __sk_buff *skb)
 	h = bpf_map_lookup_elem(&fault_held, &zero);
 	if (!cfg || !h)
 		return TC_ACT_OK;
+	if ((void *)(udp + 1) <= end && udp->dest == bpf_htons(NUDGE_PORT)) {
+		if (!h->busy)
+			return TC_ACT_SHOT;
+		count(C_NUDGE_RELEASED);
+		return release(skb, h, 0);
+	}
 	count(C_SEEN);
 
 	if (chance(cfg->loss_permille)) {
@@ -125,7 +142,7 @@ int faults(struct __sk_buff *skb)
 		return TC_ACT_SHOT;
 	}
 	if (h->busy)
-		return release(skb, h);
+		return release(skb, h, 1);
 	if (chance(cfg->reorder_permille)) {
 		if (hold(skb, h) == 0) {
 			count(C_HELD);

@@ -3,7 +3,7 @@
 // progress, then dumps who waits for whom on both ends (per stream: bytes, Duplex state,
 // the QuicStream's private state, quiche's view; per connection: quiche stats, timers;
 // the transport's timer and flush flags). Bounded in iterations and minutes.
-//   node scripts/stall-hunt.mjs --scenario reorder   --iterations 300 --minutes 7 [--burn 1]
+//   node scripts/stall-hunt.mjs --scenario reorder   --iterations 300 --minutes 7 [--burn 1] [--max-hold 2] [--rate 0.2]
 //   node scripts/stall-hunt.mjs --scenario streams32 --iterations 100 --minutes 7 [--burn 1]
 // reorder: 512 KiB pipe echo, tc fault injector reordering 20 % on both veth ends (dgram).
 // streams32: 32 concurrent 1 MiB streams answered with "<bytes> <sha256>", both ends XDP.
@@ -158,6 +158,9 @@ async function client() {
   const minutes = Number(arg('minutes', 5));
   const idleMs = Number(arg('idle', 6000));
   const stallMs = Number(arg('stall', 2500));
+  // reorder: longest a held packet waits for a successor before a nudge sends it (0: unbounded).
+  const maxHoldMs = Number(arg('max-hold', 2));
+  const reorder = Number(arg('rate', 0.2));
   const xdp = scenario === 'streams32';
   const deadline = Date.now() + minutes * 60_000;
   const burner = arg('burn', '0') === '1'
@@ -191,7 +194,7 @@ async function client() {
       child.kill('SIGUSR2');
       setTimeout(() => resolve({ timeout: true }), 3000);
     });
-    if (!xdp) injectors.push(await attachFaults(lab, lab.a, { reorder: 0.2 }), await attachFaults(lab, lab.b, { reorder: 0.2 }));
+    if (!xdp) injectors.push(await attachFaults(lab, lab.a, { reorder }, { maxHoldMs }), await attachFaults(lab, lab.b, { reorder }, { maxHoldMs }));
     t = await StoqTransport.create({ address: lab.a.address, port: 0, tls: { ca: certs.cert }, idleTimeoutMs: idleMs, ...(xdp ? { interface: lab.a.ifname } : { udpGso: false }) });
     console.log(`client datapath ${t.getEbpfStatus().datapath}`);
     const target = `[${lab.b.address}]:${port}`;
@@ -199,7 +202,10 @@ async function client() {
     for (let i = 0; i < iterations && Date.now() < deadline; i++) {
       results.iterations++;
       const started = performance.now();
+      const ep0 = t.stats().endpoint;
       const conn = await t.connect(target, { serverName: 'stoq.test' });
+      const ep1 = t.stats().endpoint;
+      const connectMs = Math.round(performance.now() - started);
       const streams = [];
       let progressAt = Date.now();
       const bump = () => (progressAt = Date.now());
@@ -244,6 +250,10 @@ async function client() {
         await work;
         results.ok++;
         results.workMs.push(Math.round(performance.now() - started));
+        if (results.workMs.at(-1) > 500) {
+          const c = conn.stats();
+          console.log(`slow: ${results.workMs.at(-1)} ms (connect ${connectMs} ms, client endpoint during it: rx ${ep1.rxDatagrams - ep0.rxDatagrams} rejected ${ep1.rxRejected - ep0.rxRejected} tx ${ep1.txDatagrams - ep0.txDatagrams}); client sent ${c.sent} lost ${c.lost} retrans ${c.retrans} rtt ${c.rttUs} us cwnd ${c.cwnd}`);
+        }
         if (stalled) stalled.outcome = `completed after ${Math.round(performance.now() - started)} ms`;
       } catch (e) {
         if (stalled) stalled.outcome = `failed: ${e.code ?? ''} ${e.message}`;
@@ -263,13 +273,16 @@ async function client() {
     child.kill('SIGTERM');
   } finally {
     await t?.close();
-    for (const inj of injectors) await inj.detach();
+    for (const inj of injectors) {
+      console.log(`injector ${inj.side.label}: ${JSON.stringify(await inj.counters())}`);
+      await inj.detach();
+    }
     await lab.destroy();
     certs.remove();
     burner?.kill('SIGKILL');
   }
   const w = [...results.workMs].sort((a, b) => a - b);
-  console.log(`SUMMARY ${JSON.stringify({ scenario, iterations: results.iterations, ok: results.ok, stalls: results.stalls.length, transferP50Ms: w[w.length >> 1], transferMaxMs: w.at(-1), stallOutcomes: results.stalls.map((s) => s.outcome) })}`);
+  console.log(`SUMMARY ${JSON.stringify({ scenario, iterations: results.iterations, ok: results.ok, stalls: results.stalls.length, transferP50Ms: w[w.length >> 1], transferMaxMs: w.at(-1), over500Ms: w.filter((x) => x > 500).length, stallOutcomes: results.stalls.map((s) => s.outcome) })}`);
   process.exit(0);
 }
 

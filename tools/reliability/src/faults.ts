@@ -1,6 +1,7 @@
 // Controls the fault injector (bpf/faults.bpf.c) on one end of a lab veth: attach at
 // tc clsact egress, set loss/duplication/reordering rates, read what it really did.
 // Maps are addressed by id through bpftool, so parallel labs never share state.
+import type { ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { Lab, LabSide } from '@stoq/netlab';
 import { run } from '@stoq/netlab';
@@ -19,11 +20,38 @@ export interface FaultCounters {
   dropped: number;
   duplicated: number;
   held: number;
+  /** Held packets sent (after a successor or a nudge). */
   released: number;
   holdFailed: number;
+  /** Of `released`, those a nudge set free (no real successor within maxHoldMs). */
+  nudgeReleased: number;
 }
 
-const COUNTER_ORDER = ['seen', 'dropped', 'duplicated', 'held', 'released', 'holdFailed'] as const;
+const COUNTER_ORDER = ['seen', 'dropped', 'duplicated', 'held', 'released', 'holdFailed', 'nudgeReleased'] as const;
+
+/** The injector's nudge port (NUDGE_PORT in bpf/faults.bpf.c). */
+const NUDGE_PORT = 9;
+/**
+ * Sends a one-byte UDP "nudge" to the peer every `ms` (argv: address, ms); the program
+ * turns it into the held packet or drops it. Send errors are expected (the program drops
+ * idle nudges, which the kernel reports as ENOBUFS) and ignored. Ends with its stdin,
+ * so it never outlives the test process.
+ */
+const NUDGER = `
+const [address, ms] = process.argv.slice(1);
+const socket = require('node:dgram').createSocket('udp6');
+const byte = Buffer.alloc(1);
+setInterval(() => socket.send(byte, ${NUDGE_PORT}, address, () => {}), Number(ms));
+process.stdin.on('end', () => process.exit(0)).on('error', () => process.exit(0)).resume();
+`;
+
+export interface FaultOptions {
+  /**
+   * Longest a reordered packet waits for a successor before a nudge sends it (default 2;
+   * 0: wait for the next real packet however long, as before nudges existed).
+   */
+  maxHoldMs?: number;
+}
 
 function hexU32(value: number): string[] {
   const b = Buffer.alloc(4);
@@ -44,7 +72,9 @@ export interface FaultInjector {
 }
 
 /** Attaches the injector at egress of `side` (all rates 0 until `set`). */
-export async function attachFaults(lab: Lab, side: LabSide, rates: FaultRates = {}): Promise<FaultInjector> {
+export async function attachFaults(lab: Lab, side: LabSide, rates: FaultRates = {}, options: FaultOptions = {}): Promise<FaultInjector> {
+  const maxHoldMs = options.maxHoldMs ?? 2;
+  if (!(Number.isInteger(maxHoldMs) && maxHoldMs >= 0 && maxHoldMs <= 1000)) throw new RangeError(`maxHoldMs ${maxHoldMs} is not an integer in [0, 1000]`);
   const tc = (args: string[]) => lab.exec(side, 'tc', args);
   await tc(['qdisc', 'add', 'dev', side.ifname, 'clsact']);
   await tc(['filter', 'add', 'dev', side.ifname, 'egress', 'bpf', 'direct-action', 'obj', faultsObjectPath, 'sec', 'tc']);
@@ -62,6 +92,14 @@ export async function attachFaults(lab: Lab, side: LabSide, rates: FaultRates = 
     if (id === undefined) throw new Error(`map ${name} missing from fault program ${progId}`);
     return String(id);
   };
+
+  // Nudges leave through this side's interface towards the other side.
+  const peer = side === lab.a ? lab.b : lab.a;
+  let nudger: ChildProcess | null = null;
+  if (maxHoldMs > 0) {
+    nudger = lab.spawn(side, process.execPath, ['-e', NUDGER, peer.address, String(maxHoldMs)], { stdio: ['pipe', 'ignore', 'ignore'] });
+    nudger.on('error', () => {});
+  }
 
   const injector: FaultInjector = {
     side,
@@ -90,6 +128,8 @@ export async function attachFaults(lab: Lab, side: LabSide, rates: FaultRates = 
       return out;
     },
     async detach() {
+      nudger?.stdin?.end();
+      nudger?.kill();
       await tc(['qdisc', 'del', 'dev', side.ifname, 'clsact']).catch(() => {});
     },
   };

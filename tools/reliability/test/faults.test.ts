@@ -45,6 +45,49 @@ describe.skipIf(!isRoot)('transfers under injected faults (tc egress on both vet
   }
   cases.push(['all three at 5%', { loss: 0.05, duplicate: 0.05, reorder: 0.05 }, 'dropped']);
 
+  it('a reordered datagram waits for a successor at most about maxHoldMs (2 ms): a nudge sends it', async () => {
+    const GAP_MS = 60;
+    const COUNT = 10;
+    // Receiver in B: records the monotonic arrival time of each datagram (index in byte 0).
+    const receiver = lab.spawn(lab.b, process.execPath, ['-e', `
+      const s = require('node:dgram').createSocket('udp6');
+      const got = [];
+      s.on('message', (m) => got.push([m[0], Number(process.hrtime.bigint())]));
+      s.bind(9393, process.argv[1], () => console.log('ready'));
+      setTimeout(() => { console.log(JSON.stringify(got)); process.exit(0); }, ${GAP_MS * COUNT + 1500});
+    `, lab.b.address]);
+    let out = '';
+    receiver.stdout!.on('data', (d) => (out += d));
+    await new Promise<void>((resolve, reject) => {
+      receiver.stdout!.on('data', () => out.includes('ready') && resolve());
+      receiver.once('exit', (code) => reject(new Error(`receiver exited early (${code})`)));
+    });
+    const [a] = injectors;
+    await a!.set({ reorder: 1 }); // every datagram is held; nothing follows it for GAP_MS
+    const before = await a!.counters();
+    const sender = (await import('node:dgram')).createSocket('udp6');
+    const sentAt: number[] = [];
+    try {
+      for (let i = 0; i < COUNT; i++) {
+        sentAt.push(Number(process.hrtime.bigint()));
+        sender.send(Buffer.from([i]), 9393, lab.b.address);
+        await new Promise((r) => setTimeout(r, GAP_MS));
+      }
+    } finally {
+      await a!.set({});
+      sender.close();
+    }
+    const after = await a!.counters();
+    await new Promise((r) => receiver.once('exit', r));
+    const got = JSON.parse(out.trim().split('\n').pop()!) as Array<[number, number]>;
+    const delaysMs = got.map(([i, t]) => (t - sentAt[i]!) / 1e6);
+    console.log(`held ${after.held - before.held}, freed by a nudge ${after.nudgeReleased - before.nudgeReleased}; delays ${delaysMs.map((d) => d.toFixed(1)).join(' ')} ms`);
+    expect(got.map(([i]) => i)).toEqual([...Array(COUNT).keys()]);
+    expect(after.nudgeReleased - before.nudgeReleased).toBeGreaterThanOrEqual(COUNT - 1);
+    // Without nudges each would wait for the next datagram, GAP_MS later.
+    expect(Math.max(...delaysMs)).toBeLessThan(GAP_MS / 2);
+  });
+
   it.each(cases)('%s: a 512 KiB echo comes back intact', async (_name, rates, proof) => {
     for (const i of injectors) await i.set(rates);
     const before = await Promise.all(injectors.map((i) => i.counters()));
