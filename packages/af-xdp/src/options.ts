@@ -62,6 +62,7 @@ export function ringSize(op: string, name: string, value: unknown, fallback: num
 /** Validates `Umem.create()` options and fills in defaults; throws `STOQ_ERR_INVALID_ARGUMENT`. */
 export function normaliseUmemOptions(options: UmemOptions = {}): NormalisedUmemOptions {
   const op = 'Umem.create';
+  if (typeof options !== 'object' || options === null) throw invalidArgument(op, `${op}: options must be an object, got ${String(options)}`);
   const frameSize = options.frameSize ?? 4096;
   if (frameSize !== 2048 && frameSize !== 4096) {
     throw invalidArgument(op, `${op}: frameSize must be 2048 or 4096, got ${String(options.frameSize)}`, 'aligned UMEM chunks are a power of two between 2048 and the page size');

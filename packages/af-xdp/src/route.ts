@@ -49,8 +49,8 @@ export interface Ipv6Neighbour {
 
 const isLinkLocal = (bytes: Uint8Array): boolean => bytes[0] === 0xfe && (bytes[1]! & 0xc0) === 0x80;
 
-function interfaceIndex(op: string, ifname: string): number {
-  if (typeof ifname !== 'string' || ifname === '') throw invalidArgument(op, `${op}: ifname must be a non-empty string`);
+function interfaceIndex(op: string, ifname: string, name = 'ifname'): number {
+  if (typeof ifname !== 'string' || ifname === '') throw invalidArgument(op, `${op}: ${name} must be a non-empty interface name, got ${String(ifname)}`);
   const index = native.interfaceIndex(ifname);
   if (index === 0) {
     throw fromNative(Object.assign(new Error(`${op}: no interface ${ifname}`), { errno: E.ENODEV, operation: op }), { ifname });
@@ -60,24 +60,27 @@ function interfaceIndex(op: string, ifname: string): number {
 
 /**
  * The route the kernel would use to send to `address`, or null when it has none
- * (ENETUNREACH/EHOSTUNREACH). A link-local destination needs `oif`, its zone; for
- * others `oif` restricts the lookup to routes through that interface. Other failures
- * throw `XskError`.
+ * (ENETUNREACH/EHOSTUNREACH). A link-local destination needs its zone: `oif`, or
+ * `fe80::1%eth0`; for others `oif` restricts the lookup to routes through that
+ * interface. Other failures throw `XskError`.
  */
 export function lookupRoute6(address: string, options: { oif?: string } = {}): Ipv6Route | null {
   const op = 'lookupRoute6';
+  if (typeof options !== 'object' || options === null) throw invalidArgument(op, `${op}: options must be an object, got ${String(options)}`);
   const dst = ipv6ToBytes(address);
-  if (isLinkLocal(dst) && options.oif === undefined) {
-    throw invalidArgument(op, `${op}: ${address} is link-local: say which interface (oif)`);
+  const zone = typeof address === 'string' && address.includes('%') ? address.slice(address.indexOf('%') + 1).replace(/\]$/, '') : undefined;
+  const oifName = options.oif ?? zone;
+  if (isLinkLocal(dst) && oifName === undefined) {
+    throw invalidArgument(op, `${op}: ${address} is link-local: say which interface (oif, or ${address}%IFNAME)`);
   }
-  const oif = options.oif === undefined ? 0 : interfaceIndex(op, options.oif);
+  const oif = oifName === undefined ? 0 : interfaceIndex(op, oifName, 'oif');
   let route;
   try {
     route = native.routeGet6(dst, oif);
   } catch (error) {
     const errno = (error as { errno?: number }).errno;
     if (errno === E.ENETUNREACH || errno === E.EHOSTUNREACH) return null;
-    throw fromNative(error, { ifname: options.oif });
+    throw fromNative(error, { ifname: oifName });
   }
   return {
     type: ROUTE_TYPES[route.type] ?? `type ${route.type}`,

@@ -16,6 +16,9 @@ describe('route lookups without a lab', () => {
     expect(() => lookupRoute6('fe80::1')).toThrow(expect.objectContaining({ code: 'STOQ_ERR_INVALID_ARGUMENT' }));
     expect(() => lookupRoute6('10.0.0.1')).toThrow(expect.objectContaining({ code: 'STOQ_ERR_INVALID_ARGUMENT' }));
     expect(() => lookupNeighbour6('stoq-no-such0', '::1')).toThrow(expect.objectContaining({ code: 'STOQ_ERR_NO_SUCH_DEVICE' }));
+    expect(() => lookupRoute6('::1', null as never)).toThrow(expect.objectContaining({ code: 'STOQ_ERR_INVALID_ARGUMENT' }));
+    expect(() => lookupRoute6('::1', { oif: 5 as never })).toThrow(/oif must be a non-empty interface name/);
+    expect(() => lookupNeighbour6(undefined as never, '::1')).toThrow(/ifname must be a non-empty interface name/);
   });
 });
 
@@ -69,5 +72,6 @@ describe.skipIf(!isRoot)('route and neighbour lookups (veth lab)', () => {
     const [peer] = JSON.parse((await lab.exec(lab.b, 'ip', ['-j', '-6', 'addr', 'show', 'dev', lab.b.ifname])).stdout) as Array<{ addr_info: Array<{ local: string; scope: string }> }>;
     const linkLocal = peer!.addr_info.find((a) => a.scope === 'link')!.local;
     expect(lookupRoute6(linkLocal, { oif: lab.a.ifname })).toMatchObject({ type: 'unicast', ifname: lab.a.ifname, gateway: null });
+    expect(lookupRoute6(`${linkLocal}%${lab.a.ifname}`)).toMatchObject({ type: 'unicast', ifname: lab.a.ifname, gateway: null });
   });
 });

@@ -20,6 +20,7 @@ describe('option validation (no kernel needed)', () => {
     expect(() => Umem.create({ frameSize: 3000 as never })).toThrow(/2048 or 4096/);
     expect(() => Umem.create({ fillSize: 3 })).toThrow(XskError);
     expect(() => Umem.create({ hugePages: 1 as never })).toThrow(/hugePages must be a boolean/);
+    expect(() => Umem.create(null as never)).toThrow(code('STOQ_ERR_INVALID_ARGUMENT'));
     expect(() => XskSocket.open({ ifname: 'stoq-no-such0' })).toThrow(code('STOQ_ERR_NO_SUCH_DEVICE'));
   });
 });
