@@ -5,9 +5,19 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
-  buildUdp6Frame, bytesToIpv6, ipv6ToBytes, macToBytes, bytesToMac, ParsedUdp6Frame, parseUdp6Frame, udp6ChecksumValid,
+  buildUdp6Frame, bytesToIpv6, fold, ipv6ToBytes, macToBytes, bytesToMac, ParsedUdp6Frame, parseUdp6Frame, sumWords, udp6ChecksumValid,
   udp6HeaderLength, type Udp6FrameSpec, XskError,
 } from '../src/index.js';
+
+/** One's-complement sum of big-endian 16-bit words of [start, end), folded, the obvious way. */
+function referenceSum(view: Uint8Array, start: number, end: number, initial: number): number {
+  let sum = BigInt(initial);
+  let i = start;
+  for (; i + 1 < end; i += 2) sum += BigInt((view[i]! << 8) | view[i + 1]!);
+  if (i < end) sum += BigInt(view[i]! << 8);
+  while (sum >> 16n) sum = (sum & 0xffffn) + (sum >> 16n);
+  return Number(sum);
+}
 
 /** RFC 768/8200 checksum computed the slow, obvious way. */
 function referenceChecksum(src: Uint8Array, dst: Uint8Array, udp: Uint8Array): number {
@@ -36,6 +46,23 @@ const spec: fc.Arbitrary<Udp6FrameSpec> = fc.record({
 const payload = fc.uint8Array({ maxLength: 1400 });
 
 describe('frame codec', () => {
+  it('sumWords equals 16-bit big-endian addition at any alignment and length (its word-wise and byte-wise paths)', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 3000 }), fc.nat(7), fc.nat(3000), fc.nat(3000), fc.nat(0xffff), (data, shift, a, b, initial) => {
+        // Views at every offset mod 8 in their buffer: odd, 2 mod 4 and 4-aligned starts.
+        const view = new Uint8Array(data.length + 8).subarray(shift, shift + data.length);
+        view.set(data);
+        const start = Math.min(a, b, data.length);
+        const end = Math.min(Math.max(a, b), data.length);
+        expect(fold(sumWords(view, start, end, initial))).toBe(referenceSum(view, start, end, initial));
+      }),
+      { numRuns: 1000 },
+    );
+    // Past 2^20 32-bit words the word-wise sum folds on the way; all-0xff bytes stress it.
+    const large = new Uint8Array(5 * 1024 * 1024 + 6).fill(0xff);
+    expect(fold(sumWords(large, 2, large.length - 1))).toBe(referenceSum(large, 2, large.length - 1, 0));
+  });
+
   it('build → parse roundtrips every field (with 0-2 VLAN tags)', () => {
     const parsed = new ParsedUdp6Frame();
     const out = new Uint8Array(2048);
