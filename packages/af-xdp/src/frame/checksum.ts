@@ -7,14 +7,15 @@
 // V8 for a 1358-byte UDP datagram (the AF_XDP send path checksums every frame). Short
 // runs (addresses, small packets) stay byte-wise: there the setup costs more than it saves.
 const MIN_WORDWISE = 128;
-let wordsBuffer: ArrayBufferLike | null = null;
-let words: Uint32Array<ArrayBufferLike> = new Uint32Array(0);
+// Weakly keyed: a cache entry must not keep a closed UMEM's mapping alive.
+const wordViews = new WeakMap<ArrayBufferLike, Uint32Array<ArrayBufferLike>>();
 
-/** A Uint32Array over all of `buffer`, reused while the buffer stays the same (a UMEM). */
+/** A Uint32Array over all of `buffer`, made once per buffer (a UMEM, say). */
 function wordsOf(buffer: ArrayBufferLike): Uint32Array<ArrayBufferLike> {
-  if (buffer !== wordsBuffer) {
+  let words = wordViews.get(buffer);
+  if (!words) {
     words = new Uint32Array(buffer, 0, buffer.byteLength >>> 2);
-    wordsBuffer = buffer;
+    wordViews.set(buffer, words);
   }
   return words;
 }
