@@ -79,14 +79,6 @@ export class NextHopTable {
     return entry.hop;
   }
 
-  /** Resolves `address` now (e.g. before the first send) and returns the result. */
-  resolve(address: string): NextHop | null {
-    const entry = this.#entries.get(address) ?? { hop: null, reason: 'not resolved yet', freshUntil: 0, resolving: false };
-    this.#entries.set(address, entry);
-    this.#resolve(address, entry);
-    return entry.hop;
-  }
-
   /** Why `address` has no next hop (or null when it has one). */
   reason(address: string): string | null {
     const entry = this.#entries.get(address);
