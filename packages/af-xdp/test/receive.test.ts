@@ -179,9 +179,13 @@ describe.skipIf(!isRoot)('busy polling (opt-in)', () => {
     await withLabFor(async (lab) => {
       const socket = await openWhenFree(() => XskSocket.open({ ifname: lab.a.ifname, mode: 'copy', busyPoll: { usecs: 50, budget: 16 } }));
       try {
+        // A fresh veth may still send its own ICMPv6 (MLD, RS), which the standalone program
+        // redirects like everything on the queue: take those first (a CI run once found one).
+        for (let batch = socket.receive(); batch.count > 0; batch = socket.receive()) batch.release();
+        const before = socket.statistics().socket.wakeups;
         expect(socket.receive().count).toBe(0);
         socket.release();
-        expect(socket.statistics().socket.wakeups).toBe(1); // the empty receive busy-polled once
+        expect(socket.statistics().socket.wakeups - before).toBe(1); // the empty receive busy-polled once
         await lab.exec(lab.b, process.execPath, [helper('udp-sender.mjs'), lab.a.address, '9292', '50', '16', '1']);
         let received = 0;
         for (let round = 0; round < 1000 && received < 50; round++) {
