@@ -38,9 +38,17 @@ export async function createFuzzTarget(idleTimeoutMs = 3000): Promise<FuzzTarget
   await captureConn.close();
   await relay.close();
   const live = await client.connect(`[::1]:${server.address().port}`, { serverName: 'stoq.test' });
+  // A short server idle timeout makes fuzz-made connections go quickly; the long-lived
+  // connection sends a keep-alive message every 500 ms so it is not one of them (waits
+  // for those to drain can outlast the timeout on a loaded machine).
+  const keepAlive = setInterval(() => void client.send(live, Buffer.from('keep-alive')).catch(() => {}), 500);
+  keepAlive.unref();
   return {
     server, client, live, corpus: relay.captured,
-    close: async () => void (await Promise.all([client.close(), server.close()])),
+    close: async () => {
+      clearInterval(keepAlive);
+      await Promise.all([client.close(), server.close()]);
+    },
   };
 }
 
