@@ -119,8 +119,14 @@ describe.skipIf(!isRoot)('receive (veth lab, copy mode)', () => {
       // The 12 datagrams that found no frame were dropped by the kernel and counted.
       const stats = socket.statistics();
       expect(stats.kernel.rxDropped + stats.kernel.rxFillRingEmptyDescs).toBeGreaterThan(0);
-      expect(socket.receive().count).toBe(0);
-      socket.release();
+      // Dropped means gone: none of ours is queued behind the refill (the veth's own
+      // ICMPv6, redirected like the rest of the queue, may be: a CI run once saw one).
+      const after = socket.receive();
+      const parsed = new ParsedUdp6Frame();
+      let ours = 0;
+      for (let i = 0; i < after.count; i++) if (parseUdp6Frame(after.packet(i), parsed) && parsed.dstPort === 9292) ours++;
+      after.release();
+      expect(ours).toBe(0);
     } finally {
       socket.close();
     }
