@@ -4,7 +4,7 @@
 // Live flood: counts packets until 1 s passes without one (or maxSeconds), then
 // prints one JSON line.
 //   node receivers.mjs dgram <address> <port> <maxSeconds>
-//   node receivers.mjs xsk <ifname> <queue> <maxSeconds> [batchSize=64]
+//   node receivers.mjs xsk <ifname> <queue> <maxSeconds> [batchSize=256]
 //
 // Drain (receiver capacity, whatever the sender manages): the receiver consumes
 // nothing until told, so the sender can fill its queue; then it empties that queue
@@ -13,7 +13,7 @@
 // ends with a final JSON line. Waiting on stdin is synchronous on purpose: the event
 // loop must not run, or libuv would read the dgram socket while it fills.
 //   node receivers.mjs dgram-drain <address> <port> <maxSeconds> <rcvbufBytes>
-//   node receivers.mjs xsk-drain <ifname> <queue> <maxSeconds> <frames> [batchSize=64]
+//   node receivers.mjs xsk-drain <ifname> <queue> <maxSeconds> <frames> [batchSize=256]
 //
 // All receivers touch one byte per packet, like the C receiver (tools/pktgen).
 // BENCH_HUGEPAGES=1 puts the AF_XDP UMEM on transparent huge pages (the C receiver
@@ -169,7 +169,7 @@ if (kind === 'dgram') {
   const { XskSocket } = await import(new URL('../dist/index.js', import.meta.url).href);
   const { Umem } = await import(new URL('../dist/index.js', import.meta.url).href);
   const umem = Umem.create({ hugePages });
-  const socket = XskSocket.open({ ifname: where, queueId: Number(portOrQueue), mode: 'auto', batchSize: Number(size ?? 64), umem });
+  const socket = XskSocket.open({ ifname: where, queueId: Number(portOrQueue), mode: 'auto', batchSize: Number(size ?? 256), umem });
   const umemBytes = socket.umem.bytes;
   socket.on('readable', () => {
     if (!packets) firstPacket();
@@ -229,7 +229,7 @@ if (kind === 'dgram') {
   // Every frame lent to the fill ring and an RX ring as deep, so the kernel can queue
   // `frames` packets while we look away; 2048-byte frames keep the UMEM small.
   const umem = Umem.create({ frameCount: frames + 64, frameSize: 2048, fillSize: frames, compSize: 64, hugePages });
-  const socket = XskSocket.open({ ifname: where, queueId: Number(portOrQueue), mode: 'auto', umem, rxSize: frames, txSize: 64, rxFrames: frames, batchSize: Number(batchArg ?? 64) });
+  const socket = XskSocket.open({ ifname: where, queueId: Number(portOrQueue), mode: 'auto', umem, rxSize: frames, txSize: 64, rxFrames: frames, batchSize: Number(batchArg ?? 256) });
   const umemBytes = umem.bytes;
   let cycle = null;
   const { PerformanceObserver } = await import('node:perf_hooks');

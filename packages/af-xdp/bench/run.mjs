@@ -6,6 +6,8 @@
 //  - live flood: receivers run while the sender floods (caps at the sender's rate);
 //  - drain: each receiver looks away while the sender fills a deep queue (UMEM/RX
 //    ring, or SO_RCVBUF), then empties it with no new arrivals: its own capacity.
+//    The Node and C AF_XDP receivers drain in alternation, each on a lab of its own,
+//    and the Node/C ratio is the median of the per-pair ratios (the host drifts).
 // Prints Mpps, loss, CPU, the XDP and AF_XDP modes read back, and the ratios the
 // package targets. Needs root; build first (pnpm turbo build).
 import { spawn } from 'node:child_process';
@@ -22,21 +24,32 @@ const PORT = 9292;
 const DRAIN_FRAMES = Number(process.env.BENCH_DRAIN_FRAMES ?? 65536);
 const DGRAM_DEPTH = Number(process.env.BENCH_DGRAM_DEPTH ?? 65536);
 const DGRAM_RCVBUF = Number(process.env.BENCH_DGRAM_RCVBUF ?? 256 << 20);
-const DRAIN_CYCLES = Number(process.env.BENCH_DRAIN_CYCLES ?? 6);
+const DRAIN_CYCLES = Number(process.env.BENCH_DRAIN_CYCLES ?? 12);
 // Cycles run first and left out of the figures (printed apart): V8 optimises the
 // Node receive loops during them; a long-running receiver is past that point.
-const DRAIN_WARMUP = Number(process.env.BENCH_DRAIN_WARMUP ?? 2);
+const DRAIN_WARMUP = Number(process.env.BENCH_DRAIN_WARMUP ?? 3);
 // AF_XDP fills leave this many frames spare, so a stray packet on the veth (MLD,
 // router solicitation) never empties the fill ring.
 const XSK_SPARE = 256;
 const DRAIN_MAX_SECONDS = 120;
-// RX batch of the Node AF_XDP receiver (the C receiver's loop takes 64 at a time).
-const XSK_BATCH = Number(process.env.BENCH_XSK_BATCH ?? 64);
+// RX batch of the Node AF_XDP receiver (the package's default, 256).
+const XSK_BATCH = Number(process.env.BENCH_XSK_BATCH ?? 256);
+// RX batch of the C receiver: the Node one's unless BENCH_C_BATCH says otherwise
+// (C at 256 drained 0-6 % faster than at 64 here, so it is not handicapped by it).
+const C_BATCH = Number(process.env.BENCH_C_BATCH ?? XSK_BATCH);
 // BENCH_HUGEPAGES=1: both AF_XDP receivers put their UMEM on transparent huge pages.
 const HUGEPAGES = process.env.BENCH_HUGEPAGES === '1';
 const THP_ARG = HUGEPAGES ? ['thp'] : [];
 // Extra node flags for the Node receivers, e.g. --perf-basic-prof for perf.
 const NODE_ARGS = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
+// The drain protocol blocks the Node receiver on stdin between drains; V8's memory
+// reducer reads that as idleness and starts up to three major GCs in the first
+// seconds, whose concurrent marking then shares the receiver's pinned CPU with a
+// drain (--trace-gc: "Mark-Compact (reduce)", 330-370 ms of marking; those drains
+// ran 2-3x slower with 3-31 involuntary context switches). A receiver busy with
+// traffic is not idle, so the drain receivers run without it; BENCH_NODE_ARGS
+// comes after and can turn it back on (--memory-reducer).
+const DRAIN_NODE_ARGS = ['--no-memory-reducer', ...NODE_ARGS];
 const here = (p) => fileURLToPath(new URL(p, import.meta.url));
 const pktgen = here('../../../tools/pktgen/build/');
 const receiversScript = here('./receivers.mjs');
@@ -83,7 +96,7 @@ async function measure(lab, name, payload) {
   const receivers = {
     dgram: [process.execPath, [...NODE_ARGS, receiversScript, 'dgram', lab.a.address, String(PORT), String(SECONDS + 10)]],
     'af-xdp (node)': [process.execPath, [...NODE_ARGS, receiversScript, 'xsk', lab.a.ifname, '0', String(SECONDS + 10), String(XSK_BATCH)]],
-    'C AF_XDP': [pktgen + 'xsk_count', [lab.a.ifname, '0', String(SECONDS + 10), '1', ...THP_ARG]],
+    'C AF_XDP': [pktgen + 'xsk_count', [lab.a.ifname, '0', String(SECONDS + 10), '1', `batch=${C_BATCH}`, ...THP_ARG]],
   };
   const [cmd, args] = receivers[name];
   // Sender on CPU 0, receiver on CPU 1: the two never fight for one core.
@@ -174,35 +187,50 @@ async function xdpMode(lab) {
   return `${[...new Set(attached)].join('+')} XDP`;
 }
 
-async function measureDrain(lab, name, payload) {
+/** Starts one drain receiver on `lab` and waits until it is ready. */
+async function openDrainReceiver(lab, name) {
   const max = String(DRAIN_MAX_SECONDS);
   const receivers = {
-    dgram: [process.execPath, [...NODE_ARGS, receiversScript, 'dgram-drain', lab.a.address, String(PORT), max, String(DGRAM_RCVBUF)], DGRAM_DEPTH],
-    'af-xdp (node)': [process.execPath, [...NODE_ARGS, receiversScript, 'xsk-drain', lab.a.ifname, '0', max, String(DRAIN_FRAMES), String(XSK_BATCH)], DRAIN_FRAMES - XSK_SPARE],
-    'C AF_XDP': [pktgen + 'xsk_count', [lab.a.ifname, '0', max, '1', 'drain', String(DRAIN_FRAMES), ...THP_ARG], DRAIN_FRAMES - XSK_SPARE],
+    dgram: [process.execPath, [...DRAIN_NODE_ARGS, receiversScript, 'dgram-drain', lab.a.address, String(PORT), max, String(DGRAM_RCVBUF)], DGRAM_DEPTH],
+    'af-xdp (node)': [process.execPath, [...DRAIN_NODE_ARGS, receiversScript, 'xsk-drain', lab.a.ifname, '0', max, String(DRAIN_FRAMES), String(XSK_BATCH)], DRAIN_FRAMES - XSK_SPARE],
+    'C AF_XDP': [pktgen + 'xsk_count', [lab.a.ifname, '0', max, '1', 'drain', String(DRAIN_FRAMES), `batch=${C_BATCH}`, ...THP_ARG], DRAIN_FRAMES - XSK_SPARE],
   };
   const [cmd, args, depth] = receivers[name];
   const receiver = startDrainReceiver(cmd, args);
-  const cycles = [];
-  const warmup = [];
-  let final;
-  let xdp = 'kernel UDP';
   try {
     await receiver.ready;
-    if (name !== 'dgram') xdp = await xdpMode(lab);
-    for (let i = 0; i < DRAIN_WARMUP + DRAIN_CYCLES; i++) {
-      const { stdout } = await lab.exec(lab.b, 'taskset', ['-c', '0', pktgen + 'udp6_flood', lab.a.address, String(PORT), String(payload), String(depth), '10'], 20_000);
-      const { sent } = JSON.parse(stdout.trim());
-      await sleep(150); // the veth's NAPI finishes delivering what the sender queued
-      (i < DRAIN_WARMUP ? warmup : cycles).push({ sent, ...(await receiver.request(`drain ${sent}`)) });
-      if (process.env.BENCH_DEBUG) console.log(JSON.stringify((i < DRAIN_WARMUP ? warmup : cycles).at(-1)));
-    }
-    final = await receiver.request('quit');
-    await receiver.exited();
-  } finally {
+  } catch (error) {
     receiver.kill();
+    throw error;
+  }
+  const xdp = name === 'dgram' ? 'kernel UDP' : await xdpMode(lab);
+  return { name, lab, receiver, depth, xdp, cycles: [], warmup: [], final: null };
+}
+
+/** One drain cycle: the sender fills the receiver's queue, then the receiver empties it. */
+async function drainOnce(rx, payload, isWarmup) {
+  const { lab } = rx;
+  const { stdout } = await lab.exec(lab.b, 'taskset', ['-c', '0', pktgen + 'udp6_flood', lab.a.address, String(PORT), String(payload), String(rx.depth), '10'], 20_000);
+  const { sent } = JSON.parse(stdout.trim());
+  await sleep(150); // the veth's NAPI finishes delivering what the sender queued
+  const cycle = { sent, ...(await rx.receiver.request(`drain ${sent}`)) };
+  (isWarmup ? rx.warmup : rx.cycles).push(cycle);
+  if (process.env.BENCH_DEBUG) console.log(JSON.stringify({ receiver: rx.name, warmup: isWarmup, ...cycle }));
+  return cycle;
+}
+
+async function closeDrainReceiver(rx) {
+  try {
+    rx.final = await rx.receiver.request('quit');
+    await rx.receiver.exited();
+  } finally {
+    rx.receiver.kill();
   }
   await sleep(300);
+}
+
+function drainSummary(rx, payload) {
+  const { name, cycles, warmup, final, xdp } = rx;
   const sum = (k) => cycles.reduce((a, c) => a + (c[k] ?? 0), 0);
   const packets = sum('packets');
   const seconds = sum('seconds');
@@ -220,6 +248,7 @@ async function measureDrain(lab, name, payload) {
     cpuMpps: packets / cpuSeconds / 1e6,
     cpuNsPerPacket: (cpuSeconds * 1e9) / packets,
     cycleMpps: [Math.min(...perCycle), Math.max(...perCycle)],
+    cyclesCpuMpps: cycles.map((c) => c.packets / c.cpuSeconds / 1e6),
     incomplete: cycles.filter((c) => c.complete === false).length,
     warmupMpps: warmup.map((c) => c.packets / c.seconds / 1e6),
     warmupLoss: warmup.reduce((a, c) => a + c.sent - c.packets, 0),
@@ -227,6 +256,40 @@ async function measureDrain(lab, name, payload) {
     queueBytes: name === 'dgram' ? Math.max(...cycles.map((c) => c.rxQueueBytes)) : undefined,
     rcvbuf: final.rcvbuf,
   };
+}
+
+/** All drain cycles of one receiver in a row. */
+async function measureDrain(lab, name, payload) {
+  const rx = await openDrainReceiver(lab, name);
+  try {
+    for (let i = 0; i < DRAIN_WARMUP + DRAIN_CYCLES; i++) await drainOnce(rx, payload, i < DRAIN_WARMUP);
+  } finally {
+    await closeDrainReceiver(rx);
+  }
+  return drainSummary(rx, payload);
+}
+
+/**
+ * Node and C AF_XDP receivers, each on its own lab (one XDP program and one socket
+ * per queue), drained in alternation: cycle k runs Node then C for even k, C then
+ * Node for odd k. Both see the same minutes of the host, so slow drift (other
+ * tenants, memory bandwidth) cancels in the per-pair ratios that the run reports.
+ */
+async function measureDrainPaired(labs, payload) {
+  const pair = [];
+  try {
+    pair.push(await openDrainReceiver(labs[0], 'af-xdp (node)'));
+    pair.push(await openDrainReceiver(labs[1], 'C AF_XDP'));
+    for (let i = 0; i < DRAIN_WARMUP + DRAIN_CYCLES; i++) {
+      const order = i % 2 === 0 ? pair : [...pair].reverse();
+      for (const rx of order) await drainOnce(rx, payload, i < DRAIN_WARMUP);
+    }
+  } catch (error) {
+    for (const rx of pair) await closeDrainReceiver(rx).catch(() => {});
+    throw error;
+  }
+  for (const rx of pair) await closeDrainReceiver(rx);
+  return pair.map((rx) => drainSummary(rx, payload));
 }
 
 /** Raises net.core.rmem_max to `bytes` until restore(); restored on exit and on signals too. */
@@ -269,7 +332,7 @@ const restoreRmem = raiseRmemMax(DGRAM_RCVBUF);
 try {
   await withLab({ hostSide: true, staticNeighbours: true }, async (lab) => {
     const { stdout } = await lab.exec(lab.a, 'ethtool', ['-i', lab.a.ifname]);
-    console.log(`lab veth ${lab.a.ifname} (driver ${/driver: (\S+)/.exec(stdout)?.[1]}), 1 queue, sender pinned to CPU 0, receivers to CPU 1; the Node AF_XDP receiver uses the package's standalone redirect program (bpf_link), the C one libxdp's default program; Node RX batch ${XSK_BATCH}, C RX batch 64${NODE_ARGS.length ? `; node ${NODE_ARGS.join(' ')}` : ''}`);
+    console.log(`lab veth ${lab.a.ifname} (driver ${/driver: (\S+)/.exec(stdout)?.[1]}), 1 queue, sender pinned to CPU 0, receivers to CPU 1; the Node AF_XDP receiver uses the package's standalone redirect program (bpf_link), the C one libxdp's default program; Node RX batch ${XSK_BATCH}, C RX batch ${C_BATCH}${NODE_ARGS.length ? `; node ${NODE_ARGS.join(' ')}` : ''}`);
     if (METHODS.has('live')) console.log(`\nlive flood (${SECONDS} s from the peer namespace):`);
     for (const payload of METHODS.has('live') ? PAYLOADS : []) {
       for (const name of NAMES) {
@@ -283,19 +346,31 @@ try {
     if (METHODS.has('drain')) console.log(
       `\ndrain (${DRAIN_CYCLES} cycles after ${DRAIN_WARMUP} warm-up: the sender queues ${DRAIN_FRAMES - XSK_SPARE} packets into ${DRAIN_FRAMES} AF_XDP frames / ${DGRAM_DEPTH} into the dgram socket, then the receiver empties the queue with no new arrivals):`,
     );
-    for (const payload of METHODS.has('drain') ? PAYLOADS : []) {
-      for (const name of NAMES) {
-        const r = await measureDrain(lab, name, payload);
-        drains.push(r);
-        const dgramInfo = r.receiver === 'dgram' ? `, rcvbuf ${r.rcvbuf} B, max queued ${(r.queueBytes / 2 ** 20).toFixed(1)} MiB` : '';
-        console.log(
-          `${String(payload).padStart(4)} B  ${name.padEnd(14)} ${r.mode.padEnd(27)} drained ${r.received}/${r.sent} (loss ${(r.loss * 100).toFixed(2)}%, min depth ${r.depth}${dgramInfo})  ` +
-            `${r.wallMpps.toFixed(3)} Mpps wall (cycles ${r.cycleMpps.map((x) => x.toFixed(2)).join('–')})  ${r.cpuMpps.toFixed(3)} Mpps per CPU-second (${r.cpuNsPerPacket.toFixed(0)} ns/packet)  ${r.drops}` +
-            `  warm-up ${r.warmupMpps.map((x) => x.toFixed(2)).join(', ')} Mpps wall` +
-            (r.incomplete ? `  [${r.incomplete} cycle(s) ended idle short of the expected count]` : ''),
-        );
+    // Node and C AF_XDP drain in alternation when both run; the second lab gives the
+    // C receiver an interface of its own.
+    const paired = NAMES.includes('af-xdp (node)') && NAMES.includes('C AF_XDP');
+    const runDrains = async (pairLab) => {
+      for (const payload of METHODS.has('drain') ? PAYLOADS : []) {
+        const rows = [];
+        for (const name of NAMES) {
+          if (paired && name === 'C AF_XDP') continue;
+          if (paired && name === 'af-xdp (node)') rows.push(...(await measureDrainPaired([lab, pairLab], payload)));
+          else rows.push(await measureDrain(lab, name, payload));
+        }
+        for (const r of rows) {
+          drains.push(r);
+          const dgramInfo = r.receiver === 'dgram' ? `, rcvbuf ${r.rcvbuf} B, max queued ${(r.queueBytes / 2 ** 20).toFixed(1)} MiB` : '';
+          console.log(
+            `${String(payload).padStart(4)} B  ${r.receiver.padEnd(14)} ${r.mode.padEnd(27)} drained ${r.received}/${r.sent} (loss ${(r.loss * 100).toFixed(2)}%, min depth ${r.depth}${dgramInfo})  ` +
+              `${r.wallMpps.toFixed(3)} Mpps wall (cycles ${r.cycleMpps.map((x) => x.toFixed(2)).join('–')})  ${r.cpuMpps.toFixed(3)} Mpps per CPU-second (${r.cpuNsPerPacket.toFixed(0)} ns/packet)  ${r.drops}` +
+              `  warm-up ${r.warmupMpps.map((x) => x.toFixed(2)).join(', ')} Mpps wall` +
+              (r.incomplete ? `  [${r.incomplete} cycle(s) ended idle short of the expected count]` : ''),
+          );
+        }
       }
-    }
+    };
+    if (METHODS.has('drain') && paired) await withLab({ hostSide: true, staticNeighbours: true }, runDrains);
+    else if (METHODS.has('drain')) await runDrains(null);
   });
 } finally {
   restoreRmem();
@@ -303,6 +378,7 @@ try {
 console.log(`load average after: ${readFileSync('/proc/loadavg', 'utf8').trim()}`);
 
 const pick = (list, payload, n) => list.find((r) => r.payload === payload && r.receiver === n);
+const median = (sorted) => (sorted[(sorted.length - 1) >> 1] + sorted[sorted.length >> 1]) / 2;
 const fmt = (x, digits, unit) => (Number.isFinite(x) ? `${x.toFixed(digits)}${unit}` : 'n/a');
 console.log('\nratios, live flood (receive rate, same run):');
 for (const payload of METHODS.has('live') ? PAYLOADS : []) {
@@ -320,5 +396,13 @@ for (const payload of METHODS.has('drain') ? PAYLOADS : []) {
     `${String(payload).padStart(4)} B  wall: af-xdp(node)/dgram = ${fmt(node.wallMpps / dg.wallMpps, 2, 'x')}  af-xdp(node)/C = ${fmt((node.wallMpps / c.wallMpps) * 100, 0, '%')}` +
       `   per CPU-second: af-xdp(node)/dgram = ${fmt(node.cpuMpps / dg.cpuMpps, 2, 'x')}  af-xdp(node)/C = ${fmt((node.cpuMpps / c.cpuMpps) * 100, 0, '%')}`,
   );
+  // Interleaved pairs: cycle k of Node against cycle k of C, a minute apart at most.
+  const pairs = node.cyclesCpuMpps && c.cyclesCpuMpps ? node.cyclesCpuMpps.map((x, k) => x / c.cyclesCpuMpps[k]).sort((a, b) => a - b) : [];
+  if (pairs.length) {
+    console.log(
+      `${String(payload).padStart(4)} B  interleaved pairs (per CPU-second): af-xdp(node)/C median ${fmt(median(pairs) * 100, 0, '%')}, ` +
+        `middle half ${fmt(pairs[Math.floor((pairs.length - 1) / 4)] * 100, 0, '%')}–${fmt(pairs[Math.ceil(((pairs.length - 1) * 3) / 4)] * 100, 0, '%')}, range ${fmt(pairs[0] * 100, 0, '%')}–${fmt(pairs.at(-1) * 100, 0, '%')} over ${pairs.length} pairs`,
+    );
+  }
 }
 if (process.env.BENCH_JSON) writeFileSync(process.env.BENCH_JSON, JSON.stringify({ live: results, drain: drains }, null, 2));

@@ -54,6 +54,8 @@ class Socket : public Napi::ObjectWrap<Socket> {
   uint32_t ReapCompletions();
   void Kick(Napi::Env env);
   void ReturnToFill(const uint32_t* offsets, uint32_t count);
+  // Prefetch window: two RX batches, at most this many heads (2048 drained slower).
+  static constexpr uint32_t kMaxPrefetchAhead = 1024;
   void PrefetchAhead(const uint8_t* area, uint32_t from);
 
   // socket_poll.cc

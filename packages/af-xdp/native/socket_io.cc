@@ -77,16 +77,17 @@ Napi::Value Socket::Receive(const Napi::CallbackInfo& info) {
 
 // The caller reads each packet's head right after receive(), and on a cold UMEM that
 // cache miss is most of the per-packet cost. So receive() prefetches the heads of its
-// batch and of up to kPrefetchAhead packets already queued behind it: the next
-// receive() finds them in cache, and the misses overlap with the JS loop and the
-// calls into native code instead of stalling them. Only descriptors the kernel has
-// published are read; none is consumed. A head is prefetched again by each call
-// whose window covers it: on the bench VM that drained faster than prefetching each
-// head exactly once (~42 vs ~33 Mpps per CPU-second; the likely cause is prefetches
-// dropped while the miss queue is full). 128 ahead beat 64; 192 and 256 were no better.
+// batch and of up to two batches already queued behind it: the next receive() finds
+// them in cache, and the misses overlap with the JS loop and the calls into native
+// code instead of stalling them. Only descriptors the kernel has published are read;
+// none is consumed. A head is prefetched again by each call whose window covers it: on
+// the bench VM that drained faster than prefetching each head exactly once (~42 vs
+// ~33 Mpps per CPU-second, batch 64; the likely cause is prefetches dropped while the
+// miss queue is full). Two batches ahead was best at both batch sizes tried: at 64,
+// 128 ahead beat 64 and 192-256 were no better; at 256, 512 ahead drained 40-42 Mpps
+// against 34-37 for 128, 256, 768, 1024 or 2048.
 void Socket::PrefetchAhead(const uint8_t* area, uint32_t from) {
-  constexpr uint32_t kPrefetchAhead = 128;
-  const uint32_t ahead = xsk_cons_nb_avail(&rx_, kPrefetchAhead);
+  const uint32_t ahead = xsk_cons_nb_avail(&rx_, std::min<uint32_t>(2 * rxCapacity_, kMaxPrefetchAhead));
   for (uint32_t i = 0; i < ahead; i++) {
     __builtin_prefetch(area + xsk_umem__add_offset_to_addr(xsk_ring_cons__rx_desc(&rx_, from + i)->addr));
   }

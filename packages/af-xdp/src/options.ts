@@ -114,7 +114,7 @@ export interface SocketOptionsBase {
   inhibitProgramLoad?: boolean;
   /** Opt-in busy polling (SO_PREFER_BUSY_POLL + SO_BUSY_POLL) for the lowest latency. */
   busyPoll?: boolean | BusyPollOptions;
-  /** Packets per receive()/allocTx() batch (default 64). */
+  /** Packets per receive()/allocTx() batch (default 256; receive() also prefetches the heads of up to two batches queued behind it). */
   batchSize?: number;
   /** Frames this socket lends to the kernel for receiving (default min(fillSize, half the free frames)). */
   rxFrames?: number;
@@ -162,7 +162,7 @@ export function normaliseSocketOptions(options: SocketOptionsBase): NormalisedSo
     inhibitProgramLoad: options.inhibitProgramLoad ?? false,
     busyPollUsecs: busy ? integer(op, 'busyPoll.usecs', busy.usecs, 20, 1, 1_000_000) : 0,
     busyPollBudget: busy ? integer(op, 'busyPoll.budget', busy.budget, 64, 1, 65535) : 0,
-    batchSize: integer(op, 'batchSize', options.batchSize, 64, 1, 65536),
+    batchSize: integer(op, 'batchSize', options.batchSize, 256, 1, 65536),
     rxFrames: options.rxFrames === undefined ? undefined : integer(op, 'rxFrames', options.rxFrames, 0, 0, 2 ** 30),
   };
 }

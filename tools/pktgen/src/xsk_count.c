@@ -11,11 +11,12 @@
 // prints one JSON line per drain. "quit" or EOF prints the socket's statistics.
 // The whole run is bounded by SECONDS (SIGALRM).
 //
+// "batch=N" (1..1024, default 64) sets how many descriptors one loop iteration takes.
 // "thp" as the last argument puts the UMEM on transparent huge pages (2 MiB-aligned,
 // MADV_HUGEPAGE), as @stoq/af-xdp's Umem.create({ hugePages: true }) does; the JSON
 // says how much of it the kernel backed with them.
 //
-//   xsk_count <ifname> <queue> <seconds> [idle-seconds] [drain <frames>] [thp]
+//   xsk_count <ifname> <queue> <seconds> [idle-seconds] [drain <frames>] [batch=N] [thp]
 #define _GNU_SOURCE
 #include <errno.h>
 #include <inttypes.h>
@@ -36,7 +37,9 @@
 #define LIVE_FRAME_SIZE 4096
 #define LIVE_RING 2048
 #define DRAIN_FRAME_SIZE 2048
-#define BATCH 64
+#define MAX_BATCH 1024
+
+static uint32_t batch = 64;
 
 struct receiver {
   struct xsk_ring_cons rx;
@@ -82,7 +85,7 @@ static double cpu_seconds(void) {
 // One batch: touch each packet's first byte and hand its frame straight back.
 static uint32_t receive_batch(struct receiver *r) {
   uint32_t idx = 0, fidx = 0;
-  const uint32_t n = xsk_ring_cons__peek(&r->rx, BATCH, &idx);
+  const uint32_t n = xsk_ring_cons__peek(&r->rx, batch, &idx);
   if (!n) return 0;
   while (xsk_ring_prod__reserve(&r->fill, n, &fidx) != n) {
   }
@@ -135,10 +138,20 @@ static void drain(struct receiver *r, uint32_t frames) {
 
 int main(int argc, char **argv) {
   const int thp = argc > 4 && strcmp(argv[argc - 1], "thp") == 0;
-  const int args = argc - thp;
+  const int has_batch = argc - thp > 4 && strncmp(argv[argc - thp - 1], "batch=", 6) == 0;
+  if (has_batch) {
+    char *end = NULL;
+    const unsigned long b = strtoul(argv[argc - thp - 1] + 6, &end, 10);
+    if (*end || b < 1 || b > MAX_BATCH) {
+      fprintf(stderr, "batch must be an integer in [1, %u]\n", MAX_BATCH);
+      return 2;
+    }
+    batch = (uint32_t)b;
+  }
+  const int args = argc - thp - has_batch;
   const int drain_mode = args == 7 && strcmp(argv[5], "drain") == 0;
   if (args < 4 || (args > 5 && !drain_mode)) {
-    fprintf(stderr, "usage: %s <ifname> <queue> <seconds> [idle-seconds] [drain <frames>] [thp]\n", argv[0]);
+    fprintf(stderr, "usage: %s <ifname> <queue> <seconds> [idle-seconds] [drain <frames>] [batch=N] [thp]\n", argv[0]);
     return 2;
   }
   const char *ifname = argv[1];

@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { fileURLToPath } from 'node:url';
 import { withLab } from '@stoq/netlab';
@@ -63,7 +64,7 @@ describe('udp6_flood', () => {
 describe('xsk_count', () => {
   it('receives the flood through a copy-mode AF_XDP socket on the lab veth', async () => {
     await withLab({ hostSide: true, staticNeighbours: true, timeoutMs: 60_000 }, async (lab) => {
-      const receiver = lab.spawn(lab.a, XSK_COUNT, [lab.a.ifname, '0', '10', '1']);
+      const receiver = lab.spawn(lab.a, XSK_COUNT, [lab.a.ifname, '0', '10', '1', 'batch=16']);
       let out = '';
       receiver.stdout!.on('data', (d: Buffer) => (out += d.toString()));
       const exited = new Promise<number | null>((resolve) => receiver.once('exit', resolve));
@@ -73,5 +74,13 @@ describe('xsk_count', () => {
       const report = JSON.parse(out.trim().split('\n').pop()!) as { packets: number; mode?: string };
       expect(report.packets).toBeGreaterThanOrEqual(2000);
     });
+  });
+
+  it('refuses a batch outside 1..1024 before touching any interface', async () => {
+    for (const bad of ['batch=0', 'batch=1025', 'batch=12x']) {
+      const result = spawnSync(XSK_COUNT, ['no-such-if', '0', '1', '1', bad], { encoding: 'utf8' });
+      expect(result.status).toBe(2);
+      expect(result.stderr).toMatch(/batch must be an integer in \[1, 1024\]/);
+    }
   });
 });
