@@ -22,6 +22,12 @@ export interface RingOverflowResult {
   fillSize: number;
   /** Flood packets udp6_flood sent while nobody read. */
   sent: number;
+  /**
+   * Packets side B's veth transmitted over the same window: the flood plus whatever the
+   * fresh link sends on its own (MLD reports, router solicitations), which the socket's
+   * redirect program takes off queue 0 like the flood.
+   */
+  arrived: number;
   /** XDP_STATISTICS after the unread flood. */
   overflowed: NativeStatistics['kernel'];
   /** udp6_flood sequence numbers found on the RX ring afterwards, in ring order. */
@@ -82,8 +88,10 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export async function overflowRxRing(lab: Lab, fillSize: number, count: number): Promise<RingOverflowResult> {
   const sendFlood = async (n: number) =>
     JSON.parse((await lab.exec(lab.b, udp6Flood, [lab.a.address, String(PORT), String(PAYLOAD), String(n), '10'])).stdout) as { sent: number };
+  const txPackets = async () => Number((await lab.exec(lab.b, 'cat', [`/sys/class/net/${lab.b.ifname}/statistics/tx_packets`])).stdout);
   const socket = await open(lab, fillSize);
   try {
+    const txBefore = await txPackets();
     const { sent } = await sendFlood(count);
     // The counters move in softirq on the other CPU: wait until they stop moving (≤ 1 s).
     let overflowed = socket.statistics().kernel;
@@ -93,12 +101,13 @@ export async function overflowRxRing(lab: Lab, fillSize: number, count: number):
       if (now.rxRingFull === overflowed.rxRingFull && now.rxDropped === overflowed.rxDropped) break;
       overflowed = now;
     }
+    const arrived = (await txPackets()) - txBefore;
     const stale = drain(socket);
     const again: number[] = [];
     socket.on('readable', () => again.push(...drain(socket)));
     for (let i = 0; i < 10; i++) await sendFlood(20); // paced bursts well under the ring size
     for (const deadline = Date.now() + 5000; again.length < 200 && Date.now() < deadline; ) await sleep(25);
-    return { fillSize, sent, overflowed, stale, again, final: socket.statistics().kernel };
+    return { fillSize, sent, arrived, overflowed, stale, again, final: socket.statistics().kernel };
   } finally {
     socket.close();
   }

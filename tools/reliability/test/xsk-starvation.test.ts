@@ -44,7 +44,7 @@ describe.skipIf(!isRoot)('AF_XDP ring starvation', () => {
   it('fill ring stocked with 4,096 frames, RX ring 64: the full RX ring is counted and survived', async () => {
     expect(existsSync(udp6Flood), `${udp6Flood} is built by @stoq/pktgen`).toBe(true);
     const r = await overflowRxRing(lab, 4096, 2000);
-    console.log(`flood of ${r.sent} into a 64-entry RX ring over 4,096 fill-ring frames, unread: ${JSON.stringify(r.overflowed)}; ` +
+    console.log(`flood of ${r.sent} (${r.arrived} packets arrived) into a 64-entry RX ring over 4,096 fill-ring frames, unread: ${JSON.stringify(r.overflowed)}; ` +
       `drained ${r.stale.length} (seq 0..${r.stale.length - 1}), then received ${r.again.length}/200 intact; final ${JSON.stringify(r.final)}`);
     expect(r.sent).toBe(2000);
     expect(r.overflowed.rxRingFull).toBeGreaterThan(0);
@@ -53,10 +53,12 @@ describe.skipIf(!isRoot)('AF_XDP ring starvation', () => {
     expect(r.overflowed.rxFillRingEmptyDescs).toBe(0);
     // The ring held the first flood packets, in order, intact; the rest were counted as
     // ring-full (≤, not =: the veth itself may drop some when the sender outruns NAPI).
+    // The bound is what B's veth transmitted, not the flood's count: the fresh link's own
+    // ICMPv6 is redirected too, and a clean-clone CI run counted 2,001 of 2,000.
     expect(r.stale.length).toBeGreaterThan(0);
     expect(r.stale.length).toBeLessThanOrEqual(64);
     expect(r.stale).toEqual(Array.from({ length: r.stale.length }, (_, k) => k));
-    expect(r.stale.length + r.overflowed.rxRingFull).toBeLessThanOrEqual(r.sent);
+    expect(r.stale.length + r.overflowed.rxRingFull).toBeLessThanOrEqual(r.arrived);
     expectReceivesAgain(r);
     expect(r.final.rxRingFull).toBe(r.overflowed.rxRingFull); // nothing overflowed since
     expect(r.final.rxDropped).toBe(0);
