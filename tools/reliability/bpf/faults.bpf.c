@@ -33,9 +33,15 @@ struct fault_cfg {
 
 enum { C_SEEN, C_DROPPED, C_DUPLICATED, C_HELD, C_RELEASED, C_HOLD_FAILED, C_NUDGE_RELEASED, C_MAX };
 
+/* The hold slot is shared by all CPUs, so whoever writes or reads it claims it first
+ * with a compare-and-swap (BPF atomics, -mcpu=v3); a packet that finds it claimed
+ * simply passes. Without the claim, two CPUs released one packet twice or overwrote
+ * one another's (two floods on two CPUs: 14,243 released of 12,869 held). */
+enum { SLOT_FREE, SLOT_HELD, SLOT_WRITING, SLOT_READING };
+
 struct held {
 	__u32 len;
-	__u32 busy;
+	__u32 state;
 	__u8 data[HELD_MAX];
 };
 
@@ -73,38 +79,50 @@ static __always_inline int chance(__u32 permille)
 	return permille && bpf_get_prandom_u32() % 1000 < permille;
 }
 
-/* Copies the current packet into the hold slot; 0 on success. */
+/* Copies the current packet into the free hold slot; 0 on success. */
 static __always_inline int hold(struct __sk_buff *skb, struct held *h)
 {
 	__u32 len = skb->len;
 
 	if (len < ETH_HLEN || len >= HELD_MAX)
 		return -1;
-	if (bpf_skb_load_bytes(skb, 0, h->data, len) < 0)
+	if (__sync_val_compare_and_swap(&h->state, SLOT_FREE, SLOT_WRITING) != SLOT_FREE)
 		return -1;
+	if (bpf_skb_load_bytes(skb, 0, h->data, len) < 0) {
+		__sync_val_compare_and_swap(&h->state, SLOT_WRITING, SLOT_FREE);
+		return -1;
+	}
 	h->len = len;
-	h->busy = 1;
+	__sync_val_compare_and_swap(&h->state, SLOT_WRITING, SLOT_HELD);
 	return 0;
 }
 
-/* Turns the skb into the held packet; sends the current packet first (as a clone)
- * unless it is a nudge. */
+/* Claims the held packet for this CPU; false when there is none or another CPU is
+ * writing or sending it. */
+static __always_inline int claim_held(struct held *h)
+{
+	return __sync_val_compare_and_swap(&h->state, SLOT_HELD, SLOT_READING) == SLOT_HELD;
+}
+
+/* Turns the skb into the claimed held packet and frees the slot; sends the current
+ * packet first (as a clone) unless it is a nudge. */
 static __always_inline int release(struct __sk_buff *skb, struct held *h, int send_current)
 {
 	__u32 len = h->len;
+	int verdict = TC_ACT_SHOT;
 
 	if (send_current) {
 		skb->mark = FAULT_MARK;
 		bpf_clone_redirect(skb, skb->ifindex, 0);
 		skb->mark = 0;
 	}
-	h->busy = 0;
-	if (len < ETH_HLEN || len >= HELD_MAX || bpf_skb_change_tail(skb, len, 0) < 0)
-		return TC_ACT_SHOT;
-	if (bpf_skb_store_bytes(skb, 0, h->data, len, 0) < 0)
-		return TC_ACT_SHOT;
-	count(C_RELEASED);
-	return TC_ACT_OK;
+	if (len >= ETH_HLEN && len < HELD_MAX && bpf_skb_change_tail(skb, len, 0) == 0 &&
+	    bpf_skb_store_bytes(skb, 0, h->data, len, 0) == 0) {
+		count(C_RELEASED);
+		verdict = TC_ACT_OK;
+	}
+	__sync_val_compare_and_swap(&h->state, SLOT_READING, SLOT_FREE);
+	return verdict;
 }
 
 SEC("tc")
@@ -130,7 +148,7 @@ int faults(struct __sk_buff *skb)
 	if (!cfg || !h)
 		return TC_ACT_OK;
 	if ((void *)(udp + 1) <= end && udp->dest == bpf_htons(NUDGE_PORT)) {
-		if (!h->busy)
+		if (!claim_held(h))
 			return TC_ACT_SHOT;
 		count(C_NUDGE_RELEASED);
 		return release(skb, h, 0);
@@ -141,7 +159,7 @@ int faults(struct __sk_buff *skb)
 		count(C_DROPPED);
 		return TC_ACT_SHOT;
 	}
-	if (h->busy)
+	if (claim_held(h))
 		return release(skb, h, 1);
 	if (chance(cfg->reorder_permille)) {
 		if (hold(skb, h) == 0) {
