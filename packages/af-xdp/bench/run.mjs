@@ -6,8 +6,8 @@
 //  - live flood: receivers run while the sender floods (caps at the sender's rate);
 //  - drain: each receiver looks away while the sender fills a deep queue (UMEM/RX
 //    ring, or SO_RCVBUF), then empties it with no new arrivals: its own capacity.
-//    The Node and C AF_XDP receivers drain in alternation, each on a lab of its own,
-//    and the Node/C ratio is the median of the per-pair ratios (the host drifts).
+//    The Node and C AF_XDP receivers drain in alternation, each on a lab of its own
+//    (swapped halfway), and the Node/C ratio is the median of the per-pair ratios.
 // Prints Mpps, loss, CPU, the XDP and AF_XDP modes read back, and the ratios the
 // package targets. Needs root; build first (pnpm turbo build).
 import { spawn } from 'node:child_process';
@@ -24,7 +24,7 @@ const PORT = 9292;
 const DRAIN_FRAMES = Number(process.env.BENCH_DRAIN_FRAMES ?? 65536);
 const DGRAM_DEPTH = Number(process.env.BENCH_DGRAM_DEPTH ?? 65536);
 const DGRAM_RCVBUF = Number(process.env.BENCH_DGRAM_RCVBUF ?? 256 << 20);
-const DRAIN_CYCLES = Number(process.env.BENCH_DRAIN_CYCLES ?? 12);
+const DRAIN_CYCLES = Number(process.env.BENCH_DRAIN_CYCLES ?? 24);
 // Cycles run first and left out of the figures (printed apart): V8 optimises the
 // Node receive loops during them; a long-running receiver is past that point.
 const DRAIN_WARMUP = Number(process.env.BENCH_DRAIN_WARMUP ?? 3);
@@ -66,6 +66,7 @@ for (const tool of ['udp6_flood', 'xsk_count']) {
 }
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const median = (sorted) => (sorted[(sorted.length - 1) >> 1] + sorted[sorted.length >> 1]) / 2;
 
 /** Starts a receiver, waits for "ready", returns a promise of its JSON result. */
 function startReceiver(cmd, args) {
@@ -249,6 +250,8 @@ function drainSummary(rx, payload) {
     cpuNsPerPacket: (cpuSeconds * 1e9) / packets,
     cycleMpps: [Math.min(...perCycle), Math.max(...perCycle)],
     cyclesCpuMpps: cycles.map((c) => c.packets / c.cpuSeconds / 1e6),
+    // Node receivers: from the drain request to the first 'readable' / message (the clock starts after it).
+    wakeupUs: cycles.every((c) => c.wakeupSeconds !== undefined) ? median(cycles.map((c) => c.wakeupSeconds * 1e6).sort((a, b) => a - b)) : undefined,
     incomplete: cycles.filter((c) => c.complete === false).length,
     warmupMpps: warmup.map((c) => c.packets / c.seconds / 1e6),
     warmupLoss: warmup.reduce((a, c) => a + c.sent - c.packets, 0),
@@ -271,25 +274,41 @@ async function measureDrain(lab, name, payload) {
 
 /**
  * Node and C AF_XDP receivers, each on its own lab (one XDP program and one socket
- * per queue), drained in alternation: cycle k runs Node then C for even k, C then
- * Node for odd k. Both see the same minutes of the host, so slow drift (other
+ * per queue), drained in alternation: cycle k runs one then the other, the order
+ * flipping every cycle. Both see the same minutes of the host, so slow drift (other
  * tenants, memory bandwidth) cancels in the per-pair ratios that the run reports.
+ * Half the cycles run with Node on the first lab (started first), half with the
+ * receivers swapped and restarted: an A/A run (C against C) found the receiver on
+ * the first lab 4-5 % slower (medians 0.951 and 0.958 over 40 pairs), whatever the
+ * cause (the order of the two 128 MiB UMEMs in memory is one candidate).
  */
 async function measureDrainPaired(labs, payload) {
-  const pair = [];
-  try {
-    pair.push(await openDrainReceiver(labs[0], 'af-xdp (node)'));
-    pair.push(await openDrainReceiver(labs[1], 'C AF_XDP'));
-    for (let i = 0; i < DRAIN_WARMUP + DRAIN_CYCLES; i++) {
-      const order = i % 2 === 0 ? pair : [...pair].reverse();
-      for (const rx of order) await drainOnce(rx, payload, i < DRAIN_WARMUP);
+  const node = [];
+  const c = [];
+  for (const [half, names] of [['af-xdp (node)', 'C AF_XDP'], ['C AF_XDP', 'af-xdp (node)']].entries()) {
+    const cycles = half === 0 ? Math.ceil(DRAIN_CYCLES / 2) : Math.floor(DRAIN_CYCLES / 2);
+    const pair = [];
+    try {
+      for (const [k, name] of names.entries()) pair.push(await openDrainReceiver(labs[k], name));
+      for (let i = 0; i < DRAIN_WARMUP + cycles; i++) {
+        const order = i % 2 === 0 ? pair : [...pair].reverse();
+        for (const rx of order) await drainOnce(rx, payload, i < DRAIN_WARMUP);
+      }
+    } catch (error) {
+      for (const rx of pair) await closeDrainReceiver(rx).catch(() => {});
+      throw error;
     }
-  } catch (error) {
-    for (const rx of pair) await closeDrainReceiver(rx).catch(() => {});
-    throw error;
+    for (const rx of pair) await closeDrainReceiver(rx);
+    for (const rx of pair) (rx.name === 'C AF_XDP' ? c : node).push(rx);
   }
-  for (const rx of pair) await closeDrainReceiver(rx);
-  return pair.map((rx) => drainSummary(rx, payload));
+  return [drainSummary(mergeRuns(node), payload), drainSummary(mergeRuns(c), payload)];
+}
+
+/** One receiver's runs (processes) as one: cycles in order, kernel drop counters summed. */
+function mergeRuns(runs) {
+  const final = { ...runs[0].final };
+  for (const key of ['rxRingFull', 'rxDropped', 'rxFillRingEmpty']) final[key] = runs.reduce((a, r) => a + (r.final[key] ?? 0), 0);
+  return { ...runs[0], cycles: runs.flatMap((r) => r.cycles), warmup: runs.flatMap((r) => r.warmup), final };
 }
 
 /** Raises net.core.rmem_max to `bytes` until restore(); restored on exit and on signals too. */
@@ -349,25 +368,28 @@ try {
     // Node and C AF_XDP drain in alternation when both run; the second lab gives the
     // C receiver an interface of its own.
     const paired = NAMES.includes('af-xdp (node)') && NAMES.includes('C AF_XDP');
+    // Order: every AF_XDP drain (all payloads) before any dgram drain. Right after the
+    // dgram receiver's 52-80 MiB socket queue the next receivers ran slower, Node more
+    // than C: Node/C 88-89 % with the dgram drain first, 92-93 % with it last (three
+    // alternating pairs of runs, 64 B); the cause was not pinned down.
     const runDrains = async (pairLab) => {
-      for (const payload of METHODS.has('drain') ? PAYLOADS : []) {
-        const rows = [];
-        for (const name of NAMES) {
-          if (paired && name === 'C AF_XDP') continue;
-          if (paired && name === 'af-xdp (node)') rows.push(...(await measureDrainPaired([lab, pairLab], payload)));
-          else rows.push(await measureDrain(lab, name, payload));
-        }
-        for (const r of rows) {
-          drains.push(r);
-          const dgramInfo = r.receiver === 'dgram' ? `, rcvbuf ${r.rcvbuf} B, max queued ${(r.queueBytes / 2 ** 20).toFixed(1)} MiB` : '';
-          console.log(
-            `${String(payload).padStart(4)} B  ${r.receiver.padEnd(14)} ${r.mode.padEnd(27)} drained ${r.received}/${r.sent} (loss ${(r.loss * 100).toFixed(2)}%, min depth ${r.depth}${dgramInfo})  ` +
-              `${r.wallMpps.toFixed(3)} Mpps wall (cycles ${r.cycleMpps.map((x) => x.toFixed(2)).join('–')})  ${r.cpuMpps.toFixed(3)} Mpps per CPU-second (${r.cpuNsPerPacket.toFixed(0)} ns/packet)  ${r.drops}` +
-              `  warm-up ${r.warmupMpps.map((x) => x.toFixed(2)).join(', ')} Mpps wall` +
-              (r.incomplete ? `  [${r.incomplete} cycle(s) ended idle short of the expected count]` : ''),
-          );
-        }
+      const printDrain = (r) => {
+        drains.push(r);
+        const dgramInfo = r.receiver === 'dgram' ? `, rcvbuf ${r.rcvbuf} B, max queued ${(r.queueBytes / 2 ** 20).toFixed(1)} MiB` : '';
+        console.log(
+          `${String(r.payload).padStart(4)} B  ${r.receiver.padEnd(14)} ${r.mode.padEnd(27)} drained ${r.received}/${r.sent} (loss ${(r.loss * 100).toFixed(2)}%, min depth ${r.depth}${dgramInfo})  ` +
+            `${r.wallMpps.toFixed(3)} Mpps wall (cycles ${r.cycleMpps.map((x) => x.toFixed(2)).join('–')})  ${r.cpuMpps.toFixed(3)} Mpps per CPU-second (${r.cpuNsPerPacket.toFixed(0)} ns/packet)  ${r.drops}` +
+            `  warm-up ${r.warmupMpps.map((x) => x.toFixed(2)).join(', ')} Mpps wall` +
+            (r.wakeupUs !== undefined ? `  wake-up before the clock starts: median ${r.wakeupUs.toFixed(0)} µs` : '') +
+            (r.incomplete ? `  [${r.incomplete} cycle(s) ended idle short of the expected count]` : ''),
+        );
+      };
+      const xdpNames = NAMES.filter((n) => n !== 'dgram');
+      for (const payload of PAYLOADS) {
+        if (paired) for (const r of await measureDrainPaired([lab, pairLab], payload)) printDrain(r);
+        else for (const name of xdpNames) printDrain(await measureDrain(lab, name, payload));
       }
+      if (NAMES.includes('dgram')) for (const payload of PAYLOADS) printDrain(await measureDrain(lab, 'dgram', payload));
     };
     if (METHODS.has('drain') && paired) await withLab({ hostSide: true, staticNeighbours: true }, runDrains);
     else if (METHODS.has('drain')) await runDrains(null);
@@ -378,7 +400,6 @@ try {
 console.log(`load average after: ${readFileSync('/proc/loadavg', 'utf8').trim()}`);
 
 const pick = (list, payload, n) => list.find((r) => r.payload === payload && r.receiver === n);
-const median = (sorted) => (sorted[(sorted.length - 1) >> 1] + sorted[sorted.length >> 1]) / 2;
 const fmt = (x, digits, unit) => (Number.isFinite(x) ? `${x.toFixed(digits)}${unit}` : 'n/a');
 console.log('\nratios, live flood (receive rate, same run):');
 for (const payload of METHODS.has('live') ? PAYLOADS : []) {
