@@ -31,6 +31,15 @@ for (const tool of ['udp6_flood', 'xsk_count']) {
   }
 }
 
+/**
+ * "loss 0.12%", or "loss 0.00%, 2 extra" when more arrived than the sender sent: the
+ * AF_XDP receivers get the whole queue, the fresh veth's own ICMPv6 (MLD, RS) too.
+ */
+function lossText(sent, received, digits) {
+  const extra = received - sent;
+  return extra > 0 ? `loss ${(0).toFixed(digits)}%, ${extra} extra` : `loss ${((1 - received / sent) * 100).toFixed(digits)}%`;
+}
+
 const ALL_NAMES = ['dgram', 'af-xdp (node)', 'C AF_XDP'];
 // BENCH_RECEIVERS=node,c (any of dgram, node, c) and BENCH_METHODS=drain (live, drain)
 // narrow a run for experiments; ratios print only where both sides ran.
@@ -54,7 +63,7 @@ try {
         const r = await measureLive(lab, name, payload);
         results.push(r);
         console.log(
-          `${String(payload).padStart(4)} B  ${name.padEnd(14)} ${r.mode.padEnd(27)} sent ${r.sentMpps.toFixed(3)} Mpps  received ${r.rxMpps.toFixed(3)} Mpps  loss ${(r.loss * 100).toFixed(1)}%  cpu ${(r.cpu * 100).toFixed(0)}% (${r.cpuNsPerPacket.toFixed(0)} ns/packet in the receiver process)`,
+          `${String(payload).padStart(4)} B  ${name.padEnd(14)} ${r.mode.padEnd(27)} sent ${r.sentMpps.toFixed(3)} Mpps  received ${r.rxMpps.toFixed(3)} Mpps  ${lossText(r.sent, r.received, 1)}  cpu ${(r.cpu * 100).toFixed(0)}% (${r.cpuNsPerPacket.toFixed(0)} ns/packet in the receiver process)`,
         );
       }
     }
@@ -73,7 +82,7 @@ try {
         drains.push(r);
         const dgramInfo = r.receiver === 'dgram' ? `, rcvbuf ${r.rcvbuf} B, max queued ${(r.queueBytes / 2 ** 20).toFixed(1)} MiB` : '';
         console.log(
-          `${String(r.payload).padStart(4)} B  ${r.receiver.padEnd(14)} ${r.mode.padEnd(27)} drained ${r.received}/${r.sent} (loss ${(r.loss * 100).toFixed(2)}%, min depth ${r.depth}${dgramInfo})  ` +
+          `${String(r.payload).padStart(4)} B  ${r.receiver.padEnd(14)} ${r.mode.padEnd(27)} drained ${r.received}/${r.sent} (${lossText(r.sent, r.received, 2)}, min depth ${r.depth}${dgramInfo})  ` +
             `${r.wallMpps.toFixed(3)} Mpps wall (cycles ${r.cycleMpps.map((x) => x.toFixed(2)).join('–')})  ${r.cpuMpps.toFixed(3)} Mpps per CPU-second (${r.cpuNsPerPacket.toFixed(0)} ns/packet)  ${r.drops}` +
             `  warm-up ${r.warmupMpps.map((x) => x.toFixed(2)).join(', ')} Mpps wall` +
             (r.wakeupUs !== undefined ? `  wake-up before the clock starts: median ${r.wakeupUs.toFixed(0)} µs` : '') +
