@@ -84,8 +84,8 @@ Napi::Value Socket::Receive(const Napi::CallbackInfo& info) {
 // the bench VM that drained faster than prefetching each head exactly once (~42 vs
 // ~33 Mpps per CPU-second, batch 64; the likely cause is prefetches dropped while the
 // miss queue is full). Two batches ahead was best at both batch sizes tried: at 64,
-// 128 ahead beat 64 and 192-256 were no better; at 256, 512 ahead drained 40-42 Mpps
-// against 34-37 for 128, 256, 768, 1024 or 2048.
+// 128 ahead beat 64 and 192-256 were no better; at 256, 512 ahead drained 39-42 Mpps
+// against 34-38 for 128, 256, 768, 1024 or 2048.
 void Socket::PrefetchAhead(const uint8_t* area, uint32_t from) {
   const uint32_t ahead = xsk_cons_nb_avail(&rx_, std::min<uint32_t>(2 * rxCapacity_, kMaxPrefetchAhead));
   for (uint32_t i = 0; i < ahead; i++) {
