@@ -95,9 +95,11 @@ export async function measureDrain(lab, name, payload) {
  * flipping every cycle. Both see the same minutes of the host, so slow drift (other
  * tenants, memory bandwidth) cancels in the per-pair ratios that the run reports.
  * Half the cycles run with Node on the first lab (started first), half with the
- * receivers swapped and restarted: an A/A run (C against C) found the receiver on
- * the first lab 4-5 % slower (medians 0.951 and 0.958 over 40 pairs), whatever the
- * cause (the order of the two 128 MiB UMEMs in memory is one candidate).
+ * receivers swapped and restarted: the receiver on the first lab, started first, is
+ * the slower one (A/A, C against C: medians 0.951 and 0.958 over 40 pairs; Node/C
+ * per half in three runs: 0.84/1.01, 0.87/0.95, 0.90/0.99), whatever the cause (the
+ * order of the two 128 MiB UMEMs in memory is one candidate). As in a crossover
+ * trial, the geometric mean of the two halves' medians cancels that position effect.
  */
 export async function measureDrainPaired(labs, payload) {
   const node = [];
@@ -118,7 +120,9 @@ export async function measureDrainPaired(labs, payload) {
     for (const rx of pair) await closeDrainReceiver(rx);
     for (const rx of pair) (rx.name === 'C AF_XDP' ? c : node).push(rx);
   }
-  return [drainSummary(mergeRuns(node), payload), drainSummary(mergeRuns(c), payload)];
+  // Cycles per half, in order: run.mjs reads the two halves apart (crossover).
+  const pairHalves = node.map((rx) => rx.cycles.length);
+  return [{ ...drainSummary(mergeRuns(node), payload), pairHalves }, { ...drainSummary(mergeRuns(c), payload), pairHalves }];
 }
 
 /** One receiver's runs (processes) as one: cycles in order, kernel drop counters summed. */
