@@ -70,8 +70,8 @@ try {
     if (METHODS.has('drain')) console.log(
       `\ndrain (${DRAIN_CYCLES} cycles after ${DRAIN_WARMUP} warm-up: the sender queues ${DRAIN_FRAMES - XSK_SPARE} packets into ${DRAIN_FRAMES} AF_XDP frames / ${DGRAM_DEPTH} into the dgram socket, then the receiver empties the queue with no new arrivals):`,
     );
-    // Node and C AF_XDP drain in alternation when both run; the second lab gives the
-    // C receiver an interface of its own.
+    // Node and C AF_XDP drain in alternation when both run, each on a lab of its own
+    // (the second lab; they swap labs halfway, see measureDrainPaired).
     const paired = NAMES.includes('af-xdp (node)') && NAMES.includes('C AF_XDP');
     // Order: every AF_XDP drain (all payloads) before any dgram drain. Right after the
     // dgram receiver's 52-80 MiB socket queue the next receivers ran slower, Node more
