@@ -3,9 +3,10 @@
 // progress, then dumps who waits for whom on both ends (per stream: bytes, Duplex state,
 // the QuicStream's private state, quiche's view; per connection: quiche stats, timers;
 // the transport's timer and flush flags). Bounded in iterations and minutes.
-//   node scripts/stall-hunt.mjs --scenario reorder   --iterations 300 --minutes 7 [--burn 1] [--max-hold 2] [--rate 0.2]
+//   node scripts/stall-hunt.mjs --scenario reorder   --iterations 300 --minutes 7 [--burn 1] [--max-hold 2] [--rate 0.2] [--fault reorder|loss|duplicate]
 //   node scripts/stall-hunt.mjs --scenario streams32 --iterations 100 --minutes 7 [--burn 1]
-// reorder: 512 KiB pipe echo, tc fault injector reordering 20 % on both veth ends (dgram).
+// reorder: 512 KiB pipe echo, tc fault injector reordering 20 % on both veth ends (dgram);
+// --fault loss (or duplicate) injects that fault at --rate instead.
 // streams32: 32 concurrent 1 MiB streams answered with "<bytes> <sha256>", both ends XDP.
 // --burn 1 runs a busy loop (another process) for the duration, like a loaded CI box.
 import { spawn } from 'node:child_process';
@@ -160,7 +161,9 @@ async function client() {
   const stallMs = Number(arg('stall', 2500));
   // reorder: longest a held packet waits for a successor before a nudge sends it (0: unbounded).
   const maxHoldMs = Number(arg('max-hold', 2));
-  const reorder = Number(arg('rate', 0.2));
+  const rate = Number(arg('rate', 0.2));
+  const fault = arg('fault', 'reorder');
+  if (!['reorder', 'loss', 'duplicate'].includes(fault)) throw new Error(`--fault must be reorder, loss or duplicate, not ${fault}`);
   const xdp = scenario === 'streams32';
   const deadline = Date.now() + minutes * 60_000;
   const burner = arg('burn', '0') === '1'
@@ -194,7 +197,7 @@ async function client() {
       child.kill('SIGUSR2');
       setTimeout(() => resolve({ timeout: true }), 3000);
     });
-    if (!xdp) injectors.push(await attachFaults(lab, lab.a, { reorder }, { maxHoldMs }), await attachFaults(lab, lab.b, { reorder }, { maxHoldMs }));
+    if (!xdp) injectors.push(await attachFaults(lab, lab.a, { [fault]: rate }, { maxHoldMs }), await attachFaults(lab, lab.b, { [fault]: rate }, { maxHoldMs }));
     t = await StoqTransport.create({ address: lab.a.address, port: 0, tls: { ca: certs.cert }, idleTimeoutMs: idleMs, ...(xdp ? { interface: lab.a.ifname } : { udpGso: false }) });
     console.log(`client datapath ${t.getEbpfStatus().datapath}`);
     const target = `[${lab.b.address}]:${port}`;
@@ -203,7 +206,14 @@ async function client() {
       results.iterations++;
       const started = performance.now();
       const ep0 = t.stats().endpoint;
-      const conn = await t.connect(target, { serverName: 'stoq.test' });
+      let conn;
+      try {
+        conn = await t.connect(target, { serverName: 'stoq.test' });
+      } catch (e) {
+        // A handshake under heavy loss can time out: a result, not the end of the hunt.
+        results.stalls.push({ iteration: i, outcome: `connect failed: ${e.code ?? ''} ${e.message}` });
+        continue;
+      }
       const ep1 = t.stats().endpoint;
       const connectMs = Math.round(performance.now() - started);
       const streams = [];
@@ -282,7 +292,7 @@ async function client() {
     burner?.kill('SIGKILL');
   }
   const w = [...results.workMs].sort((a, b) => a - b);
-  console.log(`SUMMARY ${JSON.stringify({ scenario, iterations: results.iterations, ok: results.ok, stalls: results.stalls.length, transferP50Ms: w[w.length >> 1], transferMaxMs: w.at(-1), over500Ms: w.filter((x) => x > 500).length, stallOutcomes: results.stalls.map((s) => s.outcome) })}`);
+  console.log(`SUMMARY ${JSON.stringify({ scenario, ...(xdp ? {} : { fault, rate }), iterations: results.iterations, ok: results.ok, stalls: results.stalls.length, transferP50Ms: w[w.length >> 1], transferMaxMs: w.at(-1), over500Ms: w.filter((x) => x > 500).length, stallOutcomes: results.stalls.map((s) => s.outcome) })}`);
   process.exit(0);
 }
 

@@ -110,11 +110,20 @@ describe.skipIf(!isRoot)('transfers under injected faults (tc egress on both vet
     expect(released).toBe(held);
   }, 30_000);
 
+  // The faults start once the connection is up. A handshake that loses packets at 20 %
+  // takes its first RTT sample from a retransmitted flight (the smoothed RTT read 670-875
+  // ms after 1-3 s handshakes), so the data's probe timeouts start at seconds and back
+  // off from there. `stall-hunt --fault loss --rate 0.2` (174 echoes of 512 KiB, faults
+  // from the first packet): after a clean handshake every transfer took at most 3.2 s;
+  // the slow ones followed 1-3 s handshakes (up to 5.2 s), and three connections stopped
+  // within their first 45 packets until the 6 s idle timeout closed them. One CI run of
+  // this case did not finish within 60 s; it left no dump, so this is the likeliest
+  // cause, not a proven one. Handshakes under loss are quiche's RFC 9002 recovery.
   it.each(cases)('%s: a 512 KiB echo comes back intact', async (_name, rates, proof) => {
+    const conn = await client.connect(`[${lab.b.address}]:${peer.ready.port}`, { serverName: 'stoq.test' });
     for (const i of injectors) await i.set(rates);
     const before = await Promise.all(injectors.map((i) => i.counters()));
     try {
-      const conn = await client.connect(`[${lab.b.address}]:${peer.ready.port}`, { serverName: 'stoq.test' });
       const result = await echoTransfer(await conn.openStream(), 512 * KiB);
       expect(result.receivedBytes).toBe(result.bytes);
       expect(result.receivedSha256).toBe(result.sentSha256);
