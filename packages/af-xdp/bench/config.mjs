@@ -47,3 +47,5 @@ export const median = (sorted) => (sorted[(sorted.length - 1) >> 1] + sorted[sor
 
 /** ", UMEM 96 MiB on THP" as the receiver observed it (only when huge pages were asked for). */
 export const umemPages = (got) => (HUGEPAGES ? `, UMEM ${((got.hugePageBytes ?? 0) / 2 ** 20).toFixed(0)} MiB on THP` : '');
+/** A receiver's datapath as observed: "kernel UDP", or the XDP attach mode read from the link and the AF_XDP bind mode the receiver reported. */
+export const receiverMode = (name, xdp, got) => (name === 'dgram' ? 'kernel UDP' : `${xdp}, ${got.mode} AF_XDP${umemPages(got)}`);

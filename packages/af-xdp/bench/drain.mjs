@@ -2,7 +2,7 @@
 // Drain: a receiver looks away while udp6_flood fills its queue, then empties it;
 // one receiver at a time, or the Node and C AF_XDP receivers as interleaved pairs.
 import { startDrainReceiver } from './children.mjs';
-import { C_BATCH, DGRAM_DEPTH, DGRAM_RCVBUF, DRAIN_CYCLES, DRAIN_FRAMES, DRAIN_MAX_SECONDS, DRAIN_NODE_ARGS, DRAIN_WARMUP, PORT, THP_ARG, XSK_BATCH, XSK_SPARE, median, pktgen, receiversScript, sleep, umemPages } from './config.mjs';
+import { C_BATCH, DGRAM_DEPTH, DGRAM_RCVBUF, DRAIN_CYCLES, DRAIN_FRAMES, DRAIN_MAX_SECONDS, DRAIN_NODE_ARGS, DRAIN_WARMUP, PORT, THP_ARG, XSK_BATCH, XSK_SPARE, median, pktgen, receiverMode, receiversScript, sleep } from './config.mjs';
 import { xdpMode } from './system.mjs';
 
 /** Starts one drain receiver on `lab` and waits until it is ready. */
@@ -57,7 +57,7 @@ function drainSummary(rx, payload) {
   return {
     receiver: name,
     payload,
-    mode: name === 'dgram' ? 'kernel UDP' : `${xdp}, ${final.mode} AF_XDP${umemPages(final)}`,
+    mode: receiverMode(name, xdp, final),
     sent: sum('sent'),
     received: packets,
     depth: Math.min(...cycles.map((c) => c.packets)),

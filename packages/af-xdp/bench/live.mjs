@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // Live flood: a receiver runs while udp6_flood sends from the peer namespace.
 import { startReceiver } from './children.mjs';
-import { C_BATCH, COUNT, NODE_ARGS, PORT, SECONDS, THP_ARG, XSK_BATCH, pktgen, receiversScript, sleep, umemPages } from './config.mjs';
+import { C_BATCH, COUNT, NODE_ARGS, PORT, SECONDS, THP_ARG, XSK_BATCH, pktgen, receiversScript, receiverMode, sleep } from './config.mjs';
 import { xdpMode } from './system.mjs';
 
 export async function measureLive(lab, name, payload) {
@@ -24,7 +24,7 @@ export async function measureLive(lab, name, payload) {
   return {
     receiver: name,
     payload,
-    mode: name === 'dgram' ? 'kernel UDP' : `${xdp}, ${got.mode} AF_XDP${umemPages(got)}`,
+    mode: receiverMode(name, xdp, got),
     sentMpps: sent.pps / 1e6,
     sent: sent.sent,
     received: got.packets,
