@@ -17,6 +17,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { withLab } from '@stoq/netlab';
 import { C_BATCH, DGRAM_DEPTH, DGRAM_RCVBUF, DRAIN_CYCLES, DRAIN_FRAMES, DRAIN_WARMUP, NODE_ARGS, PAYLOADS, SECONDS, XSK_BATCH, XSK_SPARE, median, pktgen } from './config.mjs';
 import { measureDrain, measureDrainPaired } from './drain.mjs';
+import { crossover, crossoverInterval } from './stats.mjs';
 import { measureLive } from './live.mjs';
 import { raiseRmemMax } from './system.mjs';
 
@@ -122,7 +123,6 @@ for (const payload of METHODS.has('drain') ? PAYLOADS : []) {
     `${String(payload).padStart(4)} B  wall: af-xdp(node)/dgram = ${fmt(node.wallMpps / dg.wallMpps, 2, 'x')}  af-xdp(node)/C = ${fmt((node.wallMpps / c.wallMpps) * 100, 0, '%')}` +
       `   per CPU-second: af-xdp(node)/dgram = ${fmt(node.cpuMpps / dg.cpuMpps, 2, 'x')}  af-xdp(node)/C = ${fmt((node.cpuMpps / c.cpuMpps) * 100, 0, '%')}`,
   );
-  // Interleaved pairs: cycle k of Node against cycle k of C, a minute apart at most.
   // Interleaved pairs: drain k of Node against drain k of C, seconds apart.
   const ratios = node.cyclesCpuMpps && c.cyclesCpuMpps ? node.cyclesCpuMpps.map((x, k) => x / c.cyclesCpuMpps[k]) : [];
   if (ratios.length) {
@@ -134,9 +134,11 @@ for (const payload of METHODS.has('drain') ? PAYLOADS : []) {
       // Crossover: the halves swap labs, so the geometric mean of their medians cancels
       // whatever the lab (or start order) does to either receiver.
       const halves = [sorted(ratios.slice(0, first)), sorted(ratios.slice(first))].map(median);
+      const [low, high] = crossoverInterval(ratios, first);
       console.log(
-        `${String(payload).padStart(4)} B  interleaved pairs (per CPU-second): af-xdp(node)/C = ${fmt(Math.sqrt(halves[0] * halves[1]) * 100, 0, '%')} ` +
-          `(crossover of the half medians: Node on the first lab ${fmt(halves[0] * 100, 0, '%')}, on the second ${fmt(halves[1] * 100, 0, '%')}; ` +
+        `${String(payload).padStart(4)} B  interleaved pairs (per CPU-second): af-xdp(node)/C = ${fmt(crossover(ratios, first) * 100, 0, '%')} ` +
+          `(95 % bootstrap interval over this run's pairs ${fmt(low * 100, 0, '%')}–${fmt(high * 100, 0, '%')}; ` +
+          `crossover of the half medians: Node on the first lab ${fmt(halves[0] * 100, 0, '%')}, on the second ${fmt(halves[1] * 100, 0, '%')}; ` +
           `all ${pairs.length} pairs: median ${fmt(median(pairs) * 100, 0, '%')}, ${spread})`,
       );
     } else {
