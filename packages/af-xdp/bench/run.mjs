@@ -7,17 +7,18 @@
 //  - drain: each receiver looks away while the sender fills a deep queue (UMEM/RX
 //    ring, or SO_RCVBUF), then empties it with no new arrivals: its own capacity.
 //    The Node and C AF_XDP receivers drain in alternation, each on a lab of its own
-//    (swapped halfway), and the Node/C ratio is the median of the per-pair ratios.
+//    (swapped halfway); the Node/C ratio is the geometric mean of the two halves'
+//    median per-pair ratios, with a bootstrap interval (stats.mjs).
 // Prints Mpps, loss, CPU, the XDP and AF_XDP modes read back, and the ratios the
 // package targets. Needs root; build first (pnpm turbo build).
 // Modules: config.mjs (settings), children.mjs (receiver processes), live.mjs and
-// drain.mjs (the two measurements), system.mjs (XDP mode, rmem_max); receivers.mjs
-// is the Node receivers' own script.
+// drain.mjs (the two measurements), stats.mjs (the paired ratio), system.mjs (XDP
+// mode, rmem_max); receivers.mjs is the Node receivers' own script.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { withLab } from '@stoq/netlab';
 import { C_BATCH, DGRAM_DEPTH, DGRAM_RCVBUF, DRAIN_CYCLES, DRAIN_FRAMES, DRAIN_WARMUP, NODE_ARGS, PAYLOADS, SECONDS, XSK_BATCH, XSK_SPARE, median, pktgen } from './config.mjs';
 import { measureDrain, measureDrainPaired } from './drain.mjs';
-import { crossover, crossoverInterval } from './stats.mjs';
+import { crossover, crossoverInterval, halfMedians, sorted } from './stats.mjs';
 import { measureLive } from './live.mjs';
 import { raiseRmemMax } from './system.mjs';
 
@@ -126,14 +127,13 @@ for (const payload of METHODS.has('drain') ? PAYLOADS : []) {
   // Interleaved pairs: drain k of Node against drain k of C, seconds apart.
   const ratios = node.cyclesCpuMpps && c.cyclesCpuMpps ? node.cyclesCpuMpps.map((x, k) => x / c.cyclesCpuMpps[k]) : [];
   if (ratios.length) {
-    const sorted = (list) => [...list].sort((a, b) => a - b);
     const pairs = sorted(ratios);
     const spread = `middle half ${fmt(pairs[Math.floor((pairs.length - 1) / 4)] * 100, 0, '%')}–${fmt(pairs[Math.ceil(((pairs.length - 1) * 3) / 4)] * 100, 0, '%')}, range ${fmt(pairs[0] * 100, 0, '%')}–${fmt(pairs.at(-1) * 100, 0, '%')}`;
     const [first] = node.pairHalves ?? [];
     if (first && first < ratios.length) {
       // Crossover: the halves swap labs, so the geometric mean of their medians cancels
       // whatever the lab (or start order) does to either receiver.
-      const halves = [sorted(ratios.slice(0, first)), sorted(ratios.slice(first))].map(median);
+      const halves = halfMedians(ratios, first);
       const [low, high] = crossoverInterval(ratios, first);
       console.log(
         `${String(payload).padStart(4)} B  interleaved pairs (per CPU-second): af-xdp(node)/C = ${fmt(crossover(ratios, first) * 100, 0, '%')} ` +

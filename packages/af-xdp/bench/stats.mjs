@@ -3,11 +3,15 @@
 // of one run leave it uncertain.
 import { median } from './config.mjs';
 
-const sorted = (list) => [...list].sort((a, b) => a - b);
+export const sorted = (list) => [...list].sort((a, b) => a - b);
 
-/** Geometric mean of the two halves' median ratios (the halves swap labs). */
+/** Median pair ratio of each half: pairs [0, first) and [first, end) (the halves swap labs). */
+export const halfMedians = (ratios, first) => [ratios.slice(0, first), ratios.slice(first)].map((half) => median(sorted(half)));
+
+/** Geometric mean of the two halves' median ratios. */
 export function crossover(ratios, first) {
-  return Math.sqrt(median(sorted(ratios.slice(0, first))) * median(sorted(ratios.slice(first))));
+  const [a, b] = halfMedians(ratios, first);
+  return Math.sqrt(a * b);
 }
 
 /** Small seeded generator (xorshift32): the same run prints the same interval. */
@@ -34,8 +38,8 @@ export function crossoverInterval(ratios, first, resamples = 2000) {
   const draw = (half) => half.map(() => half[Math.floor(random() * half.length)]);
   const estimates = [];
   for (let k = 0; k < resamples; k++) {
-    const [a, b] = halves.map(draw);
-    estimates.push(crossover([...a, ...b], a.length));
+    const [a, b] = halves.map((half) => median(sorted(draw(half))));
+    estimates.push(Math.sqrt(a * b));
   }
   const all = sorted(estimates);
   return [all[Math.floor(0.025 * (resamples - 1))], all[Math.ceil(0.975 * (resamples - 1))]];
