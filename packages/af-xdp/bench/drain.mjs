@@ -2,7 +2,7 @@
 // Drain: a receiver looks away while udp6_flood fills its queue, then empties it;
 // one receiver at a time, or the Node and C AF_XDP receivers as interleaved pairs.
 import { startDrainReceiver } from './children.mjs';
-import { C_BATCH, DGRAM_DEPTH, DGRAM_RCVBUF, DRAIN_CYCLES, DRAIN_FRAMES, DRAIN_MAX_SECONDS, DRAIN_NODE_ARGS, DRAIN_WARMUP, PORT, THP_ARG, XSK_BATCH, XSK_SPARE, median, pktgen, receiverMode, receiversScript, sleep } from './config.mjs';
+import { C_BATCH, DGRAM_DEPTH, DGRAM_RCVBUF, DRAIN_CYCLES, DRAIN_FRAMES, DRAIN_MAX_SECONDS, DRAIN_NODE_ARGS, DRAIN_WARMUP, PORT, UMEM_ARGS, XSK_BATCH, XSK_SPARE, median, pktgen, receiverMode, receiversScript, sleep } from './config.mjs';
 import { xdpMode } from './system.mjs';
 
 /** Starts one drain receiver on `lab` and waits until it is ready. */
@@ -11,7 +11,7 @@ async function openDrainReceiver(lab, name) {
   const receivers = {
     dgram: [process.execPath, [...DRAIN_NODE_ARGS, receiversScript, 'dgram-drain', lab.a.address, String(PORT), max, String(DGRAM_RCVBUF)], DGRAM_DEPTH],
     'af-xdp (node)': [process.execPath, [...DRAIN_NODE_ARGS, receiversScript, 'xsk-drain', lab.a.ifname, '0', max, String(DRAIN_FRAMES), String(XSK_BATCH)], DRAIN_FRAMES - XSK_SPARE],
-    'C AF_XDP': [pktgen + 'xsk_count', [lab.a.ifname, '0', max, '1', 'drain', String(DRAIN_FRAMES), `batch=${C_BATCH}`, ...THP_ARG], DRAIN_FRAMES - XSK_SPARE],
+    'C AF_XDP': [pktgen + 'xsk_count', [lab.a.ifname, '0', max, '1', 'drain', String(DRAIN_FRAMES), `batch=${C_BATCH}`, ...UMEM_ARGS], DRAIN_FRAMES - XSK_SPARE],
   };
   const [cmd, args, depth] = receivers[name];
   const receiver = startDrainReceiver(cmd, args);

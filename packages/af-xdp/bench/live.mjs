@@ -1,14 +1,14 @@
 // SPDX-License-Identifier: Apache-2.0
 // Live flood: a receiver runs while udp6_flood sends from the peer namespace.
 import { startReceiver } from './children.mjs';
-import { C_BATCH, COUNT, NODE_ARGS, PORT, SECONDS, THP_ARG, XSK_BATCH, pktgen, receiversScript, receiverMode, sleep } from './config.mjs';
+import { C_BATCH, COUNT, NODE_ARGS, PORT, SECONDS, UMEM_ARGS, XSK_BATCH, pktgen, receiversScript, receiverMode, sleep } from './config.mjs';
 import { xdpMode } from './system.mjs';
 
 export async function measureLive(lab, name, payload) {
   const receivers = {
     dgram: [process.execPath, [...NODE_ARGS, receiversScript, 'dgram', lab.a.address, String(PORT), String(SECONDS + 10)]],
     'af-xdp (node)': [process.execPath, [...NODE_ARGS, receiversScript, 'xsk', lab.a.ifname, '0', String(SECONDS + 10), String(XSK_BATCH)]],
-    'C AF_XDP': [pktgen + 'xsk_count', [lab.a.ifname, '0', String(SECONDS + 10), '1', `batch=${C_BATCH}`, ...THP_ARG]],
+    'C AF_XDP': [pktgen + 'xsk_count', [lab.a.ifname, '0', String(SECONDS + 10), '1', `batch=${C_BATCH}`, ...UMEM_ARGS]],
   };
   const [cmd, args] = receivers[name];
   // Sender on CPU 0, receiver on CPU 1: the two never fight for one core.

@@ -18,12 +18,14 @@
 // All receivers touch one byte per packet, like the C receiver (tools/pktgen).
 // BENCH_HUGEPAGES=1 puts the AF_XDP UMEM on transparent huge pages (the C receiver
 // gets "thp" from run.mjs); the final JSON says how much the kernel backed.
+// BENCH_LAYOUT (default staggered) sets the UMEM's frame layout (C: "stagger").
 import dgram from 'node:dgram';
 import { readdirSync, readFileSync, readlinkSync, readSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 
 const [kind, where, portOrQueue, maxSeconds, size, batchArg] = process.argv.slice(2);
 const hugePages = process.env.BENCH_HUGEPAGES === '1';
+const layout = process.env.BENCH_LAYOUT ?? 'staggered';
 const IDLE_MS = 1000;
 let packets = 0;
 let bytes = 0;
@@ -168,7 +170,7 @@ if (kind === 'dgram') {
 } else if (kind === 'xsk') {
   const { XskSocket } = await import(new URL('../dist/index.js', import.meta.url).href);
   const { Umem } = await import(new URL('../dist/index.js', import.meta.url).href);
-  const umem = Umem.create({ hugePages });
+  const umem = Umem.create({ hugePages, layout });
   const socket = XskSocket.open({ ifname: where, queueId: Number(portOrQueue), mode: 'auto', batchSize: Number(size ?? 256), umem });
   const umemBytes = socket.umem.bytes;
   socket.on('readable', () => {
@@ -179,7 +181,7 @@ if (kind === 'dgram') {
   console.log('ready');
   watchIdle(() => {
     const stats = socket.statistics();
-    extra = { mode: stats.mode, hugePageBytes: umem.hugePageBytes, rxDropped: stats.kernel.rxDropped, rxRingFull: stats.kernel.rxRingFull, rxFillRingEmpty: stats.kernel.rxFillRingEmptyDescs };
+    extra = { mode: stats.mode, layout: umem.layout, hugePageBytes: umem.hugePageBytes, rxDropped: stats.kernel.rxDropped, rxRingFull: stats.kernel.rxRingFull, rxFillRingEmpty: stats.kernel.rxFillRingEmptyDescs };
     socket.close();
   });
 } else if (kind === 'dgram-drain') {
@@ -236,7 +238,7 @@ if (kind === 'dgram') {
   const frames = Number(size);
   // Every frame lent to the fill ring and an RX ring as deep, so the kernel can queue
   // `frames` packets while we look away; 2048-byte frames keep the UMEM small.
-  const umem = Umem.create({ frameCount: frames + 64, frameSize: 2048, fillSize: frames, compSize: 64, hugePages });
+  const umem = Umem.create({ frameCount: frames + 64, frameSize: 2048, fillSize: frames, compSize: 64, hugePages, layout });
   const socket = XskSocket.open({ ifname: where, queueId: Number(portOrQueue), mode: 'auto', umem, rxSize: frames, txSize: 64, rxFrames: frames, batchSize: Number(batchArg ?? 256) });
   const umemBytes = umem.bytes;
   let cycle = null;
@@ -272,7 +274,7 @@ if (kind === 'dgram') {
     const sent = nextDrain();
     if (sent === null) {
       const s = socket.statistics();
-      console.log(JSON.stringify({ packets, bytes, touched, mode: s.mode, hugePageBytes: umem.hugePageBytes, rxDropped: s.kernel.rxDropped, rxRingFull: s.kernel.rxRingFull, rxFillRingEmpty: s.kernel.rxFillRingEmptyDescs, wakeups: s.socket.wakeups, rxBatches: s.socket.rxBatches }));
+      console.log(JSON.stringify({ packets, bytes, touched, mode: s.mode, layout: umem.layout, hugePageBytes: umem.hugePageBytes, rxDropped: s.kernel.rxDropped, rxRingFull: s.kernel.rxRingFull, rxFillRingEmpty: s.kernel.rxFillRingEmptyDescs, wakeups: s.socket.wakeups, rxBatches: s.socket.rxBatches }));
       socket.close();
       umem.destroy();
       process.exit(0);

@@ -231,8 +231,7 @@ void Socket::Teardown() {
   xsk_ = nullptr;
   fd_ = -1;
   umem_->socketClosed();
-  std::vector<uint64_t> held(rxOffsets_ ? rxOffsets_ : nullptr, rxOffsets_ ? rxOffsets_ + heldRx_ : nullptr);
-  for (auto& addr : held) addr &= ~uint64_t(umem_->frameSize() - 1);
+  std::vector<uint64_t> held(rxFrames_.begin(), rxFrames_.begin() + heldRx_);
   std::sort(held.begin(), held.end());
   for (uint64_t addr : rxPartition_)
     if (!std::binary_search(held.begin(), held.end(), addr)) umem_->pushFrame(addr);

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "head_warming.h"
 #include "umem.h"
 #include "xsk_redirect.h"
 
@@ -53,8 +54,10 @@ class Socket : public Napi::ObjectWrap<Socket> {
   Napi::Value Reap(const Napi::CallbackInfo& info);
   uint32_t ReapCompletions();
   void Kick(Napi::Env env);
-  void ReturnToFill(const uint32_t* offsets, uint32_t count);
-  // Prefetch window: two RX batches, at most this many heads (2048 drained slower).
+  void ReturnHeldToFill();
+  template <HeadWarming W>
+  uint64_t TakeDescriptors(const uint8_t* area, uint32_t idx, uint32_t n);
+  // Prefetch window of an aligned UMEM: two RX batches, at most this many heads (2048 drained slower).
   static constexpr uint32_t kMaxPrefetchAhead = 1024;
   void PrefetchAhead(const uint8_t* area, uint32_t from);
 
@@ -91,6 +94,13 @@ class Socket : public Napi::ObjectWrap<Socket> {
   uint32_t* txLengths_ = nullptr;
   uint32_t rxCapacity_ = 0, txCapacity_ = 0;
   uint32_t heldRx_ = 0;  // frames of the last RX batch the user has not released yet
+  // The held batch's frames, kept here rather than read back
+  // from rxOffsets_ (JS can write to that array; the fill ring must not trust it).
+  std::vector<uint64_t> rxFrames_;  // frame starts
+  uint64_t frameMask_ = ~uint64_t(0);
+  HeadWarming warming_ = HeadWarming::kPrefetchWithWindow;
+  uint32_t prefetchAhead_ = 0;  // heads prefetched beyond the returned batch (socket_io.cc)
+  volatile uint8_t headSink_ = 0;
 
   uv_poll_t* poll_ = nullptr;
   bool pollRef_ = true;

@@ -31,6 +31,12 @@ void Socket::BindArrays(const Napi::CallbackInfo& info) {
                                   info[1].As<Napi::Uint32Array>().ElementLength()));
   txCapacity_ = uint32_t(std::min(info[2].As<Napi::Uint32Array>().ElementLength(),
                                   info[3].As<Napi::Uint32Array>().ElementLength()));
+  // Never shrinks: a batch held across a rebind still has its frames recorded.
+  if (rxFrames_.size() < rxCapacity_) rxFrames_.resize(rxCapacity_);
+  // Aligned descriptors carry frame + offset; unaligned ones the frame start we lent.
+  frameMask_ = umem_->staggered() ? ~uint64_t(0) : ~uint64_t(umem_->frameSize() - 1);
+  warming_ = ChooseHeadWarming(umem_->staggered(), umem_->onHugePages());
+  prefetchAhead_ = warming_ == HeadWarming::kPrefetchWithWindow ? std::min<uint32_t>(2 * rxCapacity_, kMaxPrefetchAhead) : 0;
 }
 
 // receive(max, releaseHeld) -> count. Descriptors are consumed from the RX ring at
@@ -41,8 +47,7 @@ Napi::Value Socket::Receive(const Napi::CallbackInfo& info) {
   EnsureOpen(env, "receive");
   if (heldRx_ != 0) {
     if (!info[1].ToBoolean().Value()) ThrowErrno(env, "receive(previous batch not released)", EBUSY);
-    ReturnToFill(rxOffsets_, heldRx_);
-    heldRx_ = 0;
+    ReturnHeldToFill();
   }
   const uint32_t max = std::min(info[0].As<Napi::Number>().Uint32Value(), rxCapacity_);
   uint32_t idx = 0;
@@ -57,22 +62,38 @@ Napi::Value Socket::Receive(const Napi::CallbackInfo& info) {
     return Napi::Number::New(env, 0);
   }
   const uint8_t* area = umem_->area();
-  uint64_t bytes = 0;
-  for (uint32_t i = 0; i < n; i++) {
-    const xdp_desc* desc = xsk_ring_cons__rx_desc(&rx_, idx + i);
-    const uint64_t addr = xsk_umem__add_offset_to_addr(desc->addr);
-    rxOffsets_[i] = uint32_t(addr);
-    rxLengths_[i] = desc->len;
-    bytes += desc->len;
-    __builtin_prefetch(area + addr);
-  }
-  PrefetchAhead(area, idx + n);
+  const uint64_t bytes = warming_ == HeadWarming::kLoad ? TakeDescriptors<HeadWarming::kLoad>(area, idx, n)
+                                                        : TakeDescriptors<HeadWarming::kPrefetch>(area, idx, n);
+  if (prefetchAhead_ != 0) PrefetchAhead(area, idx + n);
   xsk_ring_cons__release(&rx_, n);
   heldRx_ = n;
   counters_.rxPackets += n;
   counters_.rxBytes += bytes;
   counters_.rxBatches++;
   return Napi::Number::New(env, n);
+}
+
+// Copies n descriptors into the batch arrays and warms each packet's head (see
+// head_warming.h); returns the batch's bytes.
+template <HeadWarming W>
+uint64_t Socket::TakeDescriptors(const uint8_t* area, uint32_t idx, uint32_t n) {
+  uint64_t bytes = 0;
+  uint8_t loaded = 0;
+  for (uint32_t i = 0; i < n; i++) {
+    const xdp_desc* desc = xsk_ring_cons__rx_desc(&rx_, idx + i);
+    const uint64_t addr = xsk_umem__add_offset_to_addr(desc->addr);
+    rxOffsets_[i] = uint32_t(addr);
+    rxLengths_[i] = desc->len;
+    rxFrames_[i] = xsk_umem__extract_addr(desc->addr) & frameMask_;
+    bytes += desc->len;
+    if constexpr (W == HeadWarming::kLoad) {
+      loaded ^= area[addr];
+    } else {
+      __builtin_prefetch(area + addr);
+    }
+  }
+  if constexpr (W == HeadWarming::kLoad) headSink_ = loaded;  // keeps the loads
+  return bytes;
 }
 
 // The caller reads each packet's head right after receive(), and on a cold UMEM that
@@ -87,21 +108,23 @@ Napi::Value Socket::Receive(const Napi::CallbackInfo& info) {
 // 128 ahead beat 64 and 192-256 were no better; at 256, 512 ahead drained 39-42 Mpps
 // against 34-38 for 128, 256, 768, 1024 or 2048.
 void Socket::PrefetchAhead(const uint8_t* area, uint32_t from) {
-  const uint32_t ahead = xsk_cons_nb_avail(&rx_, std::min<uint32_t>(2 * rxCapacity_, kMaxPrefetchAhead));
+  const uint32_t ahead = xsk_cons_nb_avail(&rx_, prefetchAhead_);
   for (uint32_t i = 0; i < ahead; i++) {
     __builtin_prefetch(area + xsk_umem__add_offset_to_addr(xsk_ring_cons__rx_desc(&rx_, from + i)->addr));
   }
 }
 
-void Socket::ReturnToFill(const uint32_t* offsets, uint32_t count) {
+// The held batch's frames go back to the fill ring in one submit.
+void Socket::ReturnHeldToFill() {
+  const uint32_t count = heldRx_;
+  heldRx_ = 0;
   uint32_t idx = 0;
   // Cannot fail: the fill ring is at least as large as this socket's RX share.
   if (xsk_ring_prod__reserve(fill_, count, &idx) != count) {
-    for (uint32_t i = 0; i < count; i++) umem_->pushFrame(offsets[i]);
+    for (uint32_t i = 0; i < count; i++) umem_->pushFrame(rxFrames_[i]);
     return;
   }
-  const uint64_t mask = ~uint64_t(umem_->frameSize() - 1);
-  for (uint32_t i = 0; i < count; i++) *xsk_ring_prod__fill_addr(fill_, idx + i) = offsets[i] & mask;
+  for (uint32_t i = 0; i < count; i++) *xsk_ring_prod__fill_addr(fill_, idx + i) = rxFrames_[i];
   xsk_ring_prod__submit(fill_, count);
   counters_.fillRingRefills++;
 }
@@ -110,8 +133,7 @@ void Socket::ReturnToFill(const uint32_t* offsets, uint32_t count) {
 void Socket::ReleaseRx(const Napi::CallbackInfo& info) {
   EnsureOpen(info.Env(), "release");
   if (heldRx_ == 0) return;
-  ReturnToFill(rxOffsets_, heldRx_);
-  heldRx_ = 0;
+  ReturnHeldToFill();
 }
 
 uint32_t Socket::ReapCompletions() {
@@ -165,7 +187,7 @@ Napi::Value Socket::SubmitTx(const Napi::CallbackInfo& info) {
   const uint32_t count = std::min(info[0].As<Napi::Number>().Uint32Value(), txCapacity_);
   const uint32_t frameSize = umem_->frameSize();
   for (uint32_t i = 0; i < count; i++) {
-    if (txLengths_[i] == 0 || (txOffsets_[i] & (frameSize - 1)) + txLengths_[i] > frameSize)
+    if (txLengths_[i] == 0 || txOffsets_[i] - umem_->frameStart(txOffsets_[i]) + txLengths_[i] > frameSize)
       ThrowErrno(env, "submitTx(frame length outside its frame)", EINVAL);
   }
   uint32_t idx = 0;

@@ -19,6 +19,16 @@ class Umem : public Napi::ObjectWrap<Umem> {
 
   xsk_umem* handle() const { return umem_; }
   uint32_t frameSize() const { return frameSize_; }
+  // Bytes from one frame's start to the next: frameSize, or more for a staggered UMEM
+  // (unaligned chunk mode, see umem.cc).
+  uint32_t frameStride() const { return frameStride_; }
+  bool staggered() const { return frameStride_ != frameSize_; }
+  // Most of the UMEM on huge pages, as the kernel placed it when registration pinned it.
+  bool onHugePages() const { return onHugePages_; }
+  // Start of the frame that holds UMEM offset `addr`.
+  uint64_t frameStart(uint64_t addr) const {
+    return staggered() ? addr - addr % frameStride_ : addr & ~uint64_t(frameSize_ - 1);
+  }
   uint32_t headroom() const { return headroom_; }
   uint8_t* area() const { return static_cast<uint8_t*>(area_); }
 
@@ -31,7 +41,7 @@ class Umem : public Napi::ObjectWrap<Umem> {
   void socketClosed() { sockets_--; }
 
   bool popFrame(uint64_t* addr);
-  void pushFrame(uint64_t addr) { free_.push_back(addr & ~uint64_t(frameSize_ - 1)); }
+  void pushFrame(uint64_t addr) { free_.push_back(frameStart(addr)); }
   size_t freeFrames() const { return free_.size(); }
 
  private:
@@ -44,6 +54,8 @@ class Umem : public Napi::ObjectWrap<Umem> {
   void* area_ = nullptr;
   size_t size_ = 0;
   uint32_t frameSize_ = 0;
+  uint32_t frameStride_ = 0;
+  bool onHugePages_ = false;
   uint32_t headroom_ = 0;
   xsk_umem* umem_ = nullptr;
   xsk_ring_prod fill_{};

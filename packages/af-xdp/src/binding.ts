@@ -9,6 +9,8 @@ export interface NativeUmemOptions {
   frameCount: number;
   /** Bytes per frame. */
   frameSize: number;
+  /** Bytes between frame starts; not frameSize means unaligned chunk mode. */
+  frameStride: number;
   /** Extra headroom per frame. */
   headroom: number;
   /** Fill ring entries. */

@@ -95,9 +95,14 @@ export class XskSocket extends EventEmitter {
     if (!owns) XskSocket.#checkShared(op, umem, o, key);
     const primary = umem.bindings.size === 0;
 
+    if (umem.layout === 'staggered' && o.mode === 'zerocopy') {
+      throw invalidArgument(op, `${op}: a staggered UMEM binds in copy mode only`, "zero-copy drivers reject frames that cross a page; use layout 'aligned' for zero-copy, or mode 'copy' or 'auto'");
+    }
     let zeroCopy = o.mode === 'zerocopy';
     let fallback: string | undefined;
-    if (o.mode === 'auto' && primary) {
+    if (o.mode === 'auto' && primary && umem.layout === 'staggered') {
+      fallback = `staggered UMEM on ${key}: copy mode (zero-copy needs aligned frames)`;
+    } else if (o.mode === 'auto' && primary) {
       // Sockets sharing a UMEM inherit its mode; only the first one chooses.
       const errno = native.probeZeroCopy(o.ifname, o.queueId);
       zeroCopy = errno === 0;

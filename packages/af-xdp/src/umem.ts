@@ -3,7 +3,7 @@
 // whole life, exposed as an ArrayBuffer; packets are views into it by offset.
 import { native, type NativeUmem } from './binding.js';
 import { closedError, fromNative, invalidArgument } from './errors.js';
-import { normaliseUmemOptions, type NormalisedUmemOptions, type UmemOptions } from './options.js';
+import { normaliseUmemOptions, type NormalisedUmemOptions, type UmemLayout, type UmemOptions } from './options.js';
 
 /**
  * The packet memory shared with the kernel: one anonymous mapping registered as an
@@ -14,6 +14,10 @@ export class Umem {
   readonly frameCount: number;
   /** Bytes per frame (2048 or 4096). */
   readonly frameSize: number;
+  /** 'aligned' or 'staggered' (see `UmemOptions.layout`). */
+  readonly layout: UmemLayout;
+  /** Bytes from one frame's start to the next: frameSize, plus 64 when staggered. */
+  readonly frameStride: number;
   /** Bytes the kernel leaves free before each received packet (beyond XDP_PACKET_HEADROOM). */
   readonly headroom: number;
   /** Entries of the fill ring (frames that can be lent to the kernel for RX at once). */
@@ -36,6 +40,8 @@ export class Umem {
     this.native = handle;
     this.frameCount = options.frameCount;
     this.frameSize = options.frameSize;
+    this.layout = options.layout;
+    this.frameStride = options.frameStride;
     this.headroom = options.headroom;
     this.fillSize = options.fillSize;
     this.compSize = options.compSize;

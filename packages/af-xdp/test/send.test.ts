@@ -4,7 +4,7 @@
 // checksum, and a deliberately corrupted frame is the negative control.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLab, type Lab } from '@stoq/netlab';
-import { buildUdp6Frame, ipv6ToBytes, macToBytes, XskSocket, type Udp6FrameSpec } from '../src/index.js';
+import { buildUdp6Frame, ipv6ToBytes, macToBytes, Umem, XskSocket, type Udp6FrameSpec } from '../src/index.js';
 import { helper, isRoot, openWhenFree, waitFor } from './helpers/env.js';
 
 describe.skipIf(!isRoot)('send (veth lab, copy mode)', () => {
@@ -16,7 +16,7 @@ describe.skipIf(!isRoot)('send (veth lab, copy mode)', () => {
     await lab?.destroy();
   });
 
-  it('built frames arrive intact at a node:dgram socket in the peer; a bad checksum is dropped there', async () => {
+  it.each(['aligned', 'staggered'] as const)('built frames arrive intact at a node:dgram socket in the peer; a bad checksum is dropped there (layout %s)', async (layout) => {
     const COUNT = 200;
     const receiver = lab.spawn(lab.b, process.execPath, [helper('udp-receiver.mjs'), '9300', String(COUNT), '10000']);
     let out = '';
@@ -24,7 +24,11 @@ describe.skipIf(!isRoot)('send (veth lab, copy mode)', () => {
     const exited = new Promise((resolve) => receiver.once('exit', resolve));
     await waitFor(() => out.startsWith('ready'), 10_000, 'the peer receiver to bind');
 
-    const socket = await openWhenFree(() => XskSocket.open({ ifname: lab.a.ifname, batchSize: 32 }));
+    const umem = Umem.create({ layout });
+    const socket = await openWhenFree(() => XskSocket.open({ ifname: lab.a.ifname, batchSize: 32, umem })).catch((error: unknown) => {
+      umem.destroy();
+      throw error;
+    });
     try {
       const spec: Udp6FrameSpec = {
         srcMac: macToBytes(lab.a.mac), dstMac: macToBytes(lab.b.mac),
@@ -64,6 +68,7 @@ describe.skipIf(!isRoot)('send (veth lab, copy mode)', () => {
       expect(stats.socket.umemFreeFrames).toBe(socket.umem.frameCount - socket.umem.fillSize);
     } finally {
       socket.close();
+      umem.destroy();
     }
   });
 

@@ -21,6 +21,10 @@ describe('option validation (no kernel needed)', () => {
     expect(() => Umem.create({ fillSize: 3 })).toThrow(XskError);
     expect(() => Umem.create({ hugePages: 1 as never })).toThrow(/hugePages must be a boolean/);
     expect(() => Umem.create(null as never)).toThrow(code('STOQ_ERR_INVALID_ARGUMENT'));
+    expect(() => Umem.create({ layout: 'packed' as never })).toThrow(/layout must be 'aligned' or 'staggered'/);
+    // Staggered frames are 64 bytes further apart, so fewer fit under the 4 GiB offset limit.
+    const alignedMax = Math.floor((2 ** 32 - 1) / 4096);
+    expect(() => Umem.create({ frameCount: alignedMax, layout: 'staggered' })).toThrow(/frameCount must be an integer in \[1, 1032444\]/);
     expect(() => XskSocket.open({ ifname: 'stoq-no-such0' })).toThrow(code('STOQ_ERR_NO_SUCH_DEVICE'));
   });
 });
@@ -58,6 +62,27 @@ describe.skipIf(!isRoot)('sockets on a veth lab', () => {
     }
     const { stdout } = await lab.exec(lab.a, 'ip', ['-d', 'link', 'show', 'dev', lab.a.ifname]);
     expect(stdout, 'the default program goes away with the last socket').not.toMatch(/prog\/xdp/);
+  });
+
+  it("a staggered UMEM binds in copy mode: 'zerocopy' is refused before the kernel, 'auto' says why", async () => {
+    const umem = Umem.create({ frameCount: 512, frameSize: 2048, fillSize: 256, compSize: 64, layout: 'staggered' });
+    try {
+      expect(umem.frameStride).toBe(2112);
+      expect(umem.buffer.byteLength).toBe(512 * 2112);
+      expect(() => XskSocket.open({ ifname: lab.a.ifname, umem, mode: 'zerocopy' })).toThrow(code('STOQ_ERR_INVALID_ARGUMENT'));
+      expect(() => XskSocket.open({ ifname: lab.a.ifname, umem, mode: 'zerocopy' })).toThrow(/copy mode only/);
+      const socket = await openWhenFree(() => XskSocket.open({ ifname: lab.a.ifname, umem, mode: 'auto' }));
+      try {
+        expect(socket.mode).toBe('copy');
+        expect(socket.fallbackReason).toMatch(/staggered UMEM/);
+        expect(umem.freeFrames).toBe(512 - 256);
+      } finally {
+        socket.close();
+      }
+      expect(umem.freeFrames).toBe(512);
+    } finally {
+      umem.destroy();
+    }
   });
 
   it('names the real queue count when the queue does not exist', () => {

@@ -12,11 +12,14 @@
 // The whole run is bounded by SECONDS (SIGALRM).
 //
 // "batch=N" (1..1024, default 64) sets how many descriptors one loop iteration takes.
-// "thp" as the last argument puts the UMEM on transparent huge pages (2 MiB-aligned,
+// "thp" puts the UMEM on transparent huge pages (2 MiB-aligned,
 // MADV_HUGEPAGE), as @stoq/af-xdp's Umem.create({ hugePages: true }) does; the JSON
 // says how much of it the kernel backed with them.
 //
-//   xsk_count <ifname> <queue> <seconds> [idle-seconds] [drain <frames>] [batch=N] [thp]
+// "stagger" places frames 64 bytes further apart than their size (unaligned chunk mode,
+// as Umem.create({ layout: 'staggered' })), so packet heads spread over the cache sets.
+//
+//   xsk_count <ifname> <queue> <seconds> [idle-seconds] [drain <frames>] [batch=N] [thp] [stagger]
 #define _GNU_SOURCE
 #include <errno.h>
 #include <inttypes.h>
@@ -91,7 +94,7 @@ static uint32_t receive_batch(struct receiver *r) {
   }
   for (uint32_t i = 0; i < n; i++) {
     const struct xdp_desc *d = xsk_ring_cons__rx_desc(&r->rx, idx + i);
-    r->checksum += *(uint8_t *)xsk_umem__get_data(r->area, d->addr);
+    r->checksum += *(uint8_t *)xsk_umem__get_data(r->area, xsk_umem__add_offset_to_addr(d->addr));
     r->bytes += d->len;
     *xsk_ring_prod__fill_addr(&r->fill, fidx + i) = xsk_umem__extract_addr(d->addr);
   }
@@ -137,21 +140,29 @@ static void drain(struct receiver *r, uint32_t frames) {
 }
 
 int main(int argc, char **argv) {
-  const int thp = argc > 4 && strcmp(argv[argc - 1], "thp") == 0;
-  const int has_batch = argc - thp > 4 && strncmp(argv[argc - thp - 1], "batch=", 6) == 0;
-  if (has_batch) {
-    char *end = NULL;
-    const unsigned long b = strtoul(argv[argc - thp - 1] + 6, &end, 10);
-    if (*end || b < 1 || b > MAX_BATCH) {
-      fprintf(stderr, "batch must be an integer in [1, %u]\n", MAX_BATCH);
-      return 2;
+  // Trailing options, in any order: batch=N, thp, stagger.
+  int thp = 0, stagger = 0, args = argc;
+  for (; args > 4; args--) {
+    const char *opt = argv[args - 1];
+    if (strcmp(opt, "thp") == 0) {
+      thp = 1;
+    } else if (strcmp(opt, "stagger") == 0) {
+      stagger = 1;
+    } else if (strncmp(opt, "batch=", 6) == 0) {
+      char *end = NULL;
+      const unsigned long b = strtoul(opt + 6, &end, 10);
+      if (*end || b < 1 || b > MAX_BATCH) {
+        fprintf(stderr, "batch must be an integer in [1, %u]\n", MAX_BATCH);
+        return 2;
+      }
+      batch = (uint32_t)b;
+    } else {
+      break;
     }
-    batch = (uint32_t)b;
   }
-  const int args = argc - thp - has_batch;
   const int drain_mode = args == 7 && strcmp(argv[5], "drain") == 0;
   if (args < 4 || (args > 5 && !drain_mode)) {
-    fprintf(stderr, "usage: %s <ifname> <queue> <seconds> [idle-seconds] [drain <frames>] [batch=N] [thp]\n", argv[0]);
+    fprintf(stderr, "usage: %s <ifname> <queue> <seconds> [idle-seconds] [drain <frames>] [batch=N] [thp] [stagger]\n", argv[0]);
     return 2;
   }
   const char *ifname = argv[1];
@@ -168,7 +179,10 @@ int main(int argc, char **argv) {
   if (drain_mode) alarm((unsigned)seconds + 1);
 
   struct receiver r = {0};
-  const size_t area_size = (size_t)frames * frame_size;
+  // Staggered: each frame one cache line after the last one's multiple, as
+  // @stoq/af-xdp's Umem.create({ layout: 'staggered' }) (unaligned chunk mode).
+  const uint32_t stride = frame_size + (stagger ? 64 : 0);
+  const size_t area_size = (size_t)frames * stride;
   // With thp: one huge page more, so a 2 MiB-aligned start fits inside.
   const size_t map_size = area_size + (thp ? HUGE_PAGE : 0);
   char *raw = mmap(NULL, map_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -178,7 +192,8 @@ int main(int argc, char **argv) {
   struct xsk_ring_prod tx;
   struct xsk_ring_cons comp;
   struct xsk_umem *umem;
-  struct xsk_umem_config ucfg = {.fill_size = ring, .comp_size = LIVE_RING, .frame_size = frame_size};
+  struct xsk_umem_config ucfg = {.fill_size = ring, .comp_size = LIVE_RING, .frame_size = frame_size,
+                                   .flags = stagger ? XDP_UMEM_UNALIGNED_CHUNK_FLAG : 0};
   int err = xsk_umem__create(&umem, r.area, area_size, &r.fill, &comp, &ucfg);
   if (err) return fprintf(stderr, "xsk_umem__create: %s\n", strerror(-err)), 1;
   struct xsk_socket_config scfg = {.rx_size = ring, .tx_size = LIVE_RING, .bind_flags = XDP_USE_NEED_WAKEUP};
@@ -192,7 +207,7 @@ int main(int argc, char **argv) {
 
   uint32_t idx = 0;
   xsk_ring_prod__reserve(&r.fill, ring, &idx);
-  for (uint32_t i = 0; i < ring; i++) *xsk_ring_prod__fill_addr(&r.fill, idx + i) = (uint64_t)i * frame_size;
+  for (uint32_t i = 0; i < ring; i++) *xsk_ring_prod__fill_addr(&r.fill, idx + i) = (uint64_t)i * stride;
   xsk_ring_prod__submit(&r.fill, ring);
 
   printf("ready\n");
@@ -204,10 +219,10 @@ int main(int argc, char **argv) {
   struct xdp_statistics st = {0};
   optlen = sizeof(st);
   getsockopt(fd, SOL_XDP, XDP_STATISTICS, &st, &optlen);
-  printf("{\"packets\":%llu,\"bytes\":%llu,\"activeSeconds\":%.6f,\"cpuSeconds\":%.6f,\"mode\":\"%s\",\"rxDropped\":%llu,"
+  printf("{\"packets\":%llu,\"bytes\":%llu,\"activeSeconds\":%.6f,\"cpuSeconds\":%.6f,\"mode\":\"%s\",\"layout\":\"%s\",\"rxDropped\":%llu,"
          "\"rxRingFull\":%llu,\"rxFillRingEmpty\":%llu,\"touched\":%llu,\"hugePageBytes\":%llu}\n",
          (unsigned long long)r.packets, (unsigned long long)r.bytes, active, cpu,
-         (opts.flags & XDP_OPTIONS_ZEROCOPY) ? "zerocopy" : "copy", (unsigned long long)st.rx_dropped,
+         (opts.flags & XDP_OPTIONS_ZEROCOPY) ? "zerocopy" : "copy", stagger ? "staggered" : "aligned", (unsigned long long)st.rx_dropped,
          (unsigned long long)st.rx_ring_full, (unsigned long long)st.rx_fill_ring_empty_descs, (unsigned long long)r.checksum,
          huge_page_bytes(r.area));
   xsk_socket__delete(xsk);

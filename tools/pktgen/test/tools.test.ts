@@ -62,17 +62,22 @@ describe('udp6_flood', () => {
 });
 
 describe('xsk_count', () => {
-  it('receives the flood through a copy-mode AF_XDP socket on the lab veth', async () => {
+  it.each([
+    [['batch=16'], 'aligned'],
+    [['stagger', 'batch=16', 'thp'], 'staggered'],
+  ])('receives the flood through a copy-mode AF_XDP socket on the lab veth (%j)', async (options, layout) => {
     await withLab({ hostSide: true, staticNeighbours: true, timeoutMs: 60_000 }, async (lab) => {
-      const receiver = lab.spawn(lab.a, XSK_COUNT, [lab.a.ifname, '0', '10', '1', 'batch=16']);
+      const receiver = lab.spawn(lab.a, XSK_COUNT, [lab.a.ifname, '0', '10', '1', ...options]);
       let out = '';
       receiver.stdout!.on('data', (d: Buffer) => (out += d.toString()));
       const exited = new Promise<number | null>((resolve) => receiver.once('exit', resolve));
       await new Promise((r) => setTimeout(r, 500)); // let it bind and load libxdp's redirect program
       await lab.exec(lab.b, FLOOD, [lab.a.address, '9400', '64', '2000', '5']);
       expect(await exited).toBe(0);
-      const report = JSON.parse(out.trim().split('\n').pop()!) as { packets: number; mode?: string };
+      const report = JSON.parse(out.trim().split('\n').pop()!) as { packets: number; mode?: string; layout?: string };
       expect(report.packets).toBeGreaterThanOrEqual(2000);
+      expect(report.mode).toBe('copy');
+      expect(report.layout).toBe(layout);
     });
   });
 
