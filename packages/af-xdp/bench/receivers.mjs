@@ -22,10 +22,9 @@
 import dgram from 'node:dgram';
 import { readdirSync, readFileSync, readlinkSync, readSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
+import { HUGEPAGES as hugePages, LAYOUT as layout } from './config.mjs';
 
 const [kind, where, portOrQueue, maxSeconds, size, batchArg] = process.argv.slice(2);
-const hugePages = process.env.BENCH_HUGEPAGES === '1';
-const layout = process.env.BENCH_LAYOUT ?? 'staggered';
 const IDLE_MS = 1000;
 let packets = 0;
 let bytes = 0;
