@@ -39,12 +39,13 @@ describe.skipIf(!isRoot)('receive (veth lab, copy mode)', () => {
   // for each of these (native/head_warming.h). Only 256 frames are lent to the kernel,
   // so every frame goes round the fill ring about four times.
   it.each([
-    [false, 'aligned'],
-    [true, 'aligned'],
-    [false, 'staggered'],
-    [true, 'staggered'],
-  ] as const)(`${COUNT} datagrams from the peer's kernel all arrive in order, intact, and statistics count them (hugePages %s, layout %s)`, async (hugePages, layout) => {
-    const umem = Umem.create({ frameCount: 4096, frameSize: 2048, hugePages, layout });
+    [false, 'aligned', 2048, 0],
+    [true, 'aligned', 2048, 0],
+    [false, 'staggered', 2048, 0],
+    [true, 'staggered', 2048, 0],
+    [false, 'staggered', 4096, 128],
+  ] as const)(`${COUNT} datagrams from the peer's kernel all arrive in order, intact, and statistics count them (hugePages %s, layout %s, frameSize %i, headroom %i)`, async (hugePages, layout, frameSize, headroom) => {
+    const umem = Umem.create({ frameCount: 4096, frameSize, headroom, hugePages, layout });
     const socket = await openWhenFree(() => XskSocket.open({ ifname: lab.a.ifname, queueId: 0, mode: 'copy', batchSize: 64, rxFrames: 256, umem })).catch((error: unknown) => {
       umem.destroy();
       throw error;
@@ -53,7 +54,7 @@ describe.skipIf(!isRoot)('receive (veth lab, copy mode)', () => {
       expect(socket.mode).toBe('copy');
       // On THP every whole 2 MiB of the UMEM is on a huge page (registration pinned them
       // all; staggered frames leave a 256 KiB tail); without it, none.
-      expect(umem.buffer.byteLength).toBe(4096 * (layout === 'staggered' ? 2048 + 64 : 2048));
+      expect(umem.buffer.byteLength).toBe(4096 * (layout === 'staggered' ? frameSize + 64 : frameSize));
       expect(umem.hugePageBytes).toBe(hugePages && thp !== 'never' ? Math.floor(umem.buffer.byteLength / 2 ** 21) * 2 ** 21 : 0);
       const before = socket.statistics();
       const sender = lab.exec(lab.b, process.execPath, [helper('udp-sender.mjs'), lab.a.address, '9292', String(COUNT), String(MIN_LENGTH), String(SPREAD)], 30_000);
@@ -83,9 +84,9 @@ describe.skipIf(!isRoot)('receive (veth lab, copy mode)', () => {
       const frameStarts = new Set<number>();
       const checkBatch = (batch: ReturnType<XskSocket['receive']>) => {
         for (let i = 0; i < batch.count; i++) {
-          // Copy mode puts a packet XDP_PACKET_HEADROOM (256) into its frame.
-          const frameStart = batch.offsets[i]! - 256;
-          if (frameStart % umem.frameStride !== 0) throw new Error(`offset ${batch.offsets[i]} is not 256 bytes into a frame (stride ${umem.frameStride})`);
+          // Copy mode puts a packet XDP_PACKET_HEADROOM (256) plus our headroom into its frame.
+          const frameStart = batch.offsets[i]! - 256 - headroom;
+          if (frameStart % umem.frameStride !== 0) throw new Error(`offset ${batch.offsets[i]} is not ${256 + headroom} bytes into a frame (stride ${umem.frameStride})`);
           frameStarts.add(frameStart);
           const frame = batch.packet(i);
           bytes += frame.length;
