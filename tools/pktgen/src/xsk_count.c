@@ -196,7 +196,9 @@ int main(int argc, char **argv) {
                                    .flags = stagger ? XDP_UMEM_UNALIGNED_CHUNK_FLAG : 0};
   int err = xsk_umem__create(&umem, r.area, area_size, &r.fill, &comp, &ucfg);
   if (err) return fprintf(stderr, "xsk_umem__create: %s\n", strerror(-err)), 1;
-  struct xsk_socket_config scfg = {.rx_size = ring, .tx_size = LIVE_RING, .bind_flags = XDP_USE_NEED_WAKEUP};
+  // Staggered frames cross pages, which zero-copy drivers refuse: bind copy mode then.
+  struct xsk_socket_config scfg = {.rx_size = ring, .tx_size = LIVE_RING,
+                                   .bind_flags = XDP_USE_NEED_WAKEUP | (stagger ? XDP_COPY : 0)};
   struct xsk_socket *xsk;
   err = xsk_socket__create(&xsk, ifname, queue, umem, &r.rx, &tx, &scfg);
   if (err) return fprintf(stderr, "xsk_socket__create: %s\n", strerror(-err)), 1;
