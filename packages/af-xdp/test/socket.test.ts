@@ -90,10 +90,11 @@ describe.skipIf(!isRoot)('sockets on a veth lab', () => {
     expect(() => XskSocket.open({ ifname: lab.a.ifname, queueId: 2 })).toThrow(/has 2 RX queue/);
   });
 
-  it('shares one UMEM across one socket per queue, and refuses a second socket on the same queue', async () => {
-    const umem = Umem.create({ frameCount: 1024, frameSize: 2048, fillSize: 512, compSize: 512 });
-    // A failed first bind (zero-copy on veth) must not spoil the UMEM for the next try.
-    await expect(openWhenFree(() => XskSocket.open({ ifname: lab.a.ifname, queueId: 0, umem, mode: 'zerocopy' }))).rejects.toThrow(code('STOQ_ERR_XSK_ZEROCOPY_UNSUPPORTED'));
+  it.each(['aligned', 'staggered'] as const)('shares one UMEM across one socket per queue, and refuses a second socket on the same queue (layout %s)', async (layout) => {
+    const umem = Umem.create({ frameCount: 1024, frameSize: 2048, fillSize: 512, compSize: 512, layout });
+    // A failed first bind (zero-copy on veth; refused up front when staggered) must not spoil the UMEM for the next try.
+    const zeroCopyRefusal = layout === 'aligned' ? 'STOQ_ERR_XSK_ZEROCOPY_UNSUPPORTED' : 'STOQ_ERR_INVALID_ARGUMENT';
+    await expect(openWhenFree(() => XskSocket.open({ ifname: lab.a.ifname, queueId: 0, umem, mode: 'zerocopy' }))).rejects.toThrow(code(zeroCopyRefusal));
     const q0 = await openWhenFree(() => XskSocket.open({ ifname: lab.a.ifname, queueId: 0, umem, mode: 'copy' }));
     const q1 = await openWhenFree(() => XskSocket.open({ ifname: lab.a.ifname, queueId: 1, umem, mode: 'copy' }));
     try {
