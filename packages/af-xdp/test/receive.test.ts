@@ -153,6 +153,47 @@ describe.skipIf(!isRoot)('receive (veth lab, copy mode)', () => {
     }
   });
 
+  it.each(['aligned', 'staggered'] as const)('a batch whose offsets array the caller overwrote still returns the right frames (layout %s)', async (layout) => {
+    const umem = Umem.create({ frameCount: 512, frameSize: 2048, fillSize: 256, compSize: 64, layout });
+    try {
+      const socket = await openWhenFree(() => XskSocket.open({ ifname: lab.a.ifname, umem, mode: 'copy', batchSize: 64, rxFrames: 64 }));
+      try {
+        const parsed = new ParsedUdp6Frame();
+        const ours = (batch: ReturnType<XskSocket['receive']>) => {
+          let n = 0;
+          for (let i = 0; i < batch.count; i++) if (parseUdp6Frame(batch.packet(i), parsed) && parsed.dstPort === 9292) n++;
+          return n;
+        };
+        // Four rounds of 40 datagrams through 64 lent frames: each round's frames must
+        // come back whole although the caller scribbled over the offsets it was given.
+        for (let round = 0; round < 4; round++) {
+          await lab.exec(lab.b, process.execPath, [helper('udp-sender.mjs'), lab.a.address, '9292', '40', '16', '1']);
+          let received = 0;
+          for (let tries = 0; received < 40 && tries < 200; tries++) {
+            const batch = socket.receive();
+            if (batch.count === 0) {
+              await new Promise((resolve) => setTimeout(resolve, 5));
+              continue;
+            }
+            received += ours(batch);
+            batch.offsets.fill(0xffffffff);
+            batch.release();
+          }
+          expect(received, `round ${round}`).toBe(40);
+        }
+        const stats = socket.statistics();
+        expect(stats.kernel.rxDropped).toBe(0);
+        expect(stats.kernel.rxFillRingEmptyDescs).toBe(0);
+        expect(stats.socket.umemFreeFrames).toBe(512 - 64);
+      } finally {
+        socket.close();
+      }
+      expect(umem.freeFrames).toBe(512);
+    } finally {
+      umem.destroy();
+    }
+  });
+
   it('closing a socket over a staggered UMEM with a batch held returns every other frame', async () => {
     const umem = Umem.create({ frameCount: 512, frameSize: 2048, fillSize: 256, compSize: 64, layout: 'staggered' });
     try {
