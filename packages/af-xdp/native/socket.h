@@ -98,6 +98,11 @@ class Socket : public Napi::ObjectWrap<Socket> {
   // from rxOffsets_ (JS can write to that array; the fill ring must not trust it).
   std::vector<uint64_t> rxFrames_;  // frame starts
   uint64_t frameMask_ = ~uint64_t(0);
+  // Frames the last allocTx reserved and no submitTx or cancelTx has taken yet; like
+  // rxFrames_, the record that counts (txOffsets_ is JS-writable).
+  std::vector<uint64_t> txFrames_;
+  uint32_t txReserved_ = 0;
+  void ReturnReservedTx(uint32_t from);
   HeadWarming warming_ = HeadWarming::kPrefetchWithWindow;
   uint32_t prefetchAhead_ = 0;  // heads prefetched beyond the returned batch (socket_io.cc)
   volatile uint8_t headSink_ = 0;

@@ -33,6 +33,7 @@ void Socket::BindArrays(const Napi::CallbackInfo& info) {
                                   info[3].As<Napi::Uint32Array>().ElementLength()));
   // Never shrinks: a batch held across a rebind still has its frames recorded.
   if (rxFrames_.size() < rxCapacity_) rxFrames_.resize(rxCapacity_);
+  if (txFrames_.size() < txCapacity_) txFrames_.resize(txCapacity_);
   // Aligned descriptors carry frame + offset; unaligned ones the frame start we lent.
   frameMask_ = umem_->staggered() ? ~uint64_t(0) : ~uint64_t(umem_->frameSize() - 1);
   warming_ = ChooseHeadWarming(umem_->staggered(), umem_->onHugePages());
@@ -158,37 +159,46 @@ Napi::Value Socket::Reap(const Napi::CallbackInfo& info) {
 }
 
 // allocTx(max) -> count of free frames written to txOffsets (capped by free TX slots,
-// so submitting them right away always fits).
+// so submitting them right away always fits). Frames of a previous batch that was
+// neither submitted nor cancelled go back to the UMEM first: the batch arrays are
+// reused, so that batch is gone for the caller anyway.
 Napi::Value Socket::AllocTx(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   EnsureOpen(env, "allocTx");
+  ReturnReservedTx(0);
   ReapCompletions();
   uint32_t max = std::min(info[0].As<Napi::Number>().Uint32Value(), txCapacity_);
   max = std::min(max, xsk_prod_nb_free(&tx_, max));
   uint32_t n = 0;
   for (uint64_t addr = 0; n < max && umem_->popFrame(&addr); n++) {
+    txFrames_[n] = addr;
     txOffsets_[n] = uint32_t(addr);
     txLengths_[n] = 0;
   }
+  txReserved_ = n;
   return Napi::Number::New(env, n);
 }
 
-// cancelTx(count): frames allocated but not sent go back to the UMEM.
-void Socket::CancelTx(const Napi::CallbackInfo& info) {
-  const uint32_t count = std::min(info[0].As<Napi::Number>().Uint32Value(), txCapacity_);
-  for (uint32_t i = 0; i < count; i++) umem_->pushFrame(txOffsets_[i]);
+// Reserved frames from index `from` on go back to the UMEM.
+void Socket::ReturnReservedTx(uint32_t from) {
+  for (uint32_t i = from; i < txReserved_; i++) umem_->pushFrame(txFrames_[i]);
+  txReserved_ = 0;
 }
 
-// submitTx(count) -> accepted. Frames beyond the free TX slots return to the UMEM
-// and are counted as txRingFullDrops.
+// cancelTx(): the reserved frames go back to the UMEM.
+void Socket::CancelTx(const Napi::CallbackInfo& info) { ReturnReservedTx(0); }
+
+// submitTx(count) -> accepted. The first `count` reserved frames go on the TX ring;
+// those beyond its free slots (txRingFullDrops) and the rest of the reservation go
+// back to the UMEM. The offsets must still be the ones allocTx gave.
 Napi::Value Socket::SubmitTx(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   EnsureOpen(env, "submitTx");
-  const uint32_t count = std::min(info[0].As<Napi::Number>().Uint32Value(), txCapacity_);
+  const uint32_t count = std::min(info[0].As<Napi::Number>().Uint32Value(), txReserved_);
   const uint32_t frameSize = umem_->frameSize();
   for (uint32_t i = 0; i < count; i++) {
-    if (txLengths_[i] == 0 || txOffsets_[i] - umem_->frameStart(txOffsets_[i]) + txLengths_[i] > frameSize)
-      ThrowErrno(env, "submitTx(frame length outside its frame)", EINVAL);
+    if (txOffsets_[i] != txFrames_[i]) ThrowErrno(env, "submitTx(frame offset changed since allocTx)", EINVAL);
+    if (txLengths_[i] == 0 || txLengths_[i] > frameSize) ThrowErrno(env, "submitTx(frame length outside its frame)", EINVAL);
   }
   uint32_t idx = 0;
   const uint32_t n = std::min(count, xsk_prod_nb_free(&tx_, count));
@@ -196,7 +206,7 @@ Napi::Value Socket::SubmitTx(const Napi::CallbackInfo& info) {
     uint64_t bytes = 0;
     for (uint32_t i = 0; i < n; i++) {
       xdp_desc* desc = xsk_ring_prod__tx_desc(&tx_, idx + i);
-      desc->addr = txOffsets_[i];
+      desc->addr = txFrames_[i];
       desc->len = txLengths_[i];
       desc->options = 0;
       bytes += txLengths_[i];
@@ -207,8 +217,8 @@ Napi::Value Socket::SubmitTx(const Napi::CallbackInfo& info) {
     counters_.txBytes += bytes;
     counters_.txBatches++;
   }
-  for (uint32_t i = n; i < count; i++) umem_->pushFrame(txOffsets_[i]);
   counters_.txRingFullDrops += count - n;
+  ReturnReservedTx(n);
   if (n > 0) Kick(env);
   return Napi::Number::New(env, n);
 }

@@ -127,12 +127,12 @@ export interface NativeSocket {
   receive(max: number, releaseHeld?: boolean): number;
   /** Returns the held RX batch to the fill ring. */
   releaseRx(): void;
-  /** Writes up to `max` free frame offsets to txOffsets. */
+  /** Reserves up to `max` free frames, their offsets in txOffsets (first returning any frames still reserved). */
   allocTx(max: number): number;
-  /** Puts the first `count` txOffsets/txLengths on the TX ring; returns how many fit. */
+  /** Puts the first `count` reserved frames (txLengths) on the TX ring; returns how many fit; the rest of the reservation goes back to the UMEM. EINVAL when an offset was changed. */
   submitTx(count: number): number;
-  /** Returns the first `count` txOffsets to the UMEM. */
-  cancelTx(count: number): void;
+  /** Returns the reserved frames to the UMEM. */
+  cancelTx(): void;
   /** Reaps the completion ring (and kicks while frames are queued). */
   reap(): number;
   /** uv_poll on the fd; `onReadable(0)` when readable, `onReadable(errno)` on a poll error. */

@@ -198,7 +198,11 @@ export class XskSocket extends EventEmitter {
     this.#rx.count = 0;
   }
 
-  /** Reserves up to `max` free frames for sending (fewer when UMEM or TX ring are short). */
+  /**
+   * Reserves up to `max` free frames for sending (fewer when UMEM or TX ring are short).
+   * Frames still reserved by an earlier call, neither sent nor cancelled, go back to the
+   * UMEM first (the batch object is reused, so they were out of reach anyway).
+   */
   allocTx(max = this.#tx.offsets.length): TxBatch {
     this.#assertOpen('allocTx');
     try {
@@ -212,7 +216,8 @@ export class XskSocket extends EventEmitter {
   /**
    * Puts the first `count` frames of the TX batch on the TX ring and kicks the kernel
    * if it asks (need_wakeup). Returns how many were queued; frames that did not fit
-   * go back to the UMEM (counted in txRingFullDrops).
+   * go back to the UMEM (counted in txRingFullDrops), and so do frames past `count`.
+   * Throws STOQ_ERR_INVALID_ARGUMENT, sending nothing, if `batch.offsets` was changed.
    */
   send(batch: TxBatch = this.#tx, count = batch.count): number {
     this.#assertOpen('send');
@@ -226,14 +231,15 @@ export class XskSocket extends EventEmitter {
     } catch (error) {
       throw fromNative(error, this.#context);
     }
-    this.#returnUnsent(batch, count);
+    // The native side gave the frames beyond `queued` back to the UMEM.
+    batch.count = 0;
     return queued;
   }
 
   /** Gives back frames reserved by allocTx() and not sent. */
   cancelTx(): void {
     this.#assertOpen('cancelTx');
-    this.#native.cancelTx(this.#tx.count);
+    this.#native.cancelTx();
     this.#tx.count = 0;
   }
 
@@ -277,16 +283,6 @@ export class XskSocket extends EventEmitter {
     this.umem.bindings.delete(`${this.ifname}:${this.queueId}`);
     if (this.#ownsUmem && this.umem.bindings.size === 0) this.umem.destroy();
     this.emit('close');
-  }
-
-  #returnUnsent(batch: TxBatch, sent: number): void {
-    const rest = batch.count - sent;
-    if (rest > 0) {
-      // Move the unsent tail to the front and hand it back to the UMEM.
-      batch.offsets.copyWithin(0, sent, batch.count);
-      this.#native.cancelTx(rest);
-    }
-    batch.count = 0;
   }
 
   #startPoll(): void {

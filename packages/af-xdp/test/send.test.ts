@@ -99,4 +99,35 @@ describe.skipIf(!isRoot)('send (veth lab, copy mode)', () => {
       socket.close();
     }
   });
+
+  it('frames of a batch never sent come back: a second allocTx() returns them, a changed offset is refused and the batch can still be cancelled, send(count) returns the rest', async () => {
+    const socket = await openWhenFree(() => XskSocket.open({ ifname: lab.a.ifname, batchSize: 8 }));
+    try {
+      const free = () => socket.statistics().socket.umemFreeFrames;
+      const before = free();
+      let tx = socket.allocTx(8);
+      expect(tx.count).toBe(8);
+      tx = socket.allocTx(8); // the first 8 go back before 8 more are taken
+      expect(free()).toBe(before - 8);
+
+      for (let i = 0; i < tx.count; i++) tx.setLength(i, 60);
+      tx.offsets[1] = tx.offsets[0]!; // would send one frame twice and lose another
+      expect(() => socket.send(tx)).toThrow(expect.objectContaining({ code: 'STOQ_ERR_INVALID_ARGUMENT', message: expect.stringMatching(/offset changed since allocTx/) }));
+      expect(free()).toBe(before - 8); // nothing sent, nothing lost: still reserved
+      socket.cancelTx();
+      expect(free()).toBe(before);
+
+      tx = socket.allocTx(8);
+      for (let i = 0; i < 3; i++) tx.setLength(i, 60);
+      expect(socket.send(tx, 3)).toBe(3);
+      // The 5 unsent are back at once; the 3 sent are in flight or already completed.
+      const after = socket.statistics().socket;
+      expect(after.umemFreeFrames + after.txOutstanding).toBe(before);
+      await waitFor(() => (socket.reap(), socket.statistics().socket.txOutstanding === 0), 2_000, 'TX completions');
+      expect(free()).toBe(before);
+      expect(socket.statistics().kernel.txInvalidDescs).toBe(0);
+    } finally {
+      socket.close();
+    }
+  });
 });
