@@ -201,8 +201,10 @@ Napi::Value Socket::SubmitTx(const Napi::CallbackInfo& info) {
     if (txLengths_[i] == 0 || txLengths_[i] > frameSize) ThrowErrno(env, "submitTx(frame length outside its frame)", EINVAL);
   }
   uint32_t idx = 0;
-  const uint32_t n = std::min(count, xsk_prod_nb_free(&tx_, count));
-  if (n > 0 && xsk_ring_prod__reserve(&tx_, n, &idx) == n) {
+  uint32_t n = std::min(count, xsk_prod_nb_free(&tx_, count));
+  // Cannot fail after nb_free; if it did, every frame goes back rather than leaking.
+  if (n > 0 && xsk_ring_prod__reserve(&tx_, n, &idx) != n) n = 0;
+  if (n > 0) {
     uint64_t bytes = 0;
     for (uint32_t i = 0; i < n; i++) {
       xdp_desc* desc = xsk_ring_prod__tx_desc(&tx_, idx + i);
