@@ -29,8 +29,8 @@ export const C_BATCH = Number(process.env.BENCH_C_BATCH ?? XSK_BATCH);
 export const HUGEPAGES = process.env.BENCH_HUGEPAGES === '1';
 // BENCH_LAYOUT=staggered|aligned (default staggered): the frame layout of both AF_XDP
 // receivers' UMEMs (Umem.create({ layout }), xsk_count's "stagger"). Staggered frames
-// were faster for both (Node ~+14 %, C ~+25-30 % at 64 B), so the default compares
-// the fastest configuration of each; aligned is the kernel's default layout.
+// were faster for both (64 B, means of full runs: Node ~+15 %, C ~+40 %), so the default
+// compares the faster configuration of each; aligned is the kernel's default layout.
 export const LAYOUT = process.env.BENCH_LAYOUT ?? 'staggered';
 if (LAYOUT !== 'staggered' && LAYOUT !== 'aligned') throw new Error(`BENCH_LAYOUT must be staggered or aligned, got ${LAYOUT}`);
 /** xsk_count's trailing UMEM options, matching what the Node receivers get. */

@@ -55,6 +55,7 @@ class Socket : public Napi::ObjectWrap<Socket> {
   uint32_t ReapCompletions();
   void Kick(Napi::Env env);
   void ReturnHeldToFill();
+  void ReturnReservedTx(uint32_t from);
   template <HeadWarming W>
   uint64_t TakeDescriptors(const uint8_t* area, uint32_t idx, uint32_t n);
   // Prefetch window of an aligned UMEM: two RX batches, at most this many heads (2048 drained slower).
@@ -102,7 +103,6 @@ class Socket : public Napi::ObjectWrap<Socket> {
   // rxFrames_, the record that counts (txOffsets_ is JS-writable).
   std::vector<uint64_t> txFrames_;
   uint32_t txReserved_ = 0;
-  void ReturnReservedTx(uint32_t from);
   HeadWarming warming_ = HeadWarming::kPrefetchWithWindow;
   uint32_t prefetchAhead_ = 0;  // heads prefetched beyond the returned batch (socket_io.cc)
   volatile uint8_t headSink_ = 0;

@@ -60,10 +60,10 @@ Umem::Umem(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Umem>(info) {
   config_.frame_headroom = headroom_;
   // A stride that is not a power of two needs unaligned chunk mode: the kernel then
   // takes fill addresses as given instead of rounding them down to a chunk boundary.
-  // Why stagger at all: with power-of-two frames every packet head sits at the same
-  // offset in its 4 KiB page, and the L1 cache (and L2, for those address bits) picks
-  // its set from that offset, so all heads compete for 2 of the 64 L1 sets (16 lines).
-  // One more cache line per frame walks the heads through every set.
+  // Why stagger at all: with power-of-two frames every packet head sits at one of two
+  // offsets in its 4 KiB page (one with 4096-byte frames), and the L1 cache picks its
+  // set from that offset, so all heads compete for 2 of its 64 sets (16 lines; 1 set, 8
+  // lines). One more cache line per frame walks the heads through every set.
   config_.flags = staggered() ? XDP_UMEM_UNALIGNED_CHUNK_FLAG : 0;
   int err = Register();
   if (err) ThrowErrno(env, "xsk_umem__create", err);
