@@ -62,14 +62,20 @@ function checkBool(field: string, value: unknown): boolean {
   return value;
 }
 
-/** Validates a partial config and fills the rest from DEFAULT_CONFIG. */
+/**
+ * Validates a partial config and fills the rest from DEFAULT_CONFIG; a field set to `undefined`
+ * counts as not given.
+ */
 export function normalizeConfig(partial: Partial<StoqConfig> = {}): StoqConfig {
-  const merged = { ...DEFAULT_CONFIG, ...partial };
+  // `{ redirect: undefined }` (e.g. an optional CLI flag passed through) must not erase the default.
+  const given = Object.fromEntries(Object.entries(partial ?? {}).filter(([, value]) => value !== undefined));
+  const merged: StoqConfig = { ...DEFAULT_CONFIG, ...given };
   if (!Array.isArray(merged.quicPorts)) invalid('quicPorts', 'expected an array of ports');
   if (merged.quicPorts.length > MAX_QUIC_PORTS) invalid('quicPorts', `at most ${MAX_QUIC_PORTS} ports`);
   const ports = merged.quicPorts.map((p, i) => checkInt(`quicPorts[${i}]`, p, 1, 65535));
   if (new Set(ports).size !== ports.length) invalid('quicPorts', 'duplicate port');
-  if (!(merged.ipv4Policy in IPV4_POLICIES)) invalid('ipv4Policy', `expected 'drop' or 'pass', got ${String(merged.ipv4Policy)}`);
+  // Own keys only: `in` would accept 'toString' and the other Object.prototype names.
+  if (typeof merged.ipv4Policy !== 'string' || !Object.hasOwn(IPV4_POLICIES, merged.ipv4Policy)) invalid('ipv4Policy', `expected 'drop' or 'pass', got ${String(merged.ipv4Policy)}`);
   return {
     quicPorts: ports,
     ipv4Policy: merged.ipv4Policy,

@@ -80,7 +80,9 @@ export function decodeConntrackKey(key: Uint8Array): ConntrackKey {
  * STOQ_ERR_INVALID_CONFIG for an unknown state.
  */
 export function encodeConntrackValue(value: ConntrackValue): Buffer {
-  const state = CONNTRACK_STATES[value.state];
+  // Own keys only: indexing would find 'toString' and the other Object.prototype names.
+  const known = typeof value.state === 'string' && Object.hasOwn(CONNTRACK_STATES, value.state);
+  const state = known ? CONNTRACK_STATES[value.state] : undefined;
   if (state === undefined) throw new StoqCodecError('STOQ_ERR_INVALID_CONFIG', 'state', `unknown state ${String(value.state)}`);
   const buf = Buffer.alloc(V.size);
   const view = viewOf(buf, V);
