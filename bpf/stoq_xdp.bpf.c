@@ -160,7 +160,7 @@ static __always_inline int classify_udp6(struct xdp_md *ctx, const struct stoq_c
 		return STOQ_CTR_MALFORMED_DROPPED;
 
 	c->pos = udp + 1;
-	if (parse_quic(c, data_end, &q) < 0)
+	if (parse_quic(c, data_end, payload_end, &q) < 0)
 		return STOQ_CTR_MALFORMED_DROPPED;
 	if (q.kind == STOQ_QUIC_INITIAL) {
 		if (udp_len - sizeof(*udp) < cfg->initial_min_size)

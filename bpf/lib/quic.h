@@ -45,15 +45,22 @@ static __always_inline int quic_long_kind(__u32 version, __u8 type_bits)
 /*
  * Reads the first bytes of a non-empty UDP payload. Returns -1 when a long
  * header is shorter than the invariants require (version, CID lengths and CIDs)
- * or a v1/v2 CID is longer than 20 bytes.
+ * or a v1/v2 CID is longer than 20 bytes. The header must lie within the datagram
+ * (before end, where the IPv6 payload ends): bytes after it in the frame are not
+ * the packet's. Every bound is checked against data_end too, for the verifier.
  */
-static __always_inline int parse_quic(struct hdr_cursor *c, void *data_end,
+static __always_inline int quic_fits(const __u8 *p, void *data_end, void *end)
+{
+	return (void *)p <= data_end && (void *)p <= end;
+}
+
+static __always_inline int parse_quic(struct hdr_cursor *c, void *data_end, void *end,
 				      struct quic_info *q)
 {
 	__u8 *p = c->pos;
 	__u8 first;
 
-	if ((void *)(p + 1) > data_end)
+	if (!quic_fits(p + 1, data_end, end))
 		return -1;
 	first = p[0];
 	if (!(first & QUIC_LONG_HEADER)) {
@@ -61,7 +68,7 @@ static __always_inline int parse_quic(struct hdr_cursor *c, void *data_end,
 		return 0;
 	}
 	/* first byte, 4-byte version, DCID length */
-	if ((void *)(p + 6) > data_end)
+	if (!quic_fits(p + 6, data_end, end))
 		return -1;
 	q->version = ((__u32)p[1] << 24) | ((__u32)p[2] << 16) | ((__u32)p[3] << 8) | p[4];
 	q->dcid_len = p[5];
@@ -78,14 +85,14 @@ static __always_inline int parse_quic(struct hdr_cursor *c, void *data_end,
 	/* DCID then the SCID length byte. */
 	q->dcid = p + 6;
 	p = p + 6 + q->dcid_len;
-	if ((void *)(p + 1) > data_end)
+	if (!quic_fits(p + 1, data_end, end))
 		return -1;
 	q->scid_len = p[0];
 	if (q->kind != STOQ_QUIC_VERSION_NEGOTIATION && q->kind != STOQ_QUIC_UNKNOWN_VERSION &&
 	    q->scid_len > QUIC_MAX_CID_LEN)
 		return -1;
 	q->scid = p + 1;
-	if ((void *)(p + 1 + q->scid_len) > data_end)
+	if (!quic_fits(p + 1 + q->scid_len, data_end, end))
 		return -1;
 	return 0;
 }

@@ -77,6 +77,8 @@ export const FIXTURES: Fixture[] = [
   { description: 'unknown version long header, small (userspace answers VN)', frame: udp6Frame({ payload: quicLong({ type: 'initial', version: 0x1a2a3a4a, size: 50 }) }), verdict: XDP.PASS, counter: 'quic_passed' },
   { description: 'long header shorter than the invariants', frame: udp6Frame({ payload: Buffer.from([0xc0, 0, 0]) }), verdict: XDP.DROP, counter: 'malformed_dropped' },
   { description: 'v1 long header with a 21-byte DCID', frame: udp6Frame({ payload: quicLong({ type: 'handshake', size: 100, dcid: Buffer.alloc(21, 1) }) }), verdict: XDP.DROP, counter: 'malformed_dropped' },
+  // Bytes after the IPv6 payload are not the datagram's: a header that only fits with them is cut.
+  { description: 'long header cut at the datagram end, trailing bytes in the frame', frame: Buffer.concat([udp6Frame({ payload: Buffer.from([0xe0]) }), quicLong({ type: 'handshake', size: 20 }).subarray(1)]), verdict: XDP.DROP, counter: 'malformed_dropped' },
   { description: 'long header whose SCID runs past the datagram', frame: udp6Frame({ payload: quicLong({ type: 'handshake', size: 20, scid: Buffer.alloc(20, 1) }).subarray(0, 20) }), verdict: XDP.DROP, counter: 'malformed_dropped' },
   // VLANs around QUIC
   { description: '802.1Q tagged QUIC Initial', frame: udp6Frame({ payload: initial(1200), vlans: [ETH_P.VLAN] }), verdict: XDP.PASS, counter: 'quic_passed' },

@@ -5,8 +5,8 @@
 //
 // Bounds rule shared with the program: a header must fit in the frame; the IPv6
 // payload length decides where the datagram ends ("payload end", never past the
-// frame); Ethernet padding after it is not part of the datagram but may be read
-// by the QUIC header peek, which only needs the bytes to exist.
+// frame); bytes after it (Ethernet padding, trailing junk) are not the datagram's,
+// so the QUIC header must fit before the payload end too.
 import type { CounterName, StoqConfig } from '../../src/index.js';
 
 export const VERDICT = { DROP: 1, PASS: 2, REDIRECT: 4 } as const;
@@ -95,7 +95,7 @@ export function classifyReference(f: Uint8Array, cfg: StoqConfig, ctx: Reference
   if (udpLength !== end - udp || udpLength <= 8) return drop('malformed_dropped');
 
   // QUIC: invariants of the long header, then Initial size and rate.
-  const kind = quicKind(f, udp + 8);
+  const kind = quicKind(f, udp + 8, end);
   if (kind === undefined) return drop('malformed_dropped');
   if (kind === 'initial') {
     if (udpLength - 8 < cfg.initialMinSize) return drop('initial_too_small_dropped');
@@ -110,12 +110,12 @@ function isExt(next: number): boolean {
   return next === EXT.HOPOPTS || next === EXT.ROUTING || next === EXT.FRAGMENT || next === EXT.DSTOPTS;
 }
 
-/** undefined when a long header breaks RFC 8999/9000 invariants within the frame. */
-function quicKind(f: Uint8Array, q: number): QuicKind | undefined {
-  if (q + 1 > f.length) return undefined;
+/** undefined when a long header breaks RFC 8999/9000 invariants within the datagram (before `end`). */
+function quicKind(f: Uint8Array, q: number, end: number): QuicKind | undefined {
+  if (q + 1 > end) return undefined;
   const first = f[q]!;
   if ((first & 0x80) === 0) return 'short';
-  if (q + 6 > f.length) return undefined;
+  if (q + 6 > end) return undefined;
   const version = ((f[q + 1]! << 24) | (f[q + 2]! << 16) | (f[q + 3]! << 8) | f[q + 4]!) >>> 0;
   const typeBits = (first >> 4) & 3;
   let kind: QuicKind;
@@ -127,10 +127,10 @@ function quicKind(f: Uint8Array, q: number): QuicKind | undefined {
   const dcidLength = f[q + 5]!;
   if (knownVersion && dcidLength > 20) return undefined;
   const scidAt = q + 6 + dcidLength;
-  if (scidAt + 1 > f.length) return undefined;
+  if (scidAt + 1 > end) return undefined;
   const scidLength = f[scidAt]!;
   if (knownVersion && scidLength > 20) return undefined;
-  if (scidAt + 1 + scidLength > f.length) return undefined;
+  if (scidAt + 1 + scidLength > end) return undefined;
   return kind;
 }
 
