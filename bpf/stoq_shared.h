@@ -126,7 +126,7 @@ struct stoq_ct_summary {
 	__u64 bytes;
 };
 
-/* stoq_initial_buckets key: the source's /64 prefix. */
+/* stoq_init_rate key: the source's /64 prefix. */
 struct stoq_prefix_key {
 	__u8 prefix[8];
 };

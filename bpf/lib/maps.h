@@ -40,6 +40,6 @@ struct {
 	__uint(max_entries, STOQ_INITIAL_BUCKET_ENTRIES);
 	__type(key, struct stoq_prefix_key);
 	__type(value, struct stoq_token_bucket);
-} stoq_initial_buckets SEC(".maps");
+} stoq_init_rate SEC(".maps");
 
 #endif /* STOQ_LIB_MAPS_H */

@@ -26,13 +26,13 @@ static __always_inline int initial_rate_allow(const struct stoq_config *cfg,
 	rate = cfg->initial_rate;
 	__builtin_memcpy(key.prefix, &ip6->saddr, sizeof(key.prefix));
 
-	b = bpf_map_lookup_elem(&stoq_initial_buckets, &key);
+	b = bpf_map_lookup_elem(&stoq_init_rate, &key);
 	if (!b) {
 		struct stoq_token_bucket fresh = {
 			.tokens_nano = capacity - STOQ_NANO_TOKENS,
 			.last_ns = now,
 		};
-		bpf_map_update_elem(&stoq_initial_buckets, &key, &fresh, BPF_ANY);
+		bpf_map_update_elem(&stoq_init_rate, &key, &fresh, BPF_ANY);
 		return 1;
 	}
 	/* Refill; once the gap is long enough to fill the bucket, just fill it (no overflow). */

@@ -23,7 +23,7 @@ export const MAP_NAMES = {
   /** XSKMAP: AF_XDP socket per RX queue index, where QUIC frames are redirected. */
   xsks: 'stoq_xsks',
   /** Hash of stoq_prefix_key → stoq_token_bucket: the Initial rate limit per source /64. */
-  initialBuckets: 'stoq_initial_buckets',
+  initialBuckets: 'stoq_init_rate',
 } as const;
 
 /** Counter names in enum stoq_counter order (index = enum value). */
@@ -149,7 +149,7 @@ export const CT_VALUE_LAYOUT = {
   },
 } as const satisfies StructLayout;
 
-/** Layout of struct stoq_prefix_key, the key of stoq_initial_buckets. */
+/** Layout of struct stoq_prefix_key, the key of stoq_init_rate. */
 export const PREFIX_KEY_LAYOUT = {
   /** The C struct tag. */
   name: 'stoq_prefix_key',
@@ -162,7 +162,7 @@ export const PREFIX_KEY_LAYOUT = {
   },
 } as const satisfies StructLayout;
 
-/** Layout of struct stoq_token_bucket, the value of stoq_initial_buckets. */
+/** Layout of struct stoq_token_bucket, the value of stoq_init_rate. */
 export const TOKEN_BUCKET_LAYOUT = {
   /** The C struct tag. */
   name: 'stoq_token_bucket',

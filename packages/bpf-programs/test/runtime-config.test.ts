@@ -7,6 +7,7 @@ import { ETH_P, ipv4Udp, ethernet, quicLong, quicShort, udp6Frame } from './supp
 import { XDP } from './support/fixtures.js';
 import { expectOneFrame } from './support/expect.js';
 import { LoadedStoqProgram, isRoot } from './support/kernel.js';
+import { BpfMap } from '@stoq/loader';
 
 if (!isRoot) console.warn('runtime-config.test: skipped, loading BPF programs needs root');
 
@@ -26,6 +27,17 @@ describe.skipIf(!isRoot)('stoq_config at runtime', () => {
 
   const initial = (size: number, dport = 9292) => udp6Frame({ dport, payload: quicLong({ type: 'initial', size }) });
   const ipv4 = ethernet(ETH_P.IPV4, ipv4Udp(9292));
+
+  // The kernel keeps 15 characters of a map's name: a longer one cannot be found by
+  // name (BpfMap.openByName, bpftool map show name) once loaded.
+  it.each(Object.values(MAP_NAMES))('map %s is found in the kernel by its full name', (name) => {
+    const maps = BpfMap.openByName(name);
+    try {
+      expect(maps.length).toBeGreaterThanOrEqual(1);
+    } finally {
+      for (const m of maps) m.close();
+    }
+  });
 
   it('reads the never-written entry as the defaults', () => {
     const [raw] = prog.dump(MAP_NAMES.config);
