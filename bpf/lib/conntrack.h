@@ -26,6 +26,26 @@ static __always_inline __u32 ct_state_for(int quic_kind)
 	}
 }
 
+/*
+ * Moves *state forward to next unless it is already there or CLOSING. Two RX
+ * queues can carry one peer's packets (it reaches two of our addresses on one
+ * port), so this is a compare-and-swap: a plain check-then-write could move the
+ * state back (a HANDSHAKE written over the ESTABLISHED another CPU just wrote).
+ */
+static __always_inline void ct_advance(__u32 *state, __u32 next)
+{
+	__u32 cur = *(volatile __u32 *)state;
+	int i;
+
+	for (i = 0; i < 3 && cur != STOQ_CT_CLOSING && next > cur; i++) {
+		__u32 seen = __sync_val_compare_and_swap(state, cur, next);
+
+		if (seen == cur)
+			return;
+		cur = seen;
+	}
+}
+
 static __always_inline void conntrack_update(const struct ipv6hdr *ip6, __u16 peer_port,
 					     __u16 local_port, int quic_kind, __u64 frame_len,
 					     __u64 now)
@@ -43,8 +63,7 @@ static __always_inline void conntrack_update(const struct ipv6hdr *ip6, __u16 pe
 		__sync_fetch_and_add(&val->packets, 1);
 		__sync_fetch_and_add(&val->bytes, frame_len);
 		val->last_seen_ns = now;
-		if (val->state != STOQ_CT_CLOSING && next > val->state)
-			val->state = next;
+		ct_advance(&val->state, next);
 		return;
 	}
 	/* Retry and version negotiation come from servers; they start nothing here. */
