@@ -31,7 +31,7 @@ Napi::Function Socket::Init(Napi::Env env) {
                          InstanceMethod<&Socket::Statistics>("statistics"),
                          InstanceMethod<&Socket::UpdateXskMap>("updateXskMap"),
                          InstanceMethod<&Socket::Close>("close"),
-                         InstanceMethod<&Socket::BindArrays>("bindArrays"),
+                         InstanceMethod<&Socket::CreateBatchArrays>("createBatchArrays"),
                          InstanceMethod<&Socket::Receive>("receive"),
                          InstanceMethod<&Socket::ReleaseRx>("releaseRx"),
                          InstanceMethod<&Socket::AllocTx>("allocTx"),
@@ -52,7 +52,7 @@ Socket::Socket(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Socket>(info) 
   Napi::Object opts = info[1].As<Napi::Object>();
   umem_ = Umem::Unwrap(umemObject);
   umemRef_ = Napi::Persistent(umemObject);
-  if (!umem_->handle()) ThrowErrno(env, "xsk_socket__create(umem destroyed)", EBADF);
+  if (umem_->destroyed()) ThrowErrno(env, "xsk_socket__create(umem destroyed)", EBADF);
 
   const std::string ifname = opts.Get("ifname").As<Napi::String>().Utf8Value();
   const uint32_t queueId = opts.Get("queueId").As<Napi::Number>().Uint32Value();
@@ -85,8 +85,8 @@ Socket::Socket(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Socket>(info) 
     xsk_ = nullptr;
     ThrowErrno(env, "xsk_socket__create", err);
   }
-  umem_->socketOpened();
   fd_ = xsk_socket__fd(xsk_);
+  umem_->socketOpened(fd_);
 
   const uint32_t busyPollUsecs = opts.Get("busyPollUsecs").As<Napi::Number>().Uint32Value();
   try {
@@ -214,13 +214,15 @@ Napi::Value Socket::UpdateXskMap(const Napi::CallbackInfo& info) {
 
 void Socket::Close(const Napi::CallbackInfo& info) { Teardown(); }
 
-// Safe with frames in flight: the kernel stops touching the rings at delete; idle
-// frames of this socket's RX share go back to the UMEM, frames the user still
-// holds (an unreleased RX batch) or that were mid-TX stay out of circulation.
+// Safe with frames in flight: the kernel stops touching the rings once the socket's
+// file is released; idle frames of this socket's RX share and frames reserved by
+// allocTx go back to the UMEM, frames the user still holds (an unreleased RX batch)
+// or that were mid-TX stay out of circulation.
 void Socket::Teardown() {
   if (!xsk_) return;
   ClosePoll();
   ReapCompletions();
+  ReturnReservedTx(0);
   if (redirect_) {
     // From here the queue's packets go to the kernel stack; the program itself leaves
     // the interface with the last socket (or process) holding its link.
@@ -229,12 +231,17 @@ void Socket::Teardown() {
   }
   xsk_socket__delete(xsk_);
   xsk_ = nullptr;
+  // Releases the kernel socket also when it was bound on the UMEM's own fd (umem.h),
+  // which takes it out of every XSKMAP (a caller's too).
+  const bool released = umem_->socketClosed(fd_) == 0;
   fd_ = -1;
-  umem_->socketClosed();
   std::vector<uint64_t> held(rxFrames_.begin(), rxFrames_.begin() + heldRx_);
   std::sort(held.begin(), held.end());
-  for (uint64_t addr : rxPartition_)
-    if (!std::binary_search(held.begin(), held.end(), addr)) umem_->pushFrame(addr);
+  // Not released (dup2 failed): the kernel may still fill these frames, so they stay lent.
+  if (released) {
+    for (uint64_t addr : rxPartition_)
+      if (!std::binary_search(held.begin(), held.end(), addr)) umem_->pushFrame(addr);
+  }
   rxPartition_.clear();
   heldRx_ = 0;
 }

@@ -45,7 +45,7 @@ class Socket : public Napi::ObjectWrap<Socket> {
   void Teardown();
 
   // socket_io.cc
-  void BindArrays(const Napi::CallbackInfo& info);
+  Napi::Value CreateBatchArrays(const Napi::CallbackInfo& info);
   Napi::Value Receive(const Napi::CallbackInfo& info);
   void ReleaseRx(const Napi::CallbackInfo& info);
   Napi::Value AllocTx(const Napi::CallbackInfo& info);
@@ -87,8 +87,8 @@ class Socket : public Napi::ObjectWrap<Socket> {
   uint32_t outstandingTx_ = 0;
   std::vector<uint64_t> rxPartition_;  // frames this socket lent to the kernel's fill ring
 
-  // Batch arrays owned by JS (bound once, so the hot path passes only counts).
-  Napi::Reference<Napi::Uint32Array> rxOffsetsRef_, rxLengthsRef_, txOffsetsRef_, txLengthsRef_;
+  // Batch arrays, shared with JS (socket_io.cc), so the hot path passes only counts.
+  std::shared_ptr<uint32_t[]> batchMemory_;
   uint32_t* rxOffsets_ = nullptr;
   uint32_t* rxLengths_ = nullptr;
   uint32_t* txOffsets_ = nullptr;

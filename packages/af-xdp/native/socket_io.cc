@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
-// Batched ring work. JS binds its batch arrays once; afterwards each call passes
-// only a count, and results land in those arrays: no per-packet allocation.
+// Batched ring work. The batch arrays live in memory this socket allocates and
+// shares with JS; afterwards each call passes only a count, and results land in
+// those arrays: no per-packet allocation.
 #include <sys/socket.h>
 
 #include <algorithm>
@@ -13,31 +14,34 @@ namespace stoq {
 
 namespace {
 
-uint32_t* Bind(Napi::Reference<Napi::Uint32Array>& ref, Napi::Value value) {
-  Napi::Uint32Array array = value.As<Napi::Uint32Array>();
-  ref = Napi::Persistent(array);
-  return array.Data();
-}
+void ReleaseBatchMemory(Napi::Env, void*, std::shared_ptr<uint32_t[]>* hint) { delete hint; }
 
 }  // namespace
 
-// bindArrays(rxOffsets, rxLengths, txOffsets, txLengths)
-void Socket::BindArrays(const Napi::CallbackInfo& info) {
-  rxOffsets_ = Bind(rxOffsetsRef_, info[0]);
-  rxLengths_ = Bind(rxLengthsRef_, info[1]);
-  txOffsets_ = Bind(txOffsetsRef_, info[2]);
-  txLengths_ = Bind(txLengthsRef_, info[3]);
-  rxCapacity_ = uint32_t(std::min(info[0].As<Napi::Uint32Array>().ElementLength(),
-                                  info[1].As<Napi::Uint32Array>().ElementLength()));
-  txCapacity_ = uint32_t(std::min(info[2].As<Napi::Uint32Array>().ElementLength(),
-                                  info[3].As<Napi::Uint32Array>().ElementLength()));
-  // Never shrinks: a batch held across a rebind still has its frames recorded.
-  if (rxFrames_.size() < rxCapacity_) rxFrames_.resize(rxCapacity_);
-  if (txFrames_.size() < txCapacity_) txFrames_.resize(txCapacity_);
+// createBatchArrays(capacity) -> ArrayBuffer holding rxOffsets, rxLengths, txOffsets,
+// txLengths (capacity Uint32 each, in that order). An external ArrayBuffer cannot be
+// detached by a transfer (postMessage, structuredClone copy it instead), and the
+// memory is shared: it is freed when both this socket and the buffer are gone, so
+// the ring calls never write into memory JS has given away.
+Napi::Value Socket::CreateBatchArrays(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const uint32_t capacity = info[0].As<Napi::Number>().Uint32Value();
+  if (capacity == 0 || batchMemory_) ThrowErrno(env, "createBatchArrays", EINVAL);
+  batchMemory_ = std::shared_ptr<uint32_t[]>(new uint32_t[size_t(capacity) * 4]());
+  uint32_t* base = batchMemory_.get();
+  rxOffsets_ = base;
+  rxLengths_ = base + capacity;
+  txOffsets_ = base + size_t(capacity) * 2;
+  txLengths_ = base + size_t(capacity) * 3;
+  rxCapacity_ = txCapacity_ = capacity;
+  rxFrames_.resize(capacity);
+  txFrames_.resize(capacity);
   // Aligned descriptors carry frame + offset; unaligned ones the frame start we lent.
   frameMask_ = umem_->staggered() ? ~uint64_t(0) : ~uint64_t(umem_->frameSize() - 1);
   warming_ = ChooseHeadWarming(umem_->staggered(), umem_->onHugePages());
   prefetchAhead_ = warming_ == HeadWarming::kPrefetchWithWindow ? std::min<uint32_t>(2 * rxCapacity_, kMaxPrefetchAhead) : 0;
+  return Napi::ArrayBuffer::New(env, base, size_t(capacity) * 4 * sizeof(uint32_t), ReleaseBatchMemory,
+                                new std::shared_ptr<uint32_t[]>(batchMemory_));
 }
 
 // receive(max, releaseHeld) -> count. Descriptors are consumed from the RX ring at
@@ -221,7 +225,15 @@ Napi::Value Socket::SubmitTx(const Napi::CallbackInfo& info) {
   }
   counters_.txRingFullDrops += count - n;
   ReturnReservedTx(n);
-  if (n > 0) Kick(env);
+  if (n > 0) {
+    try {
+      Kick(env);
+    } catch (Napi::Error& error) {
+      // The frames are on the ring already (and the reservation is gone): say so.
+      error.Set("queued", Napi::Number::New(env, n));
+      throw;
+    }
+  }
   return Napi::Number::New(env, n);
 }
 

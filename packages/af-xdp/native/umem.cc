@@ -2,7 +2,9 @@
 #include "umem.h"
 
 #include <sys/mman.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 
 #include "errno_error.h"
@@ -87,10 +89,13 @@ int Umem::Register() {
 
 bool Umem::claimPrimaryRings(xsk_ring_prod** fill, xsk_ring_cons** comp, int* err) {
   *err = 0;
-  if (primaryClaimed_ && sockets_ > 0) return false;
-  if (primaryClaimed_) {
+  if (!socketFds_.empty()) return false;
+  if (umem_ && primaryClaimed_) {
+    // A first bind failed after libxdp had set up the rings on the UMEM fd.
     xsk_umem__delete(umem_);
     umem_ = nullptr;
+  }
+  if (!umem_) {
     *err = Register();
     if (*err) return false;
   }
@@ -98,6 +103,35 @@ bool Umem::claimPrimaryRings(xsk_ring_prod** fill, xsk_ring_cons** comp, int* er
   *fill = &fill_;
   *comp = &comp_;
   return true;
+}
+
+void Umem::socketOpened(int fd) {
+  socketFds_.push_back(fd);
+  if (fd == xsk_umem__fd(umem_)) aliased_ = fd;
+}
+
+int Umem::socketClosed(int fd) {
+  socketFds_.erase(std::remove(socketFds_.begin(), socketFds_.end(), fd), socketFds_.end());
+  // Any other socket's own fd was closed by xsk_socket__delete: its file is gone.
+  if (fd != aliased_) return 0;
+  if (socketFds_.empty()) {
+    // libxdp's count of sockets is 0 now, so this closes the UMEM fd; the next open registers anew.
+    aliased_ = -1;
+    if (int err = xsk_umem__delete(umem_)) return -err;
+    umem_ = nullptr;
+    primaryClaimed_ = false;
+    return 0;
+  }
+  // Sockets that share a UMEM hold the kernel's UMEM themselves, and any of them
+  // serves as XDP_SHARED_UMEM fd for later binds: the closed socket's file can go.
+  const int next = socketFds_.front();
+  int r;
+  do {
+    r = dup2(next, xsk_umem__fd(umem_));
+  } while (r < 0 && (errno == EINTR || errno == EBUSY));
+  if (r < 0) return errno;
+  aliased_ = next;
+  return 0;
 }
 
 bool Umem::popFrame(uint64_t* addr) {
@@ -124,10 +158,14 @@ Napi::Value Umem::HugePageBytesNow(const Napi::CallbackInfo& info) {
 
 // Closes the UMEM's fd once no socket uses it; the mapping lives until the buffer is collected.
 void Umem::Destroy(const Napi::CallbackInfo& info) {
-  if (!umem_) return;
-  int err = xsk_umem__delete(umem_);
-  if (err) ThrowErrno(info.Env(), "xsk_umem__delete", err);
-  umem_ = nullptr;
+  if (destroyed_) return;
+  if (!socketFds_.empty()) ThrowErrno(info.Env(), "xsk_umem__delete", EBUSY);
+  if (umem_) {
+    int err = xsk_umem__delete(umem_);
+    if (err) ThrowErrno(info.Env(), "xsk_umem__delete", err);
+    umem_ = nullptr;
+  }
+  destroyed_ = true;
 }
 
 }  // namespace stoq

@@ -33,12 +33,19 @@ class Umem : public Napi::ObjectWrap<Umem> {
   uint8_t* area() const { return static_cast<uint8_t*>(area_); }
 
   // The UMEM's own fill/completion rings go to the first socket only (libxdp rule).
-  // Returns false when a socket already has them. With no socket left, a used
-  // registration is renewed first: libxdp cannot bind a fresh first socket over a
-  // UMEM fd whose rings were already set up (after a close or a failed bind).
+  // Returns false when a socket already has them. With no socket left, the UMEM is
+  // registered (again) first: libxdp cannot bind a fresh first socket over a UMEM fd
+  // whose rings were already set up (after a failed bind).
   bool claimPrimaryRings(xsk_ring_prod** fill, xsk_ring_cons** comp, int* err);
-  void socketOpened() { sockets_++; }
-  void socketClosed() { sockets_--; }
+  bool destroyed() const { return destroyed_; }
+  // libxdp binds the first socket on the UMEM's own fd and xsk_socket__delete never
+  // closes that fd, so the kernel socket would outlive close(): still bound to its
+  // queue, still in every XSKMAP, still filling the frames it was lent. socketClosed()
+  // (after xsk_socket__delete) points the UMEM fd at another live socket (dup2), or
+  // with the last socket closes the registration, so the closed socket's file goes.
+  // Returns 0, or an errno when the closed socket may still be bound.
+  void socketOpened(int fd);
+  int socketClosed(int fd);
 
   bool popFrame(uint64_t* addr);
   void pushFrame(uint64_t addr) { free_.push_back(frameStart(addr)); }
@@ -64,7 +71,9 @@ class Umem : public Napi::ObjectWrap<Umem> {
 
   xsk_umem_config config_{};
   bool primaryClaimed_ = false;
-  int sockets_ = 0;
+  bool destroyed_ = false;
+  std::vector<int> socketFds_;  // fds of the sockets bound over this UMEM, oldest first
+  int aliased_ = -1;            // the one of them whose file the UMEM fd refers to
   std::vector<uint64_t> free_;
   Napi::Reference<Napi::ArrayBuffer> buffer_;
 };

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // Reusable batch objects: one RX and one TX batch per socket, backed by typed
-// arrays the native side writes into. Receiving N packets allocates nothing per packet.
+// arrays over memory the native side allocated and writes into (not detachable, so
+// a transfer cannot pull it away). Receiving N packets allocates nothing per packet.
 import { invalidArgument } from './errors.js';
 import type { Umem } from './umem.js';
 
@@ -17,10 +18,10 @@ export class RxBatch {
   readonly #release: () => void;
 
   /** @internal */
-  constructor(umem: Umem, capacity: number, release: () => void) {
+  constructor(umem: Umem, offsets: Uint32Array, lengths: Uint32Array, release: () => void) {
     this.#umem = umem;
-    this.offsets = new Uint32Array(capacity);
-    this.lengths = new Uint32Array(capacity);
+    this.offsets = offsets;
+    this.lengths = lengths;
     this.#metadata = new DataView(umem.buffer);
     this.#release = release;
   }
@@ -64,10 +65,10 @@ export class TxBatch {
   readonly #umem: Umem;
 
   /** @internal */
-  constructor(umem: Umem, capacity: number) {
+  constructor(umem: Umem, offsets: Uint32Array, lengths: Uint32Array) {
     this.#umem = umem;
-    this.offsets = new Uint32Array(capacity);
-    this.lengths = new Uint32Array(capacity);
+    this.offsets = offsets;
+    this.lengths = lengths;
   }
 
   /** The whole frame i (frameSize bytes) to write a packet into. */

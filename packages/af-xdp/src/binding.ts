@@ -121,15 +121,15 @@ export interface NativeSocket {
   updateXskMap(mapFd: number): void;
   /** Stops polling, deletes the socket; idempotent. */
   close(): void;
-  /** Binds the JS batch arrays the ring calls read and write. */
-  bindArrays(rxOffsets: Uint32Array, rxLengths: Uint32Array, txOffsets: Uint32Array, txLengths: Uint32Array): void;
+  /** Allocates the batch arrays the ring calls read and write (once): rxOffsets, rxLengths, txOffsets, txLengths, `capacity` Uint32 each. Not detachable. */
+  createBatchArrays(capacity: number): ArrayBuffer;
   /** Fills rxOffsets/rxLengths; EBUSY while the previous batch is held, unless `releaseHeld` returns it first. */
   receive(max: number, releaseHeld?: boolean): number;
   /** Returns the held RX batch to the fill ring. */
   releaseRx(): void;
   /** Reserves up to `max` free frames, their offsets in txOffsets (first returning any frames still reserved). */
   allocTx(max: number): number;
-  /** Puts the first `count` reserved frames (txLengths) on the TX ring; returns how many fit; the rest of the reservation goes back to the UMEM. EINVAL when an offset was changed. */
+  /** Puts the first `count` reserved frames (txLengths) on the TX ring; returns how many fit; the rest of the reservation goes back to the UMEM. EINVAL when an offset was changed; a failed kick after queueing throws with `queued` set. */
   submitTx(count: number): number;
   /** Returns the reserved frames to the UMEM. */
   cancelTx(): void;

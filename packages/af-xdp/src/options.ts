@@ -106,8 +106,8 @@ export function normaliseUmemOptions(options: UmemOptions = {}): NormalisedUmemO
   };
 }
 
-function flag(op: string, name: string, value: unknown): boolean {
-  if (value === undefined) return false;
+function flag(op: string, name: string, value: unknown, fallback = false): boolean {
+  if (value === undefined) return fallback;
   if (typeof value !== 'boolean') throw invalidArgument(op, `${op}: ${name} must be a boolean, got ${String(value)}`);
   return value;
 }
@@ -174,17 +174,21 @@ export function normaliseSocketOptions(options: SocketOptionsBase): NormalisedSo
   if (mode !== 'auto' && mode !== 'zerocopy' && mode !== 'copy') {
     throw invalidArgument(op, `${op}: mode must be 'auto', 'zerocopy' or 'copy', got ${JSON.stringify(mode)}`);
   }
-  const busy = options.busyPoll === true ? {} : options.busyPoll || null;
+  const { busyPoll } = options;
+  if (busyPoll !== undefined && typeof busyPoll !== 'boolean' && (typeof busyPoll !== 'object' || busyPoll === null)) {
+    throw invalidArgument(op, `${op}: busyPoll must be a boolean or { usecs, budget }, got ${String(busyPoll)}`);
+  }
+  const busy = busyPoll === true ? {} : busyPoll || null;
   return {
     ifname,
     queueId: integer(op, 'queueId', options.queueId, 0, 0, 2 ** 31 - 1),
     mode,
-    needWakeup: options.needWakeup ?? true,
+    needWakeup: flag(op, 'needWakeup', options.needWakeup, true),
     rxSize: ringSize(op, 'rxSize', options.rxSize, 2048),
     txSize: ringSize(op, 'txSize', options.txSize, 2048),
     fillSize: options.fillSize === undefined ? undefined : ringSize(op, 'fillSize', options.fillSize, 2048),
     compSize: options.compSize === undefined ? undefined : ringSize(op, 'compSize', options.compSize, 2048),
-    inhibitProgramLoad: options.inhibitProgramLoad ?? false,
+    inhibitProgramLoad: flag(op, 'inhibitProgramLoad', options.inhibitProgramLoad),
     busyPollUsecs: busy ? integer(op, 'busyPoll.usecs', busy.usecs, 20, 1, 1_000_000) : 0,
     busyPollBudget: busy ? integer(op, 'busyPoll.budget', busy.budget, 64, 1, 65535) : 0,
     batchSize: integer(op, 'batchSize', options.batchSize, 256, 1, 65536),

@@ -46,6 +46,7 @@ export class XskSocket extends EventEmitter {
   readonly #ownsUmem: boolean;
   readonly #context: ErrorContext;
   readonly #fd: number;
+  readonly #capacity: number;
   #closed = false;
   #polling = false;
 
@@ -60,9 +61,10 @@ export class XskSocket extends EventEmitter {
     this.fallbackReason = fallback;
     this.#context = { ifname: o.ifname, queueId: o.queueId };
     this.mode = this.#call('getsockopt(XDP_OPTIONS)', () => native.zeroCopy()) ? 'zerocopy' : 'copy';
-    this.#rx = new RxBatch(umem, o.batchSize, () => this.release());
-    this.#tx = new TxBatch(umem, o.batchSize);
-    native.bindArrays(this.#rx.offsets, this.#rx.lengths, this.#tx.offsets, this.#tx.lengths);
+    const n = (this.#capacity = o.batchSize);
+    const arrays = this.#call('createBatchArrays', () => native.createBatchArrays(n));
+    this.#rx = new RxBatch(umem, new Uint32Array(arrays, 0, n), new Uint32Array(arrays, 4 * n, n), () => this.release());
+    this.#tx = new TxBatch(umem, new Uint32Array(arrays, 8 * n, n), new Uint32Array(arrays, 12 * n, n));
     // Poll the fd only while someone listens for 'readable'.
     this.on('newListener', (event: string | symbol) => {
       if (event === 'readable' && !this.#polling && !this.#closed) this.#startPoll();
@@ -161,8 +163,9 @@ export class XskSocket extends EventEmitter {
    * Takes up to `max` received packets off the RX ring into the reusable batch.
    * The previous batch must have been released.
    */
-  receive(max = this.#rx.offsets.length): RxBatch {
+  receive(max = this.#capacity): RxBatch {
     this.#assertOpen('receive');
+    if (max !== this.#capacity) max = this.#checkMax('receive', max);
     // Hot path: no closure per call, only the reused batch.
     try {
       this.#rx.count = this.#native.receive(max);
@@ -177,8 +180,9 @@ export class XskSocket extends EventEmitter {
    * frames go back to the fill ring and the next packets land in the same batch.
    * Works with no batch held too. For tight drain loops.
    */
-  releaseAndReceive(max = this.#rx.offsets.length): RxBatch {
+  releaseAndReceive(max = this.#capacity): RxBatch {
     this.#assertOpen('receive');
+    if (max !== this.#capacity) max = this.#checkMax('releaseAndReceive', max);
     try {
       this.#rx.count = this.#native.receive(max, true);
     } catch (error) {
@@ -203,8 +207,9 @@ export class XskSocket extends EventEmitter {
    * Frames still reserved by an earlier call, neither sent nor cancelled, go back to the
    * UMEM first (the batch object is reused, so they were out of reach anyway).
    */
-  allocTx(max = this.#tx.offsets.length): TxBatch {
+  allocTx(max = this.#capacity): TxBatch {
     this.#assertOpen('allocTx');
+    if (max !== this.#capacity) max = this.#checkMax('allocTx', max);
     try {
       this.#tx.count = this.#native.allocTx(max);
     } catch (error) {
@@ -218,6 +223,8 @@ export class XskSocket extends EventEmitter {
    * if it asks (need_wakeup). Returns how many were queued; frames that did not fit
    * go back to the UMEM (counted in txRingFullDrops), and so do frames past `count`.
    * Throws STOQ_ERR_INVALID_ARGUMENT, sending nothing, if `batch.offsets` was changed.
+   * When the kick fails after frames were queued, the error carries `queued` and the
+   * batch is empty (its frames belong to the kernel now).
    */
   send(batch: TxBatch = this.#tx, count = batch.count): number {
     this.#assertOpen('send');
@@ -229,7 +236,13 @@ export class XskSocket extends EventEmitter {
     try {
       queued = this.#native.submitTx(count);
     } catch (error) {
-      throw fromNative(error, this.#context);
+      const typed = fromNative(error, this.#context);
+      const sent = (error as { queued?: unknown }).queued;
+      if (typeof sent === 'number') {
+        batch.count = 0;
+        Object.assign(typed, { queued: sent });
+      }
+      throw typed;
     }
     // The native side gave the frames beyond `queued` back to the UMEM.
     batch.count = 0;
@@ -274,12 +287,16 @@ export class XskSocket extends EventEmitter {
     return this;
   }
 
-  /** Closes the socket (safe with frames in flight); idempotent. */
+  /**
+   * Closes the socket (safe with frames in flight); idempotent. Frames reserved by
+   * `allocTx()` and not sent go back to the UMEM, so the TX batch is emptied.
+   */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
     this.#polling = false;
     this.#native.close();
+    this.#tx.count = 0;
     this.umem.bindings.delete(`${this.ifname}:${this.queueId}`);
     if (this.#ownsUmem && this.umem.bindings.size === 0) this.umem.destroy();
     this.emit('close');
@@ -293,6 +310,14 @@ export class XskSocket extends EventEmitter {
       }),
     );
     this.#polling = true;
+  }
+
+  // Only for a `max` other than the default, so the usual call pays one comparison.
+  #checkMax(operation: string, max: unknown): number {
+    if (typeof max !== 'number' || !Number.isInteger(max) || max < 0) {
+      throw invalidArgument(operation, `${operation}: max must be a non-negative integer, got ${String(max)}`);
+    }
+    return Math.min(max, this.#capacity);
   }
 
   #assertOpen(operation: string): void {

@@ -80,6 +80,9 @@ export class Umem {
 
   /** A view of `length` bytes at UMEM offset `offset` (no copy). */
   view(offset: number, length: number): Uint8Array {
+    if (!Number.isInteger(offset) || !Number.isInteger(length)) {
+      throw invalidArgument('Umem.view', `Umem.view: offset and length must be integers, got ${String(offset)} and ${String(length)}`);
+    }
     if (offset < 0 || length < 0 || offset + length > this.buffer.byteLength) {
       throw invalidArgument('Umem.view', `Umem.view: [${offset}, ${offset + length}) is outside the UMEM (${this.buffer.byteLength} bytes)`);
     }

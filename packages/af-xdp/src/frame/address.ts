@@ -5,6 +5,7 @@ import { invalidArgument } from '../errors.js';
 
 /** `'02:00:00:00:00:01'` (or with dashes) → 6 bytes; throws `STOQ_ERR_INVALID_ARGUMENT` on anything else. */
 export function macToBytes(mac: string): Uint8Array {
+  if (typeof mac !== 'string') throw invalidArgument('macToBytes', `not a MAC address: ${String(mac)}`);
   const parts = mac.split(/[:-]/);
   if (parts.length !== 6 || parts.some((p) => !/^[0-9a-fA-F]{1,2}$/.test(p))) {
     throw invalidArgument('macToBytes', `not a MAC address: ${JSON.stringify(mac)}`);

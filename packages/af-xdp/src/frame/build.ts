@@ -3,7 +3,7 @@
 // UMEM frame) and returns the frame length. No allocation per frame.
 import { invalidArgument } from '../errors.js';
 import { udp6Checksum } from './checksum.js';
-import { ETH_HEADER, ETHERTYPE_IPV6, ETHERTYPE_VLAN, IPPROTO_UDP, IPV6_HEADER, UDP_HEADER, VLAN_TAG } from './layout.js';
+import { ETH_HEADER, ETHERTYPE_IPV6, ETHERTYPE_QINQ, ETHERTYPE_VLAN, IPPROTO_UDP, IPV6_HEADER, UDP_HEADER, VLAN_TAG } from './layout.js';
 
 /** One 802.1Q / 802.1ad tag to put in front of the IPv6 header. */
 export interface VlanTag {
@@ -44,18 +44,29 @@ export function udp6HeaderLength(spec: Udp6FrameSpec): number {
   return ETH_HEADER + (spec.vlans?.length ?? 0) * VLAN_TAG + IPV6_HEADER + UDP_HEADER;
 }
 
+const bytes = (v: unknown, n: number): boolean => v instanceof Uint8Array && v.length === n;
+const inRange = (v: unknown, max: number): boolean => Number.isInteger(v) && (v as number) >= 0 && (v as number) <= max;
+
+// Every field the builder writes is range-checked: a value that does not fit its bits
+// would otherwise be masked or wrapped into a different, valid-looking frame.
 function checkSpec(spec: Udp6FrameSpec): void {
   const op = 'buildUdp6Frame';
-  if (spec.srcMac.length !== 6 || spec.dstMac.length !== 6) throw invalidArgument(op, `${op}: MAC addresses are 6 bytes`);
-  if (spec.srcAddress.length !== 16 || spec.dstAddress.length !== 16) throw invalidArgument(op, `${op}: IPv6 addresses are 16 bytes`);
+  if (typeof spec !== 'object' || spec === null) throw invalidArgument(op, `${op}: spec must be an object, got ${String(spec)}`);
+  if (!bytes(spec.srcMac, 6) || !bytes(spec.dstMac, 6)) throw invalidArgument(op, `${op}: srcMac and dstMac must be 6-byte Uint8Arrays`, 'see macToBytes()');
+  if (!bytes(spec.srcAddress, 16) || !bytes(spec.dstAddress, 16)) throw invalidArgument(op, `${op}: srcAddress and dstAddress must be 16-byte Uint8Arrays`, 'see ipv6ToBytes()');
   for (const port of [spec.srcPort, spec.dstPort]) {
-    if (!Number.isInteger(port) || port < 0 || port > 65535) throw invalidArgument(op, `${op}: bad port ${port}`);
+    if (!inRange(port, 65535)) throw invalidArgument(op, `${op}: bad port ${String(port)}`);
   }
+  if (spec.hopLimit !== undefined && !inRange(spec.hopLimit, 255)) throw invalidArgument(op, `${op}: hopLimit must be an integer in [0, 255], got ${String(spec.hopLimit)}`);
+  if (spec.trafficClass !== undefined && !inRange(spec.trafficClass, 255)) throw invalidArgument(op, `${op}: trafficClass must be an integer in [0, 255], got ${String(spec.trafficClass)}`);
+  if (spec.flowLabel !== undefined && !inRange(spec.flowLabel, 0xfffff)) throw invalidArgument(op, `${op}: flowLabel must be an integer in [0, 0xFFFFF], got ${String(spec.flowLabel)}`);
   const vlans = spec.vlans ?? [];
+  if (!Array.isArray(vlans)) throw invalidArgument(op, `${op}: vlans must be an array of tags`);
   if (vlans.length > 2) throw invalidArgument(op, `${op}: at most two VLAN tags`);
-  for (const v of vlans) {
-    if (!Number.isInteger(v.vid) || v.vid < 0 || v.vid > 4095 || (v.pcp ?? 0) < 0 || (v.pcp ?? 0) > 7) {
-      throw invalidArgument(op, `${op}: bad VLAN tag ${JSON.stringify(v)}`);
+  for (const v of vlans as readonly VlanTag[]) {
+    const tpid = v?.tpid ?? ETHERTYPE_VLAN;
+    if (!inRange(v?.vid, 4095) || (v.pcp !== undefined && !inRange(v.pcp, 7)) || (tpid !== ETHERTYPE_VLAN && tpid !== ETHERTYPE_QINQ)) {
+      throw invalidArgument(op, `${op}: bad VLAN tag ${JSON.stringify(v)}`, 'vid 0..4095, pcp 0..7, tpid 0x8100 or 0x88a8');
     }
   }
 }
@@ -66,6 +77,12 @@ function checkSpec(spec: Udp6FrameSpec): void {
  */
 export function finishUdp6Frame(out: Uint8Array, spec: Udp6FrameSpec, payloadLength: number): number {
   checkSpec(spec);
+  return writeHeaders(out, spec, payloadLength);
+}
+
+// finishUdp6Frame after checkSpec.
+function writeHeaders(out: Uint8Array, spec: Udp6FrameSpec, payloadLength: number): number {
+  if (!(out instanceof Uint8Array)) throw invalidArgument('buildUdp6Frame', 'buildUdp6Frame: out must be a Uint8Array');
   const headerLength = udp6HeaderLength(spec);
   const udpLength = UDP_HEADER + payloadLength;
   if (!Number.isInteger(payloadLength) || payloadLength < 0 || udpLength > 65535) {
@@ -108,10 +125,12 @@ export function finishUdp6Frame(out: Uint8Array, spec: Udp6FrameSpec, payloadLen
 
 /** Copies `payload` after the headers and finishes the frame; returns its length. */
 export function buildUdp6Frame(out: Uint8Array, spec: Udp6FrameSpec, payload: Uint8Array): number {
+  checkSpec(spec);
+  if (!(out instanceof Uint8Array) || !(payload instanceof Uint8Array)) throw invalidArgument('buildUdp6Frame', 'buildUdp6Frame: out and payload must be Uint8Arrays');
   const headerLength = udp6HeaderLength(spec);
   if (headerLength + payload.length > out.length) {
     throw invalidArgument('buildUdp6Frame', `buildUdp6Frame: frame of ${headerLength + payload.length} bytes does not fit in ${out.length}`);
   }
   out.set(payload, headerLength);
-  return finishUdp6Frame(out, spec, payload.length);
+  return writeHeaders(out, spec, payload.length);
 }
