@@ -8,10 +8,12 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdint>
 #include <vector>
 
 #include "args.h"
 #include "error.h"
+#include "export.h"
 
 namespace stoq {
 
@@ -31,11 +33,14 @@ Napi::Value IterLinkCreate(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), linkFd);
 }
 
+// Same bound as MAX_READ_BYTES in iterator.ts.
+constexpr uint32_t kMaxReadBytes = 1u << 30;
+
 // iterRead(linkFd, maxBytes) → Buffer: one complete pass of the iterator.
 Napi::Value IterRead(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int linkFd = IntArg(info, 0, "iterator.read", "fd");
-  int maxBytes = IntArg(info, 1, "iterator.read", "maxBytes");
+  uint32_t maxBytes = SizeArg(info, 1, "iterator.read", "maxBytes", 1, kMaxReadBytes);
   int fd = bpf_iter_create(linkFd);
   if (fd < 0) throw ErrnoError(env, "iterator.read", errno);
   std::vector<uint8_t> out;
@@ -49,7 +54,7 @@ Napi::Value IterRead(const Napi::CallbackInfo& info) {
       throw ErrnoError(env, "iterator.read", err);
     }
     if (n == 0) break;
-    if (out.size() + static_cast<size_t>(n) > static_cast<size_t>(maxBytes)) {
+    if (out.size() + static_cast<size_t>(n) > maxBytes) {
       close(fd);
       throw ErrnoError(env, "iterator.read", E2BIG, "the iterator wrote more than maxBytes");
     }
@@ -60,8 +65,8 @@ Napi::Value IterRead(const Napi::CallbackInfo& info) {
 }
 
 void RegisterIterator(Napi::Env env, Napi::Object exports) {
-  exports.Set("iterLinkCreate", Napi::Function::New<IterLinkCreate>(env));
-  exports.Set("iterRead", Napi::Function::New<IterRead>(env));
+  Export<IterLinkCreate>(env, exports, "iterLinkCreate");
+  Export<IterRead>(env, exports, "iterRead");
 }
 
 }  // namespace stoq

@@ -5,22 +5,34 @@
 #include <bpf/libbpf.h>
 #include <napi.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstdint>
 #include <vector>
 
 #include "args.h"
 #include "error.h"
+#include "export.h"
 
 namespace stoq {
+namespace {
+
+// Generous upper bounds that only stop a wrapped or absurd size from JS: the kernel
+// caps keys far lower, and a per-CPU value is value_size rounded up times the CPUs.
+constexpr uint32_t kMaxKeyBytes = 1u << 16;
+constexpr uint32_t kMaxValueBytes = 1u << 30;
+// lookupBatch grows its batch up to this when one hash bucket does not fit.
+constexpr uint32_t kMaxBatch = 1u << 16;
+
+}  // namespace
 
 // lookup(fd, key, valueLength) → Buffer | null
 Napi::Value MapLookup(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int fd = IntArg(info, 0, "map.lookup", "fd");
   auto key = BufferArg(info, 1, "map.lookup", "key");
-  int length = IntArg(info, 2, "map.lookup", "valueLength");
-  if (length <= 0) ThrowInvalid(env, "map.lookup", "valueLength must be positive");
-  auto value = Napi::Buffer<uint8_t>::New(env, static_cast<size_t>(length));
+  uint32_t length = SizeArg(info, 2, "map.lookup", "valueLength", 1, kMaxValueBytes);
+  auto value = Napi::Buffer<uint8_t>::New(env, length);
   if (bpf_map_lookup_elem(fd, key.Data(), value.Data()) < 0) {
     if (errno == ENOENT) return env.Null();
     throw ErrnoError(env, "map.lookup", errno);
@@ -54,9 +66,9 @@ Napi::Value MapDelete(const Napi::CallbackInfo& info) {
 Napi::Value MapNextKey(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int fd = IntArg(info, 0, "map.keys", "fd");
-  int keySize = IntArg(info, 2, "map.keys", "keySize");
+  uint32_t keySize = SizeArg(info, 2, "map.keys", "keySize", 1, kMaxKeyBytes);
   const void* current = info[1].IsBuffer() ? info[1].As<Napi::Buffer<uint8_t>>().Data() : nullptr;
-  auto next = Napi::Buffer<uint8_t>::New(env, static_cast<size_t>(keySize));
+  auto next = Napi::Buffer<uint8_t>::New(env, keySize);
   if (bpf_map_get_next_key(fd, current, next.Data()) < 0) {
     if (errno == ENOENT) return env.Null();
     throw ErrnoError(env, "map.keys", errno);
@@ -70,21 +82,28 @@ Napi::Value MapNextKey(const Napi::CallbackInfo& info) {
 Napi::Value MapLookupBatch(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int fd = IntArg(info, 0, "map.lookupBatch", "fd");
-  int keySize = IntArg(info, 1, "map.lookupBatch", "keySize");
-  int valueLength = IntArg(info, 2, "map.lookupBatch", "valueLength");
-  int batchSize = IntArg(info, 3, "map.lookupBatch", "batchSize");
+  size_t keySize = SizeArg(info, 1, "map.lookupBatch", "keySize", 1, kMaxKeyBytes);
+  size_t valueLength = SizeArg(info, 2, "map.lookupBatch", "valueLength", 1, kMaxValueBytes);
+  uint32_t batchSize = SizeArg(info, 3, "map.lookupBatch", "batchSize", 1, kMaxBatch);
   std::vector<uint8_t> keys, values;
-  std::vector<uint8_t> inBatch(static_cast<size_t>(keySize)), outBatch(static_cast<size_t>(keySize));
+  std::vector<uint8_t> inBatch(keySize), outBatch(keySize);
   bool first = true;
   size_t total = 0;
   for (;;) {
     keys.resize((total + batchSize) * keySize);
     values.resize((total + batchSize) * valueLength);
-    __u32 count = static_cast<__u32>(batchSize);
+    __u32 count = batchSize;
     LIBBPF_OPTS(bpf_map_batch_opts, opts);
     int rc = bpf_map_lookup_batch(fd, first ? nullptr : inBatch.data(), outBatch.data(),
                                   keys.data() + total * keySize, values.data() + total * valueLength, &count, &opts);
     int err = rc < 0 ? errno : 0;
+    // Hash maps return a bucket whole or not at all: a bucket holding more entries
+    // than the batch fails with ENOSPC before copying anything. Retry the same
+    // position with a larger batch (buckets are small, so this ends quickly).
+    if (err == ENOSPC && count == 0 && batchSize < kMaxBatch) {
+      batchSize = std::min(batchSize * 2, kMaxBatch);
+      continue;
+    }
     if (err != 0 && err != ENOENT) throw ErrnoError(env, "map.lookupBatch", err);
     total += count;
     if (err == ENOENT) break;  // the kernel's way of saying "that was the last batch"
@@ -113,13 +132,13 @@ Napi::Value PossibleCpus(const Napi::CallbackInfo& info) {
 }
 
 void RegisterMap(Napi::Env env, Napi::Object exports) {
-  exports.Set("mapLookup", Napi::Function::New<MapLookup>(env));
-  exports.Set("mapUpdate", Napi::Function::New<MapUpdate>(env));
-  exports.Set("mapDelete", Napi::Function::New<MapDelete>(env));
-  exports.Set("mapNextKey", Napi::Function::New<MapNextKey>(env));
-  exports.Set("mapLookupBatch", Napi::Function::New<MapLookupBatch>(env));
-  exports.Set("objPin", Napi::Function::New<ObjPin>(env));
-  exports.Set("possibleCpus", Napi::Function::New<PossibleCpus>(env));
+  Export<MapLookup>(env, exports, "mapLookup");
+  Export<MapUpdate>(env, exports, "mapUpdate");
+  Export<MapDelete>(env, exports, "mapDelete");
+  Export<MapNextKey>(env, exports, "mapNextKey");
+  Export<MapLookupBatch>(env, exports, "mapLookupBatch");
+  Export<ObjPin>(env, exports, "objPin");
+  Export<PossibleCpus>(env, exports, "possibleCpus");
 }
 
 }  // namespace stoq

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "error.h"
+#include "export.h"
 
 namespace stoq {
 
@@ -48,7 +49,7 @@ Napi::Value OpenMapsByName(const Napi::CallbackInfo& info) {
 }
 
 void RegisterMapRegistry(Napi::Env env, Napi::Object exports) {
-  exports.Set("openMapsByName", Napi::Function::New<OpenMapsByName>(env));
+  Export<OpenMapsByName>(env, exports, "openMapsByName");
 }
 
 }  // namespace stoq

@@ -16,6 +16,7 @@
 
 #include "args.h"
 #include "error.h"
+#include "export.h"
 #include "log_capture.h"
 
 #ifndef AF_XDP
@@ -88,11 +89,11 @@ Napi::Value MountBpffs(const Napi::CallbackInfo& info) {
 }
 
 void RegisterProbe(Napi::Env env, Napi::Object exports) {
-  exports.Set("effectiveCapabilities", Napi::Function::New<EffectiveCapabilities>(env));
-  exports.Set("probeBpfSyscall", Napi::Function::New<ProbeBpfSyscall>(env));
-  exports.Set("probeAfXdp", Napi::Function::New<ProbeAfXdp>(env));
-  exports.Set("probeXdpMode", Napi::Function::New<ProbeXdpMode>(env));
-  exports.Set("mountBpffs", Napi::Function::New<MountBpffs>(env));
+  Export<EffectiveCapabilities>(env, exports, "effectiveCapabilities");
+  Export<ProbeBpfSyscall>(env, exports, "probeBpfSyscall");
+  Export<ProbeAfXdp>(env, exports, "probeAfXdp");
+  Export<ProbeXdpMode>(env, exports, "probeXdpMode");
+  Export<MountBpffs>(env, exports, "mountBpffs");
 }
 
 }  // namespace stoq

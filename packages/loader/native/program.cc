@@ -7,25 +7,35 @@
 #include <napi.h>
 #include <unistd.h>
 
+#include <cstdint>
+#include <string>
 #include <vector>
 
 #include "args.h"
 #include "error.h"
+#include "export.h"
 #include "log_capture.h"
 
 namespace stoq {
+
+// Same bound as MAX_TEST_RUN_BYTES in program.ts: far above any frame the kernel
+// test-runs, low enough that the output buffer is never a large allocation.
+constexpr uint32_t kMaxTestRunBytes = 16 << 20;
+constexpr uint32_t kMaxContextBytes = 4096;
 
 // testRun(progFd, data, repeat, dataSizeOut, ctxIn | undefined) → { retval, data, durationNs }
 Napi::Value TestRun(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int fd = IntArg(info, 0, "testRun", "fd");
   auto data = BufferArg(info, 1, "testRun", "data");
-  int repeat = IntArg(info, 2, "testRun", "repeat");
-  int outSize = IntArg(info, 3, "testRun", "dataSizeOut");
-  std::vector<uint8_t> out(static_cast<size_t>(outSize));
+  if (data.Length() > kMaxTestRunBytes) ThrowInvalid(env, "testRun", "data is larger than " + std::to_string(kMaxTestRunBytes) + " bytes");
+  int repeat = static_cast<int>(SizeArg(info, 2, "testRun", "repeat", 0, INT32_MAX));
+  uint32_t outSize = SizeArg(info, 3, "testRun", "dataSizeOut", 1, kMaxTestRunBytes);
+  std::vector<uint8_t> out(outSize);
   std::vector<uint8_t> ctx;
   if (info[4].IsBuffer()) {
     auto c = info[4].As<Napi::Buffer<uint8_t>>();
+    if (c.Length() > kMaxContextBytes) ThrowInvalid(env, "testRun", "ctxIn is larger than " + std::to_string(kMaxContextBytes) + " bytes");
     ctx.assign(c.Data(), c.Data() + c.Length());
   }
   LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = data.Data(), .data_out = out.data(),
@@ -81,11 +91,11 @@ Napi::Value XdpQuery(const Napi::CallbackInfo& info) {
 }
 
 void RegisterProgram(Napi::Env env, Napi::Object exports) {
-  exports.Set("testRun", Napi::Function::New<TestRun>(env));
-  exports.Set("xdpLinkCreate", Napi::Function::New<XdpLinkCreate>(env));
-  exports.Set("closeFd", Napi::Function::New<CloseFd>(env));
-  exports.Set("programId", Napi::Function::New<ProgramId>(env));
-  exports.Set("xdpQuery", Napi::Function::New<XdpQuery>(env));
+  Export<TestRun>(env, exports, "testRun");
+  Export<XdpLinkCreate>(env, exports, "xdpLinkCreate");
+  Export<CloseFd>(env, exports, "closeFd");
+  Export<ProgramId>(env, exports, "programId");
+  Export<XdpQuery>(env, exports, "xdpQuery");
 }
 
 }  // namespace stoq

@@ -146,8 +146,29 @@ export function fromNative(error: unknown, fallback: BpfErrorCode, context: Cont
       hint: "the driver has no native XDP: use mode 'generic' (or 'auto'), or a NIC/driver with XDP support",
     });
   }
-  const hint = fallback === 'STOQ_ERR_BPF_OPEN' ? 'is it a BPF ELF object built with clang -target bpf?' : undefined;
+  const hint = fallback === 'STOQ_ERR_BPF_OPEN' ? 'is it a BPF ELF object built with clang -target bpf?' : mapWriteHint(operation, n);
   return new BpfError(`${e.message}${where}${log && fallback !== 'STOQ_ERR_BPF_MAP' ? `\n${log.trim()}` : ''}`, {
     ...base, code: fallback, ...(hint ? { hint } : {}),
   });
+}
+
+/** Why a map update or delete failed and what to do; every failed map write gets one (DESIGN). */
+function mapWriteHint(operation: string, errno: number): string | undefined {
+  const E = constants.errno;
+  if (operation === 'map.update') {
+    switch (errno) {
+      case E.E2BIG: return 'the map is full (max_entries reached), or the key is an array index past max_entries: delete entries, raise max_entries or use an LRU hash';
+      case E.EEXIST: return "flag 'noexist' only creates and the key is already there (an array holds every index): use 'any' or 'exist' to replace it";
+      case E.ENOENT: return "flag 'exist' only replaces and the key is not there: use 'any' or 'noexist' to create it";
+      case E.ENOMEM: return 'the kernel could not allocate the element: the memory cgroup (or RLIMIT_MEMLOCK before 5.11) limit is reached, or a preallocated map has no free element';
+      case E.EINVAL: return "the kernel refused this key, value or flag for the map's type (maps of fds such as xskmap, devmap and prog_array take a valid fd or ifindex as value)";
+      case E.EBUSY: return 'the element is locked by a BPF program running on this CPU: retry';
+      default: return `BPF_MAP_UPDATE_ELEM failed with ${errnoName(errno)}: check the map's type and limits with \`bpftool map show\``;
+    }
+  }
+  if (operation === 'map.delete') {
+    if (errno === E.EINVAL) return 'array maps cannot delete entries (every index always exists): write a zeroed value instead';
+    return `BPF_MAP_DELETE_ELEM failed with ${errnoName(errno)}: check the map's type with \`bpftool map show\``;
+  }
+  return undefined;
 }

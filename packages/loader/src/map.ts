@@ -111,7 +111,8 @@ export class BpfMap {
    * to every CPU. `flags` defaults to `any`.
    */
   update(key: Uint8Array, value: Uint8Array | readonly Uint8Array[], flags: UpdateFlag = 'any'): void {
-    if (!(flags in UPDATE_FLAGS)) throw invalidArgument('map.update', `flags must be one of ${Object.keys(UPDATE_FLAGS).join(', ')}`);
+    // Own keys only: `in` would take 'toString' and the other Object.prototype names.
+    if (typeof flags !== 'string' || !Object.hasOwn(UPDATE_FLAGS, flags)) throw invalidArgument('map.update', `flags must be one of ${Object.keys(UPDATE_FLAGS).join(', ')}`);
     const bytes = this.isPerCpu ? this.#perCpuValue(value) : this.#value(value);
     this.#call('map.update', () => native.mapUpdate(this.fd, this.#key(key, 'map.update'), bytes, UPDATE_FLAGS[flags]));
   }
@@ -201,10 +202,25 @@ export class BpfMap {
     this.#pinnedAt = path;
   }
 
-  /** Removes the pin made by pin() from bpffs; does nothing if this object did not pin the map. */
+  /**
+   * Removes the pin made by pin() from bpffs; does nothing if this object did not pin the map.
+   * Throws STOQ_ERR_BPF_PIN if the pin cannot be removed; if it was already gone (ENOENT),
+   * later calls do nothing.
+   */
   unpin(): void {
-    if (!this.#pinnedAt) return;
-    unlinkSync(this.#pinnedAt);
+    const path = this.#pinnedAt;
+    if (!path) return;
+    try {
+      unlinkSync(path);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code ?? '';
+      const gone = code === 'ENOENT';
+      if (gone) this.#pinnedAt = null; // nothing is left to remove
+      throw new BpfError(`unpin: cannot remove ${path}: ${code || String(error)}`, {
+        code: 'STOQ_ERR_BPF_PIN', operation: 'unpin', errno: Math.abs((error as NodeJS.ErrnoException).errno ?? 0), cause: error,
+        hint: gone ? 'the pin was already removed by something else (rm, another process)' : 'removing a pin needs write access to its bpffs directory',
+      });
+    }
     this.#pinnedAt = null;
   }
 

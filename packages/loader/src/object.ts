@@ -113,11 +113,17 @@ export class BpfObject {
   /**
    * Closes every program and map fd of this object. XDP links made from its
    * programs keep the program alive in the kernel until they are detached.
-   * Idempotent.
+   * Idempotent. Throws STOQ_ERR_BPF_LOAD (EBUSY) while load() is still running.
    */
   close(): void {
     if (!this.#handle) return;
-    this.#handle.close();
+    try {
+      this.#handle.close();
+    } catch (error) {
+      const e = fromNative(error, 'STOQ_ERR_BPF_LOAD', { path: this.path });
+      const hint = e.errnoCode === 'EBUSY' ? 'a load() is still running on a worker thread: await it (or its rejection), then close()' : undefined;
+      throw new BpfError(e.message, { code: e.code, operation: 'close', errno: e.errno, cause: error, ...(hint ? { hint } : {}) });
+    }
     this.#handle = null;
   }
 

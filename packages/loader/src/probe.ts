@@ -8,7 +8,7 @@ import { release } from 'node:os';
 import { native, type NativeOutcome } from './binding.js';
 import { bpffsMountPoint } from './bpffs.js';
 import { effectiveCapabilities, GRANT_HINT, missingForAfXdp, missingForXdp, type CapabilityName } from './capabilities.js';
-import { errnoName } from './errors.js';
+import { errnoName, fromNative } from './errors.js';
 import { resolveInterface } from './interfaces.js';
 
 /** bpf_link-based XDP attach needs 5.9; CAP_BPF/CAP_PERFMON split came in 5.8. */
@@ -36,7 +36,7 @@ export interface InterfaceProbe {
   generic: Check;
 }
 
-/** What probe() found; every failed check carries a hint with the fix. */
+/** What probe() found; every failed check carries a hint with the fix (an unknown JIT state excepted). */
 export interface ProbeReport {
   /** `uname -r`. */
   kernelRelease: string;
@@ -73,7 +73,11 @@ export interface ProbeReport {
     /** Needed to open AF_XDP sockets. */
     missingForAfXdp: CapabilityName[];
   };
-  /** Whether the BPF JIT is enabled (net.core.bpf_jit_enable > 0). */
+  /**
+   * Whether the BPF JIT is enabled (net.core.bpf_jit_enable > 0). Inside a network namespace
+   * other than the initial one the sysctl does not exist: the state is unknown, reported as
+   * `{ ok: false, value: null, errno: 'ENOENT' }` without a hint.
+   */
   jit: Check & {
     /** The sysctl's value, or null if it could not be read. */
     value: number | null;
@@ -93,7 +97,7 @@ export interface ProbeReport {
   interface?: InterfaceProbe;
   /** Load + attach + AF_XDP all possible (on `interface` in some mode, when given). */
   fastPathPossible: boolean;
-  /** Every failed check's hint, in order. */
+  /** Every failed check's hint, in order (an unknown JIT state has none). */
   hints: string[];
 }
 
@@ -109,7 +113,7 @@ const BTF_PATH = '/sys/kernel/btf/vmlinux';
  * Checks for real what this process on this kernel can do with BPF, XDP and AF_XDP
  * (creates a map, opens an AF_XDP socket, with `ifname` attaches and detaches a
  * pass-through program). Never throws for a failed check; throws STOQ_ERR_NO_SUCH_DEVICE
- * if `ifname` does not exist.
+ * if `ifname` does not exist, and a BpfError if reading the interface's XDP state fails.
  */
 export function probe(options: ProbeOptions = {}): ProbeReport {
   const held = effectiveCapabilities();
@@ -192,7 +196,9 @@ function jitCheck(): ProbeReport['jit'] {
   try {
     const value = Number(readFileSync('/proc/sys/net/core/bpf_jit_enable', 'utf8').trim());
     return value > 0 ? { ok: true, value } : { ok: false, value, hint: 'BPF JIT is off (interpreted programs are slow): sysctl -w net.core.bpf_jit_enable=1' };
-  } catch {
+  } catch (error) {
+    // The sysctl exists only in the initial network namespace: elsewhere the state is unknown, not broken.
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT' && existsSync('/proc/sys/net/core')) return { ok: false, value: null, errno: 'ENOENT' };
     return { ok: false, value: null, hint: '/proc/sys/net/core/bpf_jit_enable unreadable: is /proc mounted?' };
   }
 }
@@ -215,7 +221,12 @@ function isExecutable(path: string): boolean {
 
 function interfaceCheck(ifname: string): InterfaceProbe {
   const { ifindex } = resolveInterface(ifname, 'probe');
-  const present = native.xdpQuery(ifindex);
+  let present;
+  try {
+    present = native.xdpQuery(ifindex);
+  } catch (error) {
+    throw fromNative(error, 'STOQ_ERR_XDP_ATTACH', { ifname });
+  }
   const busyId = present.driverProgId || present.skbProgId;
   if (busyId) {
     const busy: Check = { ok: false, errno: 'EBUSY', hint: `${ifname} already carries XDP program id ${busyId}: \`ip link set dev ${ifname} xdp off\` or share it through libxdp's dispatcher` };

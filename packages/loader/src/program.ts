@@ -31,12 +31,15 @@ const XDP_FLAGS_SKB_MODE = 1 << 1;
 const XDP_FLAGS_DRV_MODE = 1 << 2;
 const MODE_FLAGS: Record<XdpMode, number> = { native: XDP_FLAGS_DRV_MODE, generic: XDP_FLAGS_SKB_MODE };
 const MAX_REPEAT = 100_000_000;
+// The largest test-run input and dataSizeOut: far above any frame the kernel test-runs, small
+// enough that the output buffer is never a large allocation. native/program.cc has the same.
+const MAX_TEST_RUN_BYTES = 16 * 1024 * 1024;
 
 /** Options of BpfProgram.testRun(). */
 export interface TestRunOptions {
   /** Run the program this many times (the kernel averages durationNs). Default 1. */
   repeat?: number;
-  /** Room for the output frame; default the input length + 512 (programs may grow frames). */
+  /** Room for the output frame, 1..16 MiB; default the input length + 512 (programs may grow frames). */
   dataSizeOut?: number;
   /** XDP context fields, as if the frame arrived on this interface/queue. */
   ingressIfindex?: number;
@@ -100,10 +103,13 @@ export class BpfProgram {
   /** Runs the program on `data` in the kernel without any interface (BPF_PROG_TEST_RUN). */
   testRun(data: Uint8Array, options: TestRunOptions = {}): TestRunResult {
     if (!(data instanceof Uint8Array) || data.byteLength === 0) throw invalidArgument('testRun', 'data must be a non-empty Uint8Array');
+    if (data.byteLength > MAX_TEST_RUN_BYTES) throw invalidArgument('testRun', `data must be at most ${MAX_TEST_RUN_BYTES} bytes, got ${data.byteLength}`);
     const repeat = options.repeat ?? 1;
     if (!Number.isInteger(repeat) || repeat < 1 || repeat > MAX_REPEAT) throw invalidArgument('testRun', `repeat must be an integer 1..${MAX_REPEAT}`);
-    const dataSizeOut = options.dataSizeOut ?? data.byteLength + 512;
-    if (!Number.isInteger(dataSizeOut) || dataSizeOut < 1) throw invalidArgument('testRun', 'dataSizeOut must be a positive integer');
+    const dataSizeOut = options.dataSizeOut ?? Math.min(data.byteLength + 512, MAX_TEST_RUN_BYTES);
+    if (!Number.isInteger(dataSizeOut) || dataSizeOut < 1 || dataSizeOut > MAX_TEST_RUN_BYTES) {
+      throw invalidArgument('testRun', `dataSizeOut must be an integer 1..${MAX_TEST_RUN_BYTES}, got ${String(dataSizeOut)}`);
+    }
     const ctx = this.#xdpContext(data.byteLength, options);
     const input = Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
     try {
