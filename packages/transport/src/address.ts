@@ -16,11 +16,21 @@ export const DEFAULT_PORT = 9292;
 
 /** Throws unless `address` is a literal IPv6 address (not IPv4, not IPv4-mapped, not a name). */
 export function assertIPv6(address: string, operation: string): string {
+  if (typeof address !== 'string') {
+    throw new StoqInvalidAddressError(`${operation}: the address must be a string such as '::1', got ${typeof address}`, { operation });
+  }
   const bare = address.startsWith('[') && address.endsWith(']') ? address.slice(1, -1) : address;
   if (isIPv4(bare) || bare === '0.0.0.0') {
     throw new StoqInvalidAddressError(`${operation}: ${address} is an IPv4 address; STOQ is IPv6 only`, {
       operation,
       hint: "use an IPv6 address such as '::' or '::1'",
+    });
+  }
+  if (bare.includes('%')) {
+    // quiche's paths carry no scope id, so a link-local peer would be unreachable anyway.
+    throw new StoqInvalidAddressError(`${operation}: ${address} has a scope id; scoped (link-local) addresses are not supported`, {
+      operation,
+      hint: 'use a global or unique-local (fd00::/8) address',
     });
   }
   if (!isIPv6(bare)) {
@@ -35,7 +45,11 @@ export function assertIPv6(address: string, operation: string): string {
   return bare;
 }
 
+/** Throws unless `port` is an integer UDP port (0 only when `allowZero`). */
 export function assertPort(port: number, operation: string, allowZero = true): number {
+  if (typeof port !== 'number') {
+    throw new StoqInvalidAddressError(`${operation}: the port must be a number, got ${typeof port} ${JSON.stringify(port)}`, { operation });
+  }
   if (!Number.isInteger(port) || port < (allowZero ? 0 : 1) || port > 65535) {
     throw new StoqInvalidAddressError(`${operation}: invalid UDP port ${String(port)}`, { operation });
   }
@@ -50,6 +64,9 @@ export function assertPort(port: number, operation: string, allowZero = true): n
  *   or non-literal addresses, and for port 0 or a port above 65535.
  */
 export function parseTarget(target: string, operation = 'connect'): SocketAddress {
+  if (typeof target !== 'string') {
+    throw new StoqInvalidAddressError(`${operation}: the target must be a string such as '[fd00::2]:9292', got ${typeof target}`, { operation });
+  }
   const bracketed = /^\[([^\]]+)\](?::(\d+))?$/.exec(target);
   if (bracketed) {
     const address = assertIPv6(bracketed[1] ?? '', operation);

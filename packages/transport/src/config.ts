@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // Public configuration and its normalisation. Everything is validated here, once;
 // the core and the datapaths receive a complete, frozen object.
+import { constants as bufferConstants } from 'node:buffer';
 import { assertIPv6, assertPort, DEFAULT_PORT } from './address.js';
 import { StoqInvalidConfigError } from './errors.js';
 
@@ -27,7 +28,11 @@ export interface TlsConfig {
   alpn?: string[];
 }
 
-/** Resource limits for {@link TransportConfig.limits}; each must be a positive integer. */
+/**
+ * Resource limits for {@link TransportConfig.limits}; each must be an integer in its range:
+ * byte limits up to `Number.MAX_SAFE_INTEGER`, stream counts up to 2^60 (RFC 9000),
+ * messages up to 2^32 - 1 bytes (their length prefix).
+ */
 export interface LimitsConfig {
   /** Concurrent connections this endpoint holds, both directions (default 1024). */
   maxConnections?: number;
@@ -75,7 +80,7 @@ export interface TransportConfig {
   dangerouslySkipPeerVerification?: boolean;
   /** Connection, stream, flow-control and message limits. */
   limits?: LimitsConfig;
-  /** Close a connection after this long without packets (default 30 000 ms). */
+  /** Close a connection after this long without packets (default 30 000 ms; at most 2^31 - 1). */
   idleTimeoutMs?: number;
   /** Servers: validate client addresses with a stateless Retry before accepting (default false). */
   retry?: boolean;
@@ -83,9 +88,9 @@ export interface TransportConfig {
   retryTokenTtlMs?: number;
   /** RFC 9221 unreliable datagrams (default true). */
   datagrams?: boolean;
-  /** SO_RCVBUF for the UDP socket in bytes (default 8 MiB; the kernel caps at rmem_max). */
+  /** SO_RCVBUF for the UDP socket in bytes (default 8 MiB, at most 2^31 - 1; the kernel caps at rmem_max). */
   recvBufferSize?: number;
-  /** SO_SNDBUF for the UDP socket in bytes (default 8 MiB; the kernel caps at wmem_max). */
+  /** SO_SNDBUF for the UDP socket in bytes (default 8 MiB, at most 2^31 - 1; the kernel caps at wmem_max). */
   sendBufferSize?: number;
   /**
    * UDP GSO on the dgram socket (default true): runs of full-size packets to one peer
@@ -161,20 +166,51 @@ export interface NormalisedConfig {
 }
 
 const MiB = 1024 * 1024;
+/** Byte limits: exact in a JS number, and below 2^62 (QUIC varints; quiche aborts the process above). */
+const MAX_BYTES = Number.MAX_SAFE_INTEGER;
+/** RFC 9000 §4.6: a stream count above 2^60 is a TRANSPORT_PARAMETER_ERROR in every handshake. */
+const MAX_STREAMS = 2 ** 60;
+/** Durations end up in setTimeout(), which fires at once (with a warning) beyond 2^31-1 ms. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+/** SO_RCVBUF/SO_SNDBUF are C ints; node:dgram throws from its bind callback beyond. */
+const MAX_SOCKET_BUFFER = 2 ** 31 - 1;
+/** Messages carry a 32-bit length and must fit one Buffer with it. */
+const MAX_MESSAGE = Math.min(2 ** 32 - 1, bufferConstants.MAX_LENGTH - 4);
 
-function positiveInt(value: number | undefined, fallback: number, name: string, min = 1): number {
+function intIn(value: unknown, fallback: number, name: string, min: number, max: number): number {
   if (value === undefined) return fallback;
-  if (!Number.isInteger(value) || value < min) {
-    throw new StoqInvalidConfigError(`${name} must be an integer ≥ ${min}, got ${String(value)}`, { operation: 'create' });
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    const got = typeof value === 'number' ? String(value) : `${typeof value} ${JSON.stringify(value) ?? String(value)}`;
+    throw new StoqInvalidConfigError(`${name} must be an integer in ${min}..${max === MAX_STREAMS ? '2^60' : max}, got ${got}`, { operation: 'create' });
   }
   return value;
 }
 
+function bool(value: unknown, name: string): boolean | undefined {
+  if (value === undefined || typeof value === 'boolean') return value;
+  throw new StoqInvalidConfigError(`${name} must be true or false, got ${typeof value} ${String(value)}`, { operation: 'create' });
+}
+
+function optionalObject<T>(value: T | null | undefined, name: string): Partial<T> {
+  if (value === undefined || value === null) return {};
+  if (typeof value !== 'object' || Array.isArray(value)) {
+    throw new StoqInvalidConfigError(`${name} must be an object, got ${Array.isArray(value) ? 'an array' : typeof value}`, { operation: 'create' });
+  }
+  return value;
+}
+
+function isPem(item: unknown): item is Pem {
+  return typeof item === 'string' || item instanceof Uint8Array;
+}
+
 function pemList(value: Pem | Pem[] | undefined, name: string): Uint8Array[] {
   if (value === undefined) return [];
-  const items = Array.isArray(value) ? value : [value];
+  const items: unknown[] = Array.isArray(value) ? value : [value];
   const blocks: Uint8Array[] = [];
   for (const item of items) {
+    if (!isPem(item)) {
+      throw new StoqInvalidConfigError(`tls.${name} must be PEM text (a string or Buffer), got ${typeof item}`, { operation: 'create' });
+    }
     const text = typeof item === 'string' ? item : Buffer.from(item).toString('utf8');
     const found = text.match(/-----BEGIN [^-]+-----[\s\S]+?-----END [^-]+-----/g);
     if (!found) {
@@ -186,9 +222,10 @@ function pemList(value: Pem | Pem[] | undefined, name: string): Uint8Array[] {
 }
 
 function normaliseTls(config: TransportConfig): NormalisedTls {
-  const tls = config.tls ?? {};
-  const skip = config.dangerouslySkipPeerVerification === true;
-  if (tls.verifyPeer === false && !skip) {
+  const tls = optionalObject(config.tls, 'tls');
+  const skip = bool(config.dangerouslySkipPeerVerification, 'dangerouslySkipPeerVerification') === true;
+  bool(tls.requireClientCertificate, 'tls.requireClientCertificate');
+  if (bool(tls.verifyPeer, 'tls.verifyPeer') === false && !skip) {
     throw new StoqInvalidConfigError('tls.verifyPeer: false needs dangerouslySkipPeerVerification: true as well', {
       operation: 'create',
       hint: 'peer verification is only turned off on purpose; give tls.ca instead to trust your own CA',
@@ -201,8 +238,11 @@ function normaliseTls(config: TransportConfig): NormalisedTls {
   }
   const ca = pemList(tls.ca, 'ca');
   const alpn = tls.alpn ?? ['stoq'];
-  if (alpn.length === 0 || alpn.some((p) => typeof p !== 'string' || p.length === 0 || Buffer.byteLength(p) > 255)) {
-    throw new StoqInvalidConfigError('tls.alpn must be a non-empty list of 1..255-byte protocol ids', { operation: 'create' });
+  if (!Array.isArray(alpn) || alpn.length === 0 || alpn.some((p) => typeof p !== 'string' || p.length === 0 || Buffer.byteLength(p) > 255)) {
+    throw new StoqInvalidConfigError(`tls.alpn must be a non-empty array of 1..255-byte protocol ids, got ${JSON.stringify(alpn)}`, {
+      operation: 'create',
+      hint: "e.g. alpn: ['stoq']",
+    });
   }
   if (tls.requireClientCertificate && ca.length === 0) {
     throw new StoqInvalidConfigError('tls.requireClientCertificate needs tls.ca to verify clients against', { operation: 'create' });
@@ -217,16 +257,30 @@ function normaliseTls(config: TransportConfig): NormalisedTls {
   });
 }
 
-export function normaliseConfig(config: TransportConfig = {}): NormalisedConfig {
+/**
+ * Validates `config` (types and ranges) and applies the defaults.
+ *
+ * @throws {@link StoqInvalidConfigError} (`STOQ_ERR_INVALID_CONFIG`) naming the field and its allowed range.
+ * @throws {@link StoqInvalidAddressError} (`STOQ_ERR_INVALID_ADDRESS`) for the address or port.
+ */
+export function normaliseConfig(input: TransportConfig = {}): NormalisedConfig {
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) {
+    throw new StoqInvalidConfigError(`the transport config must be an object, got ${input === null ? 'null' : typeof input}`, { operation: 'create' });
+  }
+  const config: TransportConfig = input;
   const datapath = config.datapath ?? 'auto';
   if (!['auto', 'xdp', 'dgram'].includes(datapath)) {
     throw new StoqInvalidConfigError(`datapath must be 'auto', 'xdp' or 'dgram', got ${String(datapath)}`, { operation: 'create' });
   }
-  const xdpIpv4Policy = config.xdp?.ipv4Policy ?? 'drop';
+  const xdpIpv4Policy = optionalObject(config.xdp, 'xdp').ipv4Policy ?? 'drop';
   if (xdpIpv4Policy !== 'drop' && xdpIpv4Policy !== 'pass') {
     throw new StoqInvalidConfigError(`xdp.ipv4Policy must be 'drop' or 'pass', got ${String(xdpIpv4Policy)}`, { operation: 'create' });
   }
-  const limits = config.limits ?? {};
+  const iface: unknown = config.interface;
+  if (iface !== undefined && (typeof iface !== 'string' || !/^[^\s/:]{1,15}$/.test(iface))) {
+    throw new StoqInvalidConfigError(`interface must be an interface name (1..15 characters, e.g. 'eth0'), got ${JSON.stringify(iface)}`, { operation: 'create' });
+  }
+  const limits = optionalObject(config.limits, 'limits');
   const cc = config.congestionControl ?? 'cubic';
   if (!['cubic', 'reno', 'bbr'].includes(cc)) {
     throw new StoqInvalidConfigError(`congestionControl must be cubic, reno or bbr, got ${String(cc)}`, { operation: 'create' });
@@ -235,22 +289,22 @@ export function normaliseConfig(config: TransportConfig = {}): NormalisedConfig 
     address: assertIPv6(config.address ?? '::', 'bind'),
     port: assertPort(config.port ?? DEFAULT_PORT, 'bind'),
     datapath,
-    interface: config.interface ?? null,
+    interface: (iface as string | undefined) ?? null,
     xdpIpv4Policy,
     tls: normaliseTls(config),
-    maxConnections: positiveInt(limits.maxConnections, 1024, 'limits.maxConnections'),
-    maxStreamsBidi: positiveInt(limits.maxStreamsBidi, 100, 'limits.maxStreamsBidi', 0),
-    maxStreamsUni: positiveInt(limits.maxStreamsUni, 100, 'limits.maxStreamsUni', 1),
-    maxData: positiveInt(limits.maxData, 16 * MiB, 'limits.maxData'),
-    maxStreamData: positiveInt(limits.maxStreamData, 4 * MiB, 'limits.maxStreamData'),
-    maxMessageBytes: positiveInt(limits.maxMessageBytes, 16 * MiB, 'limits.maxMessageBytes'),
-    idleTimeoutMs: positiveInt(config.idleTimeoutMs, 30_000, 'idleTimeoutMs'),
-    retry: config.retry === true,
-    retryTokenTtlMs: positiveInt(config.retryTokenTtlMs, 10_000, 'retryTokenTtlMs'),
-    datagrams: config.datagrams !== false,
-    recvBufferSize: positiveInt(config.recvBufferSize, 8 * MiB, 'recvBufferSize'),
-    sendBufferSize: positiveInt(config.sendBufferSize, 8 * MiB, 'sendBufferSize'),
-    udpGso: config.udpGso !== false,
+    maxConnections: intIn(limits.maxConnections, 1024, 'limits.maxConnections', 1, 2 ** 32),
+    maxStreamsBidi: intIn(limits.maxStreamsBidi, 100, 'limits.maxStreamsBidi', 0, MAX_STREAMS),
+    maxStreamsUni: intIn(limits.maxStreamsUni, 100, 'limits.maxStreamsUni', 1, MAX_STREAMS),
+    maxData: intIn(limits.maxData, 16 * MiB, 'limits.maxData', 1, MAX_BYTES),
+    maxStreamData: intIn(limits.maxStreamData, 4 * MiB, 'limits.maxStreamData', 1, MAX_BYTES),
+    maxMessageBytes: intIn(limits.maxMessageBytes, 16 * MiB, 'limits.maxMessageBytes', 1, MAX_MESSAGE),
+    idleTimeoutMs: intIn(config.idleTimeoutMs, 30_000, 'idleTimeoutMs', 1, MAX_TIMER_MS),
+    retry: bool(config.retry, 'retry') === true,
+    retryTokenTtlMs: intIn(config.retryTokenTtlMs, 10_000, 'retryTokenTtlMs', 1, MAX_TIMER_MS),
+    datagrams: bool(config.datagrams, 'datagrams') !== false,
+    recvBufferSize: intIn(config.recvBufferSize, 8 * MiB, 'recvBufferSize', 1, MAX_SOCKET_BUFFER),
+    sendBufferSize: intIn(config.sendBufferSize, 8 * MiB, 'sendBufferSize', 1, MAX_SOCKET_BUFFER),
+    udpGso: bool(config.udpGso, 'udpGso') !== false,
     congestionControl: cc,
   });
 }

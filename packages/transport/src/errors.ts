@@ -118,7 +118,7 @@ function subclass<C extends StoqErrorCode>(code: C, name: string): StoqErrorClas
 
 /** Not an IPv6 address literal (IPv4, IPv4-mapped and host names are refused) or not a valid UDP port. Code `STOQ_ERR_INVALID_ADDRESS`. */
 export const StoqInvalidAddressError = subclass('STOQ_ERR_INVALID_ADDRESS', 'StoqInvalidAddressError');
-/** A {@link TransportConfig} (or other option) value is invalid, or the call does not fit the transport's state. Code `STOQ_ERR_INVALID_CONFIG`. */
+/** A {@link TransportConfig} (or other option or argument) value has the wrong type or is out of range, or the call does not fit the transport's state. Code `STOQ_ERR_INVALID_CONFIG`. */
 export const StoqInvalidConfigError = subclass('STOQ_ERR_INVALID_CONFIG', 'StoqInvalidConfigError');
 /** Certificate verification failed, on either side (TLS certificate alert). Code `STOQ_ERR_TLS_VERIFY`. */
 export const StoqTlsVerifyError = subclass('STOQ_ERR_TLS_VERIFY', 'StoqTlsVerifyError');

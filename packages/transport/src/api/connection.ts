@@ -9,7 +9,7 @@ import { closeReason } from '../core/close-reason.js';
 import {
   StoqClosedError, StoqDatagramError, StoqStreamLimitError, type StoqError,
 } from '../errors.js';
-import { frameMessage, MESSAGE_STREAM_PREFACE, MessageDeframer } from './message-framing.js';
+import { asBytes, frameMessage, MESSAGE_STREAM_PREFACE, MessageDeframer } from './message-framing.js';
 import { QuicStream, type StreamHost } from './stream.js';
 import { connectionStats, type ConnectionStats } from './stats.js';
 import { channels } from '../diagnostics.js';
@@ -22,6 +22,8 @@ export interface ConnectionHost {
   readonly maxMessageBytes: number;
   /** RFC 9221 datagrams are enabled: deliver 'datagram' events. */
   readonly datagrams: boolean;
+  /** sendDatagram() was refused for a full send queue (counted in the endpoint's stats). */
+  datagramRefused(): void;
 }
 
 /** Options of {@link StoqConnection.openStream}. */
@@ -140,10 +142,12 @@ export class StoqConnection extends EventEmitter<StoqConnectionEvents> {
    * Sends one message; messages arrive as 'message' events on the peer, reliably and in order.
    * Resolves once quiche has taken the whole frame.
    *
+   * @param data - Any ArrayBufferView (Buffer, Uint8Array, Float32Array, DataView…); its bytes are sent.
    * @throws {@link StoqMessageTooLargeError} (`STOQ_ERR_MESSAGE_TOO_LARGE`) above `limits.maxMessageBytes`.
+   * @throws {@link StoqInvalidConfigError} (`STOQ_ERR_INVALID_CONFIG`) when `data` is not an ArrayBufferView.
    * @throws {@link StoqClosedError} (`STOQ_ERR_CLOSED`) when the connection is closed or closing.
    */
-  async sendMessage(data: Uint8Array): Promise<void> {
+  async sendMessage(data: ArrayBufferView): Promise<void> {
     this.#assertOpen('send');
     const frame = frameMessage(data, this.#host.maxMessageBytes);
     if (!this.#messageWriter) {
@@ -163,12 +167,16 @@ export class StoqConnection extends EventEmitter<StoqConnectionEvents> {
   /**
    * Queues an RFC 9221 datagram: unreliable, unordered, at most one QUIC packet.
    *
+   * @param data - Any ArrayBufferView; its bytes are sent.
    * @throws {@link StoqDatagramError} (`STOQ_ERR_DATAGRAM`) when the peer does not accept datagrams
-   *   (or the handshake is not done), the datagram is too large, or quiche refuses it.
+   *   (or the handshake is not done), the datagram is too large, or quiche refuses it (its
+   *   send queue is full: the datagram was not sent, `stats().endpoint.datagramsRefused` counts it).
+   * @throws {@link StoqInvalidConfigError} (`STOQ_ERR_INVALID_CONFIG`) when `data` is not an ArrayBufferView.
    * @throws {@link StoqClosedError} (`STOQ_ERR_CLOSED`) when the connection is closed or closing.
    */
-  sendDatagram(data: Uint8Array): void {
+  sendDatagram(data: ArrayBufferView): void {
     this.#assertOpen('sendDatagram');
+    const bytes = asBytes(data, 'sendDatagram');
     const q = this.core.quiche;
     const max = q.dgramMaxWritableLen();
     if (max === null) {
@@ -177,13 +185,23 @@ export class StoqConnection extends EventEmitter<StoqConnectionEvents> {
         hint: 'both sides need datagrams: true',
       });
     }
-    if (data.byteLength > max) {
-      throw new StoqDatagramError(`datagram of ${data.byteLength} bytes exceeds the current maximum of ${max}`, { operation: 'sendDatagram' });
+    if (bytes.byteLength > max) {
+      throw new StoqDatagramError(`datagram of ${bytes.byteLength} bytes exceeds the current maximum of ${max}`, { operation: 'sendDatagram' });
     }
+    let queued: void | null;
     try {
-      q.dgramSend(data);
+      queued = q.dgramSend(bytes);
     } catch (cause) {
       throw new StoqDatagramError(`quiche refused the datagram: ${(cause as Error).message}`, { operation: 'sendDatagram', cause });
+    }
+    if (queued === null) {
+      // quiche's Done: its send queue (1024 datagrams) is full and the datagram was not taken.
+      this.#host.datagramRefused();
+      this.#host.wake(this.core);
+      throw new StoqDatagramError(`the datagram send queue is full (${q.dgramSendQueueLen()} waiting); the datagram was not sent`, {
+        operation: 'sendDatagram',
+        hint: 'send more slowly, or retry after the queue drains (e.g. on a timer or setImmediate)',
+      });
     }
     this.#host.wake(this.core);
   }

@@ -3,11 +3,28 @@
 // with MESSAGE_STREAM_PREFACE, then each message is prefixed with its length as a
 // 32-bit big-endian integer. The preface lets a peer that is not STOQ (an HTTP/3
 // client's control stream, say) use its first unidirectional stream as a plain stream.
-import { StoqMessageTooLargeError } from '../errors.js';
+import { StoqInvalidConfigError, StoqMessageTooLargeError } from '../errors.js';
 
 export const MESSAGE_STREAM_PREFACE = Buffer.from('STOQmsg1', 'latin1');
 
-export function frameMessage(data: Uint8Array, maxBytes: number): Buffer {
+/**
+ * The bytes of any ArrayBufferView (a Float32Array's 4 bytes per element, not its
+ * elements truncated to bytes), as a Uint8Array over the same memory.
+ */
+export function asBytes(data: unknown, operation: string): Uint8Array {
+  if (!ArrayBuffer.isView(data)) {
+    const what = data === null ? 'null' : typeof data === 'object' ? (data.constructor?.name ?? 'object') : typeof data;
+    throw new StoqInvalidConfigError(`${operation}: data must be a Buffer, a TypedArray or a DataView, got ${what}`, {
+      operation,
+      hint: typeof data === 'string' ? 'encode strings first, e.g. Buffer.from(text)' : undefined,
+    });
+  }
+  return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+}
+
+/** Length prefix + the bytes of `view`; every byte of the frame is written, so allocUnsafe leaks nothing. */
+export function frameMessage(view: ArrayBufferView, maxBytes: number): Buffer {
+  const data = asBytes(view, 'send');
   if (data.byteLength > maxBytes) {
     throw new StoqMessageTooLargeError(`message of ${data.byteLength} bytes exceeds limits.maxMessageBytes (${maxBytes})`, {
       operation: 'send',

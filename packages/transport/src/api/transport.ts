@@ -97,6 +97,8 @@ export interface StoqTransportEvents {
 const TRANSMIT_BUDGET = 256;
 const TRANSMIT_ROUNDS = 4;
 const CLOSE_SEND_LIMIT_MS = 1000;
+/** setTimeout() fires at once beyond this; a later deadline is simply re-armed. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 interface PendingConnect {
   resolve(conn: StoqConnection): void;
@@ -129,6 +131,7 @@ export class StoqTransport extends EventEmitter<StoqTransportEvents> {
   #yieldQueued = false;
   #blocked = false;
   #closing = false;
+  #closingDone: Promise<void> | null = null;
   #closed = false;
   #metrics: TransportMetrics | null = null;
 
@@ -203,8 +206,12 @@ export class StoqTransport extends EventEmitter<StoqTransportEvents> {
     return established;
   }
 
-  /** Sends one message on `conn`; it arrives as a 'message' event, reliably and in order with other send()s. */
-  async send(conn: StoqConnection, data: Uint8Array): Promise<void> {
+  /**
+   * Sends one message on `conn` (the bytes of any ArrayBufferView); it arrives as a
+   * 'message' event, reliably and in order with other send()s. Rejects like
+   * {@link StoqConnection.sendMessage}.
+   */
+  async send(conn: StoqConnection, data: ArrayBufferView): Promise<void> {
     await conn.sendMessage(data);
   }
 
@@ -340,8 +347,18 @@ export class StoqTransport extends EventEmitter<StoqTransportEvents> {
    * is nobody left to absorb stray packets anyway.
    */
   async close(): Promise<void> {
-    if (this.#closing) return;
+    // Every caller resolves when closing is done, not just the first.
+    this.#closingDone ??= this.#close();
+    return this.#closingDone;
+  }
+
+  async #close(): Promise<void> {
     this.#closing = true;
+    // A connect() still handshaking fails as closed by us, not with quiche's close code.
+    for (const [core, pending] of this.#pendingConnects) {
+      this.#pendingConnects.delete(core);
+      pending.reject(new StoqClosedError('connect: the transport was closed before the handshake completed', { operation: 'connect' }));
+    }
     for (const core of [...this.#core.connections()]) {
       const owner = core.owner as StoqConnection | null;
       if (owner) {
@@ -395,6 +412,7 @@ export class StoqTransport extends EventEmitter<StoqTransportEvents> {
       },
       maxMessageBytes: this.#config.maxMessageBytes,
       datagrams: this.#config.datagrams,
+      datagramRefused: () => this.#core.counters.datagramsRefused++,
     });
     core.owner = conn;
     return conn;
@@ -557,7 +575,7 @@ export class StoqTransport extends EventEmitter<StoqTransportEvents> {
       this.#timer = null;
       this.#timerAt = Infinity;
       this.#drive();
-    }, Math.max(0, Math.ceil(deadline - now)));
+    }, Math.min(MAX_TIMER_MS, Math.max(0, Math.ceil(deadline - now))));
   }
 
   #clearTimer(): void {

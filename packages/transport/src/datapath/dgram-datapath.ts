@@ -46,6 +46,8 @@ export interface DgramDatapathStats extends DatapathStats {
 const GSO_REFUSALS = new Set(['EINVAL', 'EIO', 'EMSGSIZE']);
 
 const MAX_BATCH = 256;
+/** How long close() waits for sends node:dgram has not handed to the kernel yet. */
+const CLOSE_FLUSH_LIMIT_MS = 200;
 
 /**
  * Datapath over a node:dgram udp6 socket (IPv6 only). Datagrams that arrive in the same
@@ -65,6 +67,9 @@ export class DgramDatapath implements Datapath {
   #drainCallback: (() => void) | null = null;
   #waitingForDrain = false;
   #closed = false;
+  /** socket.send() calls whose callback has not run yet. */
+  #inFlight = 0;
+  #flushed: (() => void) | null = null;
 
   private constructor(socket: dgram.Socket, highWater: number, gso: UdpGso) {
     this.#socket = socket;
@@ -84,12 +89,9 @@ export class DgramDatapath implements Datapath {
    */
   static async bind(options: DgramDatapathOptions): Promise<DgramDatapath> {
     const address = assertIPv6(options.address, 'bind');
-    const socket = dgram.createSocket({
-      type: 'udp6',
-      ipv6Only: true,
-      recvBufferSize: options.recvBufferSize,
-      sendBufferSize: options.sendBufferSize,
-    });
+    // Buffer sizes are set after the bind, not through createSocket(): node:dgram applies
+    // those inside its bind callback, where a refusal is an uncaught exception.
+    const socket = dgram.createSocket({ type: 'udp6', ipv6Only: true });
     await new Promise<void>((resolve, reject) => {
       const onError = (error: NodeJS.ErrnoException) => {
         socket.close();
@@ -106,6 +108,13 @@ export class DgramDatapath implements Datapath {
       socket.once('error', onError);
       socket.bind({ address, port: options.port, exclusive: true }, () => {
         socket.off('error', onError);
+        try {
+          socket.setRecvBufferSize(options.recvBufferSize);
+          socket.setSendBufferSize(options.sendBufferSize);
+        } catch (error) {
+          onError(error as NodeJS.ErrnoException);
+          return;
+        }
         resolve();
       });
     });
@@ -163,9 +172,11 @@ export class DgramDatapath implements Datapath {
     const payload = end - start === 1 ? data : batch.slice(start, end).map((d) => d.data);
     try {
       this.#socket.send(payload, to.port, to.address, (error) => {
+        this.#sendDone();
         if (error) this.#runFailed(error, batch, start, end, how.gsoOn);
         if (how.checkDrain) this.#checkDrain();
       });
+      this.#inFlight++;
     } catch (error) {
       // node:dgram throws synchronously for some destinations (port 0, say): one bad
       // datagram must not take the endpoint down.
@@ -205,7 +216,22 @@ export class DgramDatapath implements Datapath {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    // node:dgram resolves the destination on a later tick: closing now would drop the
+    // last sends (a transport's CONNECTION_CLOSEs). Wait for them, bounded.
+    if (this.#inFlight > 0) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, CLOSE_FLUSH_LIMIT_MS);
+        this.#flushed = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+    }
     await new Promise<void>((resolve) => this.#socket.close(() => resolve()));
+  }
+
+  #sendDone(): void {
+    if (--this.#inFlight === 0) this.#flushed?.();
   }
 
   #sendFailed(error: Error): void {
