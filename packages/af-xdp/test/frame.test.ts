@@ -5,7 +5,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
-  buildUdp6Frame, bytesToIpv6, fold, ipv6ToBytes, macToBytes, bytesToMac, ParsedUdp6Frame, parseUdp6Frame, sumWords, udp6ChecksumValid,
+  buildUdp6Frame, bytesToIpv6, finishUdp6Frame, fold, ipv6ToBytes, macToBytes, bytesToMac, ParsedUdp6Frame, parseUdp6Frame, sumWords, udp6ChecksumValid,
   udp6HeaderLength, type Udp6FrameSpec, XskError,
 } from '../src/index.js';
 
@@ -175,5 +175,32 @@ describe('frame codec', () => {
     expect(() => buildUdp6Frame(new Uint8Array(10), {
       srcMac: new Uint8Array(6), dstMac: new Uint8Array(6), srcAddress: new Uint8Array(16), dstAddress: new Uint8Array(16), srcPort: 1, dstPort: 1,
     }, new Uint8Array(1))).toThrow(/does not fit/);
+  });
+
+  it('refuses header fields that do not fit their bits, and malformed specs, with STOQ_ERR_INVALID_ARGUMENT (never a TypeError, never a wrapped value)', () => {
+    const base: Udp6FrameSpec = {
+      srcMac: macToBytes('02:00:00:00:00:01'), dstMac: macToBytes('02:00:00:00:00:02'),
+      srcAddress: ipv6ToBytes('fd00::1'), dstAddress: ipv6ToBytes('fd00::2'), srcPort: 1, dstPort: 2,
+    };
+    const out = new Uint8Array(200);
+    const invalid = expect.objectContaining({ name: 'XskError', code: 'STOQ_ERR_INVALID_ARGUMENT' });
+    const bad: Array<Record<string, unknown>> = [
+      { hopLimit: 256 }, { hopLimit: -1 }, { hopLimit: 1.5 }, { trafficClass: 300 }, { trafficClass: -1 }, { flowLabel: 0x100000 }, { flowLabel: -1 },
+      { vlans: [{ vid: 1, tpid: 0x0800 }] }, { vlans: [{ vid: 4096 }] }, { vlans: [{ vid: 1, pcp: 8 }] }, { vlans: [{ vid: 1, pcp: -1 }] }, { vlans: 5 }, { vlans: [null] },
+      { srcMac: undefined }, { dstMac: 'aa:bb:cc:dd:ee:ff' }, { srcAddress: new Uint8Array(4) }, { srcPort: 65536 },
+    ];
+    for (const extra of bad) {
+      const spec = { ...base, ...extra } as Udp6FrameSpec;
+      expect(() => buildUdp6Frame(out, spec, new Uint8Array(4)), JSON.stringify(extra)).toThrow(invalid);
+      expect(() => finishUdp6Frame(out, spec, 4), JSON.stringify(extra)).toThrow(invalid);
+    }
+    expect(() => buildUdp6Frame(out, null as never, new Uint8Array(4))).toThrow(invalid);
+    expect(() => buildUdp6Frame(out, base, 'payload' as never)).toThrow(invalid);
+    for (const mac of [5, undefined, null]) expect(() => macToBytes(mac as never)).toThrow(invalid);
+    // The bounds themselves are fine, in both VLAN flavours.
+    const edge = { ...base, hopLimit: 255, trafficClass: 255, flowLabel: 0xfffff, vlans: [{ tpid: 0x88a8, vid: 4095, pcp: 7 }, { vid: 0 }] };
+    const parsed = new ParsedUdp6Frame();
+    expect(parseUdp6Frame(out.subarray(0, buildUdp6Frame(out, edge, new Uint8Array(4))), parsed, true)).toBe(true);
+    expect(parsed).toMatchObject({ hopLimit: 255, trafficClass: 255, flowLabel: 0xfffff });
   });
 });

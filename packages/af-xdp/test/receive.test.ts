@@ -194,6 +194,39 @@ describe.skipIf(!isRoot)('receive (veth lab, copy mode)', () => {
     }
   });
 
+  it('the batch arrays cannot be transferred away (structuredClone, postMessage): they stay attached and receiving keeps filling them', async () => {
+    const socket = await openWhenFree(() => XskSocket.open({ ifname: lab.a.ifname, mode: 'copy', batchSize: 64 }));
+    const channel = new MessageChannel();
+    try {
+      const rx = socket.receive();
+      const tx = socket.allocTx(1);
+      socket.cancelTx();
+      const buffer = (array: Uint32Array) => array.buffer as ArrayBuffer;
+      const clone = new Uint32Array(structuredClone(buffer(rx.offsets), { transfer: [buffer(rx.offsets)] }));
+      channel.port1.postMessage(buffer(rx.lengths), [buffer(rx.lengths)]);
+      channel.port1.postMessage(buffer(tx.offsets), [buffer(tx.offsets)]);
+      for (const array of [rx.offsets, rx.lengths, tx.offsets, tx.lengths]) expect(array.length).toBe(64);
+      const before = [...clone];
+      await lab.exec(lab.b, process.execPath, [helper('udp-sender.mjs'), lab.a.address, '9292', '20', '16', '1']);
+      const parsed = new ParsedUdp6Frame();
+      let received = 0;
+      for (let tries = 0; received < 20 && tries < 200; tries++) {
+        const batch = socket.releaseAndReceive();
+        if (batch.count === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+        for (let i = 0; i < batch.count; i++) {
+          expect(batch.packet(i).length).toBe(batch.lengths[i]);
+          if (parseUdp6Frame(batch.packet(i), parsed) && parsed.dstPort === 9292) received++;
+        }
+      }
+      socket.release();
+      expect(received).toBe(20);
+      expect([...clone], 'the copy is not written by the socket').toEqual(before);
+    } finally {
+      channel.port1.close();
+      socket.close();
+    }
+  });
+
   it('closing a socket over a staggered UMEM with a batch held returns every other frame', async () => {
     const umem = Umem.create({ frameCount: 512, frameSize: 2048, fillSize: 256, compSize: 64, layout: 'staggered' });
     try {

@@ -27,6 +27,13 @@ describe('option validation (no kernel needed)', () => {
     expect(() => Umem.create({ frameCount: alignedMax, layout: 'staggered' })).toThrow(/frameCount must be an integer in \[1, 1032444\]/);
     expect(() => XskSocket.open({ ifname: 'stoq-no-such0' })).toThrow(code('STOQ_ERR_NO_SUCH_DEVICE'));
   });
+
+  it('rejects non-boolean flags and a malformed busyPoll before touching the kernel', () => {
+    expect(() => XskSocket.open({ ifname: 'lo', needWakeup: 1 as never })).toThrow(code('STOQ_ERR_INVALID_ARGUMENT'));
+    expect(() => XskSocket.open({ ifname: 'lo', needWakeup: 1 as never })).toThrow(/needWakeup must be a boolean/);
+    expect(() => XskSocket.open({ ifname: 'lo', inhibitProgramLoad: 'yes' as never })).toThrow(/inhibitProgramLoad must be a boolean/);
+    expect(() => XskSocket.open({ ifname: 'lo', busyPoll: 'yes' as never })).toThrow(/busyPoll must be a boolean or/);
+  });
 });
 
 describe.skipIf(!isRoot)('sockets on a veth lab', () => {
@@ -127,6 +134,72 @@ describe.skipIf(!isRoot)('sockets on a veth lab', () => {
     // The UMEM's memory outlives the socket: old views stay readable.
     expect(socket.umem.bytes.byteLength).toBeGreaterThan(0);
     expect(socket.umem.bytes[0]).toBeTypeOf('number');
+  });
+
+  it('bad counts and UMEM views are typed errors, not TypeErrors or a wrong view', async () => {
+    const socket = await openWhenFree(() => XskSocket.open({ ifname: lab.a.ifname, mode: 'copy', batchSize: 32 }));
+    try {
+      for (const call of [
+        () => socket.receive('x' as never), () => socket.receive(-1), () => socket.releaseAndReceive(null as never), () => socket.releaseAndReceive(1.5),
+        () => socket.allocTx('x' as never), () => socket.allocTx(-1), () => socket.allocTx(Number.NaN),
+        () => socket.umem.view(Number.NaN, 10), () => socket.umem.view('a' as never, 1), () => socket.umem.view(0, undefined as never),
+      ]) {
+        expect(call).toThrow(code('STOQ_ERR_INVALID_ARGUMENT'));
+      }
+      // Above the batch capacity is not an error: the batch is the limit.
+      expect(socket.allocTx(2 ** 32 + 1).count).toBe(32);
+      socket.cancelTx();
+      expect(socket.receive(0).count).toBe(0);
+    } finally {
+      socket.close();
+    }
+  });
+
+  it('close() returns the frames allocTx() reserved to the shared UMEM and empties the TX batch', async () => {
+    const umem = Umem.create({ frameCount: 4096, fillSize: 1024, compSize: 1024 });
+    const q0 = await openWhenFree(() => XskSocket.open({ ifname: lab.a.ifname, queueId: 0, umem, mode: 'copy' }));
+    const q1 = await openWhenFree(() => XskSocket.open({ ifname: lab.a.ifname, queueId: 1, umem, mode: 'copy', rxFrames: 512 }));
+    try {
+      const tx = q1.allocTx(200);
+      expect(tx.count).toBe(200);
+      q1.close();
+      expect(umem.freeFrames).toBe(4096 - 1024);
+      expect(tx.count).toBe(0);
+      expect(() => tx.frame(0)).toThrow(code('STOQ_ERR_INVALID_ARGUMENT'));
+      q0.close();
+      expect(umem.freeFrames).toBe(4096);
+    } finally {
+      q1.close();
+      q0.close();
+      umem.destroy();
+    }
+  });
+
+  it('a kick that fails after frames were queued empties the TX batch and says how many were queued', async () => {
+    const own = await createLab({ hostSide: true });
+    try {
+      const socket = await openWhenFree(() => XskSocket.open({ ifname: own.a.ifname, mode: 'copy' }));
+      try {
+        const tx = socket.allocTx(4);
+        for (let i = 0; i < tx.count; i++) tx.setLength(i, 60);
+        // The interface goes away under the socket: the kernel unbinds it, sendto() says ENXIO.
+        await run('ip', ['link', 'del', own.a.ifname]);
+        let failure: unknown;
+        try {
+          socket.send();
+        } catch (error) {
+          failure = error;
+        }
+        expect(failure).toBeInstanceOf(XskError);
+        expect(failure).toMatchObject({ operation: 'sendto(tx kick)', errnoCode: 'ENXIO', queued: 4 });
+        expect(tx.count).toBe(0);
+        expect(() => tx.frame(0)).toThrow(code('STOQ_ERR_INVALID_ARGUMENT'));
+      } finally {
+        socket.close();
+      }
+    } finally {
+      await own.destroy();
+    }
   });
 
   it('an unref()ed polling socket does not keep a process alive; a ref()ed one does', async () => {
