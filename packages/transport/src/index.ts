@@ -5,6 +5,8 @@ export type { XdpDatapathStats } from './datapath/xdp/xdp-datapath.js';
 export type { XdpAttachMode } from './datapath/xdp/stoq-program.js';
 export type { LatencySummary } from './datapath/xdp/latency.js';
 export type { RungOutcome } from './datapath/xdp/ladder.js';
+export { xdpInterfaceRefusals } from './datapath/xdp/precheck.js';
+export type { XdpInterfaceRefusals } from './datapath/xdp/precheck.js';
 export { StoqConnection } from './api/connection.js';
 export type { OpenStreamOptions, StoqConnectionEvents, ConnectionHost } from './api/connection.js';
 export type { ConnectionStats } from './api/stats.js';

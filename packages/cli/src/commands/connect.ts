@@ -1,12 +1,11 @@
 // `stoq connect`: sends a file (or stdin) to a `stoq serve` and checks the server's
 // sha256 receipt, or echoes stdin through the server with --echo.
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import type { Duplex, Readable } from 'node:stream';
 import { formatAddress } from '@stoq/transport';
 import { ExitCode, type Command } from '../command.js';
 import { KIND_ECHO, KIND_FILE, type Receipt } from '../net/file-protocol.js';
-import { datapathOf, readPem, stringOption, TRANSPORT_USAGE, transportOptions, UsageError } from '../net/options.js';
+import { datapathOf, numberOption, openInputFile, readPem, stringOption, TRANSPORT_USAGE, transportOptions, UsageError } from '../net/options.js';
 import { createTransport, describeStatus } from '../net/transport.js';
 
 async function pump(source: Readable, stream: Duplex, onChunk: (b: Buffer) => void): Promise<void> {
@@ -63,10 +62,10 @@ export const connect: Command = {
     const insecure = values['insecure'] === true;
     if (insecure && ca) throw new UsageError('--insecure and --ca exclude each other');
     if (insecure) console.error('stoq connect: WARNING: --insecure: the server certificate is not verified; anyone on the path can impersonate it');
-    const timeoutS = values['timeout'] === undefined ? 10 : Number(values['timeout']);
-    if (!Number.isFinite(timeoutS) || timeoutS <= 0) throw new UsageError('--timeout must be a positive number of seconds');
+    // At most a day: setTimeout() fires at once beyond 2^31 - 1 ms.
+    const timeoutS = numberOption(values, 'timeout', { min: 0.001, max: 86_400, fractional: true }) ?? 10;
     const file = stringOption(values, 'file');
-    const source: Readable = file ? createReadStream(file) : process.stdin;
+    const source: Readable = file ? openInputFile(file) : process.stdin;
     const ifname = stringOption(values, 'interface');
     const transport = await createTransport({
       address: '::',

@@ -1,6 +1,7 @@
 // `stoq demo`: STOQ end to end in one command, then a summary of what was used and
 // measured. Exit code 0 only if the data arrived intact.
 import { ExitCode, type Command } from '../command.js';
+import { numberOption } from '../net/options.js';
 import { runDemo, type DemoResult } from '../demo/run-demo.js';
 import { bold, formatBytes, formatRate, green, red, table, yellow } from '../format.js';
 
@@ -65,13 +66,7 @@ export const demo: Command = {
     json: { type: 'boolean' },
   },
   async run(values) {
-    const number = (name: string, fallback: number, max: number) => {
-      const raw = values[name];
-      if (raw === undefined) return fallback;
-      const n = Number(raw);
-      if (!Number.isInteger(n) || n < 0 || n > max) throw new RangeError(`--${name} must be a whole number from 0 to ${max}`);
-      return n;
-    };
+    const number = (name: string, fallback: number, max: number) => numberOption(values, name, { min: 0, max }) ?? fallback;
     const result = await runDemo({
       bulkBytes: number('megabytes', 64, 4096) * 1024 * 1024,
       echoRounds: number('rounds', 500, 100_000),

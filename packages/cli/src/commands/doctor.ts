@@ -2,6 +2,7 @@
 // printed with its fix; the exit code says whether the eBPF fast path is possible.
 import { GRANT_HINT, probe, type ProbeReport } from '@stoq/loader';
 import { probeUdpGso, type UdpGsoProbe } from '@stoq/udp';
+import { xdpInterfaceRefusals, type XdpInterfaceRefusals } from '@stoq/transport';
 import { ExitCode, type Command } from '../command.js';
 import { bold, dim, mark, table, yellow } from '../format.js';
 
@@ -22,8 +23,34 @@ function capabilityRow(report: ProbeReport): Row {
     : { ok: false, detail: `missing ${missingForXdp.join(', ')}`, hint: `run as root, or: ${GRANT_HINT.replace(/^run as root, or grant the capabilities: /, '')}` };
 }
 
-/** The eBPF probe plus what the node:dgram path can use (it runs either way). */
-export type DoctorReport = ProbeReport & { udpGso: UdpGsoProbe };
+/**
+ * The eBPF probe plus what the node:dgram path can use (it runs either way), and with an
+ * interface what the transport's fallback ladder refuses there (`ladderRefusals`).
+ */
+export type DoctorReport = ProbeReport & { udpGso: UdpGsoProbe; ladderRefusals?: XdpInterfaceRefusals };
+
+/**
+ * The kernel may attach in a mode the transport still refuses (generic XDP with GRO on):
+ * apply the transport's own checks so doctor and `serve --datapath xdp` agree.
+ */
+export function applyLadderChecks(report: DoctorReport): DoctorReport {
+  const i = report.interface;
+  if (!i) return report;
+  const refusals = xdpInterfaceRefusals(i.ifname);
+  const refuse = (check: typeof i.native, reason: string | null) =>
+    check.ok && reason ? { ...check, ok: false, errno: 'attaches, but the transport refuses it', hint: reason.replace(/.*\(turn it off: (.*)\)$/, '$1') } : check;
+  const native = refuse(i.native, refusals.all);
+  const generic = refuse(i.generic, refusals.all ?? refusals.generic);
+  const hints = [...report.hints];
+  for (const reason of [refusals.all, refusals.generic]) if (reason && !hints.includes(reason)) hints.push(reason);
+  return {
+    ...report,
+    interface: { ...i, native, generic },
+    fastPathPossible: report.fastPathPossible && (native.ok || generic.ok),
+    hints,
+    ladderRefusals: refusals,
+  };
+}
 
 export function renderDoctor(report: DoctorReport): string {
   const rows = [
@@ -67,7 +94,7 @@ export const doctor: Command = {
   },
   async run(values) {
     const ifname = typeof values['interface'] === 'string' ? values['interface'] : undefined;
-    const report: DoctorReport = { ...probe(ifname ? { ifname } : undefined), udpGso: probeUdpGso() };
+    const report = applyLadderChecks({ ...probe(ifname ? { ifname } : undefined), udpGso: probeUdpGso() });
     console.log(values['json'] ? JSON.stringify(report, null, 2) : renderDoctor(report));
     return report.fastPathPossible ? ExitCode.OK : ExitCode.NO_FAST_PATH;
   },

@@ -92,6 +92,9 @@ export const serve: Command = {
   async run(values) {
     const json = values['json'] === true;
     const log = (event: Record<string, unknown>, text: string) => (json ? console.log(JSON.stringify(event)) : console.error(text));
+    // Options first: a usage error must not leave a certificate file behind.
+    const port = portOption(values, 9292);
+    const datapath = datapathOf(values);
     let cert = readPem(values, 'cert');
     let key = readPem(values, 'key');
     if (values['self-signed']) {
@@ -107,8 +110,8 @@ export const serve: Command = {
     const ifname = stringOption(values, 'interface');
     const transport = await createTransport({
       address: stringOption(values, 'address') ?? '::',
-      port: portOption(values, 9292),
-      datapath: datapathOf(values),
+      port,
+      datapath,
       ...(ifname ? { interface: ifname } : {}),
       tls: { cert, key },
     });

@@ -1,6 +1,7 @@
 // `stoq top`: a live view of one running stoq_xdp — packet and bit rates, rates
 // per verdict, conntrack states and AF_XDP socket health — refreshed every interval.
 import { ExitCode, type Command } from '../command.js';
+import { numberOption } from '../net/options.js';
 import { closeInstances, selectInstances, type StoqInstance } from '../inspect/discover.js';
 import { rates, type Rates } from '../inspect/rates.js';
 import { readConntrack, readStats } from '../inspect/snapshot.js';
@@ -71,10 +72,8 @@ export const top: Command = {
     json: { type: 'boolean' },
   },
   async run(values) {
-    const interval = values['interval'] === undefined ? 1 : Number(values['interval']);
-    if (!Number.isFinite(interval) || interval < 0.1 || interval > 3600) throw new RangeError('--interval must be a number of seconds from 0.1 to 3600');
-    const count = values['count'] === undefined ? Infinity : Number(values['count']);
-    if (count !== Infinity && (!Number.isInteger(count) || count < 1)) throw new RangeError('--count must be a whole number ≥ 1');
+    const interval = numberOption(values, 'interval', { min: 0.1, max: 3600, fractional: true }) ?? 1;
+    const count = numberOption(values, 'count', { min: 1, max: Number.MAX_SAFE_INTEGER }) ?? Infinity;
     const json = values['json'] === true;
     const instance = pickInstance(typeof values['interface'] === 'string' ? values['interface'] : undefined);
     const ifname = instance.attachedTo.map((a) => a.ifname).join(',') || 'no interface in this namespace';

@@ -1,6 +1,7 @@
 // Options `serve` and `connect` share: datapath choice, interface, TLS files.
 // Files are read here so a missing one is a clear usage error, not a TLS failure.
-import { readFileSync } from 'node:fs';
+import { closeSync, createReadStream, fstatSync, openSync, readFileSync } from 'node:fs';
+import type { Readable } from 'node:stream';
 import type { DatapathChoice } from '@stoq/transport';
 import type { OptionSpec } from '../command.js';
 
@@ -41,10 +42,41 @@ export function stringOption(values: Record<string, unknown>, name: string): str
   return typeof v === 'string' ? v : undefined;
 }
 
-export function portOption(values: Record<string, unknown>, fallback: number): number {
-  const raw = values['port'];
-  if (raw === undefined) return fallback;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new UsageError(`--port must be 0..65535, got ${String(raw)}`);
+/**
+ * A numeric option as a number in [min, max] (integers only unless `fractional`).
+ * Blank text is refused: Number('') is 0, which would mean "any port" or "no wait".
+ */
+export function numberOption(
+  values: Record<string, unknown>,
+  name: string,
+  range: { min: number; max: number; fractional?: boolean },
+): number | undefined {
+  const raw = values[name];
+  if (raw === undefined) return undefined;
+  const text = String(raw).trim();
+  const n = text === '' ? NaN : Number(text);
+  const kind = range.fractional ? 'a number' : 'a whole number';
+  if (!Number.isFinite(n) || (!range.fractional && !Number.isInteger(n)) || n < range.min || n > range.max) {
+    throw new UsageError(`--${name} must be ${kind} from ${range.min} to ${range.max}, got ${JSON.stringify(raw)}`);
+  }
   return n;
+}
+
+export function portOption(values: Record<string, unknown>, fallback: number): number {
+  return numberOption(values, 'port', { min: 0, max: 65535 }) ?? fallback;
+}
+
+/** Opens `--file` now, so a missing file or a directory is a usage error before anything connects. */
+export function openInputFile(path: string): Readable {
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch (error) {
+    throw new UsageError(`--file ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+  }
+  if (fstatSync(fd).isDirectory()) {
+    closeSync(fd);
+    throw new UsageError(`--file ${path}: EISDIR (a directory; give a file)`);
+  }
+  return createReadStream('', { fd });
 }

@@ -3,10 +3,11 @@
 // generic (skb) XDP + copy → dgram. Every rung is tried for real and every failure
 // is kept with its reason; the first rung that works gives the XdpDatapath.
 import { describeError, type NativeModules } from './native-modules.js';
-import { groEnabled, interfaceExists, interfaceMac, isLoopback, rxQueueCount } from './interface-info.js';
+import { interfaceMac, isLoopback, rxQueueCount } from './interface-info.js';
+import { xdpInterfaceRefusals } from './precheck.js';
 import { NextHopTable } from './next-hop.js';
 import { StoqXdpProgram, type XdpAttachMode } from './stoq-program.js';
-import { MAX_QUEUES, XskSet, type XskBindMode } from './xsk-set.js';
+import { XskSet, type XskBindMode } from './xsk-set.js';
 import { XdpDatapath } from './xdp-datapath.js';
 import type { DgramDatapath } from '../dgram-datapath.js';
 import type { StoqConfig } from '@stoq/bpf-programs';
@@ -50,9 +51,9 @@ export interface ClimbOptions {
 }
 
 export async function climbLadder(o: ClimbOptions): Promise<{ datapath: XdpDatapath | null; rungs: RungOutcome[] }> {
-  if (!interfaceExists(o.ifname)) return { datapath: null, rungs: allFailed(`no interface ${o.ifname} in this network namespace (see ip link)`) };
+  const refusals = xdpInterfaceRefusals(o.ifname);
+  if (refusals.all) return { datapath: null, rungs: allFailed(refusals.all) };
   const queues = rxQueueCount(o.ifname);
-  if (queues > MAX_QUEUES) return { datapath: null, rungs: allFailed(`${o.ifname} has ${queues} RX queues; stoq_xsks holds ${MAX_QUEUES}`) };
 
   let program: StoqXdpProgram;
   try {
@@ -65,9 +66,7 @@ export async function climbLadder(o: ClimbOptions): Promise<{ datapath: XdpDatap
   for (const rung of RUNGS) {
     const name = rungName(rung);
     try {
-      if (rung.xdp === 'generic' && groEnabled(o.ifname) === true) {
-        throw new Error(`GRO is on for ${o.ifname}: generic XDP would see merged QUIC datagrams (turn it off: ethtool -K ${o.ifname} gro off)`);
-      }
+      if (rung.xdp === 'generic' && refusals.generic) throw new Error(refusals.generic);
       if (program.link?.mode !== rung.xdp) program.attach(o.ifname, rung.xdp);
       const sockets = XskSet.open(o.modules, o.ifname, queues, rung.afXdp);
       try {
