@@ -2,7 +2,7 @@
 // loadNativeAddon on a fake package in a temp dir: nothing built, or a .node file that is
 // not a shared library. node-gyp-build is linked into it, as a native package depends on it.
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import Module, { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -27,6 +27,20 @@ function thrown(fn: () => unknown): unknown {
     return error;
   }
   throw new Error('expected a throw');
+}
+
+/** Runs `fn` with NODE_PATH cleared from require()'s global search paths. */
+function withoutNodePath<T>(fn: () => T): T {
+  const initPaths = () => (Module as unknown as { _initPaths(): void })._initPaths();
+  const saved = process.env['NODE_PATH'];
+  delete process.env['NODE_PATH'];
+  initPaths();
+  try {
+    return fn();
+  } finally {
+    if (saved !== undefined) process.env['NODE_PATH'] = saved;
+    initPaths();
+  }
 }
 
 beforeEach(() => {
@@ -69,6 +83,21 @@ describe('loadNativeAddon', () => {
     expect(error).toMatchObject({ code: 'STOQ_ERR_NATIVE_MISSING', details: { operation: 'load', hint: installHint } });
     // The hint is in `details`: appending it is the error class's business.
     expect((error as Error).message).not.toContain('(hint:');
+  });
+
+  it('names node-gyp-build, not a search that never ran, when node-gyp-build cannot be loaded', () => {
+    rmSync(join(packageDir, 'node_modules/node-gyp-build'));
+    // pnpm's bin shims put its store on NODE_PATH, where node-gyp-build would still be found.
+    const error = withoutNodePath(() => thrown(() => loadNativeAddon(options()))) as NativeAddonError;
+    expect(error).toBeInstanceOf(NativeAddonError);
+    expect(error).toMatchObject({
+      code: 'STOQ_ERR_NATIVE_LOAD',
+      operation: 'load',
+      hint: '@stoq/demo is installed without its dependency node-gyp-build; reinstall it (npm install / pnpm install)',
+    });
+    expect(error.message).toMatch(new RegExp(`^@stoq/demo: node-gyp-build, which finds the native addon, cannot be loaded from ${packageDir}: Cannot find module 'node-gyp-build'`));
+    expect(error.message).not.toMatch(/searched|npm rebuild/);
+    expect((error.cause as { code?: string }).code).toBe('MODULE_NOT_FOUND');
   });
 
   describe('a binary that exists but does not load', () => {

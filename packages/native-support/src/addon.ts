@@ -62,7 +62,8 @@ function installHint(packageName: string, needs: string): string {
  * Loads the package's native addon: `build/Release`, `build/Debug`, then
  * `prebuilds/<platform>-<arch>` (node-gyp-build's order). Throws STOQ_ERR_NATIVE_MISSING
  * naming every path searched when none holds a binary for this host, and
- * STOQ_ERR_NATIVE_LOAD when a binary exists but fails for a reason in `loadHints`.
+ * STOQ_ERR_NATIVE_LOAD when a binary exists but fails for a reason in `loadHints`, or when
+ * node-gyp-build itself cannot be loaded from `packageDir` (an incomplete install).
  *
  * @typeParam T - the addon's exports, as the package declares them.
  */
@@ -71,9 +72,20 @@ export function loadNativeAddon<T>(options: NativeAddonOptions): T {
   const packageDir = resolve(options.packageDir instanceof URL ? fileURLToPath(options.packageDir) : options.packageDir);
   const createError = options.createError ?? ((code, message, details) => new NativeAddonError(code, message, details));
   const require = createRequire(join(packageDir, 'package.json'));
+  let nodeGypBuild: { path(dir: string): string };
+  try {
+    nodeGypBuild = require('node-gyp-build') as typeof nodeGypBuild;
+  } catch (error) {
+    // Nothing was searched yet, and rebuilding the addon would not help: the install is incomplete.
+    throw createError(
+      'STOQ_ERR_NATIVE_LOAD',
+      `${packageName}: node-gyp-build, which finds the native addon, cannot be loaded from ${packageDir}: ${firstLine(error)}`,
+      { operation: 'load', hint: `${packageName} is installed without its dependency node-gyp-build; reinstall it (npm install / pnpm install)`, cause: error },
+    );
+  }
   let path: string;
   try {
-    path = (require('node-gyp-build') as { path(dir: string): string }).path(packageDir);
+    path = nodeGypBuild.path(packageDir);
   } catch (error) {
     // One line, so that a caller quoting the first line of the message keeps the hint too.
     const target = `${process.platform}-${process.arch}`;
@@ -89,10 +101,14 @@ export function loadNativeAddon<T>(options: NativeAddonOptions): T {
     const reason = String((error as Error | undefined)?.message ?? error);
     const known = options.loadHints?.find(({ match }) => match.test(reason));
     if (!known) throw error;
-    throw createError('STOQ_ERR_NATIVE_LOAD', `${packageName}: ${path} does not load: ${reason.split('\n')[0]}`, {
+    throw createError('STOQ_ERR_NATIVE_LOAD', `${packageName}: ${path} does not load: ${firstLine(error)}`, {
       operation: 'load',
       hint: known.hint,
       cause: error,
     });
   }
+}
+
+function firstLine(error: unknown): string {
+  return String((error as Error | undefined)?.message ?? error).split('\n')[0]!;
 }
