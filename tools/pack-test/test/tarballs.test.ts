@@ -98,6 +98,17 @@ describe.each(Object.values(packed).map((p) => [p.name, p] as const))('%s tarbal
     expect(pkg.files).toContain('README.md');
   });
 
+  it('ships the licence texts its manifest names', () => {
+    // Apache-2.0 §4(a): recipients get a copy of the licence with the work.
+    expect(pkg.files).toContain('LICENSE');
+    expect(String(pkg.manifest.license)).toMatch(/^Apache-2\.0\b/);
+    // The BPF objects and header are (GPL-2.0-only OR BSD-2-Clause), like their sources.
+    if (pkg.files.some((f) => f.endsWith('.bpf.o'))) {
+      expect(pkg.manifest.license).toBe('Apache-2.0 AND (GPL-2.0-only OR BSD-2-Clause)');
+      expect(pkg.files).toEqual(expect.arrayContaining(['dist/LICENSE-BPF', 'dist/GPL-2.0.txt']));
+    }
+  });
+
   it('contains every file its manifest points at', () => {
     const targets = manifestTargets(pkg.manifest);
     expect(targets.length).toBeGreaterThan(0);
