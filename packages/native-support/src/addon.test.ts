@@ -2,7 +2,7 @@
 // loadNativeAddon on a fake package in a temp dir: nothing built, or a .node file that is
 // not a shared library. node-gyp-build is linked into it, as a native package depends on it.
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import Module, { createRequire } from 'node:module';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -31,7 +31,7 @@ function thrown(fn: () => unknown): unknown {
 
 /** Runs `fn` with NODE_PATH cleared from require()'s global search paths. */
 function withoutNodePath<T>(fn: () => T): T {
-  const initPaths = () => (Module as unknown as { _initPaths(): void })._initPaths();
+  const initPaths = () => (createRequire(import.meta.url)('node:module') as { _initPaths(): void })._initPaths();
   const saved = process.env['NODE_PATH'];
   delete process.env['NODE_PATH'];
   initPaths();
