@@ -19,6 +19,7 @@ dry_run=true
 case "$step" in
   version)
     pnpm_cmd exec changeset status --verbose || die "no pending changesets (add one with: pnpm changeset)"
+    node scripts/check-changesets.mjs || die "pending changesets would release a breaking change as a compatible one (above)"
     pnpm_cmd exec changeset version
     pnpm_cmd install --lockfile-only
     log "versions bumped; review, then commit: git add packages tools .changeset pnpm-lock.yaml (new CHANGELOG.md files too)"

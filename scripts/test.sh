@@ -10,6 +10,7 @@ rm -rf test-results && mkdir -p test-results
 status=0
 # Type errors in tests and undocumented public symbols fail the run too (tests still run).
 pnpm_cmd exec turbo run lint --output-logs=errors-only || { echo "lint (tsc --noEmit) failed" >&2; status=1; }
+node scripts/check-changesets.mjs || status=1
 pnpm_cmd run docs >/dev/null || { echo "docs (TypeDoc, warnings are errors) failed" >&2; status=1; }
 pnpm_cmd exec turbo run test --concurrency=1 --continue --output-logs=full "$@" || status=$?
 node scripts/summarize-tests.mjs test-results || status=1
