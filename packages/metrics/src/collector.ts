@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 import { monotonicNowNs, type MonotonicClock } from './clock.js';
+import { invalidArgument, StoqMetricsError } from './errors.js';
 import type { LatencySummary, LatencySummarySource } from './latency.js';
 import { KeyedRateWindows } from './rate-window.js';
 import { unavailable, type MetricSource, type SourceReading } from './source.js';
@@ -38,7 +39,7 @@ export interface CollectorOptions {
   readonly sources?: CollectorSources;
   /** Kernel→user latency recorder fed by the receive path (or its summary); absent = latency unavailable. */
   readonly latency?: LatencySummarySource;
-  /** Sliding window for rates, ms. Default 10 000. */
+  /** Sliding window for rates, ms: finite and > 0 (else the constructor throws StoqMetricsError). Default 10 000. */
   readonly windowMs?: number;
   /** Injectable CLOCK_MONOTONIC (ns) for deterministic window maths in tests. */
   readonly clock?: MonotonicClock;
@@ -61,7 +62,10 @@ export interface Rates {
 export interface CpuUsage {
   /** This process's CPU time over the last collection interval, % of one core. */
   readonly processPercent: number | null;
-  /** Busy share of each core over the last collection interval, %. */
+  /**
+   * Busy share of each core over the last collection interval, %, indexed by CPU number (N of
+   * `cpuN` in /proc/stat): null for a CPU that was offline at either collection, and on the first.
+   */
   readonly perCorePercent: readonly (number | null)[];
 }
 
@@ -97,6 +101,9 @@ export interface MetricsSnapshot {
 }
 
 const TOTAL_COUNTERS = new Set(['rx_packets', 'rx_bytes']);
+/** Polling bounds: below 10 ms the collections are the load; above 2^31 - 1 Node's timers fire every 1 ms. */
+const MIN_POLL_MS = 10;
+const MAX_POLL_MS = 2 ** 31 - 1;
 
 /**
  * Asks every source for a reading, derives rates over a sliding window and CPU
@@ -112,6 +119,8 @@ export class MetricsCollector {
   #previousProcess: { atNs: bigint; data: ProcessData } | null = null;
   #inFlight: Promise<MetricsSnapshot> | null = null;
   #last: MetricsSnapshot | null = null;
+  readonly #pollers = new Set<ReturnType<typeof setInterval>>();
+  #closed = false;
 
   constructor(options: CollectorOptions = {}) {
     const s = options.sources ?? {};
@@ -127,6 +136,7 @@ export class MetricsCollector {
     for (const source of Object.values(this.#sources)) if (source !== null) this.#errors[source.name] = 0;
     this.#latency = options.latency;
     this.#clock = options.clock ?? monotonicNowNs;
+    // Checked now: a bad window would otherwise reject every collect() and lose every source.
     this.#windows = new KeyedRateWindows(options.windowMs ?? 10_000);
   }
 
@@ -144,18 +154,36 @@ export class MetricsCollector {
    * Collects every `intervalMs` so rates stay current and a synchronous reader (the
    * transport's `getEbpfMetrics()`) can use `lastSnapshot`. The timer is unref'd: it
    * never keeps the process alive. A failed collection goes to `onError`; returns stop().
+   * `close()` stops it too. Throws StoqMetricsError: STOQ_ERR_INVALID_ARGUMENT unless
+   * `intervalMs` is an integer from 10 to 2^31 - 1 (Node would run a larger one every 1 ms)
+   * and `onError` a function, STOQ_ERR_CLOSED after close().
    */
   startPolling(intervalMs: number, onError: (error: unknown) => void): () => void {
-    if (!(intervalMs >= 10)) throw new RangeError(`intervalMs must be >= 10, got ${intervalMs}`);
+    if (!Number.isInteger(intervalMs) || intervalMs < MIN_POLL_MS || intervalMs > MAX_POLL_MS) {
+      throw invalidArgument('intervalMs', `an integer number of milliseconds from ${MIN_POLL_MS} to ${MAX_POLL_MS}`, intervalMs);
+    }
+    if (typeof onError !== 'function') throw invalidArgument('onError', 'a function', onError);
+    if (this.#closed) throw new StoqMetricsError('STOQ_ERR_CLOSED', 'startPolling', 'the collector is closed');
     const timer = setInterval(() => {
       this.collect().catch(onError);
     }, intervalMs);
     timer.unref();
-    return () => clearInterval(timer);
+    this.#pollers.add(timer);
+    return () => {
+      clearInterval(timer);
+      this.#pollers.delete(timer);
+    };
   }
 
-  /** Releases what the sources hold (the conntrack iterator's program and link). Idempotent. */
+  /**
+   * Stops every poller startPolling() started and releases what the sources hold (the
+   * conntrack iterator's program and link). Idempotent.
+   */
   close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const timer of this.#pollers) clearInterval(timer);
+    this.#pollers.clear();
     for (const source of Object.values(this.#sources)) source?.close?.();
   }
 
@@ -218,16 +246,19 @@ export class MetricsCollector {
   #cpu(atNs: bigint, data: ProcessData): CpuUsage {
     const previous = this.#previousProcess;
     this.#previousProcess = { atNs, data };
-    if (previous === null) return { processPercent: null, perCorePercent: data.cores.map(() => null) };
+    // Indexed by CPU number, not line position: with a CPU offline the lines after it shift.
+    const perCorePercent: (number | null)[] = new Array<null>(Math.max(0, ...data.cores.map((c) => c.cpu + 1))).fill(null);
+    if (previous === null) return { processPercent: null, perCorePercent };
     const wallSeconds = Number(atNs - previous.atNs) / 1e9;
     const processPercent = wallSeconds > 0 ? (100 * (data.processCpuSeconds - previous.data.processCpuSeconds)) / wallSeconds : null;
-    const perCorePercent = data.cores.map((core, i) => {
-      const before = previous.data.cores[i];
-      const total = before === undefined ? 0 : core.totalSeconds - before.totalSeconds;
-      if (before === undefined || total <= 0) return null;
+    const before = new Map(previous.data.cores.map((c) => [c.cpu, c]));
+    for (const core of data.cores) {
+      const then = before.get(core.cpu);
+      const total = then === undefined ? 0 : core.totalSeconds - then.totalSeconds;
+      if (then === undefined || total <= 0) continue;
       // Clamped: tick→second rounding and iowait (which the kernel may step backwards) can nudge it past the bounds.
-      return Math.min(100, Math.max(0, (100 * (core.busySeconds - before.busySeconds)) / total));
-    });
+      perCorePercent[core.cpu] = Math.min(100, Math.max(0, (100 * (core.busySeconds - then.busySeconds)) / total));
+    }
     return { processPercent, perCorePercent };
   }
 }

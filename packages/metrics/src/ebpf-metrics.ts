@@ -114,7 +114,7 @@ export interface EbpfMetrics {
   readonly cpuMetrics: EbpfMetricsSection<{
     /** This process's CPU time, % of one core. */
     readonly processPercent: number | null;
-    /** Busy share of each core, %. */
+    /** Busy share of each core, %, indexed by CPU number (null for a CPU offline at either collection). */
     readonly perCorePercent: readonly (number | null)[];
   }>;
 }

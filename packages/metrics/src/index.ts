@@ -2,6 +2,7 @@
 export { monotonicNowNs, type MonotonicClock } from './clock.js';
 export { MetricsCollector, SOURCE_KEYS } from './collector.js';
 export type { CollectorOptions, CollectorSources, CpuUsage, MetricsSnapshot, Rates, SourceKey } from './collector.js';
+export { StoqMetricsError, type StoqMetricsErrorCode } from './errors.js';
 export { snapshotToJson, toEbpfMetrics, type EbpfMetrics, type EbpfMetricsSection } from './ebpf-metrics.js';
 export { LatencyRecorder, type LatencyRecorderOptions, type LatencySummary, type LatencySummarySource } from './latency.js';
 export { METRIC_CATALOG, type MetricDefinition, type MetricType, type Sample } from './metric-catalog.js';

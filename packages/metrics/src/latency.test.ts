@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 import { describe, expect, it } from 'vitest';
+import { StoqMetricsError } from './errors.js';
 import { LatencyRecorder } from './latency.js';
 
 describe('LatencyRecorder', () => {
@@ -36,10 +37,54 @@ describe('LatencyRecorder', () => {
     expect(recorder.summary()!.maxUs).toBeCloseTo(1000, -1);
   });
 
-  it('reset starts a new interval', () => {
+  it('reset starts a new interval, the mean included', () => {
     const recorder = new LatencyRecorder();
     recorder.recordNs(1000);
     recorder.reset();
     expect(recorder.summary()).toBeNull();
+    recorder.recordNs(4000);
+    expect(recorder.summary()!.avgUs).toBe(4);
+  });
+
+  it('keeps an exact mean, never above max or below min (HDR bucket midpoints are not)', () => {
+    const single = new LatencyRecorder();
+    single.recordNs(12_345_678);
+    const one = single.summary()!;
+    expect(one.avgUs).toBe(12_345.678);
+    expect(one.avgUs).toBeLessThanOrEqual(one.maxUs);
+    const many = new LatencyRecorder();
+    for (let i = 1; i <= 1000; i++) many.recordNs(i * 1000 + 7);
+    const s = many.summary()!;
+    expect(s.avgUs).toBeCloseTo(500.507, 9);
+    expect(s.minUs).toBeLessThanOrEqual(s.avgUs);
+    expect(s.avgUs).toBeLessThanOrEqual(s.maxUs);
+  });
+
+  it('refuses a latency that is not a finite number >= 0 with a typed error, recording nothing', () => {
+    const recorder = new LatencyRecorder();
+    recorder.recordNs(2000);
+    for (const bad of [NaN, -1, Infinity, -Infinity, undefined, '5', 5n]) {
+      const error = thrown(() => recorder.recordNs(bad as number));
+      expect(error, String(bad)).toBeInstanceOf(StoqMetricsError);
+      expect(error).toMatchObject({ code: 'STOQ_ERR_INVALID_ARGUMENT', field: 'latencyNs' });
+    }
+    expect(recorder.summary()).toMatchObject({ count: 1, avgUs: 2, maxUs: 2 });
+    expect(thrown(() => recorder.recordLatencyNs(5 as never, 10n))).toMatchObject({ code: 'STOQ_ERR_INVALID_ARGUMENT', field: 'kernelTimestampNs' });
+    expect(recorder.summary()!.count).toBe(1);
+  });
+
+  it('refuses options the histogram cannot take with a typed error', () => {
+    for (const options of [{ highestTrackableNs: 1 }, { highestTrackableNs: NaN }, { highestTrackableNs: 1.5 }, { significantDigits: 6 }, { clock: 5 }]) {
+      expect(thrown(() => new LatencyRecorder(options as never)), JSON.stringify(options)).toBeInstanceOf(StoqMetricsError);
+    }
   });
 });
+
+function thrown(fn: () => unknown): unknown {
+  try {
+    fn();
+  } catch (error) {
+    return error;
+  }
+  throw new Error('expected a throw');
+}

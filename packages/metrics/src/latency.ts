@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 import * as hdr from 'hdr-histogram-js';
 import { monotonicNowNs, type MonotonicClock } from './clock.js';
+import { invalidArgument } from './errors.js';
 
 /** Kernel→user latency percentiles, in microseconds. */
 export interface LatencySummary {
@@ -8,7 +9,7 @@ export interface LatencySummary {
   readonly count: number;
   /** Smallest sample, µs. */
   readonly minUs: number;
-  /** Mean, µs. */
+  /** Mean, µs: exact (a running sum of the samples), so minUs ≤ avgUs ≤ maxUs. */
   readonly avgUs: number;
   /** Median, µs (top of its HDR bucket, never above maxUs). */
   readonly p50Us: number;
@@ -31,7 +32,7 @@ export interface LatencySummarySource {
 
 /** Options of `new LatencyRecorder()`. */
 export interface LatencyRecorderOptions {
-  /** Largest latency tracked; larger samples are clamped to it and counted in `clamped`. Default 10 s. */
+  /** Largest latency tracked (an integer ≥ 2); larger samples are clamped to it and counted in `clamped`. Default 10 s. */
   readonly highestTrackableNs?: number;
   /** Significant decimal digits kept by the HDR histogram. Default 3 (0.1 % error). */
   readonly significantDigits?: 1 | 2 | 3 | 4 | 5;
@@ -50,14 +51,25 @@ export class LatencyRecorder {
   readonly #clock: MonotonicClock;
   #clamped = 0;
   #future = 0;
+  // The histogram's own mean uses bucket midpoints, which can land above the exact maximum.
+  #sumNs = 0;
 
+  /** Throws StoqMetricsError (STOQ_ERR_INVALID_ARGUMENT) for an option of the wrong type or out of range. */
   constructor(options: LatencyRecorderOptions = {}) {
-    this.#highestNs = options.highestTrackableNs ?? 10_000_000_000;
-    this.#clock = options.clock ?? monotonicNowNs;
+    const { highestTrackableNs = 10_000_000_000, significantDigits = 3, clock = monotonicNowNs } = options;
+    if (!Number.isSafeInteger(highestTrackableNs) || highestTrackableNs < 2) {
+      throw invalidArgument('highestTrackableNs', 'an integer number of nanoseconds >= 2', highestTrackableNs);
+    }
+    if (!Number.isInteger(significantDigits) || significantDigits < 1 || significantDigits > 5) {
+      throw invalidArgument('significantDigits', 'an integer from 1 to 5', significantDigits);
+    }
+    if (typeof clock !== 'function') throw invalidArgument('clock', 'a function returning nanoseconds as a bigint', clock);
+    this.#highestNs = highestTrackableNs;
+    this.#clock = clock;
     this.#histogram = hdr.build({
       bitBucketSize: 64,
       highestTrackableValue: this.#highestNs,
-      numberOfSignificantValueDigits: options.significantDigits ?? 3,
+      numberOfSignificantValueDigits: significantDigits,
       useWebAssembly: false,
     });
   }
@@ -65,9 +77,12 @@ export class LatencyRecorder {
   /**
    * Records the latency of a frame whose kernel timestamp (CLOCK_MONOTONIC ns) is given.
    * A stamp later than now cannot be a latency (wrong clock or garbage metadata): it is
-   * counted in `futureStamps` and not recorded.
+   * counted in `futureStamps` and not recorded. A stamp that is not a bigint is a
+   * StoqMetricsError (STOQ_ERR_INVALID_ARGUMENT).
    */
   recordLatencyNs(kernelTimestampNs: bigint, nowNs: bigint = this.#clock()): void {
+    if (typeof kernelTimestampNs !== 'bigint') throw invalidArgument('kernelTimestampNs', 'a bigint', kernelTimestampNs);
+    if (typeof nowNs !== 'bigint') throw invalidArgument('nowNs', 'a bigint', nowNs);
     const latency = nowNs - kernelTimestampNs;
     if (latency < 0n) {
       this.#future++;
@@ -76,13 +91,21 @@ export class LatencyRecorder {
     this.recordNs(Number(latency));
   }
 
-  /** Records an already computed latency in nanoseconds. */
+  /**
+   * Records an already computed latency in nanoseconds. Throws StoqMetricsError
+   * (STOQ_ERR_INVALID_ARGUMENT), recording nothing, unless it is a finite number ≥ 0.
+   */
   recordNs(latencyNs: number): void {
+    if (typeof latencyNs !== 'number' || !Number.isFinite(latencyNs) || latencyNs < 0) {
+      throw invalidArgument('latencyNs', 'a finite number of nanoseconds >= 0', latencyNs);
+    }
     if (latencyNs > this.#highestNs) {
       this.#clamped++;
       latencyNs = this.#highestNs;
     }
-    this.#histogram.recordValue(Math.max(0, Math.round(latencyNs)));
+    const ns = Math.round(latencyNs);
+    this.#histogram.recordValue(ns);
+    this.#sumNs += ns;
   }
 
   /** Samples above highestTrackableNs, recorded as that value, since the last reset. */
@@ -103,10 +126,12 @@ export class LatencyRecorder {
     // Percentiles come back as the top of their HDR bucket, which can sit just above the
     // exact maximum: clamp so that min ≤ p50 ≤ p95 ≤ p99 ≤ max always holds.
     const at = (percentile: number) => us(Math.min(h.getValueAtPercentile(percentile), h.maxValue));
+    const minNs = Math.min(h.minNonZeroValue, h.getValueAtPercentile(0));
     return {
       count: h.totalCount,
-      minUs: us(Math.min(h.minNonZeroValue, h.getValueAtPercentile(0))),
-      avgUs: us(h.mean),
+      minUs: us(minNs),
+      // Clamped too: min is the bottom of its bucket, and a huge sum may round.
+      avgUs: us(Math.min(h.maxValue, Math.max(minNs, this.#sumNs / h.totalCount))),
       p50Us: at(50),
       p95Us: at(95),
       p99Us: at(99),
@@ -114,9 +139,13 @@ export class LatencyRecorder {
     };
   }
 
-  /** Starts a new measurement interval (the collector resets after each snapshot when asked to). */
+  /**
+   * Starts a new measurement interval. Nothing calls it for you: the collector only reads
+   * summary(), so call reset() yourself (e.g. after each scrape) for per-interval figures.
+   */
   reset(): void {
     this.#histogram.reset();
+    this.#sumNs = 0;
     this.#clamped = 0;
     this.#future = 0;
   }

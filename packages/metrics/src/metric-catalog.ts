@@ -198,7 +198,8 @@ export const METRIC_CATALOG: readonly MetricDefinition[] = [
       type: 'counter',
       unit: field.endsWith('descs') ? 'descriptors' : 'packets',
       labels: [],
-      help: `${help} Summed over open AF_XDP sockets (XDP_STATISTICS).`,
+      // A closed socket's last counts stay in the sum (afXdpSource): a counter must never go down.
+      help: `${help} Summed over AF_XDP sockets, closed ones included (XDP_STATISTICS).`,
       read: (s) => one(data(s, 'afXdp')?.totals[field]),
     }),
   ),
@@ -207,7 +208,7 @@ export const METRIC_CATALOG: readonly MetricDefinition[] = [
     type: 'counter',
     unit: 'packets',
     labels: [],
-    help: 'Packets that crossed kernel and user space with no copy (zero-copy AF_XDP only), as the datapaths report them.',
+    help: 'Packets that crossed kernel and user space with no copy (zero-copy AF_XDP only), as the datapaths report them, closed ones included.',
     read: (s) => one(opsOf(s)?.zeroCopyOps),
   },
   {
@@ -215,7 +216,7 @@ export const METRIC_CATALOG: readonly MetricDefinition[] = [
     type: 'counter',
     unit: 'packets',
     labels: [],
-    help: 'Packets copied at least once between kernel and user space (copy-mode AF_XDP, dgram).',
+    help: 'Packets copied at least once between kernel and user space (copy-mode AF_XDP, dgram), closed datapaths included.',
     read: (s) => one(opsOf(s)?.memcpyOps),
   },
   {
@@ -231,7 +232,7 @@ export const METRIC_CATALOG: readonly MetricDefinition[] = [
     type: 'gauge',
     unit: 'seconds',
     labels: ['stat'],
-    help: 'Smoothed RTT over open QUIC connections: stat = min, avg or max.',
+    help: 'Smoothed RTT over open QUIC connections that have an RTT sample: stat = min, avg or max.',
     read: (s) => {
       const rtt = data(s, 'quic')?.rttUs;
       return rtt == null ? [] : (['min', 'avg', 'max'] as const).map((stat) => ({ labels: { stat }, value: rtt[stat] / 1e6 }));
@@ -311,7 +312,8 @@ export const METRIC_CATALOG: readonly MetricDefinition[] = [
     unit: 'ratio',
     labels: ['core'],
     help: 'Busy fraction of each core between the last two collections (/proc/stat, all processes).',
-    read: (s) => (s.cpu?.perCorePercent ?? []).flatMap((p, core) => (p === null ? [] : [{ labels: { core: String(core) }, value: p / 100 }])),
+    // perCorePercent is indexed by CPU number, so the label is the CPU number, not a position.
+    read: (s) => (s.cpu?.perCorePercent ?? []).flatMap((p, cpu) => (p === null ? [] : [{ labels: { core: String(cpu) }, value: p / 100 }])),
   },
   {
     name: 'stoq_process_resident_memory_bytes',

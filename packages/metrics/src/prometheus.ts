@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 import type { Registry } from 'prom-client';
 import type { MetricsCollector, MetricsSnapshot } from './collector.js';
+import { StoqMetricsError } from './errors.js';
 import { METRIC_CATALOG, type MetricDefinition } from './metric-catalog.js';
 
 /** What prom-client's Registry calls on a registered metric (`registerMetric` + `get()`). */
@@ -17,16 +18,32 @@ interface RegistryMetric {
  * Registers every catalog metric on the caller's prom-client Registry (never the global
  * default one) with a custom `get()`. A scrape calls every `get()` in the same tick, so
  * they all join the collector's one in-flight collection: one map walk per scrape.
- * Returns a function that unregisters the metrics again.
+ * Returns a function that unregisters the metrics again. All or nothing: when a name is
+ * already registered it throws StoqMetricsError (STOQ_ERR_METRIC_REGISTERED) naming them
+ * and registers none, so a retry after removing them succeeds.
  */
 export function registerStoqMetrics(registry: Registry, collector: MetricsCollector): () => void {
   const metrics = METRIC_CATALOG.map((definition) => toRegistryMetric(definition, () => collector.collect()));
-  // prom-client types registerMetric() with its Metric class, but the registry only uses
-  // name/help/type/get()/reset() (the documented way to expose externally held values).
-  for (const metric of metrics) registry.registerMetric(metric as never);
-  return () => {
-    for (const metric of metrics) registry.removeSingleMetric(metric.name);
+  const taken = metrics.filter((metric) => registry.getSingleMetric(metric.name) !== undefined).map((metric) => metric.name);
+  if (taken.length > 0) {
+    throw new StoqMetricsError('STOQ_ERR_METRIC_REGISTERED', 'registry', `already holds ${taken.join(', ')}; nothing was registered`);
+  }
+  const registered: RegistryMetric[] = [];
+  const unregister = () => {
+    for (const metric of registered.splice(0)) registry.removeSingleMetric(metric.name);
   };
+  try {
+    // prom-client types registerMetric() with its Metric class, but the registry only uses
+    // name/help/type/get()/reset() (the documented way to expose externally held values).
+    for (const metric of metrics) {
+      registry.registerMetric(metric as never);
+      registered.push(metric);
+    }
+  } catch (error) {
+    unregister(); // e.g. a registry whose registerMetric refuses one: leave it as it was
+    throw error;
+  }
+  return unregister;
 }
 
 function toRegistryMetric(definition: MetricDefinition, snapshot: () => Promise<MetricsSnapshot>): RegistryMetric {

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 import { describe, expect, it } from 'vitest';
+import { StoqMetricsError } from './errors.js';
 import { KeyedRateWindows, RateWindow } from './rate-window.js';
 
 const s = (seconds: number) => BigInt(Math.round(seconds * 1e9));
@@ -38,12 +39,21 @@ describe('RateWindow', () => {
     expect(w.perSecond()).toBeNull();
   });
 
-  it('rejects a non-positive window', () => {
-    expect(() => new RateWindow(0)).toThrow(RangeError);
+  it('rejects a window that is not a finite number > 0 with a typed error', () => {
+    for (const windowMs of [0, -5, NaN, Infinity, null as unknown as number]) {
+      expect(() => new RateWindow(windowMs), String(windowMs)).toThrow(StoqMetricsError);
+      expect(() => new RateWindow(windowMs)).toThrow(RangeError); // what it threw before: still caught by old handlers
+    }
   });
 });
 
 describe('KeyedRateWindows', () => {
+  it('rejects a bad window when built, not at the first add()', () => {
+    for (const windowMs of [0, -5, NaN, Infinity]) {
+      expect(() => new KeyedRateWindows(windowMs), String(windowMs)).toThrow(expect.objectContaining({ code: 'STOQ_ERR_INVALID_ARGUMENT', field: 'windowMs' }));
+    }
+  });
+
   it('keeps one window per key', () => {
     const k = new KeyedRateWindows(10_000);
     k.add(s(0), { a: 0, b: 10 });

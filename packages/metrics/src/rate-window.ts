@@ -1,4 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
+import { checkWindowMs } from './errors.js';
+
 /**
  * Per-second rate of a monotonically increasing counter over a sliding window.
  * Keeps (time, cumulative value) points no older than the window and divides the
@@ -8,8 +10,9 @@ export class RateWindow {
   readonly #windowNs: bigint;
   readonly #points: { atNs: bigint; value: number }[] = [];
 
+  /** Throws StoqMetricsError (STOQ_ERR_INVALID_ARGUMENT) unless `windowMs` is finite and > 0. */
   constructor(windowMs: number) {
-    if (!(windowMs > 0)) throw new RangeError(`windowMs must be > 0, got ${windowMs}`);
+    checkWindowMs(windowMs);
     this.#windowNs = BigInt(Math.round(windowMs * 1e6));
   }
 
@@ -37,8 +40,9 @@ export class KeyedRateWindows {
   readonly #windowMs: number;
   readonly #windows = new Map<string, RateWindow>();
 
+  /** Checked here, not when the first key arrives: a bad window must not fail every later add(). */
   constructor(windowMs: number) {
-    this.#windowMs = windowMs;
+    this.#windowMs = checkWindowMs(windowMs);
   }
 
   /**

@@ -28,21 +28,28 @@ export interface MetricsServer {
 
 /**
  * Serves `GET /metrics` (Prometheus text exposition) and `GET /metrics.json` (the
- * `getEbpfMetrics()` snapshot) over HTTP.
+ * `getEbpfMetrics()` snapshot) over HTTP. The endpoint is chosen by the path alone (a
+ * query string is ignored); HEAD answers like GET without the body.
  */
 export async function serveMetrics(collector: MetricsCollector, options: ServeMetricsOptions = {}): Promise<MetricsServer> {
   const registry = options.registry ?? new Registry();
   const unregister = registerStoqMetrics(registry, collector);
   const server = createServer((req, res) => {
+    // HEAD is GET without the body (RFC 9110 §9.3.2); the query string never selects the endpoint.
+    const head = req.method === 'HEAD';
     const respond = async () => {
-      if (req.method !== 'GET') return [405, 'text/plain', 'method not allowed\n'] as const;
-      if (req.url === '/metrics') return [200, registry.contentType, await registry.metrics()] as const;
-      if (req.url === '/metrics.json') return [200, 'application/json', snapshotToJson(await collector.collect())] as const;
+      if (req.method !== 'GET' && !head) return [405, 'text/plain', 'method not allowed\n', { allow: 'GET, HEAD' }] as const;
+      const path = pathnameOf(req.url);
+      if (path === '/metrics') return [200, registry.contentType, await registry.metrics()] as const;
+      if (path === '/metrics.json') return [200, 'application/json', snapshotToJson(await collector.collect())] as const;
       return [404, 'text/plain', 'not found: try /metrics or /metrics.json\n'] as const;
     };
     respond().then(
-      ([status, type, body]) => res.writeHead(status, { 'content-type': type }).end(body),
-      (error: unknown) => res.writeHead(500, { 'content-type': 'text/plain' }).end(`collection failed: ${String(error)}\n`),
+      ([status, type, body, extra]) => {
+        res.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(body), ...extra });
+        res.end(head ? undefined : body);
+      },
+      (error: unknown) => res.writeHead(500, { 'content-type': 'text/plain' }).end(head ? undefined : `collection failed: ${String(error)}\n`),
     );
   });
   await listen(server, options.port ?? 9464, options.host ?? '::1').catch((error: unknown) => {
@@ -61,6 +68,15 @@ export async function serveMetrics(collector: MetricsCollector, options: ServeMe
         server.closeAllConnections();
       }),
   };
+}
+
+/** The path of a request target (`/metrics?x=1` → `/metrics`); null when it does not parse. */
+function pathnameOf(url: string | undefined): string | null {
+  try {
+    return new URL(url ?? '', 'http://localhost').pathname;
+  } catch {
+    return null;
+  }
 }
 
 function listen(server: Server, port: number, host: string): Promise<void> {

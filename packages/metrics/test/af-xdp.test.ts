@@ -71,4 +71,62 @@ describe.skipIf(!isRoot)('AF_XDP source over a real socket (copy mode, veth)', (
       expect(closed.readings.afXdp).toEqual({ available: false, reason: 'no AF_XDP socket is open' });
     });
   }, 60_000);
+
+  it('keeps a closed socket’s counts in the exported counters when another takes its queue', async () => {
+    await withLab({ hostSide: true, staticNeighbours: true }, async (lab) => {
+      const open = new Set<XskSocket>();
+      const collector = new MetricsCollector({ sources: { afXdp: afXdpSource(() => open), process: null } });
+      const registry = new Registry();
+      registerStoqMetrics(registry, collector);
+      const scrape = async (name: string) => Number(parsePrometheusTextFormat(await registry.metrics()).find((f) => f.name === name)?.metrics[0]?.value);
+
+      const first = XskSocket.open({ ifname: lab.a.ifname, queueId: 0, mode: 'copy' });
+      open.add(first);
+      let received = 0;
+      const drain = () => {
+        for (let batch = first.receive(); batch.count > 0; batch = first.receive()) {
+          received += batch.count;
+          batch.release();
+        }
+      };
+      first.on('readable', drain);
+      let stats: ReturnType<XskSocket['statistics']>;
+      try {
+        await lab.exec(lab.b, process.execPath, [join(import.meta.dirname, 'helpers/udp-sender.mjs'), lab.a.address, '9292', String(COUNT), '200'], 30_000);
+        for (let i = 0; i < 100 && received < COUNT; i++) await new Promise((resolve) => setTimeout(resolve, 20));
+        first.off('readable', drain);
+        stats = first.statistics();
+        expect(await scrape('stoq_datapath_memcpy_packets_total')).toBe(stats.socket.rxPackets + stats.socket.txPackets);
+      } finally {
+        first.close();
+        open.delete(first);
+      }
+      expect(stats.socket.rxPackets).toBeGreaterThanOrEqual(COUNT);
+      const second = await openWhenReleased(lab.a.ifname);
+      open.add(second);
+      try {
+        const copied = await scrape('stoq_datapath_memcpy_packets_total');
+        const now = second.statistics();
+        // The first socket's frames stay counted; the new one adds what it got (MLD at most).
+        expect(copied).toBeGreaterThanOrEqual(stats.socket.rxPackets + stats.socket.txPackets);
+        expect(copied).toBeLessThanOrEqual(stats.socket.rxPackets + stats.socket.txPackets + now.socket.rxPackets + now.socket.txPackets);
+        expect(await scrape('stoq_afxdp_rx_dropped_total')).toBeGreaterThanOrEqual(stats.kernel.rxDropped);
+      } finally {
+        second.close();
+        open.delete(second);
+      }
+    });
+  }, 60_000);
 });
+
+/** Opens queue 0 once the kernel has released it (a closed socket lets go asynchronously: EBUSY until then). */
+async function openWhenReleased(ifname: string): Promise<XskSocket> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return XskSocket.open({ ifname, queueId: 0, mode: 'copy' });
+    } catch (error) {
+      if ((error as { errno?: number }).errno !== 16 || attempt >= 100) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  }
+}

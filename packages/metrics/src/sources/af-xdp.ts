@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 import { available, toNumber, unavailable, type MetricSource } from '../source.js';
+import { CumulativeTotals } from './cumulative.js';
 
 /** How an AF_XDP socket is bound: `zerocopy` (XDP_ZEROCOPY, frames DMA'd into UMEM) or `copy` (XDP_COPY). */
 export type AfXdpMode = 'zerocopy' | 'copy';
@@ -27,44 +28,55 @@ export interface AfXdpData {
   readonly zerocopySockets: number;
   /** Sockets bound in copy mode. */
   readonly copySockets: number;
-  /** Every numeric statistic summed over the sockets, by snake_case name (rx_dropped, rx_ring_full, rx_packets, …). */
+  /**
+   * Every numeric statistic by snake_case name (rx_dropped, rx_ring_full, rx_packets, …):
+   * counters summed over the open sockets plus the last reading of each socket that closed
+   * since the source was created, so they never decrease; levels (`tx_outstanding`,
+   * `umem_free_frames`) over the open sockets only.
+   */
   readonly totals: Readonly<Record<string, number>>;
-  /** Packets received + sent through zero-copy sockets. */
+  /** Packets received + sent through zero-copy sockets, closed ones included (never decreases). */
   readonly zerocopyPackets: number;
-  /** Packets received + sent through copy-mode sockets. */
+  /** Packets received + sent through copy-mode sockets, closed ones included (never decreases). */
   readonly copyPackets: number;
 }
 
+/** `@stoq/af-xdp` statistics that are levels, not counts: a closed socket's level is not kept. */
+const LEVELS = ['tx_outstanding', 'umem_free_frames'];
 
 /**
  * Sums the statistics of the AF_XDP sockets the caller hands in. The list is read on
  * every collection (`sockets` is a function) because the transport opens and closes
- * sockets over time; no sockets at all means AF_XDP is not in use: unavailable.
+ * sockets over time; no sockets at all means AF_XDP is not in use: unavailable. Sockets
+ * are told apart by identity: a socket missing from the list has closed, and its last
+ * counts stay in the totals, which therefore never decrease (they are Prometheus counters).
  */
 export function afXdpSource(sockets: () => Iterable<AfXdpSocketLike>): MetricSource<AfXdpData> {
+  const counters = new CumulativeTotals<AfXdpSocketLike>(LEVELS);
+  const moved = new CumulativeTotals<AfXdpSocketLike>();
   return {
     name: 'af_xdp',
     async collect() {
-      const list = [...sockets()];
-      if (list.length === 0) return unavailable('no AF_XDP socket is open');
-      const totals: Record<string, number> = {};
-      let zerocopyPackets = 0;
-      let copyPackets = 0;
+      const list = [...new Set(sockets())];
+      const stats = new Map<AfXdpSocketLike, Record<string, number>>();
+      const packets = new Map<AfXdpSocketLike, Record<string, number>>();
       for (const socket of list) {
-        const stats = flatten(await socket.statistics());
-        for (const [field, value] of Object.entries(stats)) totals[field] = (totals[field] ?? 0) + value;
-        const moved = (stats['rx_packets'] ?? 0) + (stats['tx_packets'] ?? 0);
-        if (socket.mode === 'zerocopy') zerocopyPackets += moved;
-        else copyPackets += moved;
+        const flat = flatten(await socket.statistics());
+        stats.set(socket, flat);
+        packets.set(socket, { [socket.mode]: (flat['rx_packets'] ?? 0) + (flat['tx_packets'] ?? 0) });
       }
+      // Also with no socket open: the ones that just closed must be retired now.
+      const totals = counters.update(stats);
+      const byMode = moved.update(packets);
+      if (list.length === 0) return unavailable('no AF_XDP socket is open');
       const zerocopySockets = list.filter((s) => s.mode === 'zerocopy').length;
       return available({
         sockets: list.length,
         zerocopySockets,
         copySockets: list.length - zerocopySockets,
         totals,
-        zerocopyPackets,
-        copyPackets,
+        zerocopyPackets: byMode['zerocopy'] ?? 0,
+        copyPackets: Object.entries(byMode).reduce((sum, [mode, n]) => (mode === 'zerocopy' ? sum : sum + n), 0),
       });
     },
   };

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
+import { invalidArgument } from '../errors.js';
 import { available, type MetricSource } from '../source.js';
 
 /** The conntrack states counted, in enum stoq_ct_state order. */
@@ -104,7 +105,7 @@ export interface ConntrackSourceOptions {
  */
 export function conntrackSource(options: ConntrackSourceOptions): MetricSource<ConntrackData> {
   const batchSize = options.batchSize ?? 4096;
-  if (!Number.isInteger(batchSize) || batchSize < 1) throw new RangeError(`batchSize must be a positive integer, got ${batchSize}`);
+  if (!Number.isInteger(batchSize) || batchSize < 1) throw invalidArgument('batchSize', 'a positive integer', batchSize);
   let summary: ConntrackSummaryReader | null = options.summary && 'read' in options.summary ? options.summary : null;
   let iteratorUnavailable = options.summary && 'unavailable' in options.summary ? options.summary.unavailable : 'no stoq_ct_states iterator was given';
   return {

@@ -6,8 +6,10 @@ import { available, unavailable, type MetricSource } from '../source.js';
 export interface ProcessData {
   /** CPU time of this process (user + system), seconds, from /proc/self/stat. */
   readonly processCpuSeconds: number;
-  /** Busy and total time per core, seconds, from /proc/stat (busy = total - idle - iowait). */
+  /** Busy and total time per online core, seconds, from /proc/stat (busy = total - idle - iowait). */
   readonly cores: readonly {
+    /** The CPU number (N of `cpuN`; an offline CPU has no line, so this is not the position). */
+    readonly cpu: number;
     /** Time the core spent busy, seconds since boot. */
     readonly busySeconds: number;
     /** All time the core accounted, seconds since boot. */
@@ -40,7 +42,7 @@ export function processSource(options: ProcessSourceOptions = {}): MetricSource<
       const [selfStat, stat] = await Promise.all([readFile(`${proc}/self/stat`, 'utf8'), readFile(`${proc}/stat`, 'utf8')]);
       return available({
         processCpuSeconds: parseSelfCpuTicks(selfStat) / TICKS_PER_SECOND,
-        cores: parseCoreTicks(stat).map((c) => ({ busySeconds: c.busy / TICKS_PER_SECOND, totalSeconds: c.total / TICKS_PER_SECOND })),
+        cores: parseCoreTicks(stat).map((c) => ({ cpu: c.cpu, busySeconds: c.busy / TICKS_PER_SECOND, totalSeconds: c.total / TICKS_PER_SECOND })),
         rssBytes: process.memoryUsage.rss(),
         umemBytes: options.umemBytes?.() ?? null,
       });
@@ -58,16 +60,20 @@ export function parseSelfCpuTicks(selfStat: string): number {
   return utime + stime;
 }
 
-/** One entry per `cpuN` line: total ticks and busy ticks (total minus idle and iowait). */
-export function parseCoreTicks(stat: string): { busy: number; total: number }[] {
-  const cores: { busy: number; total: number }[] = [];
+/**
+ * One entry per `cpuN` line: the CPU number N, total ticks and busy ticks (total minus idle
+ * and iowait). Offline CPUs have no line, so N is read from the line, not counted.
+ */
+export function parseCoreTicks(stat: string): { cpu: number; busy: number; total: number }[] {
+  const cores: { cpu: number; busy: number; total: number }[] = [];
   for (const line of stat.split('\n')) {
-    if (!/^cpu\d+ /.test(line)) continue;
+    const cpu = /^cpu(\d+) /.exec(line)?.[1];
+    if (cpu === undefined) continue;
     // user nice system idle iowait irq softirq steal (guest time is already inside user)
     const [user, nice, system, idle, iowait, irq, softirq, steal] = line.trim().split(/\s+/).slice(1, 9).map(Number);
     const idleAll = (idle ?? 0) + (iowait ?? 0);
     const total = [user, nice, system, irq, softirq, steal].reduce<number>((a, b) => a + (b ?? 0), idleAll);
-    cores.push({ busy: total - idleAll, total });
+    cores.push({ cpu: Number(cpu), busy: total - idleAll, total });
   }
   return cores;
 }

@@ -3,7 +3,7 @@ import { available, unavailable, type MetricSource } from '../source.js';
 
 /** The fields of `@stoq/transport`'s `conn.stats()` this source aggregates. */
 export interface QuicConnectionStatsLike {
-  /** Smoothed RTT, µs. */
+  /** Smoothed RTT, µs; 0 while the connection has no RTT sample yet. */
   readonly rttUs: number;
   /** Congestion window, bytes. */
   readonly cwnd: number;
@@ -27,7 +27,10 @@ export interface QuicConnectionLike {
 export interface QuicData {
   /** Open connections. */
   readonly connections: number;
-  /** Smoothed RTT over open connections, microseconds; null with no connection. */
+  /**
+   * Smoothed RTT over open connections that have an RTT sample, microseconds; null when none
+   * has (an RTT of 0 means no sample yet and is left out, not averaged in as 0).
+   */
   readonly rttUs: {
     /** Smallest, µs. */
     readonly min: number;
@@ -59,6 +62,7 @@ export function quicSource(connections: (() => Iterable<QuicConnectionLike>) | n
     collect() {
       if (connections === null) return unavailable('no QUIC endpoint was given');
       let count = 0;
+      let rttCount = 0;
       let rttSum = 0;
       let rttMin = Infinity;
       let rttMax = 0;
@@ -70,9 +74,13 @@ export function quicSource(connections: (() => Iterable<QuicConnectionLike>) | n
       for (const conn of connections()) {
         const s = conn.stats();
         count++;
-        rttSum += s.rttUs;
-        rttMin = Math.min(rttMin, s.rttUs);
-        rttMax = Math.max(rttMax, s.rttUs);
+        // 0 is "no RTT sample yet" (handshake in flight): it would drag min and avg to 0.
+        if (s.rttUs > 0) {
+          rttCount++;
+          rttSum += s.rttUs;
+          rttMin = Math.min(rttMin, s.rttUs);
+          rttMax = Math.max(rttMax, s.rttUs);
+        }
         cwnd += s.cwnd;
         lost += s.lost;
         retrans += s.retrans;
@@ -81,7 +89,7 @@ export function quicSource(connections: (() => Iterable<QuicConnectionLike>) | n
       }
       return available({
         connections: count,
-        rttUs: count === 0 ? null : { min: rttMin, avg: rttSum / count, max: rttMax },
+        rttUs: rttCount === 0 ? null : { min: rttMin, avg: rttSum / rttCount, max: rttMax },
         cwndBytes: cwnd,
         lostPackets: lost,
         retransmittedPackets: retrans,

@@ -5,6 +5,7 @@
  * found by name). Without either, the kernel sources are unavailable with a reason.
  */
 import { MetricsCollector } from '../collector.js';
+import { checkWindowMs, invalidArgument } from '../errors.js';
 import type { LatencySummarySource } from '../latency.js';
 import { absentSource, type MetricSource } from '../source.js';
 import { afXdpSource, type AfXdpSocketLike } from '../sources/af-xdp.js';
@@ -42,6 +43,13 @@ export type XskLike = AfXdpSocketLike & {
     readonly frameCount: number;
     /** Bytes per frame. */
     readonly frameSize: number;
+    /** Bytes from one frame's start to the next (a staggered layout pads frames apart); default frameSize. */
+    readonly frameStride?: number;
+    /** The mapped memory itself; when present its byteLength is what is counted. */
+    readonly buffer?: {
+      /** Bytes mapped. */
+      readonly byteLength: number;
+    };
   };
 };
 
@@ -67,9 +75,9 @@ export interface CreateStoqCollectorOptions {
   readonly transport?: TransportLike;
   /** Kernel→user latency: a LatencyRecorder the receive path feeds with XDP metadata timestamps, or any `{ summary() }`. */
   readonly latency?: LatencySummarySource;
-  /** Sliding window for rates, ms. Default 10 000. */
+  /** Sliding window for rates, ms: finite and > 0 (else StoqMetricsError, before anything is loaded). Default 10 000. */
   readonly windowMs?: number;
-  /** Entries per BPF_MAP_LOOKUP_BATCH call on stoq_conntrack, when the map is walked. Default 4096. */
+  /** Entries per BPF_MAP_LOOKUP_BATCH call on stoq_conntrack, when the map is walked: a positive integer. Default 4096. */
   readonly batchSize?: number;
   /**
    * Count stoq_conntrack in the kernel with the stoq_ct_states iterator (loaded here,
@@ -86,25 +94,37 @@ export interface CreateStoqCollectorOptions {
  * `byName` (else unavailable with `kernelUnavailableReason`), the AF_XDP sockets, the
  * transport's datapaths and connections, latency and process metrics. Imports
  * `@stoq/bpf-programs` and `@stoq/loader` lazily; where they cannot be loaded, the kernel
- * sources say why. Throws a TypeError if both `object` and `byName` are given.
+ * sources say why. Throws a TypeError if both `object` and `byName` are given, and a
+ * StoqMetricsError for a bad `windowMs` or `batchSize`. Whatever it loaded is closed again
+ * when it fails (e.g. `object` has no stoq_conntrack map).
  */
 export async function createStoqCollector(options: CreateStoqCollectorOptions = {}): Promise<MetricsCollector> {
   if (options.object && options.byName) throw new TypeError('createStoqCollector: give either object or byName, not both');
+  // Checked before anything is loaded, so a bad option cannot leave a program open.
+  if (options.windowMs !== undefined) checkWindowMs(options.windowMs);
+  const { batchSize } = options;
+  if (batchSize !== undefined && (!Number.isInteger(batchSize) || batchSize < 1)) throw invalidArgument('batchSize', 'a positive integer', batchSize);
   const kernel = await kernelSources(options);
   const xsks = options.xsks;
   const sockets = xsks === undefined ? null : typeof xsks === 'function' ? xsks : () => xsks;
   const transport = options.transport;
-  return new MetricsCollector({
-    latency: options.latency,
-    windowMs: options.windowMs,
-    sources: {
-      ...kernel,
-      afXdp: sockets ? afXdpSource(sockets) : absentSource('af_xdp', 'no AF_XDP sockets were given'),
-      datapath: datapathSource(transport ? () => transport.stats().datapaths : null),
-      quic: quicSource(transport?.connections ? () => transport.connections!() : null),
-      process: options.process === false ? null : processSource({ umemBytes: sockets ? () => umemBytes(sockets()) : undefined }),
-    },
-  });
+  try {
+    return new MetricsCollector({
+      latency: options.latency,
+      windowMs: options.windowMs,
+      sources: {
+        ...kernel,
+        afXdp: sockets ? afXdpSource(sockets) : absentSource('af_xdp', 'no AF_XDP sockets were given'),
+        datapath: datapathSource(transport ? () => transport.stats().datapaths : null),
+        quic: quicSource(transport?.connections ? () => transport.connections!() : null),
+        process: options.process === false ? null : processSource({ umemBytes: sockets ? () => umemBytes(sockets()) : undefined }),
+      },
+    });
+  } catch (error) {
+    kernel.conntrack.close?.();
+    kernel.xdpStats.close?.();
+    throw error;
+  }
 }
 
 async function kernelSources(options: CreateStoqCollectorOptions): Promise<{ xdpStats: MetricSource<XdpStatsData>; conntrack: MetricSource<ConntrackData> }> {
@@ -116,16 +136,27 @@ async function kernelSources(options: CreateStoqCollectorOptions): Promise<{ xdp
   const ct = options.conntrackIterator === false ? { unavailable: 'conntrackIterator: false was given' } : await loadCtStates(codecs.ctStates);
   const conntrack = (map: BatchMapReader & MapWithFd, summary: ConntrackSourceOptions['summary']) =>
     conntrackSource({ map, decode: codecs.conntrackStateOf, batchSize: options.batchSize, summary });
-  if (options.object) {
-    const map = options.object.map(codecs.conntrackMapName);
-    return { xdpStats: stats(options.object.map(codecs.statsMapName)), conntrack: conntrack(map, 'unavailable' in ct ? ct : ct.attached(map)) };
+  // From here on the iterator program may be open: every error path closes it (no fd leak).
+  // `owner` is whatever closes it: the program, then the reader attached() hands it to.
+  let owner: { close?(): void } | null = 'unavailable' in ct ? null : ct;
+  try {
+    if (options.object) {
+      const map = options.object.map(codecs.conntrackMapName);
+      const statsMap = options.object.map(codecs.statsMapName);
+      const summary = 'unavailable' in ct ? ct : ct.attached(map);
+      owner = 'read' in summary ? summary : null; // attached() closes the program when it fails
+      return { xdpStats: stats(statsMap), conntrack: conntrack(map, summary) };
+    }
+    const sources = await byNameSources(options.byName === true ? {} : options.byName!, codecs, stats, (map) =>
+      conntrack(map, 'unavailable' in ct ? ct : ct.perRead(map)),
+    );
+    // The by-name source is rebuilt per collection over a freshly opened map; the program outlives them.
+    if (!('unavailable' in ct)) return { ...sources, conntrack: { ...sources.conntrack, close: () => ct.close() } };
+    return sources;
+  } catch (error) {
+    owner?.close?.();
+    throw error;
   }
-  const sources = await byNameSources(options.byName === true ? {} : options.byName!, codecs, stats, (map) =>
-    conntrack(map, 'unavailable' in ct ? ct : ct.perRead(map)),
-  );
-  // The by-name source is rebuilt per collection over a freshly opened map; the program outlives them.
-  if (!('unavailable' in ct)) return { ...sources, conntrack: { ...sources.conntrack, close: () => ct.close() } };
-  return sources;
 }
 
 type LoaderMap = OpenedMap & PerCpuMapReader & BatchMapReader & MapWithFd;
@@ -146,14 +177,18 @@ async function byNameSources(
   };
 }
 
-/** UMEM bytes of the sockets, each shared UMEM counted once; null when none is visible. */
+/**
+ * UMEM bytes of the sockets, each shared UMEM counted once; null when none is visible. What is
+ * mapped, not frameCount * frameSize: a staggered layout spaces frames a stride apart.
+ */
 function umemBytes(sockets: Iterable<XskLike>): number | null {
   const seen = new Set<object>();
   let bytes = 0;
   for (const socket of sockets) {
-    if (socket.umem && !seen.has(socket.umem)) {
-      seen.add(socket.umem);
-      bytes += socket.umem.frameCount * socket.umem.frameSize;
+    const umem = socket.umem;
+    if (umem && !seen.has(umem)) {
+      seen.add(umem);
+      bytes += umem.buffer?.byteLength ?? umem.frameCount * (umem.frameStride ?? umem.frameSize);
     }
   }
   return seen.size ? bytes : null;

@@ -1,0 +1,57 @@
+// SPDX-License-Identifier: Apache-2.0
+// The typed error of this package, branded with Symbol.for so instanceof holds across
+// copies of the package. It extends RangeError: the checks it replaced threw RangeErrors.
+const kStoqMetricsError = Symbol.for('@stoq/metrics.StoqMetricsError');
+
+/**
+ * Stable codes of StoqMetricsError: an option or argument of the wrong type or out of
+ * range, a metric name already registered on the registry, a collector used after close().
+ */
+export type StoqMetricsErrorCode = 'STOQ_ERR_INVALID_ARGUMENT' | 'STOQ_ERR_METRIC_REGISTERED' | 'STOQ_ERR_CLOSED';
+
+/**
+ * What this package throws for bad input, e.g. `windowMs: 0` or `startPolling(Infinity)`.
+ * `instanceof` works across copies of the package (Symbol.for brand).
+ */
+export class StoqMetricsError extends RangeError {
+  /** The stable error code. */
+  readonly code: StoqMetricsErrorCode;
+  /** The option or argument that was rejected, e.g. `windowMs`. */
+  readonly field: string;
+
+  constructor(code: StoqMetricsErrorCode, field: string, message: string) {
+    super(`${field}: ${message}`);
+    this.name = 'StoqMetricsError';
+    this.code = code;
+    this.field = field;
+  }
+
+  /** The brand `instanceof` checks (Symbol.for('@stoq/metrics.StoqMetricsError')). */
+  get [kStoqMetricsError](): true {
+    return true;
+  }
+
+  /** True for any StoqMetricsError, also one made by another copy of this package. */
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[kStoqMetricsError] === true;
+  }
+}
+
+/** A STOQ_ERR_INVALID_ARGUMENT error for `field`, quoting the value that was given. */
+export function invalidArgument(field: string, expected: string, value: unknown): StoqMetricsError {
+  let shown: string;
+  try {
+    shown = typeof value === 'string' ? JSON.stringify(value) : typeof value === 'bigint' ? `${value}n` : String(value);
+  } catch {
+    shown = typeof value; // e.g. an object without a prototype
+  }
+  return new StoqMetricsError('STOQ_ERR_INVALID_ARGUMENT', field, `must be ${expected}, got ${shown}`);
+}
+
+/** `windowMs` of a rate window: a finite number of milliseconds above 0. */
+export function checkWindowMs(windowMs: unknown, field = 'windowMs'): number {
+  if (typeof windowMs !== 'number' || !Number.isFinite(windowMs) || windowMs <= 0) {
+    throw invalidArgument(field, 'a finite number of milliseconds > 0', windowMs);
+  }
+  return windowMs;
+}
