@@ -10,10 +10,11 @@ describe('procfs parsing', () => {
   });
 
   it('reads one entry per core from /proc/stat, idle and iowait not busy', () => {
-    const stat = 'cpu  10 0 10 100 5 0 0 0 0 0\ncpu0 4 1 3 50 2 1 1 0 0 0\ncpu1 6 0 7 50 3 0 0 0 0 0\nintr 1\n';
+    // cpu1 is offline (no line): cpu2 is CPU 2, not the second core.
+    const stat = 'cpu  10 0 10 100 5 0 0 0 0 0\ncpu0 4 1 3 50 2 1 1 0 0 0\ncpu2 6 0 7 50 3 0 0 0 0 0\nintr 1\n';
     expect(parseCoreTicks(stat)).toEqual([
-      { busy: 10, total: 62 },
-      { busy: 13, total: 66 },
+      { cpu: 0, busy: 10, total: 62 },
+      { cpu: 2, busy: 13, total: 66 },
     ]);
   });
 
