@@ -3,3 +3,4 @@
 // share in TypeScript, so that their errors look and behave the same.
 export { StoqNativeError, errnoName, type StoqNativeErrorDetails } from './errors.js';
 export { NativeAddonError, loadNativeAddon, type NativeAddonErrorCode, type NativeAddonOptions, type NativeLoadHint } from './addon.js';
+export { installAddon, type InstallAddonConfig, type InstallAddonOutcome } from './install-addon.js';

@@ -13,6 +13,11 @@ export const repoRoot = resolve(import.meta.dirname, '../../..');
  * empty file, as on a host without the runtime package. Needs root.
  */
 export function withoutLibraryArgs(library: string, code: string): [string, string[]] {
+  return withoutLibraryCommand(library, process.execPath, ['--input-type=module', '-e', code]);
+}
+
+/** Runs `command args…` in a private mount namespace where `library` is an empty file. Needs root. */
+export function withoutLibraryCommand(library: string, command: string, args: readonly string[]): [string, string[]] {
   const path = `/lib/x86_64-linux-gnu/${library}`;
-  return ['unshare', ['-m', 'sh', '-c', `mount --bind /dev/null ${path} && exec "$0" --input-type=module -e "$1"`, process.execPath, code]];
+  return ['unshare', ['-m', 'sh', '-c', `mount --bind /dev/null ${path} && exec "$@"`, 'sh', command, ...args]];
 }

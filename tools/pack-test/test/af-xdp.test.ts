@@ -5,7 +5,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { withLab } from '@stoq/netlab';
 import { afterAll, beforeAll, expect, inject, it } from 'vitest';
-import { isRoot, withoutLibraryArgs } from '../src/env.ts';
+import { isRoot, withoutLibraryArgs, withoutLibraryCommand } from '../src/env.ts';
 import { fromTarballs, installAlone, readmeExample, resolvedStoq, type Scratch } from '../src/scratch.ts';
 
 let scratch: Scratch;
@@ -36,4 +36,14 @@ it.skipIf(!isRoot)('names libxdp.so.1 when the prebuilt binary cannot load it', 
   expect(out.code).not.toBe(0);
   expect(out.stderr).toContain('STOQ_ERR_NATIVE_LOAD');
   expect(out.stderr).toContain('install libxdp1 and libbpf1');
+});
+
+it.skipIf(!isRoot)('installs without libxdp.so.1, keeping the prebuild and naming the library (no source build)', async () => {
+  const out = await scratch.run(...withoutLibraryCommand('libxdp.so.1', 'npm', ['rebuild', '@stoq/af-xdp', '--foreground-scripts']), { timeoutMs: 60_000 });
+  expect(out.code, out.stdout + out.stderr).toBe(0);
+  expect(out.stderr).toContain('@stoq/af-xdp: installed, but it needs libxdp.so.1 and libbpf.so.1 at run time: install libxdp1 and libbpf1');
+  expect(existsSync(join(scratch.dir, 'node_modules/@stoq/af-xdp/build'))).toBe(false);
+  // With the library back, the same install loads.
+  const ok = await scratch.run(process.execPath, ['--input-type=module', '-e', "await import('@stoq/af-xdp'); console.log('loaded')"]);
+  expect(ok.stdout.trim()).toBe('loaded');
 });

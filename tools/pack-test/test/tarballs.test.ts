@@ -141,8 +141,12 @@ describe.each(Object.entries(NATIVE))('%s native payload', (name, libraries) => 
     expect(pkg.files).toContain('CMakeLists.txt');
     expect(pkg.files.filter((f) => /^native\/.*\.cc$/.test(f)).length).toBeGreaterThan(0);
     expect(pkg.manifest.binary).toEqual({ napi_versions: [8] });
-    expect(pkg.manifest.scripts).toMatchObject({ install: expect.stringContaining('cmake-js compile') });
-    expect(Object.keys(pkg.manifest.dependencies ?? {})).toEqual(expect.arrayContaining(['node-gyp-build', 'cmake-js', 'node-addon-api']));
+    // The install step (stoq-install-addon, @stoq/native-support) runs cmake-js compile when no binary loads.
+    expect(pkg.manifest.scripts).toMatchObject({ install: 'test -d src || stoq-install-addon' });
+    expect(pkg.manifest.stoqNativeAddon).toMatchObject({ sourceBuildNeeds: expect.stringContaining('cmake') });
+    expect(Object.keys(pkg.manifest.dependencies ?? {})).toEqual(
+      expect.arrayContaining(['@stoq/native-support', 'node-gyp-build', 'cmake-js', 'node-addon-api']),
+    );
   });
 
   it(`links dynamically to ${Object.keys(libraries).join(' and ') || 'the C/C++ runtime only'}, no newer than its README says`, () => {
