@@ -1,19 +1,16 @@
 // SPDX-License-Identifier: Apache-2.0
 export { StoqTransport } from './api/transport.js';
 export type { ConnectOptions, DatapathChange, TransportStats, StoqTransportEvents, XdpRuntimeConfig, XdpProgramCounters } from './api/transport.js';
-export type { XdpDatapathStats } from './datapath/xdp/xdp-datapath.js';
-export type { XdpAttachMode } from './datapath/xdp/stoq-program.js';
+export type { XdpDatapathStats, XdpAttachMode, RungOutcome, EbpfStatus } from './datapath/xdp/public-types.js';
 export type { LatencySummary } from './datapath/xdp/latency.js';
-export type { RungOutcome } from './datapath/xdp/ladder.js';
 export { xdpInterfaceRefusals } from './datapath/xdp/precheck.js';
 export type { XdpInterfaceRefusals } from './datapath/xdp/precheck.js';
 export { StoqConnection } from './api/connection.js';
 export type { OpenStreamOptions, StoqConnectionEvents, ConnectionHost } from './api/connection.js';
 export type { ConnectionStats } from './api/stats.js';
 export type { EbpfMetrics } from '@stoq/metrics';
-export { METRICS_POLL_MS } from './api/ebpf-metrics.js';
+export { METRICS_POLL_MS } from './api/metrics-poll.js';
 export type { TransportConfig, XdpConfig, TlsConfig, LimitsConfig, DatapathChoice, CongestionControl, Pem, NormalisedConfig, NormalisedTls } from './config.js';
-export type { EbpfStatus } from './datapath/select.js';
 export type { Datapath, DatapathKind, DatapathStats, OutgoingDatagram, ReceivedDatagram, ReceiveHandler } from './datapath/datapath.js';
 export { DgramDatapath } from './datapath/dgram-datapath.js';
 export type { DgramDatapathOptions, DgramDatapathStats } from './datapath/dgram-datapath.js';

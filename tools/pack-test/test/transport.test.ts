@@ -3,6 +3,9 @@
 // from their tarballs too): the README example completes a QUIC handshake over dgram
 // and echoes a stream, a message and a datagram.
 import { createSocket } from 'node:dgram';
+import { rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import { once } from 'node:events';
 import { afterAll, beforeAll, expect, inject, it } from 'vitest';
 import { installAlone, readmeExample, resolvedStoq, type Scratch } from '../src/scratch.ts';
@@ -51,4 +54,31 @@ it('the installed transport sends with UDP GSO through the packed @stoq/udp preb
   const out = await scratch.run(process.execPath, ['gso-check.mjs'], { timeoutMs: 30_000 });
   expect(out.code, out.stderr).toBe(0);
   expect(JSON.parse(out.stdout.trim())).toEqual({ segmentSize: 1350, maxSegments: 64 });
+});
+
+// Last: it removes packages from the scratch install.
+it('type-checks and runs where its optional native packages are absent (macOS, Windows)', async () => {
+  // They declare os: linux, so npm skips them there: remove them as npm would not have installed them.
+  for (const pkg of ['loader', 'af-xdp', 'bpf-programs', 'udp']) rmSync(join(scratch.dir, 'node_modules/@stoq', pkg), { recursive: true, force: true });
+  scratch.write(
+    'consumer.ts',
+    "import { StoqTransport, type EbpfStatus, type XdpDatapathStats, type RungOutcome, type XdpAttachMode, type TransportStats } from '@stoq/transport';\n" +
+      "const t = await StoqTransport.create({ address: '::1', port: 0 });\n" +
+      'const status: EbpfStatus = t.getEbpfStatus();\n' +
+      'export type Public = [XdpDatapathStats, RungOutcome, XdpAttachMode, TransportStats];\n' +
+      'console.log(status.datapath, status.fallbackReason);\n' +
+      'await t.close();\n',
+  );
+  const require = createRequire(import.meta.url);
+  const tsc = require.resolve('typescript/bin/tsc');
+  const typeRoots = dirname(dirname(require.resolve('@types/node/package.json')));
+  const check = await scratch.run(process.execPath, [
+    tsc, '--strict', '--noEmit', '--module', 'nodenext', '--moduleResolution', 'nodenext', '--target', 'es2022',
+    '--typeRoots', typeRoots, '--types', 'node', 'consumer.ts',
+  ], { timeoutMs: 60_000 });
+  expect(check.code, check.stdout + check.stderr).toBe(0);
+  scratch.write('consumer.mjs', "import { StoqTransport } from '@stoq/transport';\nconst t = await StoqTransport.create({ address: '::1', port: 0 });\nconsole.log(t.getEbpfStatus().datapath);\nawait t.close();\n");
+  const run = await scratch.run(process.execPath, ['consumer.mjs'], { timeoutMs: 30_000 });
+  expect(run.code, run.stderr).toBe(0);
+  expect(run.stdout.trim()).toBe('dgram');
 });

@@ -6,9 +6,10 @@
 // the fallback reason), never zeros. Rebuilt when XDP attaches later.
 import { createStoqCollector, toEbpfMetrics, type EbpfMetrics, type MetricsCollector, type TransportLike } from '@stoq/metrics';
 import type { XdpDatapath } from '../datapath/xdp/xdp-datapath.js';
+import { METRICS_POLL_MS } from './metrics-poll.js';
 
-/** How often the snapshot behind getEbpfMetrics() is refreshed. */
-export const METRICS_POLL_MS = 1000;
+export { METRICS_POLL_MS } from './metrics-poll.js';
+
 /** Rates are computed over this sliding window. */
 const WINDOW_MS = 10_000;
 

@@ -8,45 +8,13 @@ import { quiche } from '../core/quiche.js';
 import { StoqXdpUnavailableError } from '../errors.js';
 import type { Datapath } from './datapath.js';
 import { DgramDatapath } from './dgram-datapath.js';
-import { allFailed, climbLadder, type RungOutcome } from './xdp/ladder.js';
+import { allFailed, climbLadder } from './xdp/ladder.js';
+import type { EbpfStatus, RungOutcome } from './xdp/public-types.js';
 import { loadNativeModules } from './xdp/native-modules.js';
 import type { XdpDatapath } from './xdp/xdp-datapath.js';
 
-/** Which datapath a transport runs on and why ({@link StoqTransport.getEbpfStatus}). */
-export interface EbpfStatus {
-  /** stoq_xdp is attached (in `xdpMode`). */
-  xdpAvailable: boolean;
-  /** AF_XDP sockets are open (in `afXdpMode`). */
-  afXdpAvailable: boolean;
-  /** Interfaces stoq_xdp is attached to (empty on dgram). */
-  xdpAttached: string[];
-  /** Sockets the kernel really bound in zero-copy mode (none on veth). */
-  zeroCopySockets: Array<{
-    /** Interface name. */
-    interface: string;
-    /** RX queue index. */
-    queue: number;
-  }>;
-  /** The datapath QUIC runs on. */
-  datapath: 'dgram' | 'xdp';
-  /** Why the transport runs over dgram (every failed rung, or the reason XDP was not tried or was lost); absent on XDP. */
-  fallbackReason?: string;
-  /** The XDP attach mode in use. */
-  xdpMode?: 'native' | 'generic';
-  /** The AF_XDP bind mode the kernel reports for the sockets. */
-  afXdpMode?: 'zerocopy' | 'copy';
-  /** Every AF_XDP socket with the mode the kernel bound. */
-  sockets: Array<{
-    /** Interface name. */
-    interface: string;
-    /** RX queue index. */
-    queue: number;
-    /** AF_XDP bind mode of this socket. */
-    mode: 'zerocopy' | 'copy';
-  }>;
-  /** Each rung of the fallback ladder that was tried, in order, with why it failed. */
-  ladder: RungOutcome[];
-}
+export type { EbpfStatus } from './xdp/public-types.js';
+
 
 export interface DatapathSelection {
   dgram: DgramDatapath;

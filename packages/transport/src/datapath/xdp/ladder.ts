@@ -6,11 +6,14 @@ import { describeError, type NativeModules } from './native-modules.js';
 import { interfaceMac, isLoopback, rxQueueCount } from './interface-info.js';
 import { xdpInterfaceRefusals } from './precheck.js';
 import { NextHopTable } from './next-hop.js';
-import { StoqXdpProgram, type XdpAttachMode } from './stoq-program.js';
+import { StoqXdpProgram } from './stoq-program.js';
+import type { RungOutcome, XdpAttachMode } from './public-types.js';
 import { XskSet, type XskBindMode } from './xsk-set.js';
 import { XdpDatapath } from './xdp-datapath.js';
 import type { DgramDatapath } from '../dgram-datapath.js';
 import type { StoqConfig } from '@stoq/bpf-programs';
+
+export type { RungOutcome } from './public-types.js';
 
 export interface Rung {
   readonly xdp: XdpAttachMode;
@@ -23,15 +26,6 @@ export const RUNGS: readonly Rung[] = [
   { xdp: 'generic', afXdp: 'copy' },
 ];
 
-/** One rung of the XDP fallback ladder that was tried (native+zerocopy → native+copy → generic+copy). */
-export interface RungOutcome {
-  /** e.g. 'native+zerocopy' */
-  rung: string;
-  /** 'used': this rung gave the XDP datapath; 'failed': see `reason`. */
-  outcome: 'used' | 'failed';
-  /** Why the rung failed. */
-  reason?: string;
-}
 
 export function rungName(r: Rung): string {
   return `${r.xdp}+${r.afXdp}`;

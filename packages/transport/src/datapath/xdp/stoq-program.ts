@@ -5,9 +5,10 @@
 import type { BpfMap, BpfObject, XdpLink } from '@stoq/loader';
 import type { CounterName, StoqConfig } from '@stoq/bpf-programs';
 import type { NativeModules } from './native-modules.js';
+import type { XdpAttachMode } from './public-types.js';
 
-/** How stoq_xdp is attached: 'native' (in the driver) or 'generic' (skb mode, any interface, slower). */
-export type XdpAttachMode = 'native' | 'generic';
+export type { XdpAttachMode } from './public-types.js';
+
 
 const ZERO_KEY = Buffer.alloc(4);
 

@@ -14,8 +14,11 @@ import { AttachmentWatch } from './attachment.js';
 import { LatencyRecorder, type LatencySummary } from './latency.js';
 import type { NativeModules } from './native-modules.js';
 import type { NextHopTable } from './next-hop.js';
-import type { StoqXdpProgram, XdpAttachMode } from './stoq-program.js';
+import type { StoqXdpProgram } from './stoq-program.js';
+import type { XdpAttachMode, XdpDatapathStats } from './public-types.js';
 import type { XskSet } from './xsk-set.js';
+
+export type { XdpDatapathStats } from './public-types.js';
 
 /** Receive batches drained per 'readable' before yielding to the event loop. */
 const RX_ROUNDS = 16;
@@ -32,23 +35,6 @@ const ATTACH_CHECK_MS = 1000;
 /** Receive-path hints check the link at most this often. */
 const ATTACH_HINT_GAP_MS = 100;
 
-/** Counters of the XDP datapath: {@link DatapathStats} plus the AF_XDP specifics. */
-export interface XdpDatapathStats extends DatapathStats {
-  /** The interface stoq_xdp is attached to. */
-  readonly interface: string;
-  /** How stoq_xdp is attached. */
-  readonly xdpMode: XdpAttachMode;
-  /** The AF_XDP bind mode the kernel reports for the sockets. */
-  readonly afXdpMode: 'zerocopy' | 'copy';
-  /** Datagrams this datapath handed to the kernel socket (next hop unresolved, TX ring full). */
-  txViaKernel: number;
-  /** Frames that did not fit the TX ring and were resent through the kernel. */
-  txRingFull: number;
-  /** Frames received on AF_XDP that were not IPv6/UDP to our port (counted in rxDropped too). */
-  rxUnparsed: number;
-  /** Kernel→user latency from the program's metadata timestamps, null before the first sample. */
-  latency: LatencySummary | null;
-}
 
 export interface XdpDatapathParts {
   modules: NativeModules;

@@ -1,0 +1,74 @@
+// SPDX-License-Identifier: Apache-2.0
+// The XDP datapath's public types, apart from its implementation: the implementation
+// imports @stoq/loader, @stoq/af-xdp and @stoq/bpf-programs, optional dependencies that
+// are absent on macOS and Windows, and the declarations users compile against must
+// not import them (TS2307 in every consumer without skipLibCheck there).
+import type { DatapathStats } from '../datapath.js';
+import type { LatencySummary } from './latency.js';
+
+/** How stoq_xdp is attached: 'native' (in the driver) or 'generic' (skb mode, any interface, slower). */
+export type XdpAttachMode = 'native' | 'generic';
+
+/** One rung of the XDP fallback ladder that was tried (native+zerocopy → native+copy → generic+copy). */
+export interface RungOutcome {
+  /** e.g. 'native+zerocopy' */
+  rung: string;
+  /** 'used': this rung gave the XDP datapath; 'failed': see `reason`. */
+  outcome: 'used' | 'failed';
+  /** Why the rung failed. */
+  reason?: string;
+}
+
+/** Counters of the XDP datapath: {@link DatapathStats} plus the AF_XDP specifics. */
+export interface XdpDatapathStats extends DatapathStats {
+  /** The interface stoq_xdp is attached to. */
+  readonly interface: string;
+  /** How stoq_xdp is attached. */
+  readonly xdpMode: XdpAttachMode;
+  /** The AF_XDP bind mode the kernel reports for the sockets. */
+  readonly afXdpMode: 'zerocopy' | 'copy';
+  /** Datagrams this datapath handed to the kernel socket (next hop unresolved, TX ring full). */
+  txViaKernel: number;
+  /** Frames that did not fit the TX ring and were resent through the kernel. */
+  txRingFull: number;
+  /** Frames received on AF_XDP that were not IPv6/UDP to our port (counted in rxDropped too). */
+  rxUnparsed: number;
+  /** Kernel→user latency from the program's metadata timestamps, null before the first sample. */
+  latency: LatencySummary | null;
+}
+
+/** Which datapath a transport runs on and why ({@link StoqTransport.getEbpfStatus}). */
+export interface EbpfStatus {
+  /** stoq_xdp is attached (in `xdpMode`). */
+  xdpAvailable: boolean;
+  /** AF_XDP sockets are open (in `afXdpMode`). */
+  afXdpAvailable: boolean;
+  /** Interfaces stoq_xdp is attached to (empty on dgram). */
+  xdpAttached: string[];
+  /** Sockets the kernel really bound in zero-copy mode (none on veth). */
+  zeroCopySockets: Array<{
+    /** Interface name. */
+    interface: string;
+    /** RX queue index. */
+    queue: number;
+  }>;
+  /** The datapath QUIC runs on. */
+  datapath: 'dgram' | 'xdp';
+  /** Why the transport runs over dgram (every failed rung, or the reason XDP was not tried or was lost); absent on XDP. */
+  fallbackReason?: string;
+  /** The XDP attach mode in use. */
+  xdpMode?: 'native' | 'generic';
+  /** The AF_XDP bind mode the kernel reports for the sockets. */
+  afXdpMode?: 'zerocopy' | 'copy';
+  /** Every AF_XDP socket with the mode the kernel bound. */
+  sockets: Array<{
+    /** Interface name. */
+    interface: string;
+    /** RX queue index. */
+    queue: number;
+    /** AF_XDP bind mode of this socket. */
+    mode: 'zerocopy' | 'copy';
+  }>;
+  /** Each rung of the fallback ladder that was tried, in order, with why it failed. */
+  ladder: RungOutcome[];
+}
