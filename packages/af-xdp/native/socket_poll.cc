@@ -70,8 +70,11 @@ void Socket::OnPoll(uv_poll_t* handle, int status, int events) {
 }
 
 // The fd must not be closed while libuv still watches it: stop and close the handle first.
+// The callback goes too: it closes over the JS socket, which holds this object, so a
+// strong reference kept after close() would keep the whole socket from being collected.
 void Socket::ClosePoll() {
   readableContext_.reset();
+  onReadable_.Reset();
   if (!poll_) return;
   uv_poll_stop(poll_);
   poll_->data = nullptr;

@@ -2,6 +2,8 @@
 // Modes, validation, lifecycle and privilege errors against real sockets on a veth lab.
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLab, type Lab } from '@stoq/netlab';
 import { Umem, XskError, XskSocket } from '../src/index.js';
@@ -220,6 +222,24 @@ describe.skipIf(!isRoot)('sockets on a veth lab', () => {
     const ref = await run(process.execPath, ['--input-type=module', '-e', script, 'ref'], { timeout: 10_000 });
     expect(ref.stdout).toContain('closed by timer');
     expect(Date.now() - started).toBeLessThan(10_000);
+  });
+
+  it("a closed socket that had a 'readable' listener can be garbage-collected", async () => {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    let collected = false;
+    const registry = new FinalizationRegistry(() => (collected = true));
+    await (async () => {
+      const socket = await openWhenFree(() => XskSocket.open({ ifname: lab.a.ifname, queueId: 1 }));
+      socket.on('readable', () => socket.receive());
+      registry.register(socket, 'socket');
+      socket.close();
+    })();
+    for (let i = 0; i < 20 && !collected; i++) {
+      gc();
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(collected).toBe(true);
   });
 
   it('a process without capabilities gets STOQ_ERR_XSK_PERMISSION with a hint', async () => {
