@@ -2,7 +2,7 @@
 // Each tarball carries what its package needs at run time (and for a source build of
 // the native addons) and nothing else; published manifests have real version ranges.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, inject, it } from 'vitest';
@@ -147,6 +147,16 @@ describe.each(Object.entries(NATIVE))('%s native payload', (name, libraries) => 
     expect(Object.keys(pkg.manifest.dependencies ?? {})).toEqual(
       expect.arrayContaining(['@stoq/native-support', 'node-gyp-build', 'cmake-js', 'node-addon-api']),
     );
+  });
+
+  it('needs no newer glibc than its README says', () => {
+    const readme = withExtracted(pkg.tarball, 'README.md', (file) => readFileSync(file, 'utf8'));
+    const stated = /glibc ≥ (\d+\.\d+)/.exec(readme);
+    expect(stated, `${name} README names no glibc minimum`).not.toBeNull();
+    withExtracted(pkg.tarball, prebuild, (file) => {
+      const newest = newestSymbolVersion(file, 'GLIBC');
+      expect(compareVersions(newest, stated![1]!.split('.').map(Number)), `needs GLIBC_${newest.join('.')}`).toBeLessThanOrEqual(0);
+    });
   });
 
   it(`links dynamically to ${Object.keys(libraries).join(' and ') || 'the C/C++ runtime only'}, no newer than its README says`, () => {
