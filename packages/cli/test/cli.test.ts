@@ -24,15 +24,20 @@ describe('stoq', () => {
     const { code, stdout } = stoq(['doctor', '--interface', 'lo', '--json']);
     const report = JSON.parse(stdout) as {
       fastPathPossible: boolean;
-      interface: { native: { ok: boolean; errno?: string }; generic: { ok: boolean; hint?: string } };
+      interface: { native: { ok: boolean; errno?: string; hint?: string }; generic: { ok: boolean; hint?: string; errno?: string; refusedBy?: string } };
       udpGso: { supported: boolean };
       ladderRefusals: { all: string | null; generic: string | null };
     };
     expect(report.udpGso).toEqual({ supported: true }); // Linux 6.18 has UDP_SEGMENT
     expect(report.interface.native).toMatchObject({ ok: false, errno: 'EOPNOTSUPP' }); // loopback has no native XDP
-    // Generic XDP attaches on lo, but the transport refuses it while GRO is on.
+    // Generic XDP attaches on lo (the kernel says nothing: no errno), but the transport
+    // refuses it while GRO is on, and says so in refusedBy.
+    expect(report.interface.generic.errno).toBeUndefined();
     expect(report.interface.generic.ok).toBe(report.ladderRefusals.generic === null);
-    if (report.ladderRefusals.generic) expect(report.interface.generic.hint).toBe('ethtool -K lo gro off');
+    if (report.ladderRefusals.generic) {
+      expect(report.interface.generic).toMatchObject({ refusedBy: report.ladderRefusals.generic, hint: 'ethtool -K lo gro off' });
+      expect(report.interface.native.hint).toContain('ethtool -K lo gro off');
+    }
     expect(code).toBe(report.fastPathPossible ? 0 : 3);
   });
 

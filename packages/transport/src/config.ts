@@ -277,7 +277,8 @@ export function normaliseConfig(input: TransportConfig = {}): NormalisedConfig {
     throw new StoqInvalidConfigError(`xdp.ipv4Policy must be 'drop' or 'pass', got ${String(xdpIpv4Policy)}`, { operation: 'create' });
   }
   const iface: unknown = config.interface;
-  if (iface !== undefined && (typeof iface !== 'string' || !/^[^\s/:]{1,15}$/.test(iface))) {
+  // null means "not set", like limits: null and tls: null.
+  if (iface !== undefined && iface !== null && (typeof iface !== 'string' || !/^[^\s/:]{1,15}$/.test(iface))) {
     throw new StoqInvalidConfigError(`interface must be an interface name (1..15 characters, e.g. 'eth0'), got ${JSON.stringify(iface)}`, { operation: 'create' });
   }
   const limits = optionalObject(config.limits, 'limits');
@@ -289,7 +290,7 @@ export function normaliseConfig(input: TransportConfig = {}): NormalisedConfig {
     address: assertIPv6(config.address ?? '::', 'bind'),
     port: assertPort(config.port ?? DEFAULT_PORT, 'bind'),
     datapath,
-    interface: (iface as string | undefined) ?? null,
+    interface: (iface as string | null | undefined) ?? null,
     xdpIpv4Policy,
     tls: normaliseTls(config),
     maxConnections: intIn(limits.maxConnections, 1024, 'limits.maxConnections', 1, 2 ** 32),

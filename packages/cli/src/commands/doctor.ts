@@ -37,10 +37,13 @@ export function applyLadderChecks(report: DoctorReport): DoctorReport {
   const i = report.interface;
   if (!i) return report;
   const refusals = xdpInterfaceRefusals(i.ifname);
-  const refuse = (check: typeof i.native, reason: string | null) =>
-    check.ok && reason ? { ...check, ok: false, errno: 'attaches, but the transport refuses it', hint: reason.replace(/.*\(turn it off: (.*)\)$/, '$1') } : check;
-  const native = refuse(i.native, refusals.all);
+  // `refusedBy` says why (the kernel attached; `errno` stays the kernel's, i.e. none).
+  const refuse = (check: typeof i.native, reason: string | null): typeof i.native & { refusedBy?: string } =>
+    check.ok && reason ? { ...check, ok: false, refusedBy: reason, hint: reason.replace(/.*\(turn it off: (.*)\)$/, '$1') } : check;
+  let native = refuse(i.native, refusals.all);
   const generic = refuse(i.generic, refusals.all ?? refusals.generic);
+  // The probe's native hint suggests generic mode; say what generic mode needs here first.
+  if (!native.ok && native.hint && generic.refusedBy) native = { ...native, hint: `${native.hint} (generic mode here first needs: ${generic.hint})` };
   const hints = [...report.hints];
   for (const reason of [refusals.all, refusals.generic]) if (reason && !hints.includes(reason)) hints.push(reason);
   return {
@@ -67,7 +70,8 @@ export function renderDoctor(report: DoctorReport): string {
   ];
   if (report.interface) {
     const i = report.interface;
-    rows.push(row(`${i.ifname} native XDP`, { ...i.native, detail: i.native.errno ?? '' }), row(`${i.ifname} generic XDP`, { ...i.generic, detail: i.generic.errno ?? '' }));
+    const detail = (c: typeof i.native & { refusedBy?: string }) => (c.refusedBy ? 'attaches, but the transport refuses it' : (c.errno ?? ''));
+    rows.push(row(`${i.ifname} native XDP`, { ...i.native, detail: detail(i.native) }), row(`${i.ifname} generic XDP`, { ...i.generic, detail: detail(i.generic) }));
   }
   const verdict = report.fastPathPossible
     ? bold('eBPF fast path: possible')

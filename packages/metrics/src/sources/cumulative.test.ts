@@ -72,21 +72,40 @@ describe('counters over sockets and datapaths that come and go', () => {
   });
 
   it('keeps the counts of a closed or replaced datapath (fresh stats objects on every call, as the transport hands them)', async () => {
-    let live: [string, number][] = [['dgram', 70], ['xdp', 100]];
-    const collector = new MetricsCollector({ sources: { datapath: datapathSource(() => live.map(([kind, n]) => datapath(kind, n))), process: null } });
+    // [kind, count, id]: the transport gives each datapath its own id.
+    let live: [string, number, number][] = [['dgram', 70, 1], ['xdp', 100, 2]];
+    const collector = new MetricsCollector({ sources: { datapath: datapathSource(() => live.map(([kind, n, id]) => ({ ...datapath(kind, n), id }))), process: null } });
     const registry = new Registry();
     registerStoqMetrics(registry, collector);
     expect(await scrape(registry, 'stoq_datapath_memcpy_packets_total')).toBe(170);
-    live = [['dgram', 75]]; // the XDP datapath closed
+    live = [['dgram', 75, 1]]; // the XDP datapath closed
     expect(await scrape(registry, 'stoq_datapath_memcpy_packets_total')).toBe(175);
-    live = [['dgram', 80], ['xdp', 4]]; // a new XDP datapath, counting from 0
+    live = [['dgram', 80, 1], ['xdp', 4, 3]]; // a new XDP datapath, counting from 0
     expect(await scrape(registry, 'stoq_datapath_memcpy_packets_total')).toBe(184);
-    live = [['dgram', 80], ['xdp', 2]]; // replaced again between two collections: its count dropped
+    live = [['dgram', 80, 1], ['xdp', 2, 4]]; // replaced again between two collections
     expect(await scrape(registry, 'stoq_datapath_memcpy_packets_total')).toBe(186);
     const reading = collector.lastSnapshot!.readings.datapath;
     if (!reading.available) throw new Error(reading.reason);
     expect(reading.data.byKind['xdp']!.memcpyOps).toBe(106);
     expect(reading.data.byKind['dgram']!.rxDatagrams).toBe(80);
+  });
+
+  it('never counts a datapath twice: by id when the stats carry one, else only the drop of a kind', async () => {
+    const stats = (kind: string, n: number, id?: number): DatapathStatsLike => ({ ...datapath(kind, n), ...(id === undefined ? {} : { id }) });
+    // Two dgram datapaths (two transports on one collector); the second closes while the first counts on.
+    for (const withIds of [true, false]) {
+      let live = [stats('dgram', 100, withIds ? 1 : undefined), stats('dgram', 50, withIds ? 2 : undefined)];
+      const collector = new MetricsCollector({ sources: { datapath: datapathSource(() => live), process: null } });
+      const registry = new Registry();
+      registerStoqMetrics(registry, collector);
+      expect(await scrape(registry, 'stoq_datapath_memcpy_packets_total')).toBe(150);
+      live = [stats('dgram', 110, withIds ? 1 : undefined)];
+      const after = await scrape(registry, 'stoq_datapath_memcpy_packets_total');
+      // True total 160: exact with ids; without, the first's growth in that interval is missed (150), never 260.
+      expect(after).toBe(withIds ? 160 : 150);
+      live = [stats('dgram', 120, withIds ? 1 : undefined)];
+      expect(await scrape(registry, 'stoq_datapath_memcpy_packets_total')).toBe(after + 10);
+    }
   });
 
   it('leaves QUIC connections without an RTT sample (rttUs 0) out of the RTT statistics', async () => {

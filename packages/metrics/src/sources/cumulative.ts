@@ -11,9 +11,18 @@ export class CumulativeTotals<K> {
   readonly #retired: Record<string, number> = {};
   readonly #gauges: ReadonlySet<string>;
 
-  /** `gauges`: fields that are levels, not counts (e.g. free frames): summed over live members only. */
-  constructor(gauges: Iterable<string> = []) {
+  readonly #retireDropOnly: boolean;
+
+  /**
+   * `gauges`: fields that are levels, not counts (e.g. free frames): summed over live
+   * members only. `retireDropOnly`: a key may stand for several members (a sum), so when
+   * its count drops only the drop is retired, not its whole last reading: the members
+   * still open keep counting on top, and retiring it all would count them twice. The
+   * total may then read low (growth of the others in that interval), never high.
+   */
+  constructor(gauges: Iterable<string> = [], options: { retireDropOnly?: boolean } = {}) {
     this.#gauges = new Set(gauges);
+    this.#retireDropOnly = options.retireDropOnly ?? false;
   }
 
   /**
@@ -25,7 +34,10 @@ export class CumulativeTotals<K> {
       const now = readings.get(key);
       for (const [field, value] of Object.entries(before)) {
         if (this.#gauges.has(field)) continue;
-        if (now === undefined || !((now[field] ?? 0) >= value)) this.#retired[field] = (this.#retired[field] ?? 0) + value;
+        const current = now?.[field] ?? 0;
+        if (now !== undefined && current >= value) continue;
+        const retire = now !== undefined && this.#retireDropOnly ? value - current : value;
+        this.#retired[field] = (this.#retired[field] ?? 0) + retire;
       }
     }
     this.#last = new Map(readings);

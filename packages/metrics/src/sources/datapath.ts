@@ -6,6 +6,8 @@ import { CumulativeTotals } from './cumulative.js';
 export interface DatapathStatsLike {
   /** The datapath kind, e.g. `dgram` or `xdp`. */
   readonly kind: string;
+  /** Identifies one datapath across collections (`@stoq/transport` ≥ 0.1.1 sets it); without it datapaths are told apart by kind only. */
+  readonly id?: number;
   /** Datagrams received. */
   readonly rxDatagrams: number;
   /** Bytes received (UDP payload). */
@@ -37,29 +39,37 @@ const FIELDS = ['rxDatagrams', 'rxBytes', 'txDatagrams', 'txBytes', 'memcpyOps',
 
 /**
  * Reads what each datapath says really happened to its datagrams (copied or not);
- * the metrics never infer copies from a configured mode. The counts are kept per kind
- * (a transport hands out fresh stats objects on every call, so identity cannot tell
- * datapaths apart) and never decrease: when a kind's count drops (its datapath closed
- * or was replaced), its last count is kept, so a Prometheus counter never reads a reset.
- * A replacement that overtook the old count between two collections is missed (counted low).
+ * the metrics never infer copies from a configured mode. The counts never decrease,
+ * so a Prometheus counter never reads a reset: each datapath's last counts are kept
+ * when it closes. Datapaths are told apart by `id` (a transport hands out fresh stats
+ * objects on every call, so object identity cannot); stats without one are summed per
+ * kind, and when a kind's sum drops only the drop is kept (several datapaths of one kind
+ * may stand behind it): that may count low, never twice.
  */
 export function datapathSource(datapaths: (() => Iterable<DatapathStatsLike>) | null): MetricSource<DatapathData> {
   // One member per kind; fields are `<kind>.<field>` so each kind keeps its own retired counts.
-  const cumulative = new CumulativeTotals<string>();
+  // Fields are `<kind>.<field>`, so each kind keeps its own retired counts.
+  const byId = new CumulativeTotals<string>();
+  const byKindSum = new CumulativeTotals<string>([], { retireDropOnly: true });
   return {
     name: 'datapath',
     collect() {
       if (datapaths === null) return unavailable('no datapath was given');
-      const live = new Map<string, Record<string, number>>();
+      const identified = new Map<string, Record<string, number>>();
+      const summed = new Map<string, Record<string, number>>();
+      const kinds = new Set<string>();
       for (const stats of datapaths()) {
-        const sum = live.get(stats.kind) ?? {};
+        kinds.add(stats.kind);
+        const [map, key] = stats.id === undefined ? [summed, stats.kind] : [identified, `${stats.kind}#${stats.id}`];
+        const sum = map.get(key) ?? {};
         for (const field of FIELDS) sum[`${stats.kind}.${field}`] = (sum[`${stats.kind}.${field}`] ?? 0) + stats[field];
-        live.set(stats.kind, sum);
+        map.set(key, sum);
       }
-      const totals = cumulative.update(live);
-      if (live.size === 0) return unavailable('no datapath is open');
+      const totals = byId.update(identified);
+      for (const [field, value] of Object.entries(byKindSum.update(summed))) totals[field] = (totals[field] ?? 0) + value;
+      if (kinds.size === 0) return unavailable('no datapath is open');
       const byKind: Record<string, Omit<DatapathStatsLike, 'kind'>> = {};
-      for (const kind of live.keys()) {
+      for (const kind of kinds) {
         byKind[kind] = Object.fromEntries(FIELDS.map((f) => [f, totals[`${kind}.${f}`] ?? 0])) as Omit<DatapathStatsLike, 'kind'>;
       }
       let zeroCopyOps = 0;

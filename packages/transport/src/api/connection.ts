@@ -168,13 +168,15 @@ export class StoqConnection extends EventEmitter<StoqConnectionEvents> {
    * Queues an RFC 9221 datagram: unreliable, unordered, at most one QUIC packet.
    *
    * @param data - Any ArrayBufferView; its bytes are sent.
+   * @returns true when queued; false when quiche's send queue (1024 datagrams) is full and
+   *   this one was dropped, as an unreliable datagram may be: nothing is sent, and
+   *   `stats().endpoint.datagramsRefused` counts it (send more slowly, or retry later).
    * @throws {@link StoqDatagramError} (`STOQ_ERR_DATAGRAM`) when the peer does not accept datagrams
-   *   (or the handshake is not done), the datagram is too large, or quiche refuses it (its
-   *   send queue is full: the datagram was not sent, `stats().endpoint.datagramsRefused` counts it).
+   *   (or the handshake is not done), the datagram is too large, or quiche refuses it otherwise.
    * @throws {@link StoqInvalidConfigError} (`STOQ_ERR_INVALID_CONFIG`) when `data` is not an ArrayBufferView.
    * @throws {@link StoqClosedError} (`STOQ_ERR_CLOSED`) when the connection is closed or closing.
    */
-  sendDatagram(data: ArrayBufferView): void {
+  sendDatagram(data: ArrayBufferView): boolean {
     this.#assertOpen('sendDatagram');
     const bytes = asBytes(data, 'sendDatagram');
     const q = this.core.quiche;
@@ -194,16 +196,11 @@ export class StoqConnection extends EventEmitter<StoqConnectionEvents> {
     } catch (cause) {
       throw new StoqDatagramError(`quiche refused the datagram: ${(cause as Error).message}`, { operation: 'sendDatagram', cause });
     }
-    if (queued === null) {
-      // quiche's Done: its send queue (1024 datagrams) is full and the datagram was not taken.
-      this.#host.datagramRefused();
-      this.#host.wake(this.core);
-      throw new StoqDatagramError(`the datagram send queue is full (${q.dgramSendQueueLen()} waiting); the datagram was not sent`, {
-        operation: 'sendDatagram',
-        hint: 'send more slowly, or retry after the queue drains (e.g. on a timer or setImmediate)',
-      });
-    }
+    // null is quiche's Done: its send queue is full and the datagram was not taken. Not an
+    // exception: an echo in a 'datagram' listener would otherwise crash under a burst.
+    if (queued === null) this.#host.datagramRefused();
     this.#host.wake(this.core);
+    return queued !== null;
   }
 
   /** Closes with an application error code (0 = no error); resolves once draining is over. */

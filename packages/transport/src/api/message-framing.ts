@@ -19,7 +19,8 @@ export function asBytes(data: unknown, operation: string): Uint8Array {
       hint: typeof data === 'string' ? 'encode strings first, e.g. Buffer.from(text)' : undefined,
     });
   }
-  return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  // Buffers and Uint8Arrays are their bytes already (the common case: no view per datagram).
+  return data instanceof Uint8Array ? data : new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
 }
 
 /** Length prefix + the bytes of `view`; every byte of the frame is written, so allocUnsafe leaks nothing. */

@@ -31,7 +31,7 @@ export class EndpointCounters {
   connectionsClosed = 0;
   /** Connections that closed on their idle timeout. */
   idleTimeouts = 0;
-  /** sendDatagram() calls refused because quiche's datagram send queue was full (the caller got STOQ_ERR_DATAGRAM). */
+  /** sendDatagram() calls refused because quiche's datagram send queue was full (sendDatagram returned false). */
   datagramsRefused = 0;
 
   /** A plain copy of every counter. */

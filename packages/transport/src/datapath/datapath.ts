@@ -32,6 +32,8 @@ export type ReceiveHandler = (batch: readonly ReceivedDatagram[], source: Datapa
 export interface DatapathStats {
   /** Which datapath these counters belong to. */
   readonly kind: DatapathKind;
+  /** Unique per datapath in this process (a replacement of the same kind gets a new one), so collectors can tell them apart. */
+  readonly id: number;
   /** Datagrams delivered to the endpoint. */
   rxDatagrams: number;
   /** UDP payload bytes delivered to the endpoint. */
@@ -79,4 +81,10 @@ export interface Datapath {
   stats(): DatapathStats;
   /** Stops receiving and releases the socket(s); idempotent. */
   close(): Promise<void>;
+}
+
+let lastDatapathId = 0;
+/** The next {@link DatapathStats.id}. */
+export function nextDatapathId(): number {
+  return ++lastDatapathId;
 }

@@ -9,7 +9,7 @@ import * as dgram from 'node:dgram';
 import type { SocketAddress } from '../address.js';
 import { assertIPv6 } from '../address.js';
 import { StoqBindError } from '../errors.js';
-import type { Datapath, DatapathStats, OutgoingDatagram, ReceivedDatagram, ReceiveHandler } from './datapath.js';
+import { nextDatapathId, type Datapath, type DatapathStats, type OutgoingDatagram, type ReceivedDatagram, type ReceiveHandler } from './datapath.js';
 import { gsoRunEnd } from './gso-runs.js';
 import { enableUdpGso, type GsoState, type UdpGso } from './udp-gso.js';
 
@@ -76,7 +76,7 @@ export class DgramDatapath implements Datapath {
     this.#highWater = highWater;
     this.#gso = gso;
     this.#stats = {
-      kind: 'dgram', rxDatagrams: 0, rxBytes: 0, rxDropped: 0, txDatagrams: 0, txBytes: 0, txErrors: 0,
+      kind: 'dgram', id: nextDatapathId(), rxDatagrams: 0, rxBytes: 0, rxDropped: 0, txDatagrams: 0, txBytes: 0, txErrors: 0,
       rxBatches: 0, txBatches: 0, memcpyOps: 0, zeroCopyOps: 0, txSendCalls: 0,
     };
   }

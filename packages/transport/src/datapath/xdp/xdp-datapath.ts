@@ -8,7 +8,7 @@
 import type { ParsedUdp6Frame, Udp6FrameSpec, XskSocket } from '@stoq/af-xdp';
 import type { CounterName, StoqConfig } from '@stoq/bpf-programs';
 import type { SocketAddress } from '../../address.js';
-import type { Datapath, DatapathStats, OutgoingDatagram, ReceivedDatagram, ReceiveHandler } from '../datapath.js';
+import { nextDatapathId, type Datapath, type DatapathStats, type OutgoingDatagram, type ReceivedDatagram, type ReceiveHandler } from '../datapath.js';
 import type { DgramDatapath } from '../dgram-datapath.js';
 import { AttachmentWatch } from './attachment.js';
 import { LatencyRecorder, type LatencySummary } from './latency.js';
@@ -83,7 +83,7 @@ export class XdpDatapath implements Datapath {
     this.ifname = parts.sockets.ifname;
     this.xdpMode = parts.xdpMode;
     this.#stats = {
-      kind: 'xdp', interface: this.ifname, xdpMode: parts.xdpMode, afXdpMode: parts.sockets.mode,
+      kind: 'xdp', id: nextDatapathId(), interface: this.ifname, xdpMode: parts.xdpMode, afXdpMode: parts.sockets.mode,
       rxDatagrams: 0, rxBytes: 0, rxDropped: 0, txDatagrams: 0, txBytes: 0, txErrors: 0, rxBatches: 0, txBatches: 0,
       memcpyOps: 0, zeroCopyOps: 0, txViaKernel: 0, txRingFull: 0, rxUnparsed: 0, latency: null,
     };
