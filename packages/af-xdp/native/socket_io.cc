@@ -19,10 +19,11 @@ void ReleaseBatchMemory(Napi::Env, void*, std::shared_ptr<uint32_t[]>* hint) { d
 }  // namespace
 
 // createBatchArrays(capacity) -> ArrayBuffer holding rxOffsets, rxLengths, txOffsets,
-// txLengths (capacity Uint32 each, in that order). An external ArrayBuffer cannot be
-// detached by a transfer (postMessage, structuredClone copy it instead), and the
-// memory is shared: it is freed when both this socket and the buffer are gone, so
-// the ring calls never write into memory JS has given away.
+// txLengths (capacity Uint32 each, in that order). postMessage and structuredClone
+// copy an external ArrayBuffer instead of transferring it; ArrayBuffer.prototype.
+// transfer() (Node >= 22) can still detach the JS side, which socket.ts refuses. The
+// memory is shared: it is freed when both this socket and the buffer are gone, so the
+// ring calls never write into memory JS has given away.
 Napi::Value Socket::CreateBatchArrays(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const uint32_t capacity = info[0].As<Napi::Number>().Uint32Value();

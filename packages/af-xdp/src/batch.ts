@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // Reusable batch objects: one RX and one TX batch per socket, backed by typed
-// arrays over memory the native side allocated and writes into (not detachable, so
-// a transfer cannot pull it away). Receiving N packets allocates nothing per packet.
+// arrays over memory the native side allocated and writes into (postMessage and
+// structuredClone copy it; transfer() can detach the JS views, never the memory). Receiving N packets allocates nothing per packet.
 import { invalidArgument } from './errors.js';
 import type { Umem } from './umem.js';
 
@@ -48,7 +48,8 @@ export class RxBatch {
   }
 
   #check(i: number): void {
-    if (!Number.isInteger(i) || i < 0 || i >= this.count) {
+    // offsets.length: 0 once the arrays are detached (transfer()), never a view at undefined.
+    if (!Number.isInteger(i) || i < 0 || i >= this.count || i >= this.offsets.length) {
       throw invalidArgument('RxBatch.packet', `RxBatch: index ${i} outside the batch of ${this.count}`);
     }
   }
@@ -87,7 +88,7 @@ export class TxBatch {
   }
 
   #check(i: number): void {
-    if (!Number.isInteger(i) || i < 0 || i >= this.count) {
+    if (!Number.isInteger(i) || i < 0 || i >= this.count || i >= this.offsets.length) {
       throw invalidArgument('TxBatch.frame', `TxBatch: index ${i} outside the batch of ${this.count}`);
     }
   }

@@ -165,6 +165,7 @@ export class XskSocket extends EventEmitter {
    */
   receive(max = this.#capacity): RxBatch {
     this.#assertOpen('receive');
+    this.#assertAttached('receive');
     if (max !== this.#capacity) max = this.#checkMax('receive', max);
     // Hot path: no closure per call, only the reused batch.
     try {
@@ -182,6 +183,7 @@ export class XskSocket extends EventEmitter {
    */
   releaseAndReceive(max = this.#capacity): RxBatch {
     this.#assertOpen('receive');
+    this.#assertAttached('releaseAndReceive');
     if (max !== this.#capacity) max = this.#checkMax('releaseAndReceive', max);
     try {
       this.#rx.count = this.#native.receive(max, true);
@@ -209,6 +211,7 @@ export class XskSocket extends EventEmitter {
    */
   allocTx(max = this.#capacity): TxBatch {
     this.#assertOpen('allocTx');
+    this.#assertAttached('allocTx');
     if (max !== this.#capacity) max = this.#checkMax('allocTx', max);
     try {
       this.#tx.count = this.#native.allocTx(max);
@@ -313,6 +316,18 @@ export class XskSocket extends EventEmitter {
   }
 
   // Only for a `max` other than the default, so the usual call pays one comparison.
+  /**
+   * The four batch arrays share one natively allocated buffer. postMessage and
+   * structuredClone copy it, but ArrayBuffer.prototype.transfer() (Node ≥ 22) detaches
+   * it; native code keeps its own pointer (the memory stays alive), but the JS views
+   * would then read nothing, so refuse rather than hand out empty or wrong views.
+   */
+  #assertAttached(operation: string): void {
+    if (this.#rx.offsets.byteLength === 0) {
+      throw invalidArgument(operation, `${operation}: the batch arrays were detached (ArrayBuffer.prototype.transfer); this socket's batches can no longer be read`);
+    }
+  }
+
   #checkMax(operation: string, max: unknown): number {
     if (typeof max !== 'number' || !Number.isInteger(max) || max < 0) {
       throw invalidArgument(operation, `${operation}: max must be a non-negative integer, got ${String(max)}`);

@@ -227,6 +227,27 @@ describe.skipIf(!isRoot)('receive (veth lab, copy mode)', () => {
     }
   });
 
+  it('after the batch arrays are detached (ArrayBuffer.prototype.transfer on Node >= 22), calls and views throw typed errors', async () => {
+    // Node 20 has no transfer() by default: detach through V8's own intrinsic.
+    setFlagsFromString('--allow-natives-syntax');
+    const detach = new Function('buffer', '%ArrayBufferDetach(buffer)') as (buffer: ArrayBufferLike) => void;
+    const socket = await openWhenFree(() => XskSocket.open({ ifname: lab.a.ifname, mode: 'copy', batchSize: 64 }));
+    try {
+      const rx = socket.receive();
+      const tx = socket.allocTx(1);
+      detach(rx.offsets.buffer);
+      expect(rx.offsets.length).toBe(0);
+      expect(() => tx.frame(0)).toThrow(expect.objectContaining({ code: 'STOQ_ERR_INVALID_ARGUMENT' }));
+      for (const call of [() => socket.receive(), () => socket.releaseAndReceive(), () => socket.allocTx()]) {
+        expect(call).toThrow(expect.objectContaining({ code: 'STOQ_ERR_INVALID_ARGUMENT', message: expect.stringMatching(/detached/) }));
+      }
+      rx.count = 1; // as if a packet had arrived: still no view onto offset undefined (the whole UMEM)
+      expect(() => rx.packet(0)).toThrow(expect.objectContaining({ code: 'STOQ_ERR_INVALID_ARGUMENT' }));
+    } finally {
+      socket.close();
+    }
+  });
+
   it('closing a socket over a staggered UMEM with a batch held returns every other frame', async () => {
     const umem = Umem.create({ frameCount: 512, frameSize: 2048, fillSize: 256, compSize: 64, layout: 'staggered' });
     try {
