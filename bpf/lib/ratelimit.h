@@ -36,7 +36,7 @@ static __always_inline __u64 bucket_refill(__u64 tokens, __u64 capacity, __u64 r
 /*
  * Returns 1 if this Initial may pass, 0 if the source /64 is over its rate. Every
  * RX queue's CPU may update one /64's bucket at once, so it is lock-free: each time
- * interval is credited by the one CPU whose exchange of last_ns covers it, and a
+ * interval is credited by the one CPU whose compare-and-swap moves last_ns over it, and a
  * token is spent only by a compare-and-swap of the count it was read from (a plain
  * read-modify-write let two CPUs spend one token).
  */
@@ -67,8 +67,19 @@ static __always_inline int initial_rate_allow(const struct stoq_config *cfg,
 		if (!b)
 			return 1; /* evicted at once: the LRU is under more pressure than this /64 */
 	}
-	prev = __sync_lock_test_and_set(&b->last_ns, now);
-	elapsed = now > prev ? now - prev : 0;
+	/* last_ns only moves forward: a CPU whose `now` is older than the stored one (it
+	 * read the clock first but got here second) credits nothing. */
+	elapsed = 0;
+	prev = READ_ONCE_U64(b->last_ns);
+	for (i = 0; i < STOQ_BUCKET_CAS_TRIES && now > prev; i++) {
+		__u64 seen = __sync_val_compare_and_swap(&b->last_ns, prev, now);
+
+		if (seen == prev) {
+			elapsed = now - prev;
+			break;
+		}
+		prev = seen;
+	}
 	for (i = 0; i < STOQ_BUCKET_CAS_TRIES; i++) {
 		old = READ_ONCE_U64(b->tokens_nano);
 		tokens = bucket_refill(old, capacity, rate, elapsed);

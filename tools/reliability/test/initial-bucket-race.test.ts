@@ -56,4 +56,26 @@ describe.skipIf(!isRoot)('Initial token bucket under two CPUs', () => {
     expect(d.initial_rate_limited_dropped).toBeGreaterThan(BURST / 2);
     expect(passed).toBe(BURST);
   }, 60_000);
+
+  it('with a refill, never lets more through than burst + rate × elapsed', async () => {
+    // The bucket of the first case is empty by now (burst spent, no refill then); this
+    // config refills it from its last_ns, so the first packets may find it partly full.
+    const RATE = 20_000; // Initials per second per /64
+    const SMALL_BURST = 1_000;
+    object.map(MAP_NAMES.config).update(KEY0, encodeConfig({ initialBurst: SMALL_BURST, initialRate: RATE }));
+    const before = read();
+    const started = performance.now();
+    await Promise.all(['0', '1'].map((cpu) =>
+      lab.exec(lab.b, 'taskset', ['-c', cpu, udp6Flood, lab.a.address, '9292', '1200', String(PER_CPU), '10', 'initial'], 30_000)));
+    const seconds = (performance.now() - started) / 1000;
+    const d = diffStats(before, read()).counters;
+    const passed = d.quic_passed + d.quic_redirected;
+    const ceiling = SMALL_BURST + RATE * seconds;
+    console.log(`refill ${RATE}/s, burst ${SMALL_BURST}: ${passed} passed, ${d.initial_rate_limited_dropped} limited in ${seconds.toFixed(3)} s (ceiling ${Math.round(ceiling)})`);
+    expect(d.initial_rate_limited_dropped).toBeGreaterThan(0);
+    // The floods start after `started` and end before the clock is read, so this bounds from above.
+    expect(passed).toBeLessThanOrEqual(ceiling);
+    // And the refill works: more than the burst alone got through.
+    expect(passed).toBeGreaterThan(SMALL_BURST);
+  }, 60_000);
 });
