@@ -3,7 +3,7 @@ export { StoqTransport } from './api/transport.js';
 export type { ConnectOptions, DatapathChange, TransportStats, StoqTransportEvents, XdpRuntimeConfig, XdpProgramCounters } from './api/transport.js';
 export type { XdpDatapathStats, XdpAttachMode, RungOutcome, EbpfStatus } from './datapath/xdp/public-types.js';
 export type { LatencySummary } from './datapath/xdp/latency.js';
-export { xdpInterfaceRefusals } from './datapath/xdp/precheck.js';
+export { xdpInterfaceRefusals, kernelRefusal, STOQ_XDP_MIN_KERNEL } from './datapath/xdp/precheck.js';
 export type { XdpInterfaceRefusals } from './datapath/xdp/precheck.js';
 export { StoqConnection } from './api/connection.js';
 export type { OpenStreamOptions, StoqConnectionEvents, ConnectionHost } from './api/connection.js';

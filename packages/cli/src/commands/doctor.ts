@@ -2,7 +2,7 @@
 // printed with its fix; the exit code says whether the eBPF fast path is possible.
 import { GRANT_HINT, probe, type ProbeReport } from '@stoq/loader';
 import { probeUdpGso, type UdpGsoProbe } from '@stoq/udp';
-import { xdpInterfaceRefusals, type XdpInterfaceRefusals } from '@stoq/transport';
+import { kernelRefusal, xdpInterfaceRefusals, type XdpInterfaceRefusals } from '@stoq/transport';
 import { ExitCode, type Command } from '../command.js';
 import { bold, dim, mark, table, yellow } from '../format.js';
 
@@ -34,6 +34,16 @@ export type DoctorReport = ProbeReport & { udpGso: UdpGsoProbe; ladderRefusals?:
  * apply the transport's own checks so doctor and `serve --datapath xdp` agree.
  */
 export function applyLadderChecks(report: DoctorReport): DoctorReport {
+  // The loader's kernel check is for XDP links (5.9); stoq_xdp itself needs 5.12 (BPF atomics).
+  const kernel = kernelRefusal(report.kernelRelease);
+  if (kernel) {
+    report = {
+      ...report,
+      kernelRecentEnough: { ...report.kernelRecentEnough, ok: false, hint: kernel },
+      fastPathPossible: false,
+      hints: report.hints.includes(kernel) ? report.hints : [...report.hints, kernel],
+    };
+  }
   const i = report.interface;
   if (!i) return report;
   const refusals = xdpInterfaceRefusals(i.ifname);
