@@ -4,47 +4,32 @@
 // out of the caller's XSKMAP, its lent frames safe to reuse, its queue free again.
 // Caller-owned program (redirects XSKMAP[rx_queue_index], else XDP_PASS), 2 queues; the
 // peer sends from CPU 0 or 1, which XPS maps to its TX queue 0 or 1, our RX queue 0 or 1.
-import { execFile } from 'node:child_process';
-import { closeSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
+import { closeSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLab, type Lab } from '@stoq/netlab';
 import { openPinnedMap, ParsedUdp6Frame, parseUdp6Frame, Umem, XskSocket, type XskSocketOptions } from '../src/index.js';
+import { attachCallerProgram, type CallerProgram } from './helpers/caller-program.js';
 import { helper, isRoot, openWhenFree, waitFor } from './helpers/env.js';
 
-const run = promisify(execFile);
-const fixture = fileURLToPath(new URL('./fixtures/meta_timestamp.bpf.c', import.meta.url));
 const PORT = 9293;
 
 describe.skipIf(!isRoot)('closing sockets of a shared UMEM (caller-owned program, 2 queues)', () => {
   let lab: Lab;
-  let pinDir: string;
-  let workDir: string;
+  let program: CallerProgram | undefined;
   beforeAll(async () => {
     lab = await createLab({ hostSide: true, staticNeighbours: true, queues: 2 });
     await lab.exec(lab.b, 'sh', ['-c', `echo 1 > /sys/class/net/${lab.b.ifname}/queues/tx-0/xps_cpus && echo 2 > /sys/class/net/${lab.b.ifname}/queues/tx-1/xps_cpus`]);
-    workDir = mkdtempSync(join(tmpdir(), 'stoq-afxdp-shared-'));
-    pinDir = `/sys/fs/bpf/stoq-afxdp-shared-${lab.id}`;
-    mkdirSync(pinDir);
-    const object = join(workDir, 'meta_timestamp.o');
-    await run('clang', ['-g', '-O2', '-target', 'bpf', '-I/usr/include/x86_64-linux-gnu', '-c', fixture, '-o', object]);
-    await run('bpftool', ['prog', 'load', object, `${pinDir}/prog`, 'type', 'xdp', 'pinmaps', `${pinDir}/maps`]);
-    await run('bpftool', ['net', 'attach', 'xdpdrv', 'pinned', `${pinDir}/prog`, 'dev', lab.a.ifname]);
+    program = await attachCallerProgram(lab, 'shared');
   });
   afterAll(async () => {
-    if (lab) await run('bpftool', ['net', 'detach', 'xdpdrv', 'dev', lab.a.ifname]).catch((e: Error) => console.error(`detach: ${e.message}`));
+    await program?.remove();
     await lab?.destroy();
-    if (pinDir) rmSync(pinDir, { recursive: true, force: true });
-    if (workDir) rmSync(workDir, { recursive: true, force: true });
   });
 
   /** Opens a socket on `queueId` (retrying while a closed one's queue is released) and puts it in the program's XSKMAP. */
   const open = async (queueId: number, options: Omit<XskSocketOptions, 'ifname'>): Promise<XskSocket> => {
     const socket = await openWhenFree(() => XskSocket.open({ ifname: lab.a.ifname, queueId, mode: 'copy', inhibitProgramLoad: true, ...options }));
-    const mapFd = openPinnedMap(`${pinDir}/maps/test_xsks`);
+    const mapFd = openPinnedMap(program!.xsksPath);
     try {
       socket.updateXskMap(mapFd);
     } finally {
