@@ -125,10 +125,12 @@ int Umem::socketClosed(int fd) {
   // Sockets that share a UMEM hold the kernel's UMEM themselves, and any of them
   // serves as XDP_SHARED_UMEM fd for later binds: the closed socket's file can go.
   const int next = socketFds_.front();
-  int r;
-  do {
+  // EBUSY is Linux's transient race with an open() on the target fd: retry, boundedly.
+  int r = -1;
+  for (int tries = 0; tries < 100; tries++) {
     r = dup2(next, xsk_umem__fd(umem_));
-  } while (r < 0 && (errno == EINTR || errno == EBUSY));
+    if (r >= 0 || (errno != EINTR && errno != EBUSY)) break;
+  }
   if (r < 0) return errno;
   aliased_ = next;
   return 0;
