@@ -17,7 +17,8 @@ const RANK = { none: 0, patch: 1, minor: 2, major: 3 };
 export function pendingBumps(dir) {
   const bumps = {};
   for (const file of readdirSync(dir).filter((f) => f.endsWith('.md') && f !== 'README.md')) {
-    const front = /^---\n([\s\S]*?)\n---/.exec(readFileSync(join(dir, file), 'utf8'));
+    // `changeset add --empty` writes "---\n---": no packages, nothing to check.
+    const front = /^---\r?\n([\s\S]*?)^---/m.exec(readFileSync(join(dir, file), 'utf8'));
     if (!front) throw new Error(`${file}: no front matter`);
     for (const line of front[1].split('\n').filter((l) => l.trim())) {
       const m = /^\s*['"]?([^'":]+)['"]?\s*:\s*(patch|minor|major)\s*$/.exec(line);

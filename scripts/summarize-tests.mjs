@@ -6,6 +6,7 @@ import { join } from 'node:path';
 const dir = process.argv[2] ?? 'test-results';
 let passed = 0, failed = 0, skipped = 0, files = 0;
 const skips = [];
+const failedFiles = [];
 for (const name of readdirSync(dir).filter((f) => f.endsWith('.json'))) {
   const report = JSON.parse(readFileSync(join(dir, name), 'utf8'));
   files += 1;
@@ -15,8 +16,18 @@ for (const name of readdirSync(dir).filter((f) => f.endsWith('.json'))) {
       else if (t.status === 'failed') failed += 1;
       else { skipped += 1; skips.push(`${name.replace(/\.json$/, '')}: ${t.fullName}`); }
     }
-    // A file that failed to load has no assertions but is a failure.
-    if (file.status === 'failed' && (file.assertionResults ?? []).length === 0) failed += 1;
+    // A failed file is a failure whatever its tests say: one that failed to load has no
+    // assertions, a failing beforeAll leaves its tests "skipped", a failing afterAll
+    // leaves them "passed".
+    if (file.status === 'failed' && !(file.assertionResults ?? []).some((t) => t.status === 'failed')) {
+      failed += 1;
+      failedFiles.push(`${name.replace(/\.json$/, '')}: ${file.name}${file.message ? ` (${String(file.message).split('\n')[0]})` : ''}`);
+    }
+  }
+  // vitest's own verdict for the package, in case a failure is recorded nowhere above.
+  if (report.success === false && report.numFailedTests === 0 && !report.testResults?.some((f) => f.status === 'failed')) {
+    failed += 1;
+    failedFiles.push(`${name.replace(/\.json$/, '')}: the run failed (success: false)`);
   }
 }
 if (files === 0) {
@@ -24,5 +35,6 @@ if (files === 0) {
   process.exit(1);
 }
 for (const s of skips) console.log(`skipped: ${s}`);
+for (const f of failedFiles) console.log(`failed file: ${f}`);
 console.log(`${passed} passed, ${failed} failed, ${skipped} skipped`);
 process.exit(failed > 0 || passed === 0 ? 1 : 0);

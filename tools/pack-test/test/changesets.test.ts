@@ -36,6 +36,15 @@ describe('check-changesets', () => {
     expect(check({ 'a.md': "'@stoq/metrics': patch" }).status).toBe(0);
   });
 
+  it('takes an empty changeset (changeset add --empty) as naming no package', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'stoq-changesets-'));
+    dirs.push(dir);
+    writeFileSync(join(dir, 'empty.md'), '---\n---\n');
+    writeFileSync(join(dir, 'b.md'), "---\n'@stoq/metrics': patch\n---\n\nx\n");
+    const r = spawnSync(process.execPath, [script, dir], { encoding: 'utf8' });
+    expect([r.status, r.stderr]).toEqual([0, '']);
+  });
+
   it('passes on the repository as it is', () => {
     expect(() => execFileSync(process.execPath, [script], { encoding: 'utf8' })).not.toThrow();
   });
