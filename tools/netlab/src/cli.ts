@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // `stoq-netlab up` prints a lab as JSON and keeps it until stdin closes or a signal
 // arrives; shell benchmarks use it to get a lab with the same guarantees as tests.
+import { fstatSync } from 'node:fs';
 import { createLab } from './lab.js';
 
 const [command, ...rest] = process.argv.slice(2);
@@ -20,5 +21,12 @@ const lab = await createLab({
   timeoutMs: value('--timeout-ms'),
 });
 console.log(JSON.stringify({ id: lab.id, a: lab.a, b: lab.b }));
+// Started in the background of a script, stdin is /dev/null and ends at once: say why the
+// lab is gone instead of leaving the caller with a JSON line for a lab that no longer exists.
 process.stdin.resume();
-process.stdin.on('end', () => void lab.destroy().then(() => process.exit(0)));
+process.stdin.on('end', () => {
+  if (!process.stdin.isTTY && !fstatSync(0).isFIFO() && !fstatSync(0).isSocket()) {
+    console.error('stoq-netlab: stdin ended at once (started with & or </dev/null?): the lab is removed when stdin closes; keep a pipe open, e.g. `coproc stoq-netlab up`');
+  }
+  void lab.destroy().then(() => process.exit(0));
+});

@@ -96,6 +96,13 @@ export async function createLab(options: LabOptions = {}): Promise<Lab> {
   if (process.getuid?.() !== 0) {
     throw new Error('the network lab needs root (CAP_NET_ADMIN and CAP_SYS_ADMIN to create namespaces)');
   }
+  const timeoutMs = options.timeoutMs ?? 15 * 60_000;
+  // Node turns a delay outside 1..2^31-1 (or NaN) into 1 ms: the lab would vanish at once.
+  if (!Number.isInteger(timeoutMs) || timeoutMs < 1 || timeoutMs > 2 ** 31 - 1) {
+    throw new RangeError(`timeoutMs must be an integer in [1, ${2 ** 31 - 1}] ms, got ${timeoutMs}`);
+  }
+  const queues = options.queues ?? 1;
+  if (!Number.isInteger(queues) || queues < 1 || queues > 4096) throw new RangeError(`queues must be an integer in [1, 4096], got ${queues}`);
   reapOrphanLabs();
   const id = randomBytes(3).toString('hex');
   const nsA = options.hostSide ? null : `stoq-${id}-a`;
@@ -104,8 +111,10 @@ export async function createLab(options: LabOptions = {}): Promise<Lab> {
   const ifB = `sq${id}b`;
   const prefix = `fd00:${id.slice(0, 4)}:${id.slice(4)}00`;
   const namespaces = [nsA, nsB].filter((n): n is string => n !== null);
-  // Deleting the host-side end deletes its peer too.
-  const hostLinks = nsA ? [] : [ifA];
+  // Deleting either end deletes its peer too. Side A's end is listed even when it moves
+  // into a namespace: a failure before the move leaves the pair in the host, and
+  // deleting a link that is gone is harmless.
+  const hostLinks = [ifA];
   const children = new Set<ChildProcess>();
 
   let destroyed = false;
@@ -118,12 +127,12 @@ export async function createLab(options: LabOptions = {}): Promise<Lab> {
   };
   registerLab(id, teardown);
   recordOwner(id, namespaces, hostLinks);
-  const timer = setTimeout(teardown, options.timeoutMs ?? 15 * 60_000);
-  timer.unref();
+  // Armed once the lab is built (each command is bounded by run()'s own timeout): a
+  // teardown in the middle of the build would leave what the build creates after it.
+  let timer: NodeJS.Timeout | undefined;
 
   try {
     for (const ns of namespaces) await run('ip', ['netns', 'add', ns]);
-    const queues = options.queues ?? 1;
     await run('ip', [
       'link', 'add', ifA, 'numtxqueues', String(queues), 'numrxqueues', String(queues),
       'type', 'veth', 'peer', 'name', ifB, 'numtxqueues', String(queues), 'numrxqueues', String(queues),
@@ -157,6 +166,8 @@ export async function createLab(options: LabOptions = {}): Promise<Lab> {
       }
     }
 
+    timer = setTimeout(teardown, timeoutMs);
+    timer.unref();
     return {
       id, a, b,
       exec: (side, cmd, args = [], timeoutMs) => run(...inSide(side, cmd, args), timeoutMs),

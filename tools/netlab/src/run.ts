@@ -33,7 +33,8 @@ export class LabCommandError extends Error {
  */
 export function run(cmd: string, args: readonly string[], timeoutMs = 30_000): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    execFile(cmd, args, { timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
+    // SIGKILL: a command that ignores SIGTERM would otherwise outlive its timeout.
+    execFile(cmd, args, { timeout: timeoutMs, killSignal: 'SIGKILL', maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
       if (err) {
         const code = typeof err.code === 'number' ? err.code : null;
         reject(new LabCommandError([cmd, ...args], code, String(stderr || err.message)));
@@ -47,7 +48,7 @@ export function run(cmd: string, args: readonly string[], timeoutMs = 30_000): P
 /** Synchronous variant for exit/signal handlers, where no event loop turn is left. */
 export function runSync(cmd: string, args: readonly string[]): boolean {
   try {
-    execFileSync(cmd, args, { stdio: 'ignore', timeout: 10_000 });
+    execFileSync(cmd, args, { stdio: 'ignore', timeout: 10_000, killSignal: 'SIGKILL' });
     return true;
   } catch {
     return false;

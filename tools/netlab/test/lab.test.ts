@@ -1,4 +1,7 @@
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -101,6 +104,43 @@ describe('network lab', () => {
         await lab.destroy();
       }
     }
+  });
+
+  it('refuses a timeout Node would turn into 1 ms (NaN, Infinity, 2^31) before creating anything', async () => {
+    const before = await namespaces();
+    for (const timeoutMs of [Number.NaN, Infinity, 2 ** 31, 0]) {
+      await expect(createLab({ timeoutMs })).rejects.toThrow(/timeoutMs must be an integer/);
+    }
+    expect(await namespaces()).toEqual(before);
+  });
+
+  it('leaves no namespace or veth behind when the build fails midway', async () => {
+    const before = await namespaces();
+    const links = async () => (await run('ip', ['-o', 'link'])).stdout.split('\n').filter((l) => / sq[0-9a-f]{6}[ab]@/.test(l)).length;
+    const linksBefore = await links();
+    // An MTU the veth refuses fails the build after the namespaces and the pair exist.
+    await expect(createLab({ mtu: 1_000_000 })).rejects.toThrow(/mtu/i);
+    // A failure before side A's end moves into its namespace (an `ip` that refuses that
+    // one step) used to leave the pair in the host namespace.
+    const bin = mkdtempSync(join(tmpdir(), 'stoq-netlab-ip-'));
+    const ip = execFileSync('sh', ['-c', 'command -v ip'], { encoding: 'utf8' }).trim();
+    writeFileSync(join(bin, 'ip'), `#!/bin/sh\ncase "$*" in "link set sq"*"a netns stoq-"*) echo refused >&2; exit 1;; esac\nexec ${ip} "$@"\n`, { mode: 0o755 });
+    const path = process.env.PATH;
+    process.env.PATH = `${bin}:${path}`;
+    try {
+      await expect(createLab({})).rejects.toThrow(/refused/);
+    } finally {
+      process.env.PATH = path;
+      rmSync(bin, { recursive: true, force: true });
+    }
+    expect(await namespaces()).toEqual(before);
+    expect(await links()).toBe(linksBefore);
+  });
+
+  it('run() kills a command that ignores SIGTERM at its timeout', async () => {
+    const started = Date.now();
+    await expect(run('sh', ['-c', 'trap "" TERM; sleep 5'], 300)).rejects.toThrow();
+    expect(Date.now() - started).toBeLessThan(2_000);
   });
 
   it('tears down by itself when its timeout passes', async () => {
