@@ -9,6 +9,8 @@ export interface Command {
   readonly summary: string;
   readonly usage: string;
   readonly options: OptionSpec;
+  /** Whether it takes positional arguments (connect's target); otherwise any is a usage error. */
+  readonly positionals?: boolean;
   run(values: Record<string, string | boolean | undefined>, positionals: string[]): Promise<number>;
 }
 

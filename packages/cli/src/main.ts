@@ -54,6 +54,10 @@ async function main(argv: string[]): Promise<number> {
     console.log(command.usage);
     return ExitCode.OK;
   }
+  if (!command.positionals && parsed.positionals.length > 0) {
+    console.error(`stoq ${name}: unexpected argument '${parsed.positionals[0]}' (options start with --)\n\n${command.usage}`);
+    return ExitCode.USAGE;
+  }
   try {
     return await command.run(parsed.values as Record<string, string | boolean | undefined>, parsed.positionals);
   } catch (err) {

@@ -52,7 +52,8 @@ describe('stoq serve / stoq connect over loopback', () => {
       const untrusted = await run([STOQ, 'connect', `[::1]:${server.port}`, '--file', input, '--timeout', '5']);
       expect(untrusted.code).toBe(1);
       expect(untrusted.stderr).toMatch(/STOQ_ERR_TLS/);
-      const xdp = await run([STOQ, 'connect', `[::1]:${server.port}`, '--datapath', 'xdp', '--ca', cert], { input: '' });
+      // An interface where XDP cannot run (here: none by that name); without --interface it is a usage error.
+      const xdp = await run([STOQ, 'connect', `[::1]:${server.port}`, '--datapath', 'xdp', '--interface', 'stoq-nope0', '--ca', cert], { input: '' });
       expect(xdp.code).toBe(3);
       expect(xdp.stderr).toMatch(/hint:/);
     } finally {

@@ -25,6 +25,13 @@ describe('usage errors exit 2 with a clear message', () => {
     [['serve', '--self-signed', '--port', ''], /--port must be a whole number from 0 to 65535, got ""/],
     [['serve', '--self-signed', '--port', ' '], /--port must be a whole number/],
     [['demo', '--megabytes', ''], /--megabytes must be a whole number/],
+    [['connect', '127.0.0.1:19393'], /is not an IPv6 address literal/],
+    [['connect', '[::1]:99999'], /invalid UDP port 99999/],
+    [['connect', '[::1]:9292', '--datapath', 'xdp'], /--datapath xdp needs --interface IF/],
+    [['maps', 'extra'], /unexpected argument 'extra'/],
+    [['doctor', 'extra'], /unexpected argument 'extra'/],
+    [['serve', '--self-signed', '--address', '127.0.0.1'], /--address must be an IPv6 address/],
+    [['bench', '--quick', '--json', '/nonexistent/dir/x.json'], /--json \/nonexistent\/dir\/x\.json: cannot write there \(ENOENT\)/],
   ])('stoq %j', (args, message) => {
     const { code, stderr } = stoq(args);
     expect(stderr).toMatch(message);
@@ -34,6 +41,8 @@ describe('usage errors exit 2 with a clear message', () => {
 
   it('serve does not write its self-signed certificate when an option is bad', () => {
     stoq(['serve', '--self-signed', '--port', '', '--cert-out', 'cert.pem']);
+    stoq(['serve', '--self-signed', '--address', '127.0.0.1', '--cert-out', 'cert.pem']);
+    stoq(['serve', '--self-signed', '--datapath', 'xdp', '--cert-out', 'cert.pem']);
     expect(spawnSync('ls', [join(dir, 'cert.pem')]).status).not.toBe(0);
   });
 });

@@ -126,6 +126,13 @@ export function fromNative(error: unknown, fallback: BpfErrorCode, context: Cont
       ...base, code: fallback, hint: "the iterator program reads more of the key or value than this map's elements have",
     });
   }
+  if ((n === E.EPERM || n === E.EACCES) && operation === 'openMapsByName') {
+    // Walking BPF object ids (BPF_MAP_GET_NEXT_ID) needs CAP_SYS_ADMIN, whatever else is granted.
+    return new BpfError(`${e.message}${where}`, {
+      ...base, code: 'STOQ_ERR_BPF_PERMISSION',
+      hint: 'finding maps by name walks every BPF map id, which needs CAP_SYS_ADMIN: run as root, or add cap_sys_admin to the capabilities',
+    });
+  }
   if (n === E.EPERM || n === E.EACCES) {
     return new BpfError(`${e.message}${where}`, { ...base, code: 'STOQ_ERR_BPF_PERMISSION', hint: permissionHint() });
   }

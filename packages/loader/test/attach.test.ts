@@ -1,4 +1,4 @@
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { createLab, type Lab } from '@stoq/netlab';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -148,6 +148,13 @@ describe('least privilege', () => {
       expect(probed.report.afXdp).toMatchObject({ ok: false, errno: 'EPERM', hint: expect.stringMatching(/CAP_NET_RAW/) });
       expect(probed.report.fastPathPossible).toBe(false);
       expect(three.find((l) => l.step === 'attached')).toMatchObject({ mode: 'native', action: 'PASS' });
+
+      // Finding maps by name walks BPF map ids: CAP_SYS_ADMIN, which the hint must say.
+      const byName = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', '--inh-caps=+bpf,+net_admin,+perfmon,+net_raw', '--ambient-caps=+bpf,+net_admin,+perfmon,+net_raw', '--',
+        process.execPath, '--input-type=module', '-e',
+        `import { BpfMap } from ${JSON.stringify(new URL('../dist/index.js', import.meta.url).href)}; try { BpfMap.openByName('stoq_stats'); console.log('{}'); } catch (e) { console.log(JSON.stringify({ code: e.code, hint: e.hint })); }`],
+        { encoding: 'utf8', timeout: 30_000 });
+      expect(JSON.parse(byName.stdout)).toEqual({ code: 'STOQ_ERR_BPF_PERMISSION', hint: expect.stringMatching(/CAP_SYS_ADMIN/) });
 
       const four = await asNobodyWith('+bpf,+net_admin,+perfmon,+net_raw', lab.a.ifname);
       expect(four.find((l) => l.step === 'probe')!.report).toMatchObject({ fastPathPossible: true, afXdp: { ok: true } });

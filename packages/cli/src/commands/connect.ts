@@ -2,7 +2,7 @@
 // sha256 receipt, or echoes stdin through the server with --echo.
 import { createHash } from 'node:crypto';
 import type { Duplex, Readable } from 'node:stream';
-import { formatAddress } from '@stoq/transport';
+import { formatAddress, parseTarget } from '@stoq/transport';
 import { ExitCode, type Command } from '../command.js';
 import { KIND_ECHO, KIND_FILE, type Receipt } from '../net/file-protocol.js';
 import { datapathOf, numberOption, openInputFile, readPem, stringOption, TRANSPORT_USAGE, transportOptions, UsageError } from '../net/options.js';
@@ -54,9 +54,15 @@ export const connect: Command = {
     insecure: { type: 'boolean' },
     timeout: { type: 'string' },
   },
+  positionals: true,
   async run(values, positionals) {
     const [target, ...extra] = positionals;
     if (!target || extra.length > 0) throw new UsageError('give exactly one target, e.g. [::1]:9292');
+    try {
+      parseTarget(target);
+    } catch (error) {
+      throw new UsageError((error as Error).message);
+    }
     const json = values['json'] === true;
     const ca = readPem(values, 'ca');
     const insecure = values['insecure'] === true;

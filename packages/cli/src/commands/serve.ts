@@ -2,6 +2,7 @@
 // files clients send (answering each with a receipt) and echoes echo streams.
 import { createHash } from 'node:crypto';
 import { createWriteStream, writeFileSync, type WriteStream } from 'node:fs';
+import { isIPv6 } from 'node:net';
 import { Duplex, type Readable } from 'node:stream';
 import { createSelfSignedCertificate, formatAddress, type StoqConnection } from '@stoq/transport';
 import { ExitCode, type Command } from '../command.js';
@@ -95,6 +96,8 @@ export const serve: Command = {
     // Options first: a usage error must not leave a certificate file behind.
     const port = portOption(values, 9292);
     const datapath = datapathOf(values);
+    const listenAddress = stringOption(values, 'address') ?? '::';
+    if (!isIPv6(listenAddress.replace(/^\[(.*)\]$/, '$1'))) throw new UsageError(`--address must be an IPv6 address (STOQ is IPv6-only), got ${listenAddress}`);
     let cert = readPem(values, 'cert');
     let key = readPem(values, 'key');
     if (values['self-signed']) {
@@ -109,7 +112,7 @@ export const serve: Command = {
     }
     const ifname = stringOption(values, 'interface');
     const transport = await createTransport({
-      address: stringOption(values, 'address') ?? '::',
+      address: listenAddress,
       port,
       datapath,
       ...(ifname ? { interface: ifname } : {}),

@@ -2,7 +2,7 @@
 // per verdict, conntrack states and AF_XDP socket health — refreshed every interval.
 import { ExitCode, type Command } from '../command.js';
 import { numberOption } from '../net/options.js';
-import { closeInstances, selectInstances, type StoqInstance } from '../inspect/discover.js';
+import { closeInstances, programStillLoaded, selectInstances, type StoqInstance } from '../inspect/discover.js';
 import { rates, type Rates } from '../inspect/rates.js';
 import { readConntrack, readStats } from '../inspect/snapshot.js';
 import { readXskSockets, type XskReading } from '../inspect/xsk-diag.js';
@@ -97,6 +97,9 @@ export const top: Command = {
         const go = await Promise.race([tick, stopped.then(() => false)]);
         clearTimeout(timer);
         if (!go) break;
+        if (instance.programId !== null && programStillLoaded(instance.programId) === false) {
+          throw new Error(`stoq_xdp (program ${instance.programId}) went away`);
+        }
         const after = readStats(instance);
         const t1 = performance.now();
         if (!before || !after) throw new Error('stoq_stats could not be read (did the program go away?)');

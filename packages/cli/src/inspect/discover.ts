@@ -127,3 +127,17 @@ export function selectInstances(ifname: string | undefined): StoqInstance[] {
   closeInstances(all.filter((i) => !chosen.includes(i)));
   return chosen;
 }
+
+/**
+ * Whether the kernel still has program `id`. The maps `top` reads stay open (and readable)
+ * after their program is unloaded, so their counters alone cannot tell. null: unknown
+ * (no bpftool).
+ */
+export function programStillLoaded(id: number): boolean | null {
+  try {
+    execFileSync('bpftool', ['-j', 'prog', 'show', 'id', String(id)], { stdio: 'ignore', timeout: 10_000 });
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'ENOENT' ? null : false;
+  }
+}

@@ -24,6 +24,8 @@ export class UsageError extends Error {
 export function datapathOf(values: Record<string, unknown>): DatapathChoice {
   const d = values['datapath'] ?? 'auto';
   if (d !== 'auto' && d !== 'xdp' && d !== 'dgram') throw new UsageError(`--datapath must be auto, xdp or dgram, got ${String(d)}`);
+  // XDP is only ever attached to an interface named on purpose.
+  if (d === 'xdp' && typeof values['interface'] !== 'string') throw new UsageError('--datapath xdp needs --interface IF');
   return d;
 }
 
