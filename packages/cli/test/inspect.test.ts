@@ -78,4 +78,15 @@ describe.skipIf(!isRoot)('stoq maps / stoq top on a real stoq_xdp (lab veth)', (
     expect(code).toBe(0);
     expect(stdout.match(/verdicts \(per second\)/g)).toHaveLength(2);
   });
+
+  // Last: it ends the owner. top keeps the maps open, and maps outlive their program.
+  it('top exits 1 when the program it watches is unloaded', async () => {
+    const topChild = start([STOQ, 'top', '--interface', lab.a.ifname, '--interval', '0.2', '--json'], { lab, side: lab.a });
+    const done = finish(topChild, 30_000);
+    await firstJsonLine(topChild, 20_000);
+    owner.stdin?.end(); // the owner detaches and closes stoq_xdp
+    const { code, stderr } = await done;
+    expect(code).toBe(1);
+    expect(stderr).toMatch(/stoq_xdp \(program \d+\) went away/);
+  });
 });
