@@ -75,64 +75,80 @@ export interface FaultInjector {
 export async function attachFaults(lab: Lab, side: LabSide, rates: FaultRates = {}, options: FaultOptions = {}): Promise<FaultInjector> {
   const maxHoldMs = options.maxHoldMs ?? 2;
   if (!(Number.isInteger(maxHoldMs) && maxHoldMs >= 0 && maxHoldMs <= 1000)) throw new RangeError(`maxHoldMs ${maxHoldMs} is not an integer in [0, 1000]`);
+  // Checked before anything is attached (set() checks again on every later change).
+  permille(rates.loss);
+  permille(rates.duplicate);
+  permille(rates.reorder);
   const tc = (args: string[]) => lab.exec(side, 'tc', args);
   await tc(['qdisc', 'add', 'dev', side.ifname, 'clsact']);
-  await tc(['filter', 'add', 'dev', side.ifname, 'egress', 'bpf', 'direct-action', 'obj', faultsObjectPath, 'sec', 'tc']);
-  const filters = JSON.parse((await tc(['-j', 'filter', 'show', 'dev', side.ifname, 'egress'])).stdout) as Array<{ options?: { prog?: { id: number } } }>;
-  const progId = filters.find((f) => f.options?.prog)?.options?.prog?.id;
-  if (!progId) throw new Error(`fault injector not found on ${side.ifname} after attach`);
-  const prog = JSON.parse((await run('bpftool', ['-j', 'prog', 'show', 'id', String(progId)])).stdout) as { map_ids: number[] };
-  const maps = new Map<string, number>();
-  for (const id of prog.map_ids) {
-    const info = JSON.parse((await run('bpftool', ['-j', 'map', 'show', 'id', String(id)])).stdout) as { name: string };
-    maps.set(info.name, id);
-  }
-  const mapId = (name: string) => {
-    const id = maps.get(name);
-    if (id === undefined) throw new Error(`map ${name} missing from fault program ${progId}`);
-    return String(id);
-  };
-
-  // Nudges leave through this side's interface towards the other side.
-  const peer = side === lab.a ? lab.b : lab.a;
   let nudger: ChildProcess | null = null;
-  if (maxHoldMs > 0) {
-    nudger = lab.spawn(side, process.execPath, ['-e', NUDGER, peer.address, String(maxHoldMs)], { stdio: ['pipe', 'ignore', 'ignore'] });
-    nudger.on('error', () => {});
+  const detach = async () => {
+    nudger?.stdin?.end();
+    nudger?.kill();
+    await tc(['qdisc', 'del', 'dev', side.ifname, 'clsact']).catch(() => {});
+  };
+  try {
+    return await attached();
+  } catch (error) {
+    // Whatever failed after the qdisc went in must not leave it (the next attach would
+    // fail with "Exclusivity flag on"), nor a nudger running.
+    await detach();
+    throw error;
   }
 
-  const injector: FaultInjector = {
-    side,
-    async set(r) {
-      const value = [permille(r.loss), permille(r.duplicate), permille(r.reorder), 0].flatMap(hexU32);
-      await run('bpftool', ['map', 'update', 'id', mapId('fault_cfg'), 'key', 'hex', ...hexU32(0), 'value', 'hex', ...value]);
-      // Read it back: a proof check once saw 0 drops at 1 % over 832 packets, so make
-      // sure the rates the test relies on are the ones the program reads.
-      const stored = JSON.parse((await run('bpftool', ['-j', 'map', 'lookup', 'id', mapId('fault_cfg'), 'key', 'hex', ...hexU32(0)])).stdout) as
-        { value?: string[]; formatted?: { value: Record<string, number> } };
-      // bpftool prints raw bytes, plus the fields when the map has BTF.
-      const read = stored.formatted
-        ? [stored.formatted.value['loss_permille'], stored.formatted.value['dup_permille'], stored.formatted.value['reorder_permille'], 0].flatMap((v) => hexU32(v ?? -1))
-        : (stored.value ?? []).map((h) => h.replace(/^0x/, '').padStart(2, '0'));
-      if (read.join(' ') !== value.join(' ')) throw new Error(`fault_cfg on ${side.ifname} reads back ${read.join(' ')}, wrote ${value.join(' ')}`);
-    },
-    async counters() {
-      const dump = JSON.parse((await run('bpftool', ['-j', 'map', 'dump', 'id', mapId('fault_counters')])).stdout) as Array<{ key: number | string[]; value: number | string[] }>;
-      const out = Object.fromEntries(COUNTER_ORDER.map((k) => [k, 0])) as unknown as FaultCounters;
-      dump.forEach((entry, i) => {
-        const key = typeof entry.key === 'number' ? entry.key : Buffer.from(entry.key.map((h) => parseInt(h, 16))).readUInt32LE();
-        const value = typeof entry.value === 'number' ? entry.value : Number(Buffer.from(entry.value.map((h) => parseInt(h, 16))).readBigUInt64LE());
-        const name = COUNTER_ORDER[key ?? i];
-        if (name) out[name] = value;
-      });
-      return out;
-    },
-    async detach() {
-      nudger?.stdin?.end();
-      nudger?.kill();
-      await tc(['qdisc', 'del', 'dev', side.ifname, 'clsact']).catch(() => {});
-    },
-  };
-  await injector.set(rates);
-  return injector;
+  async function attached(): Promise<FaultInjector> {
+    await tc(['filter', 'add', 'dev', side.ifname, 'egress', 'bpf', 'direct-action', 'obj', faultsObjectPath, 'sec', 'tc']);
+    const filters = JSON.parse((await tc(['-j', 'filter', 'show', 'dev', side.ifname, 'egress'])).stdout) as Array<{ options?: { prog?: { id: number } } }>;
+    const progId = filters.find((f) => f.options?.prog)?.options?.prog?.id;
+    if (!progId) throw new Error(`fault injector not found on ${side.ifname} after attach`);
+    const prog = JSON.parse((await run('bpftool', ['-j', 'prog', 'show', 'id', String(progId)])).stdout) as { map_ids: number[] };
+    const maps = new Map<string, number>();
+    for (const id of prog.map_ids) {
+      const info = JSON.parse((await run('bpftool', ['-j', 'map', 'show', 'id', String(id)])).stdout) as { name: string };
+      maps.set(info.name, id);
+    }
+    const mapId = (name: string) => {
+      const id = maps.get(name);
+      if (id === undefined) throw new Error(`map ${name} missing from fault program ${progId}`);
+      return String(id);
+    };
+
+    // Nudges leave through this side's interface towards the other side.
+    const peer = side === lab.a ? lab.b : lab.a;
+    if (maxHoldMs > 0) {
+      nudger = lab.spawn(side, process.execPath, ['-e', NUDGER, peer.address, String(maxHoldMs)], { stdio: ['pipe', 'ignore', 'ignore'] });
+      nudger.on('error', () => {});
+    }
+
+    const injector: FaultInjector = {
+      side,
+      async set(r) {
+        const value = [permille(r.loss), permille(r.duplicate), permille(r.reorder), 0].flatMap(hexU32);
+        await run('bpftool', ['map', 'update', 'id', mapId('fault_cfg'), 'key', 'hex', ...hexU32(0), 'value', 'hex', ...value]);
+        // Read it back: a proof check once saw 0 drops at 1 % over 832 packets, so make
+        // sure the rates the test relies on are the ones the program reads.
+        const stored = JSON.parse((await run('bpftool', ['-j', 'map', 'lookup', 'id', mapId('fault_cfg'), 'key', 'hex', ...hexU32(0)])).stdout) as
+          { value?: string[]; formatted?: { value: Record<string, number> } };
+        // bpftool prints raw bytes, plus the fields when the map has BTF.
+        const read = stored.formatted
+          ? [stored.formatted.value['loss_permille'], stored.formatted.value['dup_permille'], stored.formatted.value['reorder_permille'], 0].flatMap((v) => hexU32(v ?? -1))
+          : (stored.value ?? []).map((h) => h.replace(/^0x/, '').padStart(2, '0'));
+        if (read.join(' ') !== value.join(' ')) throw new Error(`fault_cfg on ${side.ifname} reads back ${read.join(' ')}, wrote ${value.join(' ')}`);
+      },
+      async counters() {
+        const dump = JSON.parse((await run('bpftool', ['-j', 'map', 'dump', 'id', mapId('fault_counters')])).stdout) as Array<{ key: number | string[]; value: number | string[] }>;
+        const out = Object.fromEntries(COUNTER_ORDER.map((k) => [k, 0])) as unknown as FaultCounters;
+        dump.forEach((entry, i) => {
+          const key = typeof entry.key === 'number' ? entry.key : Buffer.from(entry.key.map((h) => parseInt(h, 16))).readUInt32LE();
+          const value = typeof entry.value === 'number' ? entry.value : Number(Buffer.from(entry.value.map((h) => parseInt(h, 16))).readBigUInt64LE());
+          const name = COUNTER_ORDER[key ?? i];
+          if (name) out[name] = value;
+        });
+        return out;
+      },
+      detach,
+    };
+    await injector.set(rates);
+    return injector;
+  }
 }

@@ -46,6 +46,16 @@ describe.skipIf(!isRoot)('transfers under injected faults (tc egress on both vet
   }
   cases.push(['all three at 5%', { loss: 0.05, duplicate: 0.05, reorder: 0.05 }, 'dropped']);
 
+  it('a refused rate attaches nothing, so the next attach on that side works', async () => {
+    // Side B carries an injector from beforeAll: take it off, fail an attach, attach again.
+    const [, b] = injectors;
+    await b!.detach();
+    await expect(attachFaults(lab, lab.b, { loss: 1.5 })).rejects.toThrow(/not in \[0, 1\]/);
+    const qdiscs = (await lab.exec(lab.b, 'tc', ['qdisc', 'show', 'dev', lab.b.ifname])).stdout;
+    expect(qdiscs).not.toMatch(/clsact/);
+    injectors[1] = await attachFaults(lab, lab.b); // "Exclusivity flag on" if the clsact had stayed
+  });
+
   it('a reordered datagram waits for a successor at most about maxHoldMs (2 ms): a nudge sends it', async () => {
     const GAP_MS = 60;
     const COUNT = 10;
