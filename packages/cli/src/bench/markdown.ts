@@ -13,10 +13,12 @@ export function renderMarkdown(tables: readonly BenchTable[], header: string): s
     const modes = Object.entries(t.modes).map(([k, v]) => `${k}: ${v}`).join('; ');
     parts.push(`### ${t.title} (${t.unit}, ${t.higherIsBetter ? 'higher' : 'lower'} is better)`, '');
     if (modes) parts.push(`Modes observed: ${modes}`, '');
-    parts.push(`| | ${t.columns.join(' | ')} | ratio |`, `|---|${t.columns.map(() => '---:').join('|')}|---:|`);
+    // One column (a cost, a ceiling): nothing to compare, so no ratio column.
+    const compared = t.columns.length > 1;
+    parts.push(`| | ${t.columns.join(' | ')} |${compared ? ' ratio |' : ''}`, `|---|${t.columns.map(() => '---:').join('|')}|${compared ? '---:|' : ''}`);
     for (const row of t.rows) {
       const r = ratio(t, row.values);
-      parts.push(`| ${row.label} | ${row.values.map(cell).join(' | ')} | ${r == null ? 'n/a' : `${r.toFixed(2)}×`} |`);
+      parts.push(`| ${row.label} | ${row.values.map(cell).join(' | ')} |${compared ? ` ${r == null ? 'n/a' : `${r.toFixed(2)}×`} |` : ''}`);
     }
     for (const note of t.notes ?? []) parts.push('', `> ${note}`);
     parts.push('');

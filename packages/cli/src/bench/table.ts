@@ -17,6 +17,8 @@ export interface BenchTable {
 
 /** Ratio of the last column to the baseline (first), oriented so > 1 means better. */
 export function ratio(table: BenchTable, values: ReadonlyArray<number | null>): number | null {
+  // A one-column table (a cost, a ceiling) compares nothing: no "1.00×".
+  if (values.length < 2) return null;
   const base = values[0];
   const last = values[values.length - 1];
   if (base == null || last == null || base === 0 || last === 0) return null;

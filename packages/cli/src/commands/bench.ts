@@ -31,7 +31,7 @@ export const bench: Command = {
     '  --markdown FILE  the tables as Markdown (also printed on stdout)',
     '  --svg FILE       a bar chart of every table',
     '',
-    'Measures, in one lab (two namespaces, one veth): packet rate at 64/256 B, QUIC throughput',
+    'Measures, in one lab (a private namespace joined by a veth to this one, where XDP attaches): packet rate at 64/256 B, QUIC throughput',
     'per write size, echo latency idle and under load, receiver CPU at three loads, the XDP early',
     'drop rate, stoq_xdp per-packet cost and the in-memory quiche ceiling. Rows the eBPF path cannot',
     'run yet say why. Progress goes to stderr.',
