@@ -130,7 +130,7 @@ export function fromNative(error: unknown, fallback: BpfErrorCode, context: Cont
     // Walking BPF object ids (BPF_MAP_GET_NEXT_ID) needs CAP_SYS_ADMIN, whatever else is granted.
     return new BpfError(`${e.message}${where}`, {
       ...base, code: 'STOQ_ERR_BPF_PERMISSION',
-      hint: 'finding maps by name walks every BPF map id, which needs CAP_SYS_ADMIN: run as root, or add cap_sys_admin to the capabilities',
+      hint: `${permissionHint()}; finding maps by name also walks every BPF map id, which needs CAP_SYS_ADMIN (add cap_sys_admin)`,
     });
   }
   if (n === E.EPERM || n === E.EACCES) {
