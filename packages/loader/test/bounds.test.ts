@@ -3,7 +3,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BpfObject } from '../src/index.ts';
 import { native } from '../src/binding.ts';
-import { frame, SUM_ITER_OBJECT, u32, u64, VERDICTS_OBJECT } from './support/fixtures.ts';
+import { frame, u32, u64, VERDICTS_OBJECT } from './support/fixtures.ts';
+import { useIteratorObjects } from './support/iterator-objects.ts';
 
 const invalid = expect.objectContaining({ code: 'STOQ_ERR_INVALID_ARGUMENT', errnoCode: 'EINVAL' });
 const nativeEinval = (what: RegExp) => expect.objectContaining({ errno: 22, message: expect.stringMatching(what) });
@@ -38,21 +39,12 @@ describe('testRun sizes', () => {
 });
 
 describe('iterator read sizes', () => {
-  let maps: BpfObject;
-  let iterators: BpfObject;
-  beforeAll(async () => {
-    maps = await BpfObject.load(VERDICTS_OBJECT);
-    iterators = await BpfObject.load(SUM_ITER_OBJECT);
-  });
-  afterAll(() => {
-    iterators?.close();
-    maps?.close();
-  });
+  const objects = useIteratorObjects();
 
   it('maxBytes past 1 GiB is an argument error, not a wrap to 0', () => {
-    const map = maps.map('by_first_byte');
+    const map = objects.maps.map('by_first_byte');
     map.update(u32(1), u64(5n));
-    const iterator = iterators.program('sum_values').attachIterator({ map });
+    const iterator = objects.iterators.program('sum_values').attachIterator({ map });
     try {
       expect(() => iterator.read(2 ** 32)).toThrow(invalid);
       expect(() => iterator.read(2 ** 30 + 1)).toThrow(invalid);
@@ -66,7 +58,7 @@ describe('iterator read sizes', () => {
   });
 
   it('the addon refuses a wrapped maxBytes itself', () => {
-    const linkFd = native.iterLinkCreate(iterators.program('sum_values').fd, maps.map('by_first_byte').fd);
+    const linkFd = native.iterLinkCreate(objects.iterators.program('sum_values').fd, objects.maps.map('by_first_byte').fd);
     try {
       expect(() => native.iterRead(linkFd, 2 ** 32)).toThrow(nativeEinval(/maxBytes/)); // was E2BIG: 2**32 wrapped to 0
       expect(native.iterRead(linkFd, 2 ** 30).length).toBe(16);

@@ -10,6 +10,7 @@ import { available } from './source.js';
 import { datapathSource } from './sources/datapath.js';
 import { processSource } from './sources/process.js';
 import type { XdpStatsData } from './sources/xdp-stats.js';
+import { thrown } from '../test/helpers/thrown.js';
 
 describe('MetricsCollector', () => {
   it('derives per-verdict rates from successive stats readings on the injected clock', async () => {
@@ -133,15 +134,6 @@ function statsSource() {
     name: 'xdp_stats',
     collect: () => available<XdpStatsData>({ counters: { rx_packets: 1, rx_bytes: 60 }, sizeHistogram: [1], sizeBucketLimits: [Infinity] }),
   };
-}
-
-function thrown(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected a throw');
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

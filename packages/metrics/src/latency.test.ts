@@ -2,6 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { StoqMetricsError } from './errors.js';
 import { LatencyRecorder } from './latency.js';
+import { thrown } from '../test/helpers/thrown.js';
 
 describe('LatencyRecorder', () => {
   it('is empty until something is recorded', () => {
@@ -80,11 +81,3 @@ describe('LatencyRecorder', () => {
   });
 });
 
-function thrown(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected a throw');
-}
