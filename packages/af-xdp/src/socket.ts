@@ -315,7 +315,6 @@ export class XskSocket extends EventEmitter {
     this.#polling = true;
   }
 
-  // Only for a `max` other than the default, so the usual call pays one comparison.
   /**
    * The four batch arrays share one natively allocated buffer. postMessage and
    * structuredClone copy it, but ArrayBuffer.prototype.transfer() (Node ≥ 22) detaches
@@ -328,6 +327,7 @@ export class XskSocket extends EventEmitter {
     }
   }
 
+  // Only for a `max` other than the default, so the usual call pays one comparison.
   #checkMax(operation: string, max: unknown): number {
     if (typeof max !== 'number' || !Number.isInteger(max) || max < 0) {
       throw invalidArgument(operation, `${operation}: max must be a non-negative integer, got ${String(max)}`);
