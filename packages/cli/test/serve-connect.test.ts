@@ -86,3 +86,39 @@ describe.skipIf(!isRoot)('stoq serve / stoq connect across the lab veth', () => 
     });
   });
 });
+
+describe('stoq connect against a server that answers wrongly', () => {
+  it('--echo exits 1 when what comes back differs; a file without a receipt exits 1 with a message', async () => {
+    const { StoqTransport, createSelfSignedCertificate } = await import('@stoq/transport');
+    const { cert, key } = await createSelfSignedCertificate({ hostnames: ['localhost'] });
+    const certFile = join(dir, 'liar.pem');
+    writeFileSync(certFile, cert);
+    const server = await StoqTransport.create({ address: '::1', port: 0, tls: { cert, key } });
+    // Echo streams (first byte 'E') come back upper-cased; file streams get no receipt.
+    server.on('connection', (conn) => conn.on('stream', (stream) => {
+      stream.on('error', () => {});
+      if (!('write' in stream)) return void stream.resume();
+      let first = true;
+      let echo = false;
+      stream.on('data', (chunk: Buffer) => {
+        const body = first ? chunk.subarray(1) : chunk; // the stream's kind byte stays here
+        if (first ? chunk[0] === 0x45 : echo) stream.write(Buffer.from(body.toString('latin1').toUpperCase(), 'latin1'));
+        if (first) echo = chunk[0] === 0x45;
+        first = false;
+      });
+      stream.on('end', () => stream.end());
+    }));
+    try {
+      const target = `[::1]:${server.address().port}`;
+      const echo = await run([STOQ, 'connect', target, '--echo', '--ca', certFile], { input: 'hello\n' });
+      expect([echo.code, echo.stdout]).toEqual([1, 'HELLO\n']);
+      expect(echo.stderr).toMatch(/MISMATCH: sent 6 bytes, 6 came back different/);
+      const file = await run([STOQ, 'connect', target, '--file', input, '--ca', certFile]);
+      expect(file.code).toBe(1);
+      expect(file.stderr).toMatch(/no receipt from \[::1\]:\d+/);
+      expect(file.stderr).not.toMatch(/SyntaxError|\n\s+at /);
+    } finally {
+      await server.close();
+    }
+  });
+});

@@ -35,7 +35,7 @@ export const connect: Command = {
     '',
     '  TARGET            e.g. [::1]:9292 or [fd00::2]:9292',
     '  --file FILE       send FILE (default: stdin)',
-    '  --echo            send stdin (or --file) on an echo stream and write what comes back to stdout',
+    '  --echo            send stdin (or --file) on an echo stream, write what comes back to stdout, exit 1 unless it is what was sent',
     '  --server-name N   TLS server name the certificate must match (default localhost)',
     '  --ca FILE         trust this CA / self-signed certificate (PEM)',
     '  --insecure        do not verify the server certificate at all (throwaway tests only)',
@@ -98,7 +98,15 @@ export const connect: Command = {
         hash.update(b);
         bytes += b.byteLength;
       });
-      const answer = await collect(stream, values['echo'] ? writeOut : undefined);
+      // An echo is checked like a file: what comes back must be what went out.
+      const echoHash = createHash('sha256');
+      let echoedBytes = 0;
+      const echoChunk = (b: Buffer) => {
+        echoHash.update(b);
+        echoedBytes += b.byteLength;
+        return writeOut(b);
+      };
+      const answer = await collect(stream, values['echo'] ? echoChunk : undefined);
       await sending;
       const seconds = (performance.now() - started) / 1000;
       const sha256 = hash.digest('hex');
@@ -106,10 +114,19 @@ export const connect: Command = {
       await conn.close();
       const summary = { target: formatAddress(conn.remoteAddress), datapath: status.datapath, status, bytes, seconds, bitsPerSecond: (bytes * 8) / seconds, sha256 };
       if (values['echo']) {
-        if (json) console.error(JSON.stringify({ ...summary, echoed: true }));
-        return ExitCode.OK;
+        const intact = echoedBytes === bytes && echoHash.digest('hex') === sha256;
+        if (json) console.error(JSON.stringify({ ...summary, echoed: true, echoedBytes, intact }));
+        else if (!intact) console.error(`MISMATCH: sent ${bytes} bytes, ${echoedBytes} came back${echoedBytes === bytes ? ' different' : ''}`);
+        return intact ? ExitCode.OK : ExitCode.FAILURE;
       }
-      const receipt = JSON.parse(answer.toString('utf8')) as Receipt;
+      let receipt: Receipt;
+      try {
+        receipt = JSON.parse(answer.toString('utf8')) as Receipt;
+      } catch {
+        // A server that closed without its receipt (or something that is not stoq serve).
+        console.error(`no receipt from ${summary.target}: the stream ended with ${answer.byteLength} bytes that are not one`);
+        return ExitCode.FAILURE;
+      }
       const intact = receipt.bytes === bytes && receipt.sha256 === sha256;
       if (json) console.log(JSON.stringify({ ...summary, receipt, intact }));
       else {
