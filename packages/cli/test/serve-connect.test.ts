@@ -87,6 +87,35 @@ describe.skipIf(!isRoot)('stoq serve / stoq connect across the lab veth', () => 
   });
 });
 
+describe('stoq serve --output with two clients at once', () => {
+  it('refuses the second file transfer while the first writes the file, then serves the next', async () => {
+    const output = join(dir, 'out-shared.bin');
+    const cert = join(dir, 'shared.pem');
+    const server = await startServer(['--address', '::1', '--output', output, '--cert-out', cert]);
+    try {
+      // The first transfer stays open (its stdin is ours) while the second arrives.
+      const first = start([STOQ, 'connect', `[::1]:${server.port}`, '--ca', cert, '--json']);
+      const firstDone = finish(first, 60_000);
+      first.stdin!.write('first part, ');
+      await new Promise((r) => setTimeout(r, 500));
+      const second = await run([STOQ, 'connect', `[::1]:${server.port}`, '--file', input, '--ca', cert]);
+      expect(second.code).toBe(1);
+      first.stdin!.end('the end\n');
+      const done = await firstDone;
+      expect(done.code, done.stderr).toBe(0);
+      expect(JSON.parse(done.stdout)).toMatchObject({ intact: true });
+      expect(readFileSync(output, 'utf8')).toBe('first part, the end\n');
+      // Free again afterwards.
+      const third = await run([STOQ, 'connect', `[::1]:${server.port}`, '--file', input, '--ca', cert]);
+      expect(third.code, third.stderr).toBe(0);
+      expect(readFileSync(output).equals(payload)).toBe(true);
+    } finally {
+      server.child.kill('SIGINT');
+      await server.done;
+    }
+  });
+});
+
 describe('stoq connect against a server that answers wrongly', () => {
   it('--echo exits 1 when what comes back differs; a file without a receipt exits 1 with a message', async () => {
     const { StoqTransport, createSelfSignedCertificate } = await import('@stoq/transport');

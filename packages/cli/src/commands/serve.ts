@@ -17,35 +17,50 @@ interface Served {
   sha256?: string;
 }
 
-async function handleStream(stream: Duplex, output: string | undefined): Promise<Omit<Served, 'peer'>> {
+/** The --output file, written by one file transfer at a time (two would interleave in it). */
+interface OutputFile {
+  readonly path: string | undefined;
+  busy: boolean;
+}
+
+async function handleStream(stream: Duplex, output: OutputFile): Promise<Omit<Served, 'peer'>> {
   const hash = createHash('sha256');
   let kind: number | null = null;
   let bytes = 0;
   let sink: NodeJS.WritableStream | null = null;
-  for await (const chunk of stream.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>) {
-    let data = chunk;
-    if (kind === null) {
-      kind = data[0] ?? null;
-      data = data.subarray(1);
-      if (kind === KIND_FILE && output) sink = output === '-' ? process.stdout : createWriteStream(output);
-      else if (kind !== KIND_FILE && kind !== KIND_ECHO) throw new Error(`unknown stream kind 0x${kind?.toString(16)}`);
+  let owned = false;
+  try {
+    for await (const chunk of stream.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>) {
+      let data = chunk;
+      if (kind === null) {
+        kind = data[0] ?? null;
+        data = data.subarray(1);
+        if (kind === KIND_FILE && output.path) {
+          if (output.busy) throw new Error(`--output ${output.path} is being written by another transfer (one at a time)`);
+          output.busy = true;
+          owned = true;
+          sink = output.path === '-' ? process.stdout : createWriteStream(output.path);
+        } else if (kind !== KIND_FILE && kind !== KIND_ECHO) throw new Error(`unknown stream kind 0x${kind?.toString(16)}`);
+      }
+      bytes += data.byteLength;
+      if (kind === KIND_ECHO) {
+        if (!stream.write(data)) await new Promise((r) => stream.once('drain', r));
+        continue;
+      }
+      hash.update(data);
+      if (sink && !sink.write(data)) await new Promise<void>((r) => sink!.once('drain', () => r()));
     }
-    bytes += data.byteLength;
     if (kind === KIND_ECHO) {
-      if (!stream.write(data)) await new Promise((r) => stream.once('drain', r));
-      continue;
+      stream.end();
+      return { kind: 'echo', bytes };
     }
-    hash.update(data);
-    if (sink && !sink.write(data)) await new Promise<void>((r) => sink!.once('drain', () => r()));
+    if (sink && sink !== process.stdout) await new Promise<void>((resolve, reject) => (sink as WriteStream).end((err?: Error | null) => (err ? reject(err) : resolve())));
+    const receipt: Receipt = { bytes, sha256: hash.digest('hex') };
+    stream.end(JSON.stringify(receipt));
+    return { kind: 'file', ...receipt };
+  } finally {
+    if (owned) output.busy = false;
   }
-  if (kind === KIND_ECHO) {
-    stream.end();
-    return { kind: 'echo', bytes };
-  }
-  if (sink && sink !== process.stdout) await new Promise<void>((resolve, reject) => (sink as WriteStream).end((err?: Error | null) => (err ? reject(err) : resolve())));
-  const receipt: Receipt = { bytes, sha256: hash.digest('hex') };
-  stream.end(JSON.stringify(receipt));
-  return { kind: 'file', ...receipt };
 }
 
 function peerClosed(conn: StoqConnection, limitMs: number): Promise<void> {
@@ -118,7 +133,7 @@ export const serve: Command = {
       ...(ifname ? { interface: ifname } : {}),
       tls: { cert, key },
     });
-    const output = stringOption(values, 'output');
+    const output: OutputFile = { path: stringOption(values, 'output'), busy: false };
     const once = values['once'] === true;
     let finish: (code: number) => void = () => undefined;
     const finished = new Promise<number>((resolve) => (finish = resolve));
