@@ -143,7 +143,10 @@ describe('closing', () => {
     const { client, conn, peer } = await connected();
     const serverConn = await peer;
     const stream = await conn.openStream();
+    // The server has the stream (and the handshake is confirmed) before the close.
+    const arrived = once(serverConn, 'stream');
     stream.write('open');
+    await arrived;
     const errors: unknown[] = [];
     stream.on('error', (e) => errors.push(e));
     const closed = once(stream, 'close');

@@ -97,7 +97,12 @@ export interface StoqTransportEvents {
 /** Datagrams taken from the core per round, and rounds per event-loop turn before yielding. */
 const TRANSMIT_BUDGET = 256;
 const TRANSMIT_ROUNDS = 4;
-const CLOSE_SEND_LIMIT_MS = 1000;
+/**
+ * How long close() waits for every connection's CONNECTION_CLOSE to go out. Normally a
+ * few ms (sending needs no answer); the margin is for a stalled process (a loaded CI
+ * machine once took over 1 s, and the connection's streams then failed as forced).
+ */
+const CLOSE_SEND_LIMIT_MS = 3000;
 /** setTimeout() fires at once beyond this; a later deadline is simply re-armed. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
