@@ -146,7 +146,8 @@ describe('closing', () => {
     // The server has the stream (and the handshake is confirmed) before the close.
     const arrived = once(serverConn, 'stream');
     stream.write('open');
-    await arrived;
+    const [serverStream] = (await arrived) as [NodeJS.EventEmitter];
+    serverStream.on('error', () => {}); // open when the client closes: STOQ_ERR_PEER_CLOSED there, as documented
     const errors: unknown[] = [];
     stream.on('error', (e) => errors.push(e));
     const closed = once(stream, 'close');
