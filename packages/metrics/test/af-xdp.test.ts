@@ -4,7 +4,7 @@
 // must report the socket, its kernel statistics and the copies it really made.
 import { join } from 'node:path';
 import { XskSocket } from '@stoq/af-xdp';
-import { withLab } from '@stoq/netlab';
+import { withLab, type Lab } from '@stoq/netlab';
 import parsePrometheusTextFormat from 'parse-prometheus-text-format';
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
@@ -14,6 +14,28 @@ const isRoot = process.getuid?.() === 0;
 if (!isRoot) console.warn('AF_XDP source test skipped: AF_XDP sockets and the lab need root');
 
 const COUNT = 200;
+
+/**
+ * Sends COUNT datagrams from the lab's peer to `socket`'s interface and drains what
+ * arrives; returns how many frames it received (within 2 s of the send).
+ */
+async function receiveFromPeer(lab: Lab, socket: XskSocket): Promise<number> {
+  let received = 0;
+  const drain = () => {
+    for (let batch = socket.receive(); batch.count > 0; batch = socket.receive()) {
+      received += batch.count;
+      batch.release();
+    }
+  };
+  socket.on('readable', drain);
+  try {
+    await lab.exec(lab.b, process.execPath, [join(import.meta.dirname, 'helpers/udp-sender.mjs'), lab.a.address, '9292', String(COUNT), '200'], 30_000);
+    for (let i = 0; i < 100 && received < COUNT; i++) await new Promise((resolve) => setTimeout(resolve, 20));
+  } finally {
+    socket.off('readable', drain);
+  }
+  return received;
+}
 
 describe.skipIf(!isRoot)('AF_XDP source over a real socket (copy mode, veth)', () => {
   it('counts the socket, its received frames as memcpy operations, and goes unavailable once closed', async () => {
@@ -28,17 +50,7 @@ describe.skipIf(!isRoot)('AF_XDP source over a real socket (copy mode, veth)', (
             process: processSource({ umemBytes: () => [...open].reduce((n, s) => n + s.umem.frameCount * s.umem.frameSize, 0) }),
           },
         });
-        let received = 0;
-        const drain = () => {
-          for (let batch = socket.receive(); batch.count > 0; batch = socket.receive()) {
-            received += batch.count;
-            batch.release();
-          }
-        };
-        socket.on('readable', drain);
-        await lab.exec(lab.b, process.execPath, [join(import.meta.dirname, 'helpers/udp-sender.mjs'), lab.a.address, '9292', String(COUNT), '200'], 30_000);
-        for (let i = 0; i < 100 && received < COUNT; i++) await new Promise((resolve) => setTimeout(resolve, 20));
-        socket.off('readable', drain);
+        const received = await receiveFromPeer(lab, socket);
         expect(received).toBeGreaterThanOrEqual(COUNT); // the default program redirects the whole queue (MLD too)
 
         const snapshot = await collector.collect();
@@ -82,19 +94,9 @@ describe.skipIf(!isRoot)('AF_XDP source over a real socket (copy mode, veth)', (
 
       const first = XskSocket.open({ ifname: lab.a.ifname, queueId: 0, mode: 'copy' });
       open.add(first);
-      let received = 0;
-      const drain = () => {
-        for (let batch = first.receive(); batch.count > 0; batch = first.receive()) {
-          received += batch.count;
-          batch.release();
-        }
-      };
-      first.on('readable', drain);
       let stats: ReturnType<XskSocket['statistics']>;
       try {
-        await lab.exec(lab.b, process.execPath, [join(import.meta.dirname, 'helpers/udp-sender.mjs'), lab.a.address, '9292', String(COUNT), '200'], 30_000);
-        for (let i = 0; i < 100 && received < COUNT; i++) await new Promise((resolve) => setTimeout(resolve, 20));
-        first.off('readable', drain);
+        await receiveFromPeer(lab, first);
         stats = first.statistics();
         expect(await scrape('stoq_datapath_memcpy_packets_total')).toBe(stats.socket.rxPackets + stats.socket.txPackets);
       } finally {
