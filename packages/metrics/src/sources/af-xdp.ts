@@ -76,7 +76,7 @@ export function afXdpSource(sockets: () => Iterable<AfXdpSocketLike>): MetricSou
         copySockets: list.length - zerocopySockets,
         totals,
         zerocopyPackets: byMode['zerocopy'] ?? 0,
-        copyPackets: Object.entries(byMode).reduce((sum, [mode, n]) => (mode === 'zerocopy' ? sum : sum + n), 0),
+        copyPackets: byMode['copy'] ?? 0,
       });
     },
   };

@@ -10,7 +10,6 @@ export class CumulativeTotals<K> {
   #last = new Map<K, Readonly<Record<string, number>>>();
   readonly #retired: Record<string, number> = {};
   readonly #gauges: ReadonlySet<string>;
-
   readonly #retireDropOnly: boolean;
 
   /**
