@@ -19,9 +19,8 @@ struct MappingHint {
 };
 
 // Runs when V8 collects the ArrayBuffer: the last JS view is gone, so unmap.
-void UnmapArea(Napi::Env env, void* data, MappingHint* hint) {
+void UnmapArea(Napi::Env, void*, MappingHint* hint) {
   munmap(hint->mapping.raw, hint->mapping.rawSize);
-  Napi::MemoryManagement::AdjustExternalMemory(env, -static_cast<int64_t>(hint->mapping.rawSize));
   delete hint;
 }
 
@@ -52,8 +51,9 @@ Umem::Umem(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Umem>(info) {
   if (int err = MapAnonymous(size_, opts.Get("hugePages").ToBoolean().Value(), &mapping)) ThrowErrno(env, "mmap(umem)", err);
   area_ = mapping.area;
   // The buffer owns the mapping from here on: its finalizer unmaps it.
+  // V8 counts the buffer's length as external memory itself (process.memoryUsage().external);
+  // the huge-page alignment slack beyond it is never touched, so it costs nothing.
   Napi::ArrayBuffer buffer = Napi::ArrayBuffer::New(env, area_, size_, UnmapArea, new MappingHint{mapping});
-  Napi::MemoryManagement::AdjustExternalMemory(env, static_cast<int64_t>(mapping.rawSize));
   buffer_ = Napi::Persistent(buffer);
 
   config_.fill_size = opts.Get("fillSize").As<Napi::Number>().Uint32Value();

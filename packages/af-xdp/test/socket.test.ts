@@ -242,6 +242,29 @@ describe.skipIf(!isRoot)('sockets on a veth lab', () => {
     expect(collected).toBe(true);
   });
 
+  it('the UMEM and the batch arrays count as V8 external memory, so the GC weighs them', async () => {
+    // Both are external ArrayBuffers, whose length V8 counts by itself.
+    const before = process.memoryUsage().external;
+    const umem = Umem.create({ frameCount: 4096, frameSize: 2048 });
+    try {
+      const umemBytes = 4096 * 2048;
+      const afterUmem = process.memoryUsage().external;
+      expect(afterUmem - before).toBeGreaterThanOrEqual(umemBytes);
+      expect(afterUmem - before).toBeLessThan(umemBytes + 64 * 1024);
+      const socket = await openWhenFree(() => XskSocket.open({ ifname: lab.a.ifname, queueId: 1, umem, batchSize: 4096 }));
+      try {
+        // Four arrays of 4096 Uint32 (64 KiB), allocated natively.
+        const batchBytes = process.memoryUsage().external - afterUmem;
+        expect(batchBytes).toBeGreaterThanOrEqual(4 * 4096 * 4);
+        expect(batchBytes).toBeLessThan(2 * 4 * 4096 * 4);
+      } finally {
+        socket.close();
+      }
+    } finally {
+      umem.destroy();
+    }
+  });
+
   it('a process without capabilities gets STOQ_ERR_XSK_PERMISSION with a hint', async () => {
     const { stdout } = await run('setpriv', [
       '--reuid=65534', '--regid=65534', '--clear-groups', '--inh-caps=-all', '--bounding-set=-all',
