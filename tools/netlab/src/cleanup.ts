@@ -1,5 +1,5 @@
 // Process-wide registry of labs still alive, torn down synchronously on exit and on
-// SIGINT/SIGTERM so an interrupted test run leaves no namespace or veth behind.
+// SIGINT/SIGTERM/SIGHUP (a closed terminal) so an interrupted test run leaves no namespace or veth behind.
 import { runSync } from './run.js';
 
 type Teardown = () => void;
@@ -26,8 +26,7 @@ export function registerLab(name: string, teardown: Teardown): void {
   if (!hooked) {
     hooked = true;
     process.on('exit', teardownAll);
-    process.once('SIGINT', onSignal);
-    process.once('SIGTERM', onSignal);
+    for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.once(signal, onSignal);
   }
 }
 

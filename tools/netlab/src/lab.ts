@@ -4,6 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import type { ChildProcess, SpawnOptions } from 'node:child_process';
 import { destroySync, registerLab, unregisterLab } from './cleanup.js';
+import { chooseIpv4Subnet } from './ipv4.js';
 import { forgetOwner, recordOwner, reapOrphanLabs } from './owners.js';
 import { run, spawnTracked, type RunResult } from './run.js';
 
@@ -140,8 +141,7 @@ export async function createLab(options: LabOptions = {}): Promise<Lab> {
     if (nsA) await run('ip', ['link', 'set', ifA, 'netns', nsA]);
     await run('ip', ['link', 'set', ifB, 'netns', nsB]);
 
-    // 198.18.0.0/15 split into /24s by the lab id, so parallel labs never overlap.
-    const v4 = `198.${18 + (parseInt(id.slice(0, 2), 16) & 1)}.${parseInt(id.slice(2, 4), 16)}`;
+    const v4 = options.ipv4 ? await chooseIpv4Subnet(id, options.hostSide === true) : '';
     const sides = [
       { label: 'a' as const, netns: nsA, ifname: ifA, address: canonicalIpv6(`${prefix}::1`), ...(options.ipv4 ? { address4: `${v4}.1` } : {}) },
       { label: 'b' as const, netns: nsB, ifname: ifB, address: canonicalIpv6(`${prefix}::2`), ...(options.ipv4 ? { address4: `${v4}.2` } : {}) },

@@ -6,6 +6,7 @@ import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { createLab, run, withLab } from '../src/index.js';
+import { chooseIpv4Subnet } from '../src/ipv4.js';
 
 const cli = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
 
@@ -54,6 +55,19 @@ describe('network lab', () => {
     });
   });
 
+  it("a host-side IPv4 lab skips a /24 already on the caller's namespace", async () => {
+    await withLab({ ipv4: true, hostSide: true }, async (lab) => {
+      const taken = (lab.a.address4 ?? '').split('.').slice(0, 3).join('.');
+      const [, second = 0, third = 0] = taken.split('.').map(Number);
+      // An id whose own /24 is the one lab A holds on this namespace now.
+      const clashingId = (((second - 18) << 8) | third).toString(16).padStart(4, '0') + '00';
+      expect(await chooseIpv4Subnet(clashingId, false)).toBe(taken);
+      const chosen = await chooseIpv4Subnet(clashingId, true);
+      expect(chosen).not.toBe(taken);
+      expect(chosen).toMatch(/^198\.1[89]\.\d+$/);
+    });
+  });
+
   it('tears down when fn throws', async () => {
     let ns: string | null = null;
     await expect(
@@ -65,7 +79,7 @@ describe('network lab', () => {
     expect(await namespaces()).not.toContain(ns);
   });
 
-  it('tears down when the owning process gets SIGINT', async () => {
+  it.each(['SIGINT', 'SIGTERM', 'SIGHUP'] as const)('tears down when the owning process gets %s', async (sig) => {
     const child = spawn(process.execPath, [cli, 'up'], { stdio: ['pipe', 'pipe', 'inherit'] });
     const exited = once(child, 'exit').then(([code]) => {
       throw new Error(`stoq-netlab exited early with ${code}`);
@@ -73,9 +87,9 @@ describe('network lab', () => {
     const [line] = (await Promise.race([once(child.stdout, 'data'), exited])) as [Buffer];
     const info = JSON.parse(line.toString()) as { b: { netns: string } };
     expect(await namespaces()).toContain(info.b.netns);
-    child.kill('SIGINT');
+    child.kill(sig);
     const [code, signal] = await once(child, 'exit');
-    expect(signal ?? code).toBe('SIGINT');
+    expect(signal ?? code).toBe(sig);
     expect(await namespaces()).not.toContain(info.b.netns);
   });
 
