@@ -7,6 +7,10 @@ function cell(value: number | null): string {
   return value.toFixed(digits);
 }
 
+function formatRatio(r: number | null): string {
+  return r == null ? 'n/a' : `${r.toFixed(2)}×`;
+}
+
 export function renderMarkdown(tables: readonly BenchTable[], header: string): string {
   const parts = [header];
   for (const t of tables) {
@@ -17,8 +21,8 @@ export function renderMarkdown(tables: readonly BenchTable[], header: string): s
     const compared = t.columns.length > 1;
     parts.push(`| | ${t.columns.join(' | ')} |${compared ? ' ratio |' : ''}`, `|---|${t.columns.map(() => '---:').join('|')}|${compared ? '---:|' : ''}`);
     for (const row of t.rows) {
-      const r = ratio(t, row.values);
-      parts.push(`| ${row.label} | ${row.values.map(cell).join(' | ')} |${compared ? ` ${r == null ? 'n/a' : `${r.toFixed(2)}×`} |` : ''}`);
+      const r = row.compared === false ? '—' : formatRatio(ratio(t, row.values));
+      parts.push(`| ${row.label} | ${row.values.map(cell).join(' | ')} |${compared ? ` ${r} |` : ''}`);
     }
     for (const note of t.notes ?? []) parts.push('', `> ${note}`);
     parts.push('');

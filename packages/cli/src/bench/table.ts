@@ -9,7 +9,11 @@ export interface BenchTable {
   readonly higherIsBetter: boolean;
   /** Column headers: the paths compared, baseline first (e.g. 'kernel (dgram)', 'eBPF (XDP + AF_XDP)'). */
   readonly columns: readonly string[];
-  readonly rows: ReadonlyArray<{ readonly label: string; readonly values: ReadonlyArray<number | null> }>;
+  /**
+   * `compared: false` marks a context row (what the sender offered, a loss %): its
+   * values differ by noise or point the other way, so a ratio there would mislead.
+   */
+  readonly rows: ReadonlyArray<{ readonly label: string; readonly values: ReadonlyArray<number | null>; readonly compared?: boolean }>;
   /** What was measured, as observed: XDP mode, AF_XDP bind mode, interface, … */
   readonly modes: Readonly<Record<string, string>>;
   readonly notes?: readonly string[];
