@@ -6,7 +6,7 @@ import { METRIC_CATALOG, type MetricDefinition } from './metric-catalog.js';
 
 /** What prom-client's Registry calls on a registered metric (`registerMetric` + `get()`). */
 interface RegistryMetric {
-  readonly name: string;
+  name: string;
   readonly help: string;
   readonly type: string;
   readonly aggregator: 'sum';
@@ -28,16 +28,17 @@ export function registerStoqMetrics(registry: Registry, collector: MetricsCollec
   if (taken.length > 0) {
     throw new StoqMetricsError('STOQ_ERR_METRIC_REGISTERED', 'registry', `already holds ${taken.join(', ')}; nothing was registered`);
   }
-  const registered: RegistryMetric[] = [];
+  // Kept by the name they were registered under: an OpenMetrics registry renames a counter on every scrape.
+  const registered: string[] = [];
   const unregister = () => {
-    for (const metric of registered.splice(0)) registry.removeSingleMetric(metric.name);
+    for (const name of registered.splice(0)) registry.removeSingleMetric(name);
   };
   try {
     // prom-client types registerMetric() with its Metric class, but the registry only uses
     // name/help/type/get()/reset() (the documented way to expose externally held values).
     for (const metric of metrics) {
       registry.registerMetric(metric as never);
-      registered.push(metric);
+      registered.push(metric.name);
     }
   } catch (error) {
     unregister(); // e.g. a registry whose registerMetric refuses one: leave it as it was
@@ -54,7 +55,9 @@ function toRegistryMetric(definition: MetricDefinition, snapshot: () => Promise<
     aggregator: 'sum',
     async get() {
       const values = definition.read(await snapshot()).map((sample) => ({ labels: { ...sample.labels }, value: sample.value }));
-      return { name: definition.name, help: definition.help, type: definition.type, aggregator: 'sum', values };
+      // The name the registry holds now, not the definition's: an OpenMetrics registry strips a
+      // counter's `_total` here and adds it back to each sample (else `…_total_total`).
+      return { name: this.name, help: definition.help, type: definition.type, aggregator: 'sum', values };
     },
     reset() {
       // Values live in the kernel and the sources, not here: nothing to reset.

@@ -3,7 +3,7 @@
 // registration on a real prom-client Registry that is all or nothing.
 import { Gauge, Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
-import { METRIC_CATALOG, MetricsCollector, quicSource, registerStoqMetrics, serveMetrics, StoqMetricsError } from '../src/index.js';
+import { available, METRIC_CATALOG, MetricsCollector, quicSource, registerStoqMetrics, serveMetrics, StoqMetricsError, type XdpStatsData } from '../src/index.js';
 
 const collector = () =>
   new MetricsCollector({ sources: { process: null, quic: quicSource(() => [{ stats: () => ({ rttUs: 1500, cwnd: 1, lost: 0, retrans: 0, sent: 1, recv: 1 }) }]) } });
@@ -82,6 +82,21 @@ describe('registerStoqMetrics', () => {
       register(metric);
     };
     expect(() => registerStoqMetrics(registry, collector())).toThrow('refused');
+    expect(registry.getMetricsAsArray()).toEqual([]);
+  });
+
+  it('names counters right on an OpenMetrics registry (which strips _total from the family), scrape after scrape, and unregisters them', async () => {
+    const registry = new Registry(Registry.OPENMETRICS_CONTENT_TYPE);
+    const stats = { name: 'xdp_stats', collect: () => available<XdpStatsData>({ counters: { rx_packets: 5, rx_bytes: 300 }, sizeHistogram: [5], sizeBucketLimits: [Infinity] }) };
+    const unregister = registerStoqMetrics(registry, new MetricsCollector({ sources: { process: null, xdpStats: stats } }));
+    for (let scrape = 0; scrape < 2; scrape++) {
+      const lines = (await registry.metrics()).split('\n');
+      expect(lines.filter((l) => l.includes('_total_total'))).toEqual([]);
+      expect(lines).toContain('# TYPE stoq_xdp_rx_packets counter');
+      expect(lines).toContain('stoq_xdp_rx_packets_total 5');
+      expect(lines).toContain('stoq_source_collect_errors_total{source="xdp_stats"} 0');
+    }
+    unregister();
     expect(registry.getMetricsAsArray()).toEqual([]);
   });
 });
