@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-import type { Registry } from 'prom-client';
+import type { Registry, RegistryContentType } from 'prom-client';
 import type { MetricsCollector, MetricsSnapshot } from './collector.js';
 import { StoqMetricsError } from './errors.js';
 import { METRIC_CATALOG, type MetricDefinition } from './metric-catalog.js';
@@ -22,7 +22,7 @@ interface RegistryMetric {
  * already registered it throws StoqMetricsError (STOQ_ERR_METRIC_REGISTERED) naming them
  * and registers none, so a retry after removing them succeeds.
  */
-export function registerStoqMetrics(registry: Registry, collector: MetricsCollector): () => void {
+export function registerStoqMetrics(registry: Registry<RegistryContentType>, collector: MetricsCollector): () => void {
   const metrics = METRIC_CATALOG.map((definition) => toRegistryMetric(definition, () => collector.collect()));
   const taken = metrics.filter((metric) => registry.getSingleMetric(metric.name) !== undefined).map((metric) => metric.name);
   if (taken.length > 0) {

@@ -1,19 +1,20 @@
 // SPDX-License-Identifier: Apache-2.0
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Registry } from 'prom-client';
+import { Registry, type RegistryContentType } from 'prom-client';
 import type { MetricsCollector } from './collector.js';
 import { snapshotToJson } from './ebpf-metrics.js';
+import { invalidArgument } from './errors.js';
 import { registerStoqMetrics } from './prometheus.js';
 
 /** Options of serveMetrics(). */
 export interface ServeMetricsOptions {
-  /** TCP port; 0 picks a free one. Default 9464. */
+  /** TCP port, an integer from 0 to 65535; 0 picks a free one. Default 9464. */
   readonly port?: number;
   /** Address to listen on. Default '::1' (loopback only): exposing metrics further is a deliberate choice. */
   readonly host?: string;
   /** Registry to expose; default a fresh one holding only the STOQ metrics. */
-  readonly registry?: Registry;
+  readonly registry?: Registry<RegistryContentType>;
 }
 
 /** A running metrics HTTP server. */
@@ -29,9 +30,14 @@ export interface MetricsServer {
 /**
  * Serves `GET /metrics` (Prometheus text exposition) and `GET /metrics.json` (the
  * `getEbpfMetrics()` snapshot) over HTTP. The endpoint is chosen by the path alone (a
- * query string is ignored); HEAD answers like GET without the body.
+ * query string is ignored); HEAD answers like GET without the body. Throws StoqMetricsError
+ * (STOQ_ERR_INVALID_ARGUMENT) for a port that is not an integer from 0 to 65535, before
+ * registering anything; if it fails after that, nothing stays registered or listening.
  */
 export async function serveMetrics(collector: MetricsCollector, options: ServeMetricsOptions = {}): Promise<MetricsServer> {
+  // Node would take a string as a UNIX socket path (and a numeric string as a port).
+  const port = options.port ?? 9464;
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw invalidArgument('port', 'an integer from 0 to 65535', port);
   const registry = options.registry ?? new Registry();
   const unregister = registerStoqMetrics(registry, collector);
   const server = createServer((req, res) => {
@@ -52,15 +58,22 @@ export async function serveMetrics(collector: MetricsCollector, options: ServeMe
       (error: unknown) => res.writeHead(500, { 'content-type': 'text/plain' }).end(head ? undefined : `collection failed: ${String(error)}\n`),
     );
   });
-  await listen(server, options.port ?? 9464, options.host ?? '::1').catch((error: unknown) => {
+  await listen(server, port, options.host ?? '::1').catch((error: unknown) => {
     unregister();
     throw error;
   });
-  const { port, address } = server.address() as AddressInfo;
-  const host = address.includes(':') ? `[${address}]` : address;
+  let bound: AddressInfo;
+  try {
+    bound = tcpAddress(server);
+  } catch (error) {
+    unregister();
+    server.close();
+    throw error;
+  }
+  const host = bound.address.includes(':') ? `[${bound.address}]` : bound.address;
   return {
-    url: `http://${host}:${port}/metrics`,
-    port,
+    url: `http://${host}:${bound.port}/metrics`,
+    port: bound.port,
     close: () =>
       new Promise<void>((resolve, reject) => {
         unregister();
@@ -77,6 +90,12 @@ function pathnameOf(url: string | undefined): string | null {
   } catch {
     return null;
   }
+}
+
+function tcpAddress(server: Server): AddressInfo {
+  const address = server.address();
+  if (address === null || typeof address === 'string') throw new Error(`serveMetrics: not listening on a TCP port (${String(address)})`);
+  return address;
 }
 
 function listen(server: Server, port: number, host: string): Promise<void> {

@@ -1,7 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 // The HTTP endpoint over a real socket on ::1 (paths with query strings, HEAD), and
 // registration on a real prom-client Registry that is all or nothing.
-import { Gauge, Registry } from 'prom-client';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Gauge, Registry, type OpenMetricsContentType } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { available, METRIC_CATALOG, MetricsCollector, quicSource, registerStoqMetrics, serveMetrics, StoqMetricsError, type XdpStatsData } from '../src/index.js';
 
@@ -45,6 +48,19 @@ describe('serveMetrics', () => {
     await expect(serveMetrics(collector(), { port: 0, registry })).rejects.toMatchObject({ code: 'STOQ_ERR_METRIC_REGISTERED' });
     expect(registry.getMetricsAsArray().map((m) => m.name)).toEqual(['stoq_quic_connections']);
   });
+  it('refuses a port that is not an integer from 0 to 65535 before listening or registering (a string was a UNIX socket path)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'stoq-metrics-serve-'));
+    try {
+      const registry = new Registry();
+      for (const port of [join(dir, 'metrics-sock'), '9464', 65536, -1, 80.5, NaN] as unknown as number[]) {
+        await expect(serveMetrics(collector(), { port, registry }), String(port)).rejects.toMatchObject({ code: 'STOQ_ERR_INVALID_ARGUMENT', field: 'port' });
+      }
+      expect(readdirSync(dir)).toEqual([]);
+      expect(registry.getMetricsAsArray()).toEqual([]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
 
 describe('registerStoqMetrics', () => {
@@ -86,7 +102,8 @@ describe('registerStoqMetrics', () => {
   });
 
   it('names counters right on an OpenMetrics registry (which strips _total from the family), scrape after scrape, and unregisters them', async () => {
-    const registry = new Registry(Registry.OPENMETRICS_CONTENT_TYPE);
+    const registry = new Registry<OpenMetricsContentType>();
+    registry.setContentType(Registry.OPENMETRICS_CONTENT_TYPE);
     const stats = { name: 'xdp_stats', collect: () => available<XdpStatsData>({ counters: { rx_packets: 5, rx_bytes: 300 }, sizeHistogram: [5], sizeBucketLimits: [Infinity] }) };
     const unregister = registerStoqMetrics(registry, new MetricsCollector({ sources: { process: null, xdpStats: stats } }));
     for (let scrape = 0; scrape < 2; scrape++) {
