@@ -3,10 +3,10 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { MetricsCollector } from './collector.js';
+import { MetricsCollector, type CollectorOptions } from './collector.js';
 import { StoqMetricsError } from './errors.js';
 import { METRIC_CATALOG } from './metric-catalog.js';
-import { available } from './source.js';
+import { available, unavailable, type SourceReading } from './source.js';
 import { datapathSource } from './sources/datapath.js';
 import { processSource } from './sources/process.js';
 import type { XdpStatsData } from './sources/xdp-stats.js';
@@ -66,6 +66,87 @@ describe('MetricsCollector', () => {
     }
     const collector = new MetricsCollector({ sources: { process: null, xdpStats: statsSource() }, windowMs: 0.5 });
     expect((await collector.collect()).readings.xdpStats.available).toBe(true);
+  });
+
+  it('refuses a finite windowMs too large for nanoseconds (1e303 rejected every collect() with a plain RangeError)', () => {
+    for (const windowMs of [1e303, Number.MAX_VALUE, 2 ** 53, 1e-7]) {
+      const error = thrown(() => new MetricsCollector({ sources: { process: null, xdpStats: statsSource() }, windowMs }));
+      expect(error, String(windowMs)).toBeInstanceOf(StoqMetricsError);
+      expect(error).toMatchObject({ code: 'STOQ_ERR_INVALID_ARGUMENT', field: 'windowMs' });
+    }
+  });
+
+  it('refuses a clock that is not a function, or a latency source without summary(), in the constructor', async () => {
+    for (const options of [{ clock: 5 }, { latency: 5 }, { latency: {} }, { latency: null }] as unknown as CollectorOptions[]) {
+      const error = thrown(() => new MetricsCollector({ sources: { process: null }, ...options }));
+      expect(error, JSON.stringify(options)).toBeInstanceOf(StoqMetricsError);
+      expect(error).toMatchObject({ code: 'STOQ_ERR_INVALID_ARGUMENT', field: Object.keys(options)[0] });
+    }
+    const numberClock = new MetricsCollector({ sources: { process: null }, clock: (() => 5) as never });
+    await expect(numberClock.collect()).rejects.toMatchObject({ code: 'STOQ_ERR_INVALID_ARGUMENT', field: 'clock' });
+  });
+
+  it('reports a throwing latency summary() as unavailable and counts it, without failing the collection', async () => {
+    const latency = {
+      summary(): never {
+        throw new Error('recorder broke');
+      },
+    };
+    const collector = new MetricsCollector({ sources: { process: null, xdpStats: statsSource() }, latency });
+    expect(collector.lastSnapshot).toBeNull();
+    for (const errors of [1, 2]) {
+      const snapshot = await collector.collect();
+      expect(snapshot.readings.xdpStats.available).toBe(true);
+      expect(snapshot.latency).toEqual({ available: false, reason: 'collect failed: recorder broke' });
+      expect(snapshot.sourceErrors).toEqual({ xdp_stats: 0, latency: errors });
+    }
+    const counted = METRIC_CATALOG.find((m) => m.name === 'stoq_source_collect_errors_total')!.read(collector.lastSnapshot!);
+    expect(counted).toContainEqual({ labels: { source: 'latency' }, value: 2 });
+  });
+
+  it('stamps the rates when stoq_stats is read, not after a slow sibling source', async () => {
+    let nowNs = 0n;
+    let quicTakesNs = 0n;
+    const collector = new MetricsCollector({
+      clock: () => nowNs,
+      sources: {
+        process: null,
+        // One frame per ms of the injected clock, read when collect() is called.
+        xdpStats: { name: 'xdp_stats', collect: () => stats(Number(nowNs / 1_000_000n)) },
+        quic: {
+          name: 'quic',
+          collect: () => {
+            nowNs += quicTakesNs; // a source that is slow to answer
+            return available({ connections: 0, rttUs: null, cwndBytes: 0, lostPackets: 0, retransmittedPackets: 0, sentPackets: 0, receivedPackets: 0 });
+          },
+        },
+      },
+    });
+    quicTakesNs = 400_000_000n; // counters read at 0 ms, the collection ends at 400 ms
+    await collector.collect();
+    nowNs = 1_000_000_000n;
+    quicTakesNs = 0n; // read and ended at 1000 ms: 1000 frames in 1 s, not in 0.6 s
+    expect((await collector.collect()).rates!.packetsPerSecond).toBe(1000);
+  });
+
+  it('starts the rate windows over when stoq_stats was unavailable or its map id changed (a restarted program)', async () => {
+    let nowNs = 0n;
+    let reading: SourceReading<XdpStatsData> = stats(0);
+    const collector = new MetricsCollector({ clock: () => nowNs, windowMs: 10_000, sources: { process: null, xdpStats: { name: 'xdp_stats', collect: () => reading } } });
+    const rateAt = async (seconds: number, next: SourceReading<XdpStatsData>) => {
+      nowNs = BigInt(seconds) * 1_000_000_000n;
+      reading = next;
+      return (await collector.collect()).rates?.packetsPerSecond;
+    };
+    // Found by name: program A counts 100/s; it is unloaded; program B, loaded later, counts 3000/s.
+    expect(await rateAt(0, stats(1000, 5))).toBeNull();
+    expect(await rateAt(1, stats(1100, 5))).toBe(100);
+    expect(await rateAt(2, unavailable('no map named stoq_stats on this host'))).toBeUndefined();
+    expect(await rateAt(10, stats(3000, 9))).toBeNull(); // not (3000 - 1100) / 9 s
+    expect(await rateAt(11, stats(6000, 9))).toBe(3000);
+    // Restarted between two collections: only the map id tells.
+    expect(await rateAt(12, stats(7000, 12))).toBeNull(); // not (7000 - 3000) / 2 s
+    expect(await rateAt(13, stats(7050, 12))).toBe(50);
   });
 
   it('polls only at an integer interval from 10 ms to 2^31 - 1 (Node runs larger ones every 1 ms)', () => {
@@ -137,3 +218,12 @@ function statsSource() {
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+function stats(packets: number, mapId?: number): SourceReading<XdpStatsData> {
+  return available<XdpStatsData>({
+    counters: { rx_packets: packets, rx_bytes: packets * 100 },
+    sizeHistogram: [packets],
+    sizeBucketLimits: [Infinity],
+    ...(mapId === undefined ? {} : { mapId }),
+  });
+}

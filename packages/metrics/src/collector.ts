@@ -3,7 +3,7 @@ import { monotonicNowNs, type MonotonicClock } from './clock.js';
 import { invalidArgument, StoqMetricsError } from './errors.js';
 import type { LatencySummary, LatencySummarySource } from './latency.js';
 import { KeyedRateWindows } from './rate-window.js';
-import { unavailable, type MetricSource, type SourceReading } from './source.js';
+import { available, unavailable, type MetricSource, type SourceReading } from './source.js';
 import type { AfXdpData } from './sources/af-xdp.js';
 import type { ConntrackData } from './sources/conntrack.js';
 import type { DatapathData } from './sources/datapath.js';
@@ -39,9 +39,9 @@ export interface CollectorOptions {
   readonly sources?: CollectorSources;
   /** Kernel→user latency recorder fed by the receive path (or its summary); absent = latency unavailable. */
   readonly latency?: LatencySummarySource;
-  /** Sliding window for rates, ms: finite and > 0 (else the constructor throws StoqMetricsError). Default 10 000. */
+  /** Sliding window for rates, ms: from 1 ns to 2^53 - 1 ns, about 104 days (else the constructor throws StoqMetricsError). Default 10 000. */
   readonly windowMs?: number;
-  /** Injectable CLOCK_MONOTONIC (ns) for deterministic window maths in tests. */
+  /** Injectable CLOCK_MONOTONIC (ns, a bigint) for deterministic window maths in tests. */
   readonly clock?: MonotonicClock;
 }
 
@@ -96,11 +96,16 @@ export interface MetricsSnapshot {
   readonly latency: SourceReading<LatencySummary>;
   /** CPU use since the previous collection; null while the process source is unavailable. */
   readonly cpu: CpuUsage | null;
-  /** Collections that failed, per configured source (by source name), since the collector was created. */
+  /**
+   * Collections that failed, per configured source (by source name, and `latency` for a latency
+   * source whose summary() threw), since the collector was created.
+   */
   readonly sourceErrors: Readonly<Record<string, number>>;
 }
 
 const TOTAL_COUNTERS = new Set(['rx_packets', 'rx_bytes']);
+/** The `source` of the latency summary in sourceErrors (and the Prometheus `source` label). */
+const LATENCY = 'latency';
 /** Polling bounds: below 10 ms the collections are the load; above 2^31 - 1 Node's timers fire every 1 ms. */
 const MIN_POLL_MS = 10;
 const MAX_POLL_MS = 2 ** 31 - 1;
@@ -117,12 +122,23 @@ export class MetricsCollector {
   readonly #windows: KeyedRateWindows;
   readonly #errors: Record<string, number> = {};
   #previousProcess: { atNs: bigint; data: ProcessData } | null = null;
+  /** The stoq_stats map id of the last stats reading: another id is another program's counters. */
+  #statsMapId: number | undefined;
   #inFlight: Promise<MetricsSnapshot> | null = null;
   #last: MetricsSnapshot | null = null;
   readonly #pollers = new Set<ReturnType<typeof setInterval>>();
   #closed = false;
 
+  /**
+   * Throws StoqMetricsError (STOQ_ERR_INVALID_ARGUMENT) for a bad `windowMs`, a `clock` that is
+   * not a function or a `latency` without summary(): checked now, not at every collect().
+   */
   constructor(options: CollectorOptions = {}) {
+    const { clock = monotonicNowNs, latency } = options;
+    if (typeof clock !== 'function') throw invalidArgument('clock', 'a function returning nanoseconds as a bigint', clock);
+    if (latency !== undefined && typeof (latency as Partial<LatencySummarySource> | null)?.summary !== 'function') {
+      throw invalidArgument('latency', 'an object with a summary() method (e.g. a LatencyRecorder)', latency);
+    }
     const s = options.sources ?? {};
     this.#sources = {
       xdpStats: s.xdpStats ?? null,
@@ -134,8 +150,9 @@ export class MetricsCollector {
     };
     // A configured source starts at 0 errors: a real count, exported for every source.
     for (const source of Object.values(this.#sources)) if (source !== null) this.#errors[source.name] = 0;
-    this.#latency = options.latency;
-    this.#clock = options.clock ?? monotonicNowNs;
+    if (latency !== undefined) this.#errors[LATENCY] = 0;
+    this.#latency = latency;
+    this.#clock = clock;
     // Checked now: a bad window would otherwise reject every collect() and lose every source.
     this.#windows = new KeyedRateWindows(options.windowMs ?? 10_000);
   }
@@ -200,21 +217,19 @@ export class MetricsCollector {
   }
 
   async #collectOnce(): Promise<MetricsSnapshot> {
-    const entries = await Promise.all(SOURCE_KEYS.map(async (key) => [key, await this.#read(key)] as const));
-    const readings = Object.fromEntries(entries) as unknown as MetricsSnapshot['readings'];
-    const atNs = this.#clock();
-    const latencySummary = this.#latency?.summary();
+    const stats = this.#read('xdpStats');
+    // The stats sources look stoq_stats up in collect()'s synchronous part: stamp the rates here,
+    // before the other sources run, not after the slowest of them (which would skew every rate).
+    const statsAtNs = this.#sources.xdpStats === null ? 0n : this.#now();
+    const others = SOURCE_KEYS.filter((key) => key !== 'xdpStats').map(async (key) => [key, await this.#read(key)] as const);
+    const readings = Object.fromEntries([['xdpStats', await stats], ...(await Promise.all(others))]) as unknown as MetricsSnapshot['readings'];
+    const atNs = this.#now();
     const snapshot: MetricsSnapshot = {
       takenAtMs: Date.now(),
       monotonicNs: atNs,
       readings,
-      rates: readings.xdpStats.available ? this.#rates(atNs, readings.xdpStats.data) : null,
-      latency:
-        this.#latency === undefined
-          ? unavailable('no latency recorder (timestamp_meta off or no AF_XDP receive path)')
-          : latencySummary == null
-            ? unavailable('no timestamped frame received yet')
-            : { available: true, data: latencySummary },
+      rates: this.#rates(statsAtNs, readings.xdpStats),
+      latency: this.#readLatency(),
       cpu: readings.process.available ? this.#cpu(atNs, readings.process.data) : null,
       sourceErrors: { ...this.#errors },
     };
@@ -227,15 +242,46 @@ export class MetricsCollector {
     const source = this.#sources[key];
     if (source === null) return unavailable('source not configured');
     try {
-      return await source.collect();
+      const reading = await source.collect();
+      // A counter the rate windows cannot take fails this source's reading, not the whole collection.
+      if (key === 'xdpStats' && reading.available) checkCounters(reading.data as XdpStatsData);
+      return reading;
     } catch (error) {
-      this.#errors[source.name] = (this.#errors[source.name] ?? 0) + 1;
-      const message = error instanceof Error ? error.message : String(error);
-      return unavailable(`collect failed: ${message}`);
+      return this.#failed(source.name, error);
     }
   }
 
-  #rates(atNs: bigint, stats: XdpStatsData): Rates {
+  #failed(name: string, error: unknown): SourceReading<never> {
+    this.#errors[name] = (this.#errors[name] ?? 0) + 1;
+    const message = error instanceof Error ? error.message : String(error);
+    return unavailable(`collect failed: ${message}`);
+  }
+
+  /** The latency summary; like a source, a throwing summary() is counted and unavailable, never a failed collection. */
+  #readLatency(): SourceReading<LatencySummary> {
+    if (this.#latency === undefined) return unavailable('no latency recorder (timestamp_meta off or no AF_XDP receive path)');
+    try {
+      const summary = this.#latency.summary();
+      return summary == null ? unavailable('no timestamped frame received yet') : available(summary);
+    } catch (error) {
+      return this.#failed(LATENCY, error);
+    }
+  }
+
+  #now(): bigint {
+    const ns = this.#clock();
+    if (typeof ns !== 'bigint') throw invalidArgument('clock', 'a function returning nanoseconds as a bigint', ns);
+    return ns;
+  }
+
+  #rates(atNs: bigint, reading: SourceReading<XdpStatsData>): Rates | null {
+    // Counters of another program (the map was gone, or its id changed: a restart found by name)
+    // must not share a window with the old ones: a higher count would pass as growth.
+    const mapId = reading.available ? reading.data.mapId : undefined;
+    if (!reading.available || mapId !== this.#statsMapId) this.#windows.reset();
+    this.#statsMapId = mapId;
+    if (!reading.available) return null;
+    const stats = reading.data;
     this.#windows.add(atNs, stats.counters);
     const all = this.#windows.perSecond();
     const perVerdict: Record<string, number | null> = {};
@@ -260,5 +306,11 @@ export class MetricsCollector {
       perCorePercent[core.cpu] = Math.min(100, Math.max(0, (100 * (core.busySeconds - then.busySeconds)) / total));
     }
     return { processPercent, perCorePercent };
+  }
+}
+
+function checkCounters(stats: XdpStatsData): void {
+  for (const [name, value] of Object.entries(stats.counters)) {
+    if (typeof value !== 'number' || !Number.isFinite(value)) throw new TypeError(`counter ${name} is ${String(value)}, not a finite number`);
   }
 }

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 import type { MetricsSnapshot } from './collector.js';
+import { invalidArgument } from './errors.js';
 import type { SourceReading } from './source.js';
 
 /** Marks a section: `available: false` (with why) means "not measured", never zero. */
@@ -123,8 +124,15 @@ function section<T, R>(reading: SourceReading<T>, map: (data: T) => R): EbpfMetr
   return reading.available ? { available: true, ...map(reading.data) } : { available: false, reason: reading.reason };
 }
 
-/** The `getEbpfMetrics()` shape of a snapshot: every source that was not measured becomes a section with `available: false` and its reason. */
+/**
+ * The `getEbpfMetrics()` shape of a snapshot: every source that was not measured becomes a section
+ * with `available: false` and its reason. Throws StoqMetricsError (STOQ_ERR_INVALID_ARGUMENT) for
+ * anything but a snapshot (e.g. `collector.lastSnapshot` before the first collection: null).
+ */
 export function toEbpfMetrics(snapshot: MetricsSnapshot): EbpfMetrics {
+  if (typeof snapshot?.readings !== 'object' || snapshot.readings === null) {
+    throw invalidArgument('snapshot', 'a MetricsSnapshot (from collector.collect() or lastSnapshot once collected)', snapshot);
+  }
   const { readings, rates } = snapshot;
   return {
     takenAtMs: snapshot.takenAtMs,

@@ -48,10 +48,15 @@ export function invalidArgument(field: string, expected: string, value: unknown)
   return new StoqMetricsError('STOQ_ERR_INVALID_ARGUMENT', field, `must be ${expected}, got ${shown}`);
 }
 
-/** `windowMs` of a rate window: a finite number of milliseconds above 0. */
+/**
+ * `windowMs` of a rate window: a number of milliseconds whose nanoseconds (the window is kept as a
+ * bigint) round to 1 .. 2^53 - 1, about 104 days. A larger finite one would make BigInt() throw a
+ * plain RangeError on every collection.
+ */
 export function checkWindowMs(windowMs: unknown, field = 'windowMs'): number {
-  if (typeof windowMs !== 'number' || !Number.isFinite(windowMs) || windowMs <= 0) {
-    throw invalidArgument(field, 'a finite number of milliseconds > 0', windowMs);
+  const ns = typeof windowMs === 'number' ? Math.round(windowMs * 1e6) : NaN;
+  if (!Number.isSafeInteger(ns) || ns < 1) {
+    throw invalidArgument(field, 'a number of milliseconds from 1e-6 (1 ns) to about 9.007e9 (2^53 - 1 ns, 104 days)', windowMs);
   }
-  return windowMs;
+  return windowMs as number;
 }

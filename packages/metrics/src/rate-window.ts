@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-import { checkWindowMs } from './errors.js';
+import { checkWindowMs, invalidArgument } from './errors.js';
 
 /**
  * Per-second rate of a monotonically increasing counter over a sliding window.
@@ -10,14 +10,19 @@ export class RateWindow {
   readonly #windowNs: bigint;
   readonly #points: { atNs: bigint; value: number }[] = [];
 
-  /** Throws StoqMetricsError (STOQ_ERR_INVALID_ARGUMENT) unless `windowMs` is finite and > 0. */
+  /** Throws StoqMetricsError (STOQ_ERR_INVALID_ARGUMENT) unless `windowMs` is from 1 ns to 2^53 - 1 ns (about 104 days). */
   constructor(windowMs: number) {
     checkWindowMs(windowMs);
     this.#windowNs = BigInt(Math.round(windowMs * 1e6));
   }
 
-  /** Adds a cumulative reading. A decrease means the counter restarted (map reloaded): the window starts over. */
+  /**
+   * Adds a cumulative reading `value` (a finite number) taken at `atNs` (CLOCK_MONOTONIC ns, a
+   * bigint); else throws StoqMetricsError (STOQ_ERR_INVALID_ARGUMENT), adding nothing. A decrease
+   * means the counter restarted (map reloaded): the window starts over.
+   */
   add(atNs: bigint, value: number): void {
+    checkReading(atNs, value);
     const last = this.#points.at(-1);
     if (last !== undefined && (value < last.value || atNs <= last.atNs)) this.#points.length = 0;
     this.#points.push({ atNs, value });
@@ -50,6 +55,9 @@ export class KeyedRateWindows {
    * time gets its own window.
    */
   add(atNs: bigint, values: Readonly<Record<string, number>>): void {
+    if (typeof values !== 'object' || values === null) throw invalidArgument('values', 'an object of counter values by key', values);
+    // Checked up front: one bad value must not leave the keys before it added and the rest not.
+    for (const value of Object.values(values)) checkReading(atNs, value);
     for (const [key, value] of Object.entries(values)) {
       let window = this.#windows.get(key);
       if (window === undefined) {
@@ -60,10 +68,20 @@ export class KeyedRateWindows {
     }
   }
 
+  /** Forgets every reading: the counters that follow are another program's (restarted, or a different map). */
+  reset(): void {
+    this.#windows.clear();
+  }
+
   /** Each key's increase per second across its window; null until a key has two readings. */
   perSecond(): Record<string, number | null> {
     const rates: Record<string, number | null> = {};
     for (const [key, window] of this.#windows) rates[key] = window.perSecond();
     return rates;
   }
+}
+
+function checkReading(atNs: unknown, value: unknown): void {
+  if (typeof atNs !== 'bigint') throw invalidArgument('atNs', 'CLOCK_MONOTONIC nanoseconds as a bigint', atNs);
+  if (typeof value !== 'number' || !Number.isFinite(value)) throw invalidArgument('value', 'a finite number', value);
 }

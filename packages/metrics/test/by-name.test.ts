@@ -64,8 +64,11 @@ describe.skipIf(!isRoot)('maps of another process, opened by name', () => {
       byState: { initial: 1, handshake: 1, established: 1, closing: 0 }, // 0x103 of VERDICT_FRAMES sent short headers
     });
     // Counted in the kernel: the iterator is bound to the map opened for this collection.
-    const reading = (await collector.collect()).readings.conntrack;
+    const again = await collector.collect();
+    const reading = again.readings.conntrack;
     expect(reading.available && reading.data.readMethod).toBe('iterator');
+    // The stats reading names its map: a restarted owner's counters start a new rate window.
+    expect(again.readings.xdpStats.available && again.readings.xdpStats.data.mapId).toBe(ids.statsMapId);
 
     await owner.stop();
     // The kernel frees a map shortly after its last fd closes: bounded wait.

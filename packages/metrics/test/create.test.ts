@@ -6,7 +6,7 @@ import { Umem } from '@stoq/af-xdp';
 import { ctStatesObjectPath } from '@stoq/bpf-programs';
 import { BpfObject } from '@stoq/loader';
 import { describe, expect, it } from 'vitest';
-import { createStoqCollector, type StoqObjectLike } from '../src/index.js';
+import { createStoqCollector, StoqMetricsError, type StoqObjectLike } from '../src/index.js';
 import { StoqXdp } from './helpers/stoq-xdp.js';
 
 const isRoot = process.getuid?.() === 0;
@@ -81,6 +81,42 @@ describe.skipIf(!isRoot)('createStoqCollector over real kernel objects', () => {
       collector.close();
     } finally {
       umem.destroy();
+    }
+  });
+});
+
+describe('createStoqCollector options', () => {
+  it('refuses a byName map id that is not a kernel id before loading anything', async () => {
+    for (const [field, id] of [['statsMapId', 'x'], ['conntrackMapId', 0], ['statsMapId', 1.5], ['conntrackMapId', 2 ** 32]] as const) {
+      const error = await createStoqCollector({ byName: { [field]: id } as never, process: false }).catch((e: unknown) => e);
+      expect(error, `${field} ${id}`).toBeInstanceOf(StoqMetricsError);
+      expect(error).toMatchObject({ code: 'STOQ_ERR_INVALID_ARGUMENT', field: `byName.${field}` });
+    }
+  });
+
+  it.skipIf(process.platform !== 'linux')('keeps the process source (CPU, RSS) when the xsks callback throws: UMEM bytes null, the af_xdp source failed and counted', async () => {
+    let fail = false;
+    const umem = { frameCount: 4, frameSize: 2048 };
+    const xsk = { mode: 'copy' as const, umem, statistics: () => ({ kernel: { rxDropped: 0 }, socket: { rxPackets: 1, txPackets: 0 } }) };
+    const collector = await createStoqCollector({
+      xsks: () => {
+        if (fail) throw new Error('socket list unavailable');
+        return [xsk];
+      },
+    });
+    try {
+      const before = (await collector.collect()).readings.process;
+      expect(before.available && before.data.umemBytes).toBe(8192);
+      fail = true;
+      const snapshot = await collector.collect();
+      expect(snapshot.readings.afXdp).toEqual({ available: false, reason: 'collect failed: socket list unavailable' });
+      const proc = snapshot.readings.process;
+      if (!proc.available) throw new Error(proc.reason);
+      expect(proc.data.umemBytes).toBeNull();
+      expect(proc.data.rssBytes).toBeGreaterThan(0);
+      expect(snapshot.sourceErrors).toMatchObject({ af_xdp: 1, process: 0 });
+    } finally {
+      collector.close();
     }
   });
 });

@@ -19,6 +19,11 @@ export interface DecodedStats {
 export interface XdpStatsData extends DecodedStats {
   /** Upper bound in bytes of each histogram bucket; the last bucket is open (Infinity). */
   readonly sizeBucketLimits: readonly number[];
+  /**
+   * Kernel id of the stoq_stats map read, when known (maps found by name): the collector starts its
+   * rate windows over when it changes, as the counters are then another program's.
+   */
+  readonly mapId?: number;
 }
 
 /** Options of xdpStatsSource(). */
@@ -29,6 +34,8 @@ export interface XdpStatsSourceOptions {
   readonly decode: (perCpuValues: Buffer[]) => DecodedStats;
   /** `SIZE_BUCKET_LIMITS` from `@stoq/bpf-programs` (bucket upper bounds, bytes). */
   readonly sizeBucketLimits: readonly number[];
+  /** The map's kernel id, passed on as `mapId` in every reading. */
+  readonly mapId?: number;
 }
 
 const STATS_KEY = Buffer.alloc(4); // one entry, at key 0
@@ -47,7 +54,8 @@ export function xdpStatsSource(options: XdpStatsSourceOptions): MetricSource<Xdp
           `frame-size histogram has ${decoded.sizeHistogram.length} buckets but ${limits.length} limits were given`,
         );
       }
-      return available({ counters: decoded.counters, sizeHistogram: decoded.sizeHistogram, sizeBucketLimits: limits });
+      const data = { counters: decoded.counters, sizeHistogram: decoded.sizeHistogram, sizeBucketLimits: limits };
+      return available(options.mapId === undefined ? data : { ...data, mapId: options.mapId });
     },
   };
 }

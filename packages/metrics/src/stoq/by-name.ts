@@ -45,8 +45,8 @@ export interface ByNameSourceOptions<T, M extends OpenedMap> {
   readonly open: OpenMapsByName<M>;
   /** Which map when several share the name (kernel map id, as `bpftool map show` prints it). */
   readonly mapId?: number;
-  /** Builds the reading source over the opened map. */
-  readonly over: (map: M) => MetricSource<T>;
+  /** Builds the reading source over the opened map, given its kernel id (a new id is a restarted program). */
+  readonly over: (map: M, id: number) => MetricSource<T>;
 }
 
 /**
@@ -69,7 +69,7 @@ export function byNameSource<T, M extends OpenedMap>(options: ByNameSourceOption
       try {
         const selected = selectMap(options.mapName, opened.map((map) => ({ id: mapIdOf(map), map })), options.mapId);
         if ('unavailable' in selected) return unavailable<T>(selected.unavailable);
-        return await options.over(selected.map).collect();
+        return await options.over(selected.map, selected.id).collect();
       } finally {
         for (const map of opened) map.close();
       }

@@ -75,7 +75,7 @@ export interface CreateStoqCollectorOptions {
   readonly transport?: TransportLike;
   /** Kernel→user latency: a LatencyRecorder the receive path feeds with XDP metadata timestamps, or any `{ summary() }`. */
   readonly latency?: LatencySummarySource;
-  /** Sliding window for rates, ms: finite and > 0 (else StoqMetricsError, before anything is loaded). Default 10 000. */
+  /** Sliding window for rates, ms: from 1 ns to 2^53 - 1 ns, about 104 days (else StoqMetricsError, before anything is loaded). Default 10 000. */
   readonly windowMs?: number;
   /** Entries per BPF_MAP_LOOKUP_BATCH call on stoq_conntrack, when the map is walked: a positive integer. Default 4096. */
   readonly batchSize?: number;
@@ -95,7 +95,7 @@ export interface CreateStoqCollectorOptions {
  * transport's datapaths and connections, latency and process metrics. Imports
  * `@stoq/bpf-programs` and `@stoq/loader` lazily; where they cannot be loaded, the kernel
  * sources say why. Throws a TypeError if both `object` and `byName` are given, and a
- * StoqMetricsError for a bad `windowMs` or `batchSize`. Whatever it loaded is closed again
+ * StoqMetricsError for a bad `windowMs`, `batchSize` or `byName` map id. Whatever it loaded is closed again
  * when it fails (e.g. `object` has no stoq_conntrack map).
  */
 export async function createStoqCollector(options: CreateStoqCollectorOptions = {}): Promise<MetricsCollector> {
@@ -104,6 +104,13 @@ export async function createStoqCollector(options: CreateStoqCollectorOptions = 
   if (options.windowMs !== undefined) checkWindowMs(options.windowMs);
   const { batchSize } = options;
   if (batchSize !== undefined && (!Number.isInteger(batchSize) || batchSize < 1)) throw invalidArgument('batchSize', 'a positive integer', batchSize);
+  if (typeof options.byName === 'object' && options.byName !== null) {
+    for (const field of ['statsMapId', 'conntrackMapId'] as const) {
+      const id = options.byName[field];
+      // Else it only shows as "no map with id x" on every collection.
+      if (id !== undefined && (!Number.isInteger(id) || id < 1 || id > 0xffff_ffff)) throw invalidArgument(`byName.${field}`, 'a kernel map id (an integer from 1 to 2^32 - 1)', id);
+    }
+  }
   const kernel = await kernelSources(options);
   const xsks = options.xsks;
   const sockets = xsks === undefined ? null : typeof xsks === 'function' ? xsks : () => xsks;
@@ -117,7 +124,7 @@ export async function createStoqCollector(options: CreateStoqCollectorOptions = 
         afXdp: sockets ? afXdpSource(sockets) : absentSource('af_xdp', 'no AF_XDP sockets were given'),
         datapath: datapathSource(transport ? () => transport.stats().datapaths : null),
         quic: quicSource(transport?.connections ? () => transport.connections!() : null),
-        process: options.process === false ? null : processSource({ umemBytes: sockets ? () => umemBytes(sockets()) : undefined }),
+        process: options.process === false ? null : processSource({ umemBytes: sockets ? () => umemBytesOrNull(sockets) : undefined }),
       },
     });
   } catch (error) {
@@ -132,7 +139,8 @@ async function kernelSources(options: CreateStoqCollectorOptions): Promise<{ xdp
   if (!options.object && !options.byName) return absent(options.kernelUnavailableReason ?? 'no stoq_xdp object or map names were given (dgram datapath)');
   const codecs = await loadStoqCodecs();
   if ('unavailable' in codecs) return absent(codecs.unavailable);
-  const stats = (map: PerCpuMapReader) => xdpStatsSource({ map, decode: codecs.decodeStats, sizeBucketLimits: codecs.sizeBucketLimits });
+  const stats = (map: PerCpuMapReader, mapId?: number) =>
+    xdpStatsSource({ map, decode: codecs.decodeStats, sizeBucketLimits: codecs.sizeBucketLimits, mapId });
   const ct = options.conntrackIterator === false ? { unavailable: 'conntrackIterator: false was given' } : await loadCtStates(codecs.ctStates);
   const conntrack = (map: BatchMapReader & MapWithFd, summary: ConntrackSourceOptions['summary']) =>
     conntrackSource({ map, decode: codecs.conntrackStateOf, batchSize: options.batchSize, summary });
@@ -164,7 +172,7 @@ type LoaderMap = OpenedMap & PerCpuMapReader & BatchMapReader & MapWithFd;
 async function byNameSources(
   ids: { readonly statsMapId?: number; readonly conntrackMapId?: number },
   codecs: StoqCodecs,
-  stats: (map: PerCpuMapReader) => MetricSource<XdpStatsData>,
+  stats: (map: PerCpuMapReader, mapId: number) => MetricSource<XdpStatsData>,
   conntrack: (map: LoaderMap) => MetricSource<ConntrackData>,
 ) {
   const open = await loadOpenByName<LoaderMap>();
@@ -175,6 +183,21 @@ async function byNameSources(
     xdpStats: byNameSource({ name: 'xdp_stats', mapName: codecs.statsMapName, open, mapId: ids.statsMapId, over: stats }),
     conntrack: byNameSource({ name: 'conntrack', mapName: codecs.conntrackMapName, open, mapId: ids.conntrackMapId, over: conntrack }),
   };
+}
+
+/**
+ * The UMEM bytes, null when the socket list cannot be had: that must not fail the process
+ * source (CPU, RSS) too. Not hidden: the af_xdp source reads the same list and reports and
+ * counts the error.
+ */
+function umemBytesOrNull(sockets: () => Iterable<XskLike>): number | null {
+  let list: XskLike[];
+  try {
+    list = [...sockets()];
+  } catch {
+    return null;
+  }
+  return umemBytes(list);
 }
 
 /**

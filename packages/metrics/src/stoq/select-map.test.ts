@@ -7,8 +7,8 @@ const b = { id: 7, map: 'b' };
 
 describe('selectMap', () => {
   it('takes the only candidate, or the one with the wanted id', () => {
-    expect(selectMap('stoq_stats', [a])).toEqual({ map: 'a' });
-    expect(selectMap('stoq_stats', [a, b], 7)).toEqual({ map: 'b' });
+    expect(selectMap('stoq_stats', [a])).toEqual({ map: 'a', id: 12 });
+    expect(selectMap('stoq_stats', [a, b], 7)).toEqual({ map: 'b', id: 7 });
   });
 
   it('refuses to guess between several and lists their ids', () => {

@@ -8,6 +8,8 @@ export type Selection<M> =
   | {
       /** The map to read. */
       readonly map: M;
+      /** Its kernel id. */
+      readonly id: number;
     }
   | {
       /** Why no single map could be chosen (none, or several without an id), with the ids found. */
@@ -22,7 +24,7 @@ export type Selection<M> =
 export function selectMap<M>(name: string, candidates: readonly { readonly id: number; readonly map: M }[], wantedId?: number): Selection<M> {
   if (wantedId !== undefined) {
     const match = candidates.find((c) => c.id === wantedId);
-    if (match) return { map: match.map };
+    if (match) return { map: match.map, id: match.id };
     const others = candidates.length ? ` (maps named ${name} now: ids ${ids(candidates)})` : '';
     return { unavailable: `no map ${name} with id ${wantedId}: its program was unloaded or never existed${others}` };
   }
@@ -31,7 +33,7 @@ export function selectMap<M>(name: string, candidates: readonly { readonly id: n
   if (rest.length > 0) {
     return { unavailable: `${candidates.length} maps named ${name} (ids ${ids(candidates)}): several STOQ programs are loaded; choose one by id (bpftool map show name ${name})` };
   }
-  return { map: only.map };
+  return { map: only.map, id: only.id };
 }
 
 function ids(candidates: readonly { readonly id: number }[]): string {
