@@ -108,6 +108,45 @@ describe('counters over sockets and datapaths that come and go', () => {
     }
   });
 
+  it('counts a socket or datapath once when it is missing from one collection and comes back', async () => {
+    const a = socket('copy', { dropped: 100, rx: 1000 });
+    const b = socket('copy', { dropped: 5, rx: 50 });
+    let sockets = [a, b];
+    const xdp = { ...datapath('xdp', 10), id: 7 };
+    const dgram = { ...datapath('dgram', 3), id: 1 };
+    let datapaths = [dgram, xdp];
+    const collector = new MetricsCollector({ sources: { afXdp: afXdpSource(() => sockets), datapath: datapathSource(() => datapaths), process: null } });
+    const registry = new Registry();
+    registerStoqMetrics(registry, collector);
+    const totals = async () => [await scrape(registry, 'stoq_afxdp_rx_dropped_total'), await scrape(registry, 'stoq_datapath_memcpy_packets_total')];
+    expect(await totals()).toEqual([105, 13]);
+    sockets = [b]; // a list read that missed them
+    datapaths = [dgram];
+    expect(await totals()).toEqual([105, 13]);
+    sockets = [a, b];
+    datapaths = [dgram, xdp];
+    expect(await totals()).toEqual([105, 13]); // not 205 and 23
+    const reading = collector.lastSnapshot!.readings.afXdp;
+    expect(reading.available && reading.data.copyPackets).toBe(1050);
+    // Gone again, and a different datapath under the same id counting from 0: its counts add on.
+    datapaths = [dgram];
+    expect((await totals())[1]).toBe(13);
+    datapaths = [dgram, { ...datapath('xdp', 4), id: 7 }];
+    expect((await totals())[1]).toBe(17);
+  });
+
+  it('counts a kind summed without ids once when it is missing from one collection and comes back', async () => {
+    let live = [datapath('dgram', 100), datapath('xdp', 1)];
+    const collector = new MetricsCollector({ sources: { datapath: datapathSource(() => live), process: null } });
+    const registry = new Registry();
+    registerStoqMetrics(registry, collector);
+    expect(await scrape(registry, 'stoq_datapath_memcpy_packets_total')).toBe(101);
+    live = [datapath('xdp', 1)];
+    expect(await scrape(registry, 'stoq_datapath_memcpy_packets_total')).toBe(101);
+    live = [datapath('dgram', 110), datapath('xdp', 1)];
+    expect(await scrape(registry, 'stoq_datapath_memcpy_packets_total')).toBe(111); // not 211
+  });
+
   it('leaves QUIC connections without an RTT sample (rttUs 0) out of the RTT statistics', async () => {
     const conn = (rttUs: number) => ({ stats: () => ({ rttUs, cwnd: 1200, lost: 0, retrans: 0, sent: 1, recv: 1 }) });
     const mixed = await quicSource(() => [conn(0), conn(1000), conn(3000)]).collect();
