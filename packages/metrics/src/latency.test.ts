@@ -47,6 +47,24 @@ describe('LatencyRecorder', () => {
     expect(recorder.summary()!.avgUs).toBe(4);
   });
 
+  it('reports the exact minimum, not the bottom of its HDR bucket, and forgets it on reset()', () => {
+    const coarse = new LatencyRecorder({ significantDigits: 1 });
+    coarse.recordNs(1234);
+    expect(coarse.summary()!.minUs).toBe(1.234); // the bucket gave 1.216
+    const fine = new LatencyRecorder();
+    for (const ns of [2_000_000, 1_234_567, 3_000_000]) fine.recordNs(ns);
+    expect(fine.summary()!.minUs).toBe(1234.567); // the bucket gave 1233.92
+    fine.reset();
+    fine.recordNs(5_000_000);
+    expect(fine.summary()!.minUs).toBe(5000);
+  });
+
+  it('refuses options that are not an object with a typed error', () => {
+    const error = thrown(() => new LatencyRecorder(null as never));
+    expect(error).toBeInstanceOf(StoqMetricsError);
+    expect(error).toMatchObject({ code: 'STOQ_ERR_INVALID_ARGUMENT', field: 'options' });
+  });
+
   it('keeps an exact mean, never above max or below min (HDR bucket midpoints are not)', () => {
     const single = new LatencyRecorder();
     single.recordNs(12_345_678);

@@ -7,7 +7,7 @@ import { invalidArgument } from './errors.js';
 export interface LatencySummary {
   /** Samples recorded since the last reset. */
   readonly count: number;
-  /** Smallest sample, µs. */
+  /** Smallest sample, µs: exact (tracked apart from the histogram, whose buckets would give their bottom). */
   readonly minUs: number;
   /** Mean, µs: exact (a running sum of the samples), so minUs ≤ avgUs ≤ maxUs. */
   readonly avgUs: number;
@@ -53,9 +53,12 @@ export class LatencyRecorder {
   #future = 0;
   // The histogram's own mean uses bucket midpoints, which can land above the exact maximum.
   #sumNs = 0;
+  // Its minimum is the bottom of the smallest sample's bucket: up to 1 % low at 2 digits.
+  #minNs = Infinity;
 
   /** Throws StoqMetricsError (STOQ_ERR_INVALID_ARGUMENT) for an option of the wrong type or out of range. */
   constructor(options: LatencyRecorderOptions = {}) {
+    if (typeof options !== 'object' || options === null) throw invalidArgument('options', 'an object', options);
     const { highestTrackableNs = 10_000_000_000, significantDigits = 3, clock = monotonicNowNs } = options;
     if (!Number.isSafeInteger(highestTrackableNs) || highestTrackableNs < 2) {
       throw invalidArgument('highestTrackableNs', 'an integer number of nanoseconds >= 2', highestTrackableNs);
@@ -106,6 +109,7 @@ export class LatencyRecorder {
     const ns = Math.round(latencyNs);
     this.#histogram.recordValue(ns);
     this.#sumNs += ns;
+    this.#minNs = Math.min(this.#minNs, ns);
   }
 
   /** Samples above highestTrackableNs, recorded as that value, since the last reset. */
@@ -126,11 +130,11 @@ export class LatencyRecorder {
     // Percentiles come back as the top of their HDR bucket, which can sit just above the
     // exact maximum: clamp so that min ≤ p50 ≤ p95 ≤ p99 ≤ max always holds.
     const at = (percentile: number) => us(Math.min(h.getValueAtPercentile(percentile), h.maxValue));
-    const minNs = Math.min(h.minNonZeroValue, h.getValueAtPercentile(0));
+    const minNs = this.#minNs;
     return {
       count: h.totalCount,
       minUs: us(minNs),
-      // Clamped too: min is the bottom of its bucket, and a huge sum may round.
+      // Clamped: a huge sum may round.
       avgUs: us(Math.min(h.maxValue, Math.max(minNs, this.#sumNs / h.totalCount))),
       p50Us: at(50),
       p95Us: at(95),
@@ -146,6 +150,7 @@ export class LatencyRecorder {
   reset(): void {
     this.#histogram.reset();
     this.#sumNs = 0;
+    this.#minNs = Infinity;
     this.#clamped = 0;
     this.#future = 0;
   }
