@@ -21,6 +21,19 @@ class LoadWorker : public Napi::AsyncWorker {
   }
   Napi::Promise Promise() { return deferred_.Promise(); }
 
+  // A worker thread that exits (process.exit, terminate()) while the load runs still
+  // gets this completion, during its environment's teardown, when JS can no longer
+  // run: every N-API call fails and throws. Escaping this callback, the exception
+  // reaches std::terminate and aborts the whole process, so it is dropped here:
+  // nobody is left to see the promise.
+  template <typename Settle>
+  static void SettleUnlessGone(Settle settle) {
+    try {
+      settle();
+    } catch (const Napi::Error&) {
+    }
+  }
+
   void Execute() override {
     LogCapture capture;
     int rc = bpf_object__load(handle_->object());
@@ -29,11 +42,18 @@ class LoadWorker : public Napi::AsyncWorker {
   }
   void OnOK() override {
     handle_->loading = false;
-    if (err_ == 0) {
-      deferred_.Resolve(Env().Undefined());
-    } else {
-      deferred_.Reject(ErrnoError(Env(), "load", err_, "", log_).Value());
-    }
+    SettleUnlessGone([this] {
+      if (err_ == 0) {
+        deferred_.Resolve(Env().Undefined());
+      } else {
+        deferred_.Reject(ErrnoError(Env(), "load", err_, "", log_).Value());
+      }
+    });
+  }
+  // Not reached (Execute never calls SetError); guarded the same way in case it is.
+  void OnError(const Napi::Error& error) override {
+    handle_->loading = false;
+    SettleUnlessGone([&] { deferred_.Reject(error.Value()); });
   }
 
  private:

@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { writeFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -135,6 +135,38 @@ describe('BpfObject failures', () => {
     const { baseline, peak, after } = JSON.parse(out) as { baseline: number; peak: number; after: number };
     expect(peak - baseline).toBeGreaterThanOrEqual(200 * 5); // 1 program + 4 maps each, really held
     expect(after - baseline).toBeLessThan(50);
+  });
+
+  it('a worker that exits or is terminated while load() runs does not abort the process', () => {
+    // The load completes during the worker's teardown, when its promise can no longer
+    // be settled: that used to throw out of the completion and std::terminate (exit 134).
+    const script = `
+      import { Worker } from 'node:worker_threads';
+      import { readdirSync } from 'node:fs';
+      const fds = () => readdirSync('/proc/self/fd').length;
+      const code = \`
+        const { parentPort } = require('node:worker_threads');
+        import(${JSON.stringify(new URL('../dist/index.js', import.meta.url).href)}).then(({ BpfObject }) => {
+          BpfObject.open(${JSON.stringify(VERDICTS_OBJECT)}).load().catch(() => {});
+          BpfObject.open(${JSON.stringify(VERDICTS_OBJECT)}).load().catch(() => {});
+          if (process.argv.includes('exit')) process.exit(0);
+          parentPort.postMessage('loading');
+        });\`;
+      const baseline = fds();
+      for (const how of ['exit', 'terminate']) {
+        for (let i = 0; i < 20; i++) {
+          const worker = new Worker(code, { eval: true, argv: [how], execArgv: [] });
+          if (how === 'terminate') { await new Promise((r) => worker.once('message', r)); await worker.terminate(); }
+          else await new Promise((r) => worker.once('exit', r));
+        }
+      }
+      console.log(JSON.stringify({ survived: true, leaked: fds() - baseline }));`;
+    const child = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 120_000 });
+    expect(child.stderr).not.toMatch(/terminate called/);
+    expect(child.status).toBe(0);
+    const result = JSON.parse(child.stdout) as { survived: boolean; leaked: number };
+    expect(result.survived).toBe(true);
+    expect(result.leaked).toBeLessThan(20); // 2 objects of 5 fds per worker: released with it
   });
 });
 
