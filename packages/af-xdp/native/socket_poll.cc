@@ -44,8 +44,12 @@ void Socket::StartPoll(const Napi::CallbackInfo& info) {
   else uv_unref(reinterpret_cast<uv_handle_t*>(poll_));
 }
 
+// The callback goes with the last 'readable' listener (StartPoll sets it again): it
+// closes over the JS socket, so keeping it would keep a dropped socket, its queue and
+// its fds alive for good.
 void Socket::StopPoll(const Napi::CallbackInfo& info) {
   if (poll_) uv_poll_stop(poll_);
+  onReadable_.Reset();
 }
 
 // setRef(bool): whether a polling socket keeps the event loop alive.

@@ -265,6 +265,28 @@ describe.skipIf(!isRoot)('sockets on a veth lab', () => {
     }
   });
 
+  it("an open socket whose 'readable' listener was removed can be garbage-collected, freeing its queue", async () => {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    let collected = false;
+    const registry = new FinalizationRegistry(() => (collected = true));
+    await (async () => {
+      const socket = await openWhenFree(() => XskSocket.open({ ifname: lab.a.ifname, queueId: 1, mode: 'copy' }));
+      const listener = () => socket.receive();
+      socket.on('readable', listener);
+      socket.off('readable', listener); // polling stops; the native side must drop the callback too
+      registry.register(socket, 'socket');
+    })();
+    for (let i = 0; i < 20 && !collected; i++) {
+      gc();
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(collected).toBe(true);
+    // Collection tore the socket down: the queue binds again (kept, it stayed EBUSY).
+    const again = await openWhenFree(() => XskSocket.open({ ifname: lab.a.ifname, queueId: 1, mode: 'copy' }));
+    again.close();
+  });
+
   it('a process without capabilities gets STOQ_ERR_XSK_PERMISSION with a hint', async () => {
     const { stdout } = await run('setpriv', [
       '--reuid=65534', '--regid=65534', '--clear-groups', '--inh-caps=-all', '--bounding-set=-all',
