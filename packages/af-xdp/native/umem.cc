@@ -14,14 +14,14 @@ namespace stoq {
 
 namespace {
 
-struct MappingHint {
-  Mapping mapping;
-};
+// Runs when V8 collects the buffer's memory. After ArrayBuffer.prototype.transfer()
+// that is the moved buffer, while the UMEM is still registered and its sockets read
+// it: so the buffer only drops its share, and the last owner unmaps.
+void ReleaseArea(Napi::Env, void*, std::shared_ptr<Mapping>* hint) { delete hint; }
 
-// Runs when V8 collects the ArrayBuffer: the last JS view is gone, so unmap.
-void UnmapArea(Napi::Env, void*, MappingHint* hint) {
-  munmap(hint->mapping.raw, hint->mapping.rawSize);
-  delete hint;
+void Unmap(Mapping* mapping) {
+  munmap(mapping->raw, mapping->rawSize);
+  delete mapping;
 }
 
 }  // namespace
@@ -50,10 +50,12 @@ Umem::Umem(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Umem>(info) {
   Mapping mapping;
   if (int err = MapAnonymous(size_, opts.Get("hugePages").ToBoolean().Value(), &mapping)) ThrowErrno(env, "mmap(umem)", err);
   area_ = mapping.area;
-  // The buffer owns the mapping from here on: its finalizer unmaps it.
+  // Owned jointly by this object (sockets reach the memory through it) and the buffer
+  // (JS views): unmapped when both are gone, whatever JS does with the buffer.
   // V8 counts the buffer's length as external memory itself (process.memoryUsage().external);
   // the huge-page alignment slack beyond it is never touched, so it costs nothing.
-  Napi::ArrayBuffer buffer = Napi::ArrayBuffer::New(env, area_, size_, UnmapArea, new MappingHint{mapping});
+  mapping_ = std::shared_ptr<Mapping>(new Mapping(mapping), Unmap);
+  Napi::ArrayBuffer buffer = Napi::ArrayBuffer::New(env, area_, size_, ReleaseArea, new std::shared_ptr<Mapping>(mapping_));
   buffer_ = Napi::Persistent(buffer);
 
   config_.fill_size = opts.Get("fillSize").As<Napi::Number>().Uint32Value();
@@ -158,7 +160,7 @@ Napi::Value Umem::HugePageBytesNow(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), double(HugePageBytes(area_)));
 }
 
-// Closes the UMEM's fd once no socket uses it; the mapping lives until the buffer is collected.
+// Closes the UMEM's fd once no socket uses it; the mapping lives until this object and the buffer are collected.
 void Umem::Destroy(const Napi::CallbackInfo& info) {
   if (destroyed_) return;
   if (!socketFds_.empty()) ThrowErrno(info.Env(), "xsk_umem__delete", EBUSY);

@@ -1,13 +1,18 @@
 // SPDX-License-Identifier: Apache-2.0
 // A UMEM: one anonymous mapping registered with the kernel, exposed to JS as an
-// external ArrayBuffer, plus the free-frame stack shared by every socket on it.
+// external ArrayBuffer, plus the free-frame stack shared by every socket on it. The
+// mapping is shared-owned by this object and the buffer, so neither a collected
+// buffer (moved away by transfer()) nor a collected UMEM unmaps what the other uses.
 #pragma once
 
 #include <napi.h>
 #include <xdp/xsk.h>
 
 #include <cstdint>
+#include <memory>
 #include <vector>
+
+#include "huge_pages.h"
 
 namespace stoq {
 
@@ -58,7 +63,8 @@ class Umem : public Napi::ObjectWrap<Umem> {
   Napi::Value HugePageBytesNow(const Napi::CallbackInfo& info);
   void Destroy(const Napi::CallbackInfo& info);
 
-  void* area_ = nullptr;
+  std::shared_ptr<Mapping> mapping_;
+  void* area_ = nullptr;  // mapping_->area
   size_t size_ = 0;
   uint32_t frameSize_ = 0;
   uint32_t frameStride_ = 0;

@@ -29,6 +29,7 @@ export class RxBatch {
   /** View of packet i (Ethernet frame) inside UMEM: no copy, valid until release(). */
   packet(i: number): Uint8Array {
     this.#check(i);
+    this.#umem.assertAttached('RxBatch.packet');
     return new Uint8Array(this.#umem.buffer, this.offsets[i]!, this.lengths[i]!);
   }
 
@@ -39,6 +40,7 @@ export class RxBatch {
    */
   metadataTimestamp(i: number): bigint {
     this.#check(i);
+    this.#umem.assertAttached('RxBatch.metadataTimestamp');
     return this.#metadata.getBigUint64(this.offsets[i]! - 8, true);
   }
 
@@ -75,6 +77,7 @@ export class TxBatch {
   /** The whole frame i (frameSize bytes) to write a packet into. */
   frame(i: number): Uint8Array {
     this.#check(i);
+    this.#umem.assertAttached('TxBatch.frame');
     return new Uint8Array(this.#umem.buffer, this.offsets[i]!, this.#umem.frameSize);
   }
 

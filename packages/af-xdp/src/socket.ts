@@ -319,12 +319,14 @@ export class XskSocket extends EventEmitter {
    * The four batch arrays share one natively allocated buffer. postMessage and
    * structuredClone copy it, but ArrayBuffer.prototype.transfer() (Node ≥ 22) detaches
    * it; native code keeps its own pointer (the memory stays alive), but the JS views
-   * would then read nothing, so refuse rather than hand out empty or wrong views.
+   * would then read nothing, so refuse rather than hand out empty or wrong views. The
+   * same goes for the UMEM's buffer.
    */
   #assertAttached(operation: string): void {
     if (this.#rx.offsets.byteLength === 0) {
       throw invalidArgument(operation, `${operation}: the batch arrays were detached (ArrayBuffer.prototype.transfer); this socket's batches can no longer be read`);
     }
+    this.umem.assertAttached(operation);
   }
 
   // Only for a `max` other than the default, so the usual call pays one comparison.

@@ -26,7 +26,12 @@ export class Umem {
   readonly compSize: number;
   /** Whether huge pages were asked for (`hugePageBytes` says what the kernel gave). */
   readonly hugePages: boolean;
-  /** The whole UMEM; stays valid (mapped) as long as any view of it is reachable. */
+  /**
+   * The whole UMEM; stays valid (mapped) as long as any view of it or the UMEM is
+   * reachable. Detaching it (`buffer.transfer()`) leaves the memory mapped, but
+   * `receive()`, `allocTx()`, `view()` and the batch views then throw
+   * `STOQ_ERR_INVALID_ARGUMENT`: they can no longer reach the packets through it.
+   */
   readonly buffer: ArrayBuffer;
   /** A byte view of the whole buffer: `bytes[offset]` reads a packet byte without a per-packet view. */
   readonly bytes: Uint8Array;
@@ -80,6 +85,7 @@ export class Umem {
 
   /** A view of `length` bytes at UMEM offset `offset` (no copy). */
   view(offset: number, length: number): Uint8Array {
+    this.assertAttached('Umem.view');
     if (!Number.isInteger(offset) || !Number.isInteger(length)) {
       throw invalidArgument('Umem.view', `Umem.view: offset and length must be integers, got ${String(offset)} and ${String(length)}`);
     }
@@ -106,5 +112,16 @@ export class Umem {
   /** @internal */
   assertUsable(operation: string): void {
     if (this.#destroyed) throw closedError(operation, 'the UMEM');
+  }
+
+  /**
+   * @internal ArrayBuffer.prototype.transfer() (Node >= 22) detaches `buffer`: the
+   * native side keeps the memory mapped, but views of it would be empty or throw a
+   * TypeError, so refuse with a typed error instead. A UMEM is never 0 bytes long.
+   */
+  assertAttached(operation: string): void {
+    if (this.buffer.byteLength === 0) {
+      throw invalidArgument(operation, `${operation}: umem.buffer was detached (ArrayBuffer.prototype.transfer); the packets in this UMEM can no longer be read or written`, 'leave umem.buffer in place; copy packets out (packet.slice()) to hand them elsewhere');
+    }
   }
 }

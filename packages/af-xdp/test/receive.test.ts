@@ -2,7 +2,9 @@
 // Real packets: the kernel in the peer namespace sends UDP over the veth, the standalone
 // redirect program (stoq_xsk_redir) sends queue 0 to our socket (copy mode), we receive batches.
 import { createHook, executionAsyncId } from 'node:async_hooks';
+import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { createInterface } from 'node:readline';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -246,6 +248,61 @@ describe.skipIf(!isRoot)('receive (veth lab, copy mode)', () => {
     } finally {
       socket.close();
     }
+  });
+
+  it.each(['staggered', 'aligned'] as const)('after umem.buffer.transfer() and the moved buffer collected, the UMEM stays mapped and receive(), allocTx() and view() throw typed errors (layout %s, huge pages)', async (layout) => {
+    // The moved buffer's finalizer used to unmap the UMEM under its sockets: receive()
+    // then crashed reading packet heads (SIGSEGV), so this runs in a child process.
+    const script = `
+      import { createInterface } from 'node:readline';
+      const { Umem, XskSocket } = await import(${JSON.stringify(new URL('../dist/index.js', import.meta.url).href)});
+      const [ifname, layout] = process.argv.slice(1);
+      const say = (value) => console.log(JSON.stringify(value));
+      const umem = Umem.create({ frameCount: 4096, layout, hugePages: true });
+      let socket;
+      for (let i = 0; !socket; i++) {
+        try { socket = XskSocket.open({ ifname, mode: 'copy', umem }); }
+        catch (e) { if (e.code !== 'STOQ_ERR_XSK_BUSY' || i > 150) throw e; await new Promise((r) => setTimeout(r, 20)); }
+      }
+      const hugeBefore = umem.hugePageBytes;
+      let moved = umem.buffer.transfer();
+      moved = null;
+      for (let i = 0; i < 5; i++) { globalThis.gc(); await new Promise((r) => setTimeout(r, 20)); }
+      say({ step: 'ready', hugeBefore, hugeAfter: umem.hugePageBytes, byteLength: umem.buffer.byteLength });
+      const lines = createInterface({ input: process.stdin });
+      for await (const line of lines) break; // the parent has sent packets
+      lines.close();
+      process.stdin.destroy();
+      const attempt = (call) => { try { call(); return 'no error'; } catch (e) { return e.code + ': ' + e.message; } };
+      say({ step: 'refused', receive: attempt(() => socket.receive()), releaseAndReceive: attempt(() => socket.releaseAndReceive()),
+        allocTx: attempt(() => socket.allocTx()), view: attempt(() => umem.view(0, 64)) });
+      socket.close();
+      umem.destroy();
+      say({ step: 'closed' });`;
+    // Node 20 has transfer() behind a V8 flag; Node >= 22 has it by default.
+    const flags = Number(process.versions.node.split('.')[0]) < 22 ? ['--harmony-rab-gsab-transfer'] : [];
+    const child = spawn(process.execPath, ['--expose-gc', ...flags, '--input-type=module', '-e', script, lab.a.ifname, layout], { stdio: ['pipe', 'pipe', 'pipe'], timeout: 30_000 });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const exited = new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.once('exit', (code, signal) => resolve([code, signal])));
+    const steps: Array<Record<string, any>> = [];
+    for await (const line of createInterface({ input: child.stdout })) {
+      const step = JSON.parse(line) as Record<string, any>;
+      steps.push(step);
+      if (step.step === 'ready') {
+        await lab.exec(lab.b, process.execPath, [helper('udp-sender.mjs'), lab.a.address, '9292', '20', '16', '1']);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        child.stdin.end('go\n');
+      }
+    }
+    const [code, signal] = await exited;
+    expect({ code, signal, stderr }).toEqual({ code: 0, signal: null, stderr: '' });
+    const ready = steps.find((s) => s.step === 'ready')!;
+    expect(ready.byteLength).toBe(0); // detached
+    expect(ready.hugeAfter, 'the UMEM is still mapped').toBe(ready.hugeBefore);
+    const refused = steps.find((s) => s.step === 'refused')!;
+    for (const call of ['receive', 'releaseAndReceive', 'allocTx', 'view']) expect(refused[call]).toMatch(/^STOQ_ERR_INVALID_ARGUMENT: .*umem\.buffer was detached/);
+    expect(steps.at(-1)).toEqual({ step: 'closed' });
   });
 
   it('closing a socket over a staggered UMEM with a batch held returns every other frame', async () => {
