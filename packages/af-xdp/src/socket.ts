@@ -61,6 +61,7 @@ export class XskSocket extends EventEmitter {
     this.fallbackReason = fallback;
     this.#context = { ifname: o.ifname, queueId: o.queueId };
     this.mode = this.#call('getsockopt(XDP_OPTIONS)', () => native.zeroCopy()) ? 'zerocopy' : 'copy';
+    umem.bindings.set(`${o.ifname}:${o.queueId}`, this.mode);
     const n = (this.#capacity = o.batchSize);
     const arrays = this.#call('createBatchArrays', () => native.createBatchArrays(n));
     this.#rx = new RxBatch(umem, new Uint32Array(arrays, 0, n), new Uint32Array(arrays, 4 * n, n), () => this.release());
@@ -97,6 +98,7 @@ export class XskSocket extends EventEmitter {
     if (!owns) XskSocket.#checkShared(op, umem, o, key);
     const primary = umem.bindings.size === 0;
 
+    if (!primary && o.mode === 'zerocopy') XskSocket.#checkSharedZeroCopy(op, umem, key);
     if (umem.layout === 'staggered' && o.mode === 'zerocopy') {
       throw invalidArgument(op, `${op}: a staggered UMEM binds in copy mode only`, "zero-copy drivers reject frames that cross a page; use layout 'aligned' for zero-copy, or mode 'copy' or 'auto'");
     }
@@ -124,7 +126,6 @@ export class XskSocket extends EventEmitter {
       if (owns) XskSocket.#destroyAfterFailure(umem, typed);
       throw typed;
     }
-    umem.bindings.add(key);
     return new XskSocket(handle, umem, o, owns, fallback);
   }
 
@@ -137,6 +138,20 @@ export class XskSocket extends EventEmitter {
       if (size !== undefined && size !== umem[name]) {
         throw invalidArgument(op, `${op}: ${name} ${size} differs from the shared UMEM's ${umem[name]}`, 'ring sizes of fill/completion rings are set when the UMEM is created');
       }
+    }
+  }
+
+  // A socket sharing a UMEM binds with XDP_SHARED_UMEM alone (libxdp), and the kernel
+  // gives it the mode the UMEM was first bound in: 'zerocopy' over a copy-mode UMEM
+  // would silently be copy mode.
+  static #checkSharedZeroCopy(op: string, umem: Umem, key: string): void {
+    const [first, mode] = umem.bindings.entries().next().value!;
+    if (mode === 'copy') {
+      throw invalidArgument(
+        op,
+        `${op}: 'zerocopy' on ${key} over a UMEM bound in copy mode (by its socket on ${first}); sockets sharing a UMEM get the mode of its first binding`,
+        "use mode 'copy' or 'auto' for this socket, open it with its own UMEM, or bind the UMEM's first socket in zero-copy",
+      );
     }
   }
 

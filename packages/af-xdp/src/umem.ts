@@ -37,8 +37,11 @@ export class Umem {
   readonly bytes: Uint8Array;
   /** @internal */
   readonly native: NativeUmem;
-  /** @internal `${ifname}:${queueId}` of the sockets bound over this UMEM. */
-  readonly bindings = new Set<string>();
+  /**
+   * @internal `${ifname}:${queueId}` of the sockets bound over this UMEM, with the mode
+   * the kernel bound them in (one for all of them: later sockets inherit the first's).
+   */
+  readonly bindings = new Map<string, 'zerocopy' | 'copy'>();
   #destroyed = false;
 
   private constructor(handle: NativeUmem, options: NormalisedUmemOptions) {

@@ -122,6 +122,37 @@ describe.skipIf(!isRoot)('sockets on a veth lab', () => {
     expect(() => XskSocket.open({ ifname: lab.a.ifname, umem })).toThrow(code('STOQ_ERR_CLOSED'));
   });
 
+  it("'zerocopy' over a shared UMEM whose first socket bound in copy mode is refused, not silently copy mode", async () => {
+    const umem = Umem.create({ frameCount: 1024, frameSize: 2048, fillSize: 512, compSize: 512 });
+    try {
+      const q0 = await openWhenFree(() => XskSocket.open({ ifname: lab.a.ifname, queueId: 0, umem, mode: 'copy' }));
+      try {
+        // libxdp binds later sockets with XDP_SHARED_UMEM alone: the kernel would give copy mode.
+        const refused = (() => {
+          try {
+            XskSocket.open({ ifname: lab.a.ifname, queueId: 1, umem, mode: 'zerocopy' }).close();
+          } catch (error) {
+            return error;
+          }
+          return undefined;
+        })();
+        expect(refused).toBeInstanceOf(XskError);
+        expect(refused).toMatchObject({ code: 'STOQ_ERR_INVALID_ARGUMENT', operation: 'XskSocket.open' });
+        expect((refused as XskError).message).toMatch(/'zerocopy' on .*:1 over a UMEM bound in copy mode \(by its socket on .*:0\)/);
+        expect(umem.freeFrames, 'nothing was bound or lent').toBe(1024 - 512);
+        const q1 = await openWhenFree(() => XskSocket.open({ ifname: lab.a.ifname, queueId: 1, umem, mode: 'auto' }));
+        expect(q1.mode).toBe('copy');
+        q1.close();
+      } finally {
+        q0.close();
+      }
+      // With no socket left the next one binds first and chooses: the kernel answers for veth.
+      await expect(openWhenFree(() => XskSocket.open({ ifname: lab.a.ifname, queueId: 1, umem, mode: 'zerocopy' }))).rejects.toThrow(code('STOQ_ERR_XSK_ZEROCOPY_UNSUPPORTED'));
+    } finally {
+      umem.destroy();
+    }
+  });
+
   it('use after close is a typed error, close is idempotent and safe with frames in flight', async () => {
     const socket = await openWhenFree(() => XskSocket.open({ ifname: lab.a.ifname, mode: 'copy' }));
     const tx = socket.allocTx(4);
