@@ -255,6 +255,39 @@ describe.skipIf(!isRoot)('sockets on a veth lab', () => {
     expect(Date.now() - started).toBeLessThan(10_000);
   });
 
+  it('terminating a worker while it calls into its socket does not abort the process', async () => {
+    // A native call cut short by terminate() sees every N-API call fail; node-addon-api
+    // used to rethrow that out of the callback into std::terminate (exit 134, the whole process).
+    const script = `
+      import { Worker } from 'node:worker_threads';
+      const code = \`
+        const { parentPort, workerData } = require('node:worker_threads');
+        import(${JSON.stringify(new URL('../dist/index.js', import.meta.url).href)}).then(async ({ XskSocket }) => {
+          let s;
+          for (let i = 0; !s; i++) {
+            try { s = XskSocket.open({ ifname: workerData.ifname, mode: 'copy' }); }
+            catch (e) { if (e.code !== 'STOQ_ERR_XSK_BUSY' || i > 150) throw e; await new Promise((r) => setTimeout(r, 20)); }
+          }
+          parentPort.postMessage('open');
+          for (;;) s.statistics(); // builds objects natively: where terminate() lands
+        });\`;
+      let errors = 0;
+      for (let i = 0; i < 20; i++) {
+        const worker = new Worker(code, { eval: true, workerData: { ifname: process.argv[1] }, execArgv: [] });
+        worker.on('error', () => errors++);
+        await new Promise((r) => worker.once('message', r));
+        await new Promise((r) => setTimeout(r, i % 5));
+        await worker.terminate();
+      }
+      console.log(JSON.stringify({ survived: true, errors }));`;
+    const result = (await run(process.execPath, ['--input-type=module', '-e', script, lab.a.ifname], { timeout: 60_000 }).catch((e: unknown) => e)) as {
+      code?: number; signal?: string; stdout: string; stderr: string;
+    };
+    expect(result.stderr).not.toMatch(/terminate called/);
+    expect([result.code ?? 0, result.signal ?? null]).toEqual([0, null]);
+    expect(JSON.parse(result.stdout)).toEqual({ survived: true, errors: 0 });
+  });
+
   it("a closed socket that had a 'readable' listener can be garbage-collected", async () => {
     setFlagsFromString('--expose-gc');
     const gc = runInNewContext('gc') as () => void;
