@@ -106,6 +106,14 @@ const CLOSE_SEND_LIMIT_MS = 3000;
 /** setTimeout() fires at once beyond this; a later deadline is simply re-armed. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
+/** Why a connection whose closing state was given up (its CONNECTION_CLOSE never went out) ended. */
+function closeTimedOutError(core: CoreConnection): StoqError {
+  return closeReason(core.quiche, core.established) ?? new StoqClosedError('closed without telling the peer: quiche could not send the CONNECTION_CLOSE (the handshake was not confirmed yet)', {
+    operation: 'close',
+    hint: 'the peer notices at its idle timeout',
+  });
+}
+
 interface PendingConnect {
   resolve(conn: StoqConnection): void;
   reject(error: StoqError): void;
@@ -534,7 +542,7 @@ export class StoqTransport extends EventEmitter<StoqTransportEvents> {
           break;
         case 'closed':
           this.#xdp?.connectionClosed(core.remote);
-          this.#closeOwner(core);
+          this.#closeOwner(core, core.closeTimedOut ? closeTimedOutError(core) : undefined);
           break;
       }
     }

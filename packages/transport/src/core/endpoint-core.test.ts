@@ -78,4 +78,29 @@ describe('EndpointCore (sans-IO)', () => {
     expect(conn.quiche.isTimedOut()).toBe(true);
     expect(client.pollEvents().map((e) => e.type)).toContain('closed');
   }, 20_000);
+
+  it('gives up a closing state whose CONNECTION_CLOSE cannot go out (handshake not confirmed) at its deadline', async () => {
+    const { server, client } = await pair();
+    const conn = client.connect(B, 'stoq.test', 0);
+    // Deliver until the client is established, but never the server's HANDSHAKE_DONE.
+    for (let round = 0; round < 10 && !conn.established; round++) {
+      for (const t of client.pollTransmits(1, 1000)) server.receive(t.data, A, 1);
+      for (const t of server.pollTransmits(1, 1000)) client.receive(t.data, B, 1);
+    }
+    expect(conn.established).toBe(true);
+    conn.quiche.close(true, 0, Buffer.alloc(0));
+    client.wake(conn);
+    // quiche 0.18 puts an application close only in a 1-RTT packet, which it does not
+    // send before the handshake is confirmed: a few datagrams at most, never the close.
+    for (let i = 0; i < 5; i++) expect(client.pollTransmits(2 + i, 1000).length).toBeLessThanOrEqual(2);
+    expect(conn.quiche.isDraining()).toBe(false);
+    expect(conn.closingDeadline).toBeGreaterThanOrEqual(2 + 500);
+    expect(conn.closingDeadline).toBeLessThanOrEqual(2 + 3000);
+    expect(client.nextDeadline()).toBeLessThanOrEqual(conn.closingDeadline!);
+    client.handleTimeouts(3100);
+    expect(conn.closed).toBe(true);
+    expect(conn.closeTimedOut).toBe(true);
+    expect(client.pollEvents().map((e) => e.type)).toContain('closed');
+    expect(client.connectionCount).toBe(0);
+  });
 });

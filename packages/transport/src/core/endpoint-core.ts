@@ -10,6 +10,8 @@ import { buildQuicheConfig, quiche, type QuicheConfig, type QuicheConnection } f
 import { RetryTokens } from './retry-token.js';
 import { TimerHeap } from './timer-heap.js';
 import { EndpointCounters } from './counters.js';
+import { CLOSING_BURST, closingLimitMs } from './closing.js';
+import { StoqInvalidConfigError } from '../errors.js';
 
 /** Length of every connection ID we issue; short headers are parsed with it. */
 export const CID_LEN = 16;
@@ -34,6 +36,10 @@ export class CoreConnection {
   established = false;
   /** quiche closed the connection and the core forgot it. */
   closed = false;
+  /** When the closing state is given up if quiche's CONNECTION_CLOSE has not gone out by then (null: not closing). */
+  closingDeadline: number | null = null;
+  /** The core gave up the closing state: the CONNECTION_CLOSE never went out, so the peer was not told. */
+  closeTimedOut = false;
   /** Server-side connection refused for the connection limit: never surfaced to the user. */
   readonly refused: boolean;
   /** Set by the layer above (the public connection object). */
@@ -197,9 +203,14 @@ export class EndpointCore {
     this.#acceptInitial(data, header, from, now);
   }
 
-  /** Runs quiche's timers that are due. */
+  /** Runs quiche's timers that are due, and gives up closing states that are over (see closing.ts). */
   handleTimeouts(now: number): void {
     for (const conn of this.#timers.popExpired(now)) {
+      if (conn.closingDeadline !== null && now >= conn.closingDeadline && !conn.quiche.isDraining()) {
+        conn.closeTimedOut = true;
+        this.#forget(conn);
+        continue;
+      }
       conn.quiche.onTimeout();
       this.#dirty.add(conn);
       this.#afterIo(conn, now);
@@ -230,7 +241,14 @@ export class EndpointCore {
     for (const conn of [...this.#dirty]) {
       if (out.length >= budget) break;
       let drained = false;
+      // A closing connection sends a few datagrams per wake-up, not whatever quiche
+      // produces: without its CONNECTION_CLOSE those would be an endless packet storm.
+      const cap = this.#noteClosing(conn, now) ? out.length + CLOSING_BURST : Infinity;
       while (out.length < budget) {
+        if (out.length >= cap) {
+          drained = true;
+          break;
+        }
         if (SLAB_SIZE - this.#slabOffset < quiche.MAX_DATAGRAM_SIZE) {
           this.#slab = Buffer.allocUnsafe(SLAB_SIZE);
           this.#slabOffset = 0;
@@ -371,18 +389,19 @@ export class EndpointCore {
     return conn;
   }
 
+  /** True when `conn` is closing (a local close is pending or going out); the first time, starts its closing deadline. */
+  #noteClosing(conn: CoreConnection, now: number): boolean {
+    if (conn.closingDeadline !== null) return true;
+    if (conn.quiche.localError() === null) return false;
+    conn.closingDeadline = now + closingLimitMs(conn.quiche);
+    return true;
+  }
+
   /** After any recv/send/timeout: notice the handshake finishing or the connection closing, and re-arm its timer. */
   #afterIo(conn: CoreConnection, now: number, reschedule = true): void {
     if (conn.closed) return;
     if (conn.quiche.isClosed()) {
-      conn.closed = true;
-      for (const cid of conn.cids) this.#byCid.delete(cid);
-      this.#connections.delete(conn);
-      this.#dirty.delete(conn);
-      this.#timers.set(conn, null);
-      if (conn.quiche.isTimedOut()) this.counters.idleTimeouts++;
-      this.counters.connectionsClosed++;
-      if (!conn.refused) this.#events.push({ type: 'closed', conn });
+      this.#forget(conn);
       return;
     }
     if (!conn.established && conn.quiche.isEstablished()) {
@@ -392,9 +411,25 @@ export class EndpointCore {
     if (reschedule) this.#schedule(conn, now);
   }
 
+  /** The connection is gone (closed by quiche, or its closing state given up): drop it and report it. */
+  #forget(conn: CoreConnection): void {
+    conn.closed = true;
+    for (const cid of conn.cids) this.#byCid.delete(cid);
+    this.#connections.delete(conn);
+    this.#dirty.delete(conn);
+    this.#timers.set(conn, null);
+    if (conn.quiche.isTimedOut()) this.counters.idleTimeouts++;
+    this.counters.connectionsClosed++;
+    if (!conn.refused) this.#events.push({ type: 'closed', conn });
+  }
+
   #schedule(conn: CoreConnection, now: number): void {
     const ms = conn.quiche.timeout();
-    this.#timers.set(conn, ms === null ? null : now + ms);
+    let at = ms === null ? null : now + ms;
+    // Once draining (the close went out), quiche's own draining timer ends the connection.
+    const giveUp = conn.closingDeadline;
+    if (giveUp !== null && (at === null || giveUp < at) && !conn.quiche.isDraining()) at = giveUp;
+    this.#timers.set(conn, at);
   }
 
   #statelessBuffer(): Uint8Array {
