@@ -96,3 +96,25 @@ export async function hashedReply(conn: StoqConnection, bytes: number, chunkSize
   await ended;
   return { sent, reply: Buffer.concat(reply).toString() };
 }
+
+/** `promise`, or a rejection naming `what` after `ms` (for calls that used to hang). */
+export async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} did not settle within ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([promise, expired]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** A loopback pair with one connection established, both ends in hand. */
+export async function connectedPair(server: TransportConfig = {}, client: TransportConfig = {}) {
+  const pair = await loopbackPair(server, client);
+  const accepted = once(pair.server, 'connection') as Promise<[StoqConnection]>;
+  const conn = await pair.client.connect(pair.target, { serverName: 'localhost' });
+  const [peer] = await accepted;
+  return { ...pair, conn, peer };
+}

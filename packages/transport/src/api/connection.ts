@@ -7,8 +7,9 @@ import type { SocketAddress } from '../address.js';
 import type { CoreConnection } from '../core/endpoint-core.js';
 import { closeReason } from '../core/close-reason.js';
 import {
-  StoqClosedError, StoqDatagramError, StoqStreamLimitError, type StoqError,
+  StoqClosedError, StoqDatagramError, StoqError, StoqQuicError, StoqStreamLimitError,
 } from '../errors.js';
+import { closeCode, closeReasonBytes, openStreamUnidirectional } from './arguments.js';
 import { asBytes, frameMessage, MESSAGE_STREAM_PREFACE, MessageDeframer } from './message-framing.js';
 import { QuicStream, type StreamHost } from './stream.js';
 import { connectionStats, type ConnectionStats } from './stats.js';
@@ -63,6 +64,10 @@ export class StoqConnection extends EventEmitter<StoqConnectionEvents> {
   #nextUni: number;
   #messageWriter: QuicStream | null = null;
   #closeError: StoqError | null = null;
+  /** Why we closed, when it was not the application (e.g. an oversized message): becomes closeError. */
+  #closeCause: StoqError | null = null;
+  /** close() was called: no new streams, messages or datagrams. */
+  #closing = false;
   #closed = false;
   readonly #closedPromise: Promise<void>;
   #resolveClosed!: () => void;
@@ -203,13 +208,26 @@ export class StoqConnection extends EventEmitter<StoqConnectionEvents> {
     return queued !== null;
   }
 
-  /** Closes with an application error code (0 = no error); resolves once draining is over. */
+  /**
+   * Closes with an application error code (0 = no error) and a reason the peer sees; resolves
+   * once the connection is gone. That is after draining (3×PTO) once the CONNECTION_CLOSE went
+   * out; if quiche cannot send it (right after connect(), before the handshake is confirmed)
+   * the closing state is given up within 0.5..3 s and `closeError` is `STOQ_ERR_CLOSED`.
+   *
+   * @param code - Application error code, an integer in 0..2^62−1.
+   * @param reason - Text for the peer; cut to its first 1024 UTF-8 bytes (whole characters) so the close fits one packet.
+   * @throws {@link StoqInvalidConfigError} (`STOQ_ERR_INVALID_CONFIG`) when `code` or `reason` is out of range or of the wrong type.
+   */
   async close(code = 0, reason = ''): Promise<void> {
+    const errorCode = closeCode(code);
+    const reasonBytes = closeReasonBytes(reason);
     if (!this.#closed) {
+      this.#closing = true;
       try {
-        this.core.quiche.close(true, code, Buffer.from(reason, 'utf8'));
-      } catch {
-        // quiche says Done when it is already closing: the close event still comes.
+        // Returns null (quiche's Done) when it is already closing: the close event still comes.
+        this.core.quiche.close(true, errorCode, reasonBytes);
+      } catch (cause) {
+        throw new StoqQuicError(`close: quiche refused to close: ${(cause as Error).message}`, { operation: 'close', cause });
       }
       this.#host.wake(this.core);
     }
@@ -330,7 +348,7 @@ export class StoqConnection extends EventEmitter<StoqConnectionEvents> {
   }
 
   #assertOpen(operation: string): void {
-    if (this.#closed || this.core.quiche.isClosed() || this.core.quiche.isDraining()) {
+    if (this.#closed || this.#closing || this.core.quiche.isClosed() || this.core.quiche.isDraining()) {
       throw new StoqClosedError(`${operation}: the connection is closed`, { operation });
     }
   }
