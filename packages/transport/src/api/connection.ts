@@ -48,6 +48,8 @@ export interface StoqConnectionEvents {
 // Stream id bits (RFC 9000 §2.1): bit 0 = server-initiated, bit 1 = unidirectional.
 const SERVER_BIT = 1;
 const UNI_BIT = 2;
+/** Application close code when the peer announces a message over limits.maxMessageBytes. */
+const MESSAGE_TOO_LARGE_CODE = 0x10;
 
 /**
  * A QUIC connection: streams, messages, datagrams, close and stats. Obtained from
@@ -261,7 +263,7 @@ export class StoqConnection extends EventEmitter<StoqConnectionEvents> {
   handleClosed(forced?: StoqError): void {
     if (this.#closed) return;
     this.#closed = true;
-    this.#closeError = forced ?? closeReason(this.core.quiche, this.core.established);
+    this.#closeError = this.#closeCause ?? forced ?? closeReason(this.core.quiche, this.core.established);
     // A clean local close ends open streams quietly (like socket.destroy()); any other
     // reason is an error on every stream still open.
     for (const stream of [...this.#streams.values()]) stream.abort(this.#closeError);
@@ -318,15 +320,14 @@ export class StoqConnection extends EventEmitter<StoqConnectionEvents> {
   #readMessages(stream: QuicStream, first: Buffer): void {
     const reader = new MessageDeframer(this.#host.maxMessageBytes);
     const deliver = (chunk: Buffer) => {
-      let messages: Buffer[];
-      try {
-        messages = reader.push(chunk);
-      } catch (error) {
-        stream.destroy(error as Error);
-        void this.close(0x10, 'message too large');
-        return;
-      }
-      for (const m of messages) this.emit('message', m);
+      // The messages complete before an oversized header still arrive; then the connection closes.
+      for (const m of reader.push(chunk)) this.emit('message', m);
+      const tooLarge = reader.failure;
+      if (!tooLarge || stream.destroyed) return;
+      stream.destroy(tooLarge);
+      if (this.#closing || this.#closed) return;
+      this.#closeCause = tooLarge;
+      void this.close(MESSAGE_TOO_LARGE_CODE, 'message too large');
     };
     stream.on('error', () => {
       // The connection's close event carries the reason.

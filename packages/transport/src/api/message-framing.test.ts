@@ -29,6 +29,21 @@ describe('message framing', () => {
     expect(() => frameMessage(new Uint8Array(11), 10)).toThrow(expect.objectContaining({ code: 'STOQ_ERR_MESSAGE_TOO_LARGE' }));
     const header = Buffer.alloc(4);
     header.writeUInt32BE(0xffffffff);
-    expect(() => new MessageDeframer(10).push(header)).toThrow(expect.objectContaining({ code: 'STOQ_ERR_MESSAGE_TOO_LARGE' }));
+    const deframer = new MessageDeframer(10);
+    expect(deframer.push(header)).toEqual([]);
+    expect(deframer.failure).toMatchObject({ code: 'STOQ_ERR_MESSAGE_TOO_LARGE' });
+  });
+
+  it('returns the messages before an oversized header in the same chunk, then reports the failure', () => {
+    const big = Buffer.alloc(4);
+    big.writeUInt32BE(2000);
+    const chunk = Buffer.concat([frameMessage(Buffer.alloc(100, 1), 1000), frameMessage(Buffer.alloc(100, 2), 1000), big, Buffer.alloc(50)]);
+    const deframer = new MessageDeframer(1000);
+    let messages: Buffer[] = [];
+    expect(() => (messages = deframer.push(chunk))).not.toThrow();
+    expect(messages.map((m) => m[0])).toEqual([1, 2]);
+    expect(deframer.failure).toMatchObject({ code: 'STOQ_ERR_MESSAGE_TOO_LARGE' });
+    // Nothing after the bad header is parsed, even if it looks like a message.
+    expect(deframer.push(frameMessage(Buffer.alloc(3), 1000))).toEqual([]);
   });
 });

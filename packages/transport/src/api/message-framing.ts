@@ -3,7 +3,7 @@
 // with MESSAGE_STREAM_PREFACE, then each message is prefixed with its length as a
 // 32-bit big-endian integer. The preface lets a peer that is not STOQ (an HTTP/3
 // client's control stream, say) use its first unidirectional stream as a plain stream.
-import { StoqInvalidConfigError, StoqMessageTooLargeError } from '../errors.js';
+import { StoqInvalidConfigError, StoqMessageTooLargeError, type StoqError } from '../errors.js';
 
 export const MESSAGE_STREAM_PREFACE = Buffer.from('STOQmsg1', 'latin1');
 
@@ -42,24 +42,38 @@ export class MessageDeframer {
   readonly #maxBytes: number;
   #chunks: Buffer[] = [];
   #buffered = 0;
+  #failure: StoqError | null = null;
 
   constructor(maxBytes: number) {
     this.#maxBytes = maxBytes;
   }
 
-  /** Adds a chunk and returns every message now complete. Throws if a header announces an oversized message. */
+  /** Set once a header announced a message over the limit; nothing after it is parsed. */
+  get failure(): StoqError | null {
+    return this.#failure;
+  }
+
+  /**
+   * Adds a chunk and returns every message now complete. At a header announcing an
+   * oversized message it stops, still returning the messages before it, and sets `failure`.
+   */
   push(chunk: Buffer): Buffer[] {
+    const messages: Buffer[] = [];
+    if (this.#failure) return messages;
     this.#chunks.push(chunk);
     this.#buffered += chunk.byteLength;
-    const messages: Buffer[] = [];
     for (;;) {
       if (this.#buffered < 4) return messages;
       const head = this.#peek(4);
       const length = head.readUInt32BE(0);
       if (length > this.#maxBytes) {
-        throw new StoqMessageTooLargeError(`peer announced a ${length}-byte message; limits.maxMessageBytes is ${this.#maxBytes}`, {
+        this.#failure = new StoqMessageTooLargeError(`the peer announced a ${length}-byte message; limits.maxMessageBytes is ${this.#maxBytes}`, {
           operation: 'receive message',
+          hint: 'raise limits.maxMessageBytes on this side, or send smaller messages',
         });
+        this.#chunks = [];
+        this.#buffered = 0;
+        return messages;
       }
       if (this.#buffered < 4 + length) return messages;
       messages.push(this.#take(4 + length).subarray(4));
