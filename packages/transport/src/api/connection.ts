@@ -121,13 +121,14 @@ export class StoqConnection extends EventEmitter<StoqConnectionEvents> {
    * Opens a bidirectional stream (a Duplex) or, with `unidirectional`, a send-only Writable.
    *
    * @throws {@link StoqStreamLimitError} (`STOQ_ERR_STREAM_LIMIT`) when the peer allows no more streams of that kind right now.
+   * @throws {@link StoqInvalidConfigError} (`STOQ_ERR_INVALID_CONFIG`) when `options` is not an object or `unidirectional` not a boolean.
    * @throws {@link StoqClosedError} (`STOQ_ERR_CLOSED`) when the connection is closed or closing.
    */
   async openStream(options?: { unidirectional?: false }): Promise<Duplex>;
   async openStream(options: { unidirectional: true }): Promise<Writable>;
-  async openStream(options: OpenStreamOptions = {}): Promise<Duplex | Writable> {
+  async openStream(options?: OpenStreamOptions): Promise<Duplex | Writable> {
+    const uni = openStreamUnidirectional(options);
     this.#assertOpen('openStream');
-    const uni = options.unidirectional === true;
     const q = this.core.quiche;
     const left = uni ? q.peerStreamsLeftUni() : q.peerStreamsLeftBidi();
     if (left === 0) {

@@ -19,6 +19,7 @@ import type { EbpfStatus, XdpDatapathStats } from '../datapath/xdp/public-types.
 import { channels } from '../diagnostics.js';
 import { StoqClosedError, StoqConnectionLimitError, StoqInvalidConfigError, StoqXdpUnavailableError, type StoqError } from '../errors.js';
 import { StoqConnection } from './connection.js';
+import { connectServerName } from './arguments.js';
 import { TransportMetrics, type MetricsInputs } from './ebpf-metrics.js';
 import type { EbpfMetrics } from '@stoq/metrics';
 
@@ -200,20 +201,23 @@ export class StoqTransport extends EventEmitter<StoqTransportEvents> {
    * {@link StoqAlpnError}, or {@link StoqIdleTimeoutError} when nobody answers).
    *
    * @throws {@link StoqInvalidAddressError} (`STOQ_ERR_INVALID_ADDRESS`) for a target that is not IPv6.
+   * @throws {@link StoqInvalidConfigError} (`STOQ_ERR_INVALID_CONFIG`) when `options` is not an object or
+   *   `serverName` not a non-empty string of at most 255 bytes.
    * @throws {@link StoqConnectionLimitError} (`STOQ_ERR_CONNECTION_LIMIT`) at `limits.maxConnections`,
    *   or when the server refuses the connection.
    * @throws {@link StoqClosedError} (`STOQ_ERR_CLOSED`) when the transport is closed.
    */
-  async connect(target: string, options: ConnectOptions = {}): Promise<StoqConnection> {
+  async connect(target: string, options?: ConnectOptions): Promise<StoqConnection> {
     if (this.#closing) throw new StoqClosedError('connect: the transport is closed', { operation: 'connect' });
     const remote = parseTarget(target);
+    const serverName = connectServerName(options);
     if (this.#core.connectionCount >= this.#config.maxConnections) {
       throw new StoqConnectionLimitError(`connect: already at limits.maxConnections (${this.#config.maxConnections})`, {
         operation: 'connect',
       });
     }
+    const core = this.#core.connect(remote, serverName, performance.now());
     this.#xdp?.connectionOpened(remote);
-    const core = this.#core.connect(remote, options.serverName, performance.now());
     this.#adopt(core);
     const established = new Promise<StoqConnection>((resolve, reject) => this.#pendingConnects.set(core, { resolve, reject }));
     this.#drive();
@@ -223,9 +227,16 @@ export class StoqTransport extends EventEmitter<StoqTransportEvents> {
   /**
    * Sends one message on `conn` (the bytes of any ArrayBufferView); it arrives as a
    * 'message' event, reliably and in order with other send()s. Rejects like
-   * {@link StoqConnection.sendMessage}.
+   * {@link StoqConnection.sendMessage}, and with {@link StoqInvalidConfigError} (`STOQ_ERR_INVALID_CONFIG`)
+   * when `conn` is not a connection.
    */
   async send(conn: StoqConnection, data: ArrayBufferView): Promise<void> {
+    if (!(conn instanceof StoqConnection)) {
+      throw new StoqInvalidConfigError(`send: conn must be a StoqConnection, got ${conn === null ? 'null' : typeof conn}`, {
+        operation: 'send',
+        hint: 'pass the connection from connect() or the connection event',
+      });
+    }
     await conn.sendMessage(data);
   }
 

@@ -160,10 +160,20 @@ export class EndpointCore {
    *
    * @param serverName - TLS SNI and the name the server certificate is verified against.
    * @param now - Current time, milliseconds.
+   * @throws {@link StoqInvalidConfigError} (`STOQ_ERR_INVALID_CONFIG`) when quiche refuses to start it (a server name BoringSSL rejects).
    */
   connect(remote: SocketAddress, serverName: string | undefined, now: number): CoreConnection {
     const scid = randomBytes(CID_LEN);
-    const qc = quiche.Connection.connect(serverName ?? null, scid, host(this.#local), host(remote), this.#clientConfig);
+    let qc: QuicheConnection;
+    try {
+      qc = quiche.Connection.connect(serverName ?? null, scid, host(this.#local), host(remote), this.#clientConfig);
+    } catch (cause) {
+      throw new StoqInvalidConfigError(`connect: quiche could not start the connection: ${(cause as Error).message}`, {
+        operation: 'connect',
+        hint: 'check serverName: a host name such as localhost or example.com',
+        cause,
+      });
+    }
     const conn = this.#register('client', qc, remote, [hex(scid)]);
     this.#schedule(conn, now);
     this.#dirty.add(conn);
