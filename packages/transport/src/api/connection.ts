@@ -169,7 +169,13 @@ export class StoqConnection extends EventEmitter<StoqConnectionEvents> {
       this.#streams.set(id, this.#messageWriter);
     }
     const writer = this.#messageWriter;
-    await new Promise<void>((resolve, reject) => writer.write(frame, (error) => (error ? reject(error) : resolve())));
+    await new Promise<void>((resolve, reject) => writer.write(frame, (error) => (error ? reject(this.#sendError(error)) : resolve())));
+  }
+
+  /** A failed send() as a StoqError: Node fails writes queued behind a destroyed stream with its own ERR_STREAM_DESTROYED. */
+  #sendError(error: Error): StoqError {
+    if (error instanceof StoqError) return error;
+    return this.#closeError ?? new StoqClosedError('send: the message stream closed before the message was sent', { operation: 'send', cause: error });
   }
 
   /**

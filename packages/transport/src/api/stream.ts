@@ -5,7 +5,7 @@
 // - read: we call streamRecv only while Node wants data, so a slow consumer leaves the
 //   bytes in quiche, its window stops growing and the peer stops sending.
 import { Duplex } from 'node:stream';
-import { StoqStreamResetError, type StoqError } from '../errors.js';
+import { StoqClosedError, StoqStreamResetError, type StoqError } from '../errors.js';
 import type { QuicheConnection } from '../core/quiche.js';
 
 export type StreamKind = 'bidi' | 'local-uni' | 'peer-uni';
@@ -72,6 +72,10 @@ export class QuicStream extends Duplex {
   #bareFinLost: number | null = null;
   /** How many more activities offer the bare FIN again (see #guardBareFin). */
   #bareFinOffers = 0;
+  /** Destroyed by the connection closing (abort), not by the application. */
+  #aborted = false;
+  /** Destroyed only for a write after end(): what end() flushed and the FIN still go out (see #finishAfterDestroy). */
+  #finishing = false;
 
   constructor(host: StreamHost, id: number, kind: StreamKind) {
     super({ allowHalfOpen: true, readableHighWaterMark: 256 * 1024, writableHighWaterMark: 256 * 1024 });
@@ -86,13 +90,14 @@ export class QuicStream extends Duplex {
     // A stream whose bare FIN is still guarded stays with its connection after 'close'
     // (see #guardBareFin): the application is done with it, quiche may not be.
     this.once('close', () => {
-      if (this.#bareFinLost === null) host.forget(this);
+      if (this.#bareFinLost === null && !this.#finishing) host.forget(this);
     });
   }
 
   /** Called by the connection when quiche may have data or credit for this stream. */
   poke(): void {
     if (this.destroyed) {
+      if (this.#finishing) this.#pumpWrite();
       if (this.#bareFinLost !== null) this.#guardBareFin();
       return;
     }
@@ -103,7 +108,18 @@ export class QuicStream extends Duplex {
 
   /** The connection is gone: fail whatever is still pending. */
   abort(error: StoqError | null): void {
-    if (!this.destroyed) this.destroy(error ?? undefined);
+    this.#aborted = true;
+    if (!this.destroyed) {
+      this.destroy(error ?? undefined);
+      return;
+    }
+    if (!this.#finishing) return;
+    // Still sending what end() flushed: it cannot go out any more.
+    this.#finishing = false;
+    const pending = this.#pending;
+    this.#pending = null;
+    this.#held = null;
+    pending?.callback(error ?? this.#destroyedError());
   }
 
   override _read(): void {
@@ -187,12 +203,47 @@ export class QuicStream extends Duplex {
     const q = this.#host.quiche;
     const code = error ? 1 : 0;
     if (!this.#readEnded && this.kind !== 'local-uni') this.#shutdown(q, 0, code);
+    if (this.#finishAfterDestroy(error)) {
+      this.#host.wake();
+      callback(error);
+      return;
+    }
     if (!this.writableFinished && this.kind !== 'peer-uni') this.#shutdown(q, 1, code);
     this.#host.wake();
     const pending = this.#pending;
     this.#pending = null;
-    pending?.callback(error ?? new Error('stream destroyed'));
+    pending?.callback(error ?? this.#destroyedError());
     callback(error);
+  }
+
+  /**
+   * Node destroys a stream written to after end() (ERR_STREAM_WRITE_AFTER_END). That
+   * write is the mistake, not what end() flushed: when every ended byte has reached
+   * _write (Node's own buffer is empty, else Node fails those writes), keep sending them
+   * and the FIN instead of resetting, and stay with the connection until the FIN is out.
+   */
+  #finishAfterDestroy(error: Error | null): boolean {
+    if ((error as NodeJS.ErrnoException | null)?.code !== 'ERR_STREAM_WRITE_AFTER_END') return false;
+    if (this.kind === 'peer-uni' || this.#aborted || !this.writableEnded || this.writableFinished || this.#finSent) return false;
+    // writableLength counts Node's buffer plus the chunk now in _write (ours to finish).
+    if (this.writableLength > (this.#pending?.chunk.byteLength ?? 0)) return false;
+    this.#finishing = true;
+    // Node calls no _final after destroy; stand in for it (or keep the one already waiting).
+    const final = this.#pendingFin;
+    this.#pendingFin = (finalError) => {
+      this.#finishing = false;
+      final?.(finalError);
+      if (this.#bareFinLost === null) this.#host.forget(this);
+    };
+    this.#holding = false;
+    this.#pumpWrite();
+    return true;
+  }
+
+  /** A write cut off by destroy() without an error, or by the connection closing cleanly. */
+  #destroyedError(): StoqError {
+    const why = this.#aborted ? 'the connection closed' : 'the stream was destroyed';
+    return new StoqClosedError(`stream ${this.id}: ${why} before this write was sent`, { operation: 'write' });
   }
 
   #shutdown(q: QuicheConnection, direction: 0 | 1, code: number): void {
