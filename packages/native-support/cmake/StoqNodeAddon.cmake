@@ -22,6 +22,11 @@ function(stoq_node_addon)
 
   target_include_directories(${PROJECT_NAME} PRIVATE ${CMAKE_JS_INC} ${addon_api_dir})
   target_compile_definitions(${PROJECT_NAME} PRIVATE NAPI_VERSION=8 NODE_ADDON_API_DISABLE_DEPRECATED NAPI_CPP_EXCEPTIONS)
+  # A worker thread that ends (process.exit, terminate()) while an addon call or a
+  # callback runs makes every N-API call fail; node-addon-api then rethrows out of the
+  # callback into std::terminate, aborting the whole process. With this it drops the
+  # error only when nothing is pending, i.e. when the environment is shutting down.
+  target_compile_definitions(${PROJECT_NAME} PRIVATE NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS)
   target_compile_options(${PROJECT_NAME} PRIVATE -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers -O2)
   target_link_libraries(${PROJECT_NAME} PRIVATE ${CMAKE_JS_LIB})
 
