@@ -219,9 +219,10 @@ export class StoqConnection extends EventEmitter<StoqConnectionEvents> {
 
   /**
    * Closes with an application error code (0 = no error) and a reason the peer sees; resolves
-   * once the connection is gone. That is after draining (3×PTO) once the CONNECTION_CLOSE went
-   * out; if quiche cannot send it (right after connect(), before the handshake is confirmed)
-   * the closing state is given up within 0.5..3 s and `closeError` is `STOQ_ERR_CLOSED`.
+   * once the connection is gone: after draining (3×PTO) once the CONNECTION_CLOSE went out.
+   * A client closing right after connect(), before the server's HANDSHAKE_DONE arrived, waits
+   * for it (quiche cannot send an application close before); if the close still cannot go
+   * out, it is given up after 3×PTO (1..3 s) and `closeError` is `STOQ_ERR_CLOSED`.
    *
    * @param code - Application error code, an integer in 0..2^62−1.
    * @param reason - Text for the peer; cut to its first 1024 UTF-8 bytes (whole characters) so the close fits one packet.
@@ -233,8 +234,8 @@ export class StoqConnection extends EventEmitter<StoqConnectionEvents> {
     if (!this.#closed) {
       this.#closing = true;
       try {
-        // Returns null (quiche's Done) when it is already closing: the close event still comes.
-        this.core.quiche.close(true, errorCode, reasonBytes);
+        // False (quiche's Done) when it is already closing: the close event still comes.
+        this.core.closeApplication(errorCode, reasonBytes);
       } catch (cause) {
         throw new StoqQuicError(`close: quiche refused to close: ${(cause as Error).message}`, { operation: 'close', cause });
       }

@@ -103,4 +103,23 @@ describe('EndpointCore (sans-IO)', () => {
     expect(client.pollEvents().map((e) => e.type)).toContain('closed');
     expect(client.connectionCount).toBe(0);
   });
+
+  it("defers a client's application close until the server's first 1-RTT packet, so it reaches the server", async () => {
+    const { server, client } = await pair();
+    const conn = client.connect(B, 'stoq.test', 0);
+    for (let round = 0; round < 10 && !conn.established; round++) {
+      for (const t of client.pollTransmits(1, 1000)) server.receive(t.data, A, 1);
+      for (const t of server.pollTransmits(1, 1000)) client.receive(t.data, B, 1);
+    }
+    expect(conn.established && !conn.oneRttSeen).toBe(true);
+    // Closed before HANDSHAKE_DONE: quiche would drop it (closing drops every packet).
+    expect(conn.closeApplication(9, Buffer.from('early'))).toBe(true);
+    expect(conn.deferredClose).not.toBeNull();
+    client.wake(conn);
+    exchange(client, server, 2);
+    expect(conn.oneRttSeen).toBe(true);
+    expect(conn.quiche.isDraining() || conn.quiche.isClosed()).toBe(true);
+    const [serverConn] = [...server.connections()];
+    expect(serverConn?.quiche.peerError()).toMatchObject({ isApp: true, errorCode: 9 });
+  });
 });

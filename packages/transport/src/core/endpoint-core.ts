@@ -40,6 +40,15 @@ export class CoreConnection {
   closingDeadline: number | null = null;
   /** The core gave up the closing state: the CONNECTION_CLOSE never went out, so the peer was not told. */
   closeTimedOut = false;
+  /** A 1-RTT (short-header) packet arrived from the peer. */
+  oneRttSeen = false;
+  /** An application close waiting for the server's first 1-RTT packet (see {@link CoreConnection.closeApplication}). */
+  deferredClose: {
+    /** Application error code. */
+    readonly code: number;
+    /** Reason bytes. */
+    readonly reason: Uint8Array;
+  } | null = null;
   /** Server-side connection refused for the connection limit: never surfaced to the user. */
   readonly refused: boolean;
   /** Set by the layer above (the public connection object). */
@@ -65,6 +74,24 @@ export class CoreConnection {
   ) {
     this.refused = refused;
     this.remoteHost = { host: remote.address, port: remote.port };
+  }
+
+  /**
+   * Closes with an application error. quiche drops every packet once closing, and sends
+   * an application close only when the handshake is confirmed: a client closing before
+   * the server's HANDSHAKE_DONE arrived could never send it. Such a client waits for the
+   * server's first 1-RTT packet (the server sends none before confirming, and
+   * HANDSHAKE_DONE comes first), within the closing deadline.
+   *
+   * @returns false when quiche was already closing (Done).
+   */
+  closeApplication(code: number, reason: Uint8Array): boolean {
+    if (this.deferredClose || this.quiche.localError() !== null) return false;
+    if (this.role === 'client' && this.established && !this.oneRttSeen && !this.quiche.isDraining()) {
+      this.deferredClose = { code, reason };
+      return true;
+    }
+    return this.quiche.close(true, code, reason) !== null;
   }
 }
 
@@ -190,6 +217,7 @@ export class EndpointCore {
     if (first !== undefined && (first & 0xc0) === 0x40 && data.byteLength > CID_LEN) {
       const conn = this.#byCid.get(hex(data.subarray(1, 1 + CID_LEN)));
       if (conn) {
+        conn.oneRttSeen = true;
         this.#recv(conn, data, from, now);
         return;
       }
@@ -308,6 +336,7 @@ export class EndpointCore {
       // fatal protocol errors close the connection, which #afterIo reports.
       this.counters.rxRejected++;
     }
+    if (conn.deferredClose && conn.oneRttSeen) this.#closeDeferred(conn);
     // Re-arming the timer waits for pollTransmits (every received-on connection is dirty):
     // once per batch instead of once per packet.
     this.#dirty.add(conn);
@@ -399,10 +428,21 @@ export class EndpointCore {
     return conn;
   }
 
+  #closeDeferred(conn: CoreConnection): void {
+    const { code, reason } = conn.deferredClose!;
+    conn.deferredClose = null;
+    try {
+      conn.quiche.close(true, code, reason);
+    } catch {
+      // Closed meanwhile (e.g. by the peer): #afterIo reports it.
+    }
+    this.#dirty.add(conn);
+  }
+
   /** True when `conn` is closing (a local close is pending or going out); the first time, starts its closing deadline. */
   #noteClosing(conn: CoreConnection, now: number): boolean {
     if (conn.closingDeadline !== null) return true;
-    if (conn.quiche.localError() === null) return false;
+    if (!conn.deferredClose && conn.quiche.localError() === null) return false;
     conn.closingDeadline = now + closingLimitMs(conn.quiche);
     return true;
   }
