@@ -129,6 +129,31 @@ describe('MetricsCollector', () => {
     expect((await collector.collect()).rates!.packetsPerSecond).toBe(1000);
   });
 
+  it('stamps CPU time when the process source answers, not after a slow sibling source', async () => {
+    let nowNs = 0n;
+    let quicTakesNs = 0n;
+    const collector = new MetricsCollector({
+      clock: () => nowNs,
+      sources: {
+        // Half a core of CPU time per second of the injected clock, read when collect() is called.
+        process: { name: 'process', collect: () => available({ processCpuSeconds: Number(nowNs) / 2e9, cores: [], rssBytes: 1, umemBytes: null }) },
+        quic: {
+          name: 'quic',
+          collect: async () => {
+            await new Promise((resolve) => setTimeout(resolve, 5)); // answers after the process source
+            nowNs += quicTakesNs;
+            return available({ connections: 0, rttUs: null, cwndBytes: 0, lostPackets: 0, retransmittedPackets: 0, sentPackets: 0, receivedPackets: 0 });
+          },
+        },
+      },
+    });
+    quicTakesNs = 400_000_000n; // CPU read at 0 ms, the collection ends at 400 ms
+    await collector.collect();
+    nowNs = 1_000_000_000n;
+    quicTakesNs = 0n; // 0.5 s of CPU over 1 s, not over 0.6 s
+    expect((await collector.collect()).cpu!.processPercent).toBeCloseTo(50, 6);
+  });
+
   it('starts the rate windows over when stoq_stats was unavailable or its map id changed (a restarted program)', async () => {
     let nowNs = 0n;
     let reading: SourceReading<XdpStatsData> = stats(0);

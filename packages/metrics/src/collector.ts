@@ -221,7 +221,13 @@ export class MetricsCollector {
     // The stats sources look stoq_stats up in collect()'s synchronous part: stamp the rates here,
     // before the other sources run, not after the slowest of them (which would skew every rate).
     const statsAtNs = this.#sources.xdpStats === null ? 0n : this.#now();
-    const others = SOURCE_KEYS.filter((key) => key !== 'xdpStats').map(async (key) => [key, await this.#read(key)] as const);
+    // Likewise CPU time is stamped when the process source's reading arrives, not after the slowest source.
+    let processAtNs = 0n;
+    const others = SOURCE_KEYS.filter((key) => key !== 'xdpStats').map(async (key) => {
+      const reading = await this.#read(key);
+      if (key === 'process') processAtNs = this.#now();
+      return [key, reading] as const;
+    });
     const readings = Object.fromEntries([['xdpStats', await stats], ...(await Promise.all(others))]) as unknown as MetricsSnapshot['readings'];
     const atNs = this.#now();
     const snapshot: MetricsSnapshot = {
@@ -230,7 +236,7 @@ export class MetricsCollector {
       readings,
       rates: this.#rates(statsAtNs, readings.xdpStats),
       latency: this.#readLatency(),
-      cpu: readings.process.available ? this.#cpu(atNs, readings.process.data) : null,
+      cpu: readings.process.available ? this.#cpu(processAtNs, readings.process.data) : null,
       sourceErrors: { ...this.#errors },
     };
     this.#last = snapshot;

@@ -60,3 +60,16 @@ export function checkWindowMs(windowMs: unknown, field = 'windowMs'): number {
   }
   return windowMs as number;
 }
+
+/** `value` as an options object (`null`/`undefined` give `{}` when `optional`), else a typed error. */
+export function checkOptions<T extends object>(field: string, value: unknown, optional = false): T {
+  if (optional && value == null) return {} as T;
+  if (typeof value !== 'object' || value === null) throw invalidArgument(field, 'an options object', value);
+  return value as T;
+}
+
+/** A callback argument (`null` allowed when `nullable`), else a typed error at construction, not a TypeError at the first collection. */
+export function checkFunction(field: string, value: unknown, nullable = false): void {
+  if (nullable && value === null) return;
+  if (typeof value !== 'function') throw invalidArgument(field, nullable ? 'a function or null' : 'a function', value);
+}

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 import type { Registry, RegistryContentType } from 'prom-client';
 import type { MetricsCollector, MetricsSnapshot } from './collector.js';
-import { StoqMetricsError } from './errors.js';
+import { StoqMetricsError, checkFunction, invalidArgument } from './errors.js';
 import { METRIC_CATALOG, type MetricDefinition } from './metric-catalog.js';
 
 /** What prom-client's Registry calls on a registered metric (`registerMetric` + `get()`). */
@@ -23,6 +23,8 @@ interface RegistryMetric {
  * and registers none, so a retry after removing them succeeds.
  */
 export function registerStoqMetrics(registry: Registry<RegistryContentType>, collector: MetricsCollector): () => void {
+  if (typeof registry?.getSingleMetric !== 'function') throw invalidArgument('registry', "a prom-client Registry", registry);
+  checkFunction('collector.collect', (collector as Partial<MetricsCollector> | null)?.collect);
   const metrics = METRIC_CATALOG.map((definition) => toRegistryMetric(definition, () => collector.collect()));
   const taken = metrics.filter((metric) => registry.getSingleMetric(metric.name) !== undefined).map((metric) => metric.name);
   if (taken.length > 0) {

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 import { available, toNumber, unavailable, type MetricSource } from '../source.js';
 import { CumulativeTotals } from './cumulative.js';
+import { checkFunction } from '../errors.js';
 
 /** How an AF_XDP socket is bound: `zerocopy` (XDP_ZEROCOPY, frames DMA'd into UMEM) or `copy` (XDP_COPY). */
 export type AfXdpMode = 'zerocopy' | 'copy';
@@ -52,6 +53,7 @@ const LEVELS = ['tx_outstanding', 'umem_free_frames'];
  * counts stay in the totals, which therefore never decrease (they are Prometheus counters).
  */
 export function afXdpSource(sockets: () => Iterable<AfXdpSocketLike>): MetricSource<AfXdpData> {
+  checkFunction('sockets', sockets);
   const counters = new CumulativeTotals<AfXdpSocketLike>(LEVELS);
   const moved = new CumulativeTotals<AfXdpSocketLike>();
   return {

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-import { invalidArgument } from '../errors.js';
+import { checkFunction, checkOptions, invalidArgument } from '../errors.js';
 import { available, type MetricSource } from '../source.js';
 
 /** The conntrack states counted, in enum stoq_ct_state order. */
@@ -104,6 +104,8 @@ export interface ConntrackSourceOptions {
  * for good (its reason reported) and the map is walked from then on.
  */
 export function conntrackSource(options: ConntrackSourceOptions): MetricSource<ConntrackData> {
+  checkOptions('options', options);
+  checkFunction('decode', options.decode);
   const batchSize = options.batchSize ?? 4096;
   if (!Number.isInteger(batchSize) || batchSize < 1) throw invalidArgument('batchSize', 'a positive integer', batchSize);
   let summary: ConntrackSummaryReader | null = options.summary && 'read' in options.summary ? options.summary : null;

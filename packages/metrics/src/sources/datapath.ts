@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 import { available, unavailable, type MetricSource } from '../source.js';
 import { CumulativeTotals } from './cumulative.js';
+import { checkFunction } from '../errors.js';
 
 /** The fields of `@stoq/transport`'s datapath stats this source reads. */
 export interface DatapathStatsLike {
@@ -47,6 +48,7 @@ const FIELDS = ['rxDatagrams', 'rxBytes', 'txDatagrams', 'txBytes', 'memcpyOps',
  * may stand behind it): that may count low, never twice.
  */
 export function datapathSource(datapaths: (() => Iterable<DatapathStatsLike>) | null): MetricSource<DatapathData> {
+  checkFunction('datapaths', datapaths, true);
   // One member per kind; fields are `<kind>.<field>` so each kind keeps its own retired counts.
   // Fields are `<kind>.<field>`, so each kind keeps its own retired counts.
   const byId = new CumulativeTotals<string>();

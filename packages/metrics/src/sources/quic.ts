@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 import { available, unavailable, type MetricSource } from '../source.js';
+import { checkFunction } from '../errors.js';
 
 /** The fields of `@stoq/transport`'s `conn.stats()` this source aggregates. */
 export interface QuicConnectionStatsLike {
@@ -57,6 +58,7 @@ export interface QuicData {
  * are exported as gauges, not counters.
  */
 export function quicSource(connections: (() => Iterable<QuicConnectionLike>) | null): MetricSource<QuicData> {
+  checkFunction('connections', connections, true);
   return {
     name: 'quic',
     collect() {

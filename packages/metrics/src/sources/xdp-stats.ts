@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 import { available, unavailable, type MetricSource } from '../source.js';
+import { checkFunction, checkOptions, invalidArgument } from '../errors.js';
 
 /** The part of a loader map the stats source needs (`@stoq/loader`'s BpfMap satisfies it). */
 export interface PerCpuMapReader {
@@ -42,6 +43,9 @@ const STATS_KEY = Buffer.alloc(4); // one entry, at key 0
 
 /** Reads the XDP program's counters: one per-CPU lookup per collection, summed by `decode`. */
 export function xdpStatsSource(options: XdpStatsSourceOptions): MetricSource<XdpStatsData> {
+  checkOptions('options', options);
+  checkFunction('decode', options.decode);
+  if (!Array.isArray(options.sizeBucketLimits)) throw invalidArgument('sizeBucketLimits', 'an array of bucket upper bounds (SIZE_BUCKET_LIMITS)', options.sizeBucketLimits);
   const limits = bucketLimitsWithOverflow(options.sizeBucketLimits);
   return {
     name: 'xdp_stats',

@@ -5,7 +5,7 @@
  * found by name). Without either, the kernel sources are unavailable with a reason.
  */
 import { MetricsCollector } from '../collector.js';
-import { checkWindowMs, invalidArgument } from '../errors.js';
+import { checkOptions, checkWindowMs, invalidArgument } from '../errors.js';
 import type { LatencySummarySource } from '../latency.js';
 import { absentSource, type MetricSource } from '../source.js';
 import { afXdpSource, type AfXdpSocketLike } from '../sources/af-xdp.js';
@@ -95,11 +95,12 @@ export interface CreateStoqCollectorOptions {
  * transport's datapaths and connections, latency and process metrics. Imports
  * `@stoq/bpf-programs` and `@stoq/loader` lazily; where they cannot be loaded, the kernel
  * sources say why. Throws a TypeError if both `object` and `byName` are given, and a
- * StoqMetricsError for a bad `windowMs`, `batchSize` or `byName` map id. Whatever it loaded is closed again
+ * StoqMetricsError for bad options (`windowMs`, `batchSize`, a `byName` map id, `xsks`, both `object` and `byName`). Whatever it loaded is closed again
  * when it fails (e.g. `object` has no stoq_conntrack map).
  */
-export async function createStoqCollector(options: CreateStoqCollectorOptions = {}): Promise<MetricsCollector> {
-  if (options.object && options.byName) throw new TypeError('createStoqCollector: give either object or byName, not both');
+export async function createStoqCollector(optionsGiven: CreateStoqCollectorOptions = {}): Promise<MetricsCollector> {
+  const options = checkOptions<CreateStoqCollectorOptions>('options', optionsGiven, true);
+  if (options.object && options.byName) throw invalidArgument('options', 'either object or byName, not both', 'both');
   // Checked before anything is loaded, so a bad option cannot leave a program open.
   if (options.windowMs !== undefined) checkWindowMs(options.windowMs);
   const { batchSize } = options;
@@ -111,8 +112,11 @@ export async function createStoqCollector(options: CreateStoqCollectorOptions = 
       if (id !== undefined && (!Number.isInteger(id) || id < 1 || id > 0xffff_ffff)) throw invalidArgument(`byName.${field}`, 'a kernel map id (an integer from 1 to 2^32 - 1)', id);
     }
   }
-  const kernel = await kernelSources(options);
   const xsks = options.xsks;
+  if (xsks !== undefined && typeof xsks !== 'function' && typeof (xsks as Partial<Iterable<unknown>> | null)?.[Symbol.iterator] !== 'function') {
+    throw invalidArgument('xsks', 'an iterable of sockets or a function returning one', xsks);
+  }
+  const kernel = await kernelSources(options);
   const sockets = xsks === undefined ? null : typeof xsks === 'function' ? xsks : () => xsks;
   const transport = options.transport;
   try {
