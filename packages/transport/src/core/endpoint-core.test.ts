@@ -88,7 +88,7 @@ describe('EndpointCore (sans-IO)', () => {
       for (const t of server.pollTransmits(1, 1000)) client.receive(t.data, B, 1);
     }
     expect(conn.established).toBe(true);
-    conn.quiche.close(true, 0, Buffer.alloc(0));
+    conn.closeApplicationNow(0, Buffer.alloc(0)); // what closeApplication would defer
     client.wake(conn);
     // quiche 0.18 puts an application close only in a 1-RTT packet, which it does not
     // send before the handshake is confirmed: a few datagrams at most, never the close.
@@ -103,6 +103,28 @@ describe('EndpointCore (sans-IO)', () => {
     expect(client.pollEvents().map((e) => e.type)).toContain('closed');
     expect(client.connectionCount).toBe(0);
   });
+
+  it('a deferred close ended by the idle timer counts as a close that never went out', async () => {
+    const { server, client } = await pair({}, { idleTimeoutMs: 300 });
+    const conn = client.connect(B, 'stoq.test', performance.now());
+    for (let round = 0; round < 10 && !conn.established; round++) {
+      for (const t of client.pollTransmits(performance.now(), 1000)) server.receive(t.data, A, performance.now());
+      for (const t of server.pollTransmits(performance.now(), 1000)) client.receive(t.data, B, performance.now());
+    }
+    expect(conn.established && !conn.oneRttSeen).toBe(true);
+    expect(conn.closeApplication(9, Buffer.from('early'))).toBe(true);
+    // The server's 1-RTT never arrives; quiche's idle timer (300 ms) ends it before the 1 s closing limit.
+    for (let i = 0; i < 100 && !conn.closed; i++) {
+      const deadline = client.nextDeadline();
+      if (deadline === null) break;
+      await new Promise((r) => setTimeout(r, Math.max(0, deadline - performance.now())));
+      client.handleTimeouts(performance.now());
+      client.pollTransmits(performance.now(), 10);
+    }
+    expect(conn.closed).toBe(true);
+    expect(conn.quiche.isTimedOut()).toBe(true);
+    expect(conn.closeTimedOut).toBe(true); // reported as STOQ_ERR_CLOSED, not an idle timeout the app did not cause
+  }, 20_000);
 
   it("defers a client's application close until the server's first 1-RTT packet, so it reaches the server", async () => {
     const { server, client } = await pair();

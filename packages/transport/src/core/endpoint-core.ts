@@ -42,6 +42,13 @@ export class CoreConnection {
   closeTimedOut = false;
   /** A 1-RTT (short-header) packet arrived from the peer. */
   oneRttSeen = false;
+  /**
+   * An application close was asked for. Only such a close can get stuck (closing.ts); a
+   * transport-level one goes out in any packet space. pollTransmits paces and bounds the
+   * connections with this flag instead of asking quiche (localError(), a native call) on
+   * every visit of every connection.
+   */
+  closeRequested = false;
   /** An application close waiting for the server's first 1-RTT packet (see {@link CoreConnection.closeApplication}). */
   deferredClose: {
     /** Application error code. */
@@ -89,8 +96,15 @@ export class CoreConnection {
     if (this.deferredClose || this.quiche.localError() !== null) return false;
     if (this.role === 'client' && this.established && !this.oneRttSeen && !this.quiche.isDraining()) {
       this.deferredClose = { code, reason };
+      this.closeRequested = true;
       return true;
     }
+    return this.closeApplicationNow(code, reason);
+  }
+
+  /** Hands an application close to quiche at once (no deferral); false when quiche was already closing. */
+  closeApplicationNow(code: number, reason: Uint8Array): boolean {
+    this.closeRequested = true;
     return this.quiche.close(true, code, reason) !== null;
   }
 }
@@ -432,7 +446,7 @@ export class EndpointCore {
     const { code, reason } = conn.deferredClose!;
     conn.deferredClose = null;
     try {
-      conn.quiche.close(true, code, reason);
+      conn.closeApplicationNow(code, reason);
     } catch {
       // Closed meanwhile (e.g. by the peer): #afterIo reports it.
     }
@@ -442,7 +456,7 @@ export class EndpointCore {
   /** True when `conn` is closing (a local close is pending or going out); the first time, starts its closing deadline. */
   #noteClosing(conn: CoreConnection, now: number): boolean {
     if (conn.closingDeadline !== null) return true;
-    if (!conn.deferredClose && conn.quiche.localError() === null) return false;
+    if (!conn.closeRequested) return false;
     conn.closingDeadline = now + closingLimitMs(conn.quiche);
     return true;
   }
@@ -464,6 +478,9 @@ export class EndpointCore {
   /** The connection is gone (closed by quiche, or its closing state given up): drop it and report it. */
   #forget(conn: CoreConnection): void {
     conn.closed = true;
+    // An application close still waiting for HANDSHAKE_DONE never reached quiche, so
+    // whatever ended the connection (its idle timer) did not tell the peer either.
+    if (conn.deferredClose) conn.closeTimedOut = true;
     for (const cid of conn.cids) this.#byCid.delete(cid);
     this.#connections.delete(conn);
     this.#dirty.delete(conn);
