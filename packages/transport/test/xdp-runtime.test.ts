@@ -120,4 +120,13 @@ describe.skipIf(!isRoot)('XdpDatapath at run time', () => {
     expect(t.stats().xdp!.txDatagrams).toBeGreaterThan(0);
     await conn.close();
   }, 40_000);
+
+  it('updateXdpConfig refuses an Initial limit with only one of rate and burst (a trap either way), and takes both or neither', () => {
+    const refused = expect.objectContaining({ code: 'STOQ_ERR_INVALID_CONFIG' });
+    expect(() => t.updateXdpConfig({ initialBurst: 10 })).toThrow(refused); // never refills
+    expect(() => t.updateXdpConfig({ initialRate: 100 })).toThrow(/initialRate is set but initialBurst is 0/); // limits nothing
+    t.updateXdpConfig({ initialRate: 100, initialBurst: 10 });
+    expect(() => t.updateXdpConfig({ initialRate: 0 })).toThrow(/initialBurst is set but initialRate is 0/);
+    t.updateXdpConfig({ initialRate: 0, initialBurst: 0 });
+  });
 });

@@ -4,6 +4,7 @@
 // away with the process), sockets registered in stoq_xsks, conntrack entries closed.
 import type { BpfMap, BpfObject, XdpLink } from '@stoq/loader';
 import type { CounterName, StoqConfig } from '@stoq/bpf-programs';
+import { StoqInvalidConfigError } from '../../errors.js';
 import type { NativeModules } from './native-modules.js';
 import type { XdpAttachMode } from './public-types.js';
 
@@ -80,6 +81,7 @@ export class StoqXdpProgram {
   /** Merges `partial` into the running config; takes effect on the next packet. */
   updateConfig(partial: Partial<StoqConfig>): StoqConfig {
     const next = this.#m.programs.normalizeConfig({ ...this.#current, ...partial });
+    checkInitialLimit(next);
     this.#config.update(ZERO_KEY, this.#m.programs.encodeConfig(next));
     this.#current = next;
     return this.config();
@@ -132,4 +134,19 @@ export class StoqXdpProgram {
       this.#object.close();
     }
   }
+}
+
+/**
+ * The Initial token bucket needs both numbers. Set alone, either one is a trap: a burst
+ * without a rate never refills (each /64 is shut out for good once it has spent it), and
+ * a rate without a burst limits nothing (burst 0 turns the limiter off). The program
+ * accepts both forms (tests use the no-refill bucket); an application gets told.
+ */
+function checkInitialLimit(config: StoqConfig): void {
+  if ((config.initialBurst === 0) === (config.initialRate === 0)) return;
+  const [set, unset] = config.initialBurst === 0 ? ['initialRate', 'initialBurst'] : ['initialBurst', 'initialRate'];
+  throw new StoqInvalidConfigError(
+    `updateXdpConfig: ${set} is set but ${unset} is 0; the Initial limit needs both (a burst alone never refills, a rate alone limits nothing), or both 0 for no limit`,
+    { operation: 'updateXdpConfig' },
+  );
 }
