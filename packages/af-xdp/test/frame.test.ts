@@ -34,6 +34,37 @@ function referenceChecksum(src: Uint8Array, dst: Uint8Array, udp: Uint8Array): n
   return result === 0 ? 0xffff : result;
 }
 
+/**
+ * Inserts IPv6 extension headers between the IPv6 header (at `ip`) and the UDP header of
+ * a built frame: `{ frag: word }` is an 8-byte fragment header whose offset/M word is
+ * `word`, `{ opts: type }` an 8-byte hop-by-hop/routing/destination-options header.
+ */
+function withExtensionHeaders(frame: Uint8Array, ip: number, chain: Array<{ frag: number } | { opts: number }>): Uint8Array {
+  const out = new Uint8Array(frame.length + 8 * chain.length);
+  out.set(frame.subarray(0, ip + 40), 0);
+  let next = frame[ip + 6]!;
+  for (let i = chain.length - 1; i >= 0; i--) {
+    const h = ip + 40 + 8 * i;
+    const e = chain[i]!;
+    out[h] = next;
+    if ('frag' in e) {
+      out[h + 2] = e.frag >> 8;
+      out[h + 3] = e.frag & 0xff;
+      out.set([0xde, 0xad, 0xbe, 0xef], h + 4); // identification
+      next = 44;
+    } else {
+      out.set([0, 1, 4, 0, 0, 0, 0], h + 1); // length 0 (8 bytes), PadN over the rest
+      next = e.opts;
+    }
+  }
+  out[ip + 6] = next;
+  const payloadLength = ((frame[ip + 4]! << 8) | frame[ip + 5]!) + 8 * chain.length;
+  out[ip + 4] = payloadLength >> 8;
+  out[ip + 5] = payloadLength & 0xff;
+  out.set(frame.subarray(ip + 40), ip + 40 + 8 * chain.length);
+  return out;
+}
+
 const bytes = (n: number) => fc.uint8Array({ minLength: n, maxLength: n });
 const vlan = fc.record({ tpid: fc.constantFrom(0x8100, 0x88a8), vid: fc.integer({ min: 0, max: 4095 }), pcp: fc.integer({ min: 0, max: 7 }) });
 const spec: fc.Arbitrary<Udp6FrameSpec> = fc.record({
@@ -150,8 +181,7 @@ describe('frame codec', () => {
     ipv4[12] = 0x08; ipv4[13] = 0x00;
     expect(parseUdp6Frame(ipv4, parsed)).toBe(false);
     expect(parsed.failure).toBe('not-ipv6');
-    const fragment = Uint8Array.from(out.subarray(0, length));
-    fragment[14 + 6] = 44;
+    const fragment = withExtensionHeaders(out.subarray(0, length), 14, [{ frag: 1 }]);
     expect(parseUdp6Frame(fragment, parsed)).toBe(false);
     expect(parsed.failure).toBe('fragment');
     const triple = new Uint8Array(300);
@@ -162,6 +192,47 @@ describe('frame codec', () => {
     withThird.set(triple.subarray(20, tripleLength), 24);
     expect(parseUdp6Frame(withThird, parsed)).toBe(false);
     expect(parsed.failure).toBe('too-many-vlans');
+  });
+
+  it('an atomic fragment (offset 0, M=0) is parsed as the whole datagram, as stoq_xdp redirects it; real fragments still fail; the header counts toward the limit of four', () => {
+    const parsed = new ParsedUdp6Frame();
+    const s: Udp6FrameSpec = {
+      srcMac: macToBytes('02:00:00:00:00:01'), dstMac: macToBytes('02:00:00:00:00:02'),
+      srcAddress: ipv6ToBytes('fd00::1'), dstAddress: ipv6ToBytes('fd00::2'), srcPort: 50000, dstPort: 9292,
+      vlans: [{ vid: 7 }],
+    };
+    const out = new Uint8Array(256);
+    const quic = Uint8Array.from([0x41, ...new Array<number>(40).fill(0x5a)]);
+    const plain = out.subarray(0, buildUdp6Frame(out, s, quic));
+    const ip = 18;
+    const parses = (frame: Uint8Array, udpOffset: number) => {
+      expect(parseUdp6Frame(frame, parsed, true), String(parsed.failure)).toBe(true);
+      expect(parsed).toMatchObject({ udpOffset, srcPort: 50000, dstPort: 9292, payloadOffset: udpOffset + 8, payloadLength: quic.length, frameLength: frame.length });
+      expect([...frame.subarray(parsed.payloadOffset, parsed.frameLength)]).toEqual([...quic]);
+    };
+    const fails = (frame: Uint8Array, failure: string) => {
+      expect(parseUdp6Frame(frame, parsed, true)).toBe(false);
+      expect(parsed.failure).toBe(failure);
+    };
+    parses(withExtensionHeaders(plain, ip, [{ frag: 0 }]), ip + 48);
+    // The two reserved bits next to M are ignored on receipt (RFC 8200 4.5).
+    parses(withExtensionHeaders(plain, ip, [{ frag: 0x0006 }]), ip + 48);
+    parses(withExtensionHeaders(plain, ip, [{ opts: 0 }, { frag: 0 }]), ip + 56);
+    parses(withExtensionHeaders(plain, ip, [{ frag: 0 }, { opts: 60 }, { frag: 0 }, { frag: 0 }]), ip + 72);
+    // Needs reassembly: more fragments follow, or a later piece, also behind other headers.
+    fails(withExtensionHeaders(plain, ip, [{ frag: 1 }]), 'fragment');
+    fails(withExtensionHeaders(plain, ip, [{ frag: 75 << 3 }]), 'fragment');
+    fails(withExtensionHeaders(plain, ip, [{ frag: (75 << 3) | 1 }]), 'fragment');
+    fails(withExtensionHeaders(plain, ip, [{ opts: 0 }, { frag: 1 }]), 'fragment');
+    fails(withExtensionHeaders(plain, ip, [{ frag: 0 }, { frag: 1 }]), 'fragment');
+    // A fifth extension header, atomic fragment or not, is past the limit (as in stoq_xdp).
+    fails(withExtensionHeaders(plain, ip, [{ frag: 0 }, { frag: 0 }, { frag: 0 }, { frag: 0 }, { frag: 0 }]), 'too-many-extension-headers');
+    fails(withExtensionHeaders(plain, ip, [{ opts: 0 }, { opts: 60 }, { opts: 43 }, { opts: 60 }, { frag: 0 }]), 'too-many-extension-headers');
+    // An atomic fragment header cut by the IPv6 payload length.
+    const cut = withExtensionHeaders(plain, ip, [{ frag: 0 }]);
+    cut[ip + 4] = 0;
+    cut[ip + 5] = 4;
+    fails(cut, 'truncated-extension-header');
   });
 
   it('address helpers roundtrip and reject nonsense with XskError', () => {

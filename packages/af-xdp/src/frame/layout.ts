@@ -22,7 +22,7 @@ export const IPPROTO_UDP = 17;
 export const IPPROTO_HOPOPTS = 0;
 /** IPv6 next header: routing header (skipped by the parser). */
 export const IPPROTO_ROUTING = 43;
-/** IPv6 next header: fragment header (the parser rejects fragments). */
+/** IPv6 next header: fragment header (the parser skips an atomic fragment's, rejects real fragments). */
 export const IPPROTO_FRAGMENT = 44;
 /** IPv6 next header: destination options (skipped by the parser). */
 export const IPPROTO_DSTOPTS = 60;

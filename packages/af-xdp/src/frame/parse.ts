@@ -19,7 +19,7 @@ export type ParseFailure =
   | 'ipv6-length-mismatch'
   | 'truncated-extension-header'
   | 'too-many-extension-headers'
-  | 'fragment'
+  | 'fragment' // a fragment needing reassembly (an atomic fragment is parsed through)
   | 'not-udp'
   | 'truncated-udp'
   | 'udp-length-mismatch'
@@ -68,6 +68,9 @@ export class ParsedUdp6Frame {
   }
 }
 
+/** Fragment offset (13 bits) and M flag of a fragment header's second 16-bit word. */
+const FRAGMENT_OFFSET_AND_MORE = 0xfff9;
+
 function fail(result: ParsedUdp6Frame, failure: ParseFailure): false {
   result.ok = false;
   result.failure = failure;
@@ -112,11 +115,14 @@ export function parseUdp6Frame(frame: Uint8Array, result: ParsedUdp6Frame, verif
   let next = frame[ip + 6]!;
   let h = ip + IPV6_HEADER;
   for (let n = 0; next !== IPPROTO_UDP; n++) {
-    if (next === IPPROTO_FRAGMENT) return fail(result, 'fragment');
-    if (next !== IPPROTO_HOPOPTS && next !== IPPROTO_ROUTING && next !== IPPROTO_DSTOPTS) return fail(result, 'not-udp');
+    const fragment = next === IPPROTO_FRAGMENT;
+    if (!fragment && next !== IPPROTO_HOPOPTS && next !== IPPROTO_ROUTING && next !== IPPROTO_DSTOPTS) return fail(result, 'not-udp');
     if (n === MAX_EXTENSION_HEADERS) return fail(result, 'too-many-extension-headers');
     if (ipEnd < h + 8) return fail(result, 'truncated-extension-header');
-    const extLength = (frame[h + 1]! + 1) * 8;
+    // An atomic fragment (offset 0, no more fragments; RFC 6946) is the whole datagram, as
+    // stoq_xdp and the kernel treat it: skip its 8 bytes. A real fragment needs reassembly.
+    if (fragment && (((frame[h + 2]! << 8) | frame[h + 3]!) & FRAGMENT_OFFSET_AND_MORE) !== 0) return fail(result, 'fragment');
+    const extLength = fragment ? 8 : (frame[h + 1]! + 1) * 8;
     if (ipEnd < h + extLength) return fail(result, 'truncated-extension-header');
     next = frame[h]!;
     h += extLength;
