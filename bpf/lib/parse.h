@@ -97,8 +97,8 @@ struct ext_result {
 	int nexthdr;       /* upper-layer protocol, or the 5th ext header if the chain is too long */
 	int too_long;      /* more than STOQ_MAX_EXT_HDRS extension headers */
 	int fragmented;    /* a fragment header was seen */
-	int first_fragment;/* ...and it is the first (offset 0) */
-	int more_fragments;/* ...and more follow (M flag) */
+	int first_fragment;/* ...and every one seen is a first (offset 0) */
+	int more_fragments;/* ...and one of them says more follow (M flag) */
 };
 
 static __always_inline int is_ext_hdr(int nexthdr)
@@ -107,7 +107,11 @@ static __always_inline int is_ext_hdr(int nexthdr)
 	       nexthdr == IPPROTO_DSTOPTS || nexthdr == IPPROTO_FRAGMENT;
 }
 
-/* Skips up to four extension headers. Returns -1 if one runs past the frame or payload. */
+/*
+ * Skips up to four extension headers. Returns -1 if one runs past the frame or payload.
+ * Several fragment headers accumulate: the datagram is a first fragment only if every
+ * one says offset 0, and more fragments follow if any one says so.
+ */
 static __always_inline int skip_ipv6_ext_hdrs(struct hdr_cursor *c, void *data_end,
 					      void *payload_end, int nexthdr,
 					      struct ext_result *res)
@@ -124,9 +128,10 @@ static __always_inline int skip_ipv6_ext_hdrs(struct hdr_cursor *c, void *data_e
 			if ((void *)(frag + 1) > data_end || (void *)(frag + 1) > payload_end)
 				return -1;
 			off = bpf_ntohs(frag->frag_off);
+			res->first_fragment = (res->fragmented ? res->first_fragment : 1) &
+					      ((off & STOQ_FRAG_OFFSET_MASK) == 0);
+			res->more_fragments |= off & STOQ_FRAG_MORE;
 			res->fragmented = 1;
-			res->first_fragment = (off & STOQ_FRAG_OFFSET_MASK) == 0;
-			res->more_fragments = off & STOQ_FRAG_MORE;
 			nexthdr = frag->nexthdr;
 			c->pos = frag + 1;
 			/* A later fragment has no upper-layer header to read. */

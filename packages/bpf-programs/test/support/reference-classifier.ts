@@ -61,13 +61,14 @@ export function classifyReference(f: Uint8Array, cfg: StoqConfig, ctx: Reference
   let next = f[ip + 6]!;
   pos = ip + 40;
 
-  // Up to four extension headers; a non-first fragment ends the walk.
+  // Up to four extension headers; a non-first fragment ends the walk. Several fragment
+  // headers add up: a first fragment only if all say offset 0, more if any says M.
   let fragment: { first: boolean; more: boolean } | undefined;
   for (let n = 0; n < 4 && isExt(next); n++) {
     if (next === EXT.FRAGMENT) {
       if (pos + 8 > end) return pass('malformed_passed');
       const off = be16(pos + 2);
-      fragment = { first: (off & 0xfff8) === 0, more: (off & 1) === 1 };
+      fragment = { first: (fragment?.first ?? true) && (off & 0xfff8) === 0, more: (fragment?.more ?? false) || (off & 1) === 1 };
       next = f[pos]!;
       pos += 8;
       if (!fragment.first) break;
