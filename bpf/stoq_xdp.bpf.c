@@ -153,6 +153,10 @@ static __always_inline int classify_udp6(struct xdp_md *ctx, const struct stoq_c
 	/* A piece of a fragmented datagram: only the kernel can reassemble it. */
 	if (ext->fragmented && ext->more_fragments)
 		return STOQ_CTR_IPV6_FRAGMENT_PASSED;
+	/* Our port, but not a datagram for our unicast socket (multicast, v4-mapped source,
+	 * not at its final hop, misplaced hop-by-hop): the kernel decides, before we judge it. */
+	if (ext->not_final || ipv6_addrs_not_ours(ip6))
+		return STOQ_CTR_QUIC_PASSED;
 	if (truncated || (void *)(udp + 1) > data_end || (void *)(udp + 1) > payload_end)
 		return STOQ_CTR_MALFORMED_DROPPED;
 	udp_len = bpf_ntohs(udp->len);

@@ -34,6 +34,8 @@ struct vlan_tag {
 struct ipv6_ext_hdr {
 	__u8 nexthdr;
 	__u8 hdrlen; /* in 8-byte units, not counting the first 8 */
+	__u8 type;          /* routing header: routing type */
+	__u8 segments_left; /* routing header: hops still to visit */
 };
 
 struct ipv6_frag {
@@ -99,6 +101,8 @@ struct ext_result {
 	int fragmented;    /* a fragment header was seen */
 	int first_fragment;/* ...and every one seen is a first (offset 0) */
 	int more_fragments;/* ...and one of them says more follow (M flag) */
+	int not_final;     /* the kernel would not deliver it here as is: a routing header with
+			    * segments left, or a hop-by-hop header not in first position */
 };
 
 static __always_inline int is_ext_hdr(int nexthdr)
@@ -141,11 +145,17 @@ static __always_inline int skip_ipv6_ext_hdrs(struct hdr_cursor *c, void *data_e
 			struct ipv6_ext_hdr *ext = c->pos;
 			void *next;
 
+			/* Every extension header is at least 8 bytes: checking 4 here changes no verdict. */
 			if ((void *)(ext + 1) > data_end)
 				return -1;
 			next = c->pos + (ext->hdrlen + 1) * 8;
 			if (next > data_end || next > payload_end)
 				return -1;
+			/* RFC 8200 4.1: hop-by-hop only right after the IPv6 header; a routing header
+			 * with segments left means this node is not the final destination. */
+			if ((nexthdr == IPPROTO_HOPOPTS && i > 0) ||
+			    (nexthdr == IPPROTO_ROUTING && ext->segments_left))
+				res->not_final = 1;
 			nexthdr = ext->nexthdr;
 			c->pos = next;
 		}
@@ -153,6 +163,20 @@ static __always_inline int skip_ipv6_ext_hdrs(struct hdr_cursor *c, void *data_e
 	res->nexthdr = nexthdr;
 	res->too_long = is_ext_hdr(nexthdr) && !(res->fragmented && !res->first_fragment);
 	return 0;
+}
+
+/*
+ * Addresses the kernel would not deliver to a local unicast UDP socket as is (it
+ * drops, or hands to multicast delivery): a multicast destination, a multicast source
+ * (RFC 4291 2.7) or a v4-mapped source (::ffff:0:0/96, refused by ip6_rcv_core).
+ */
+static __always_inline int ipv6_addrs_not_ours(const struct ipv6hdr *ip6)
+{
+	const __u32 *src = ip6->saddr.in6_u.u6_addr32;
+
+	if (ip6->daddr.in6_u.u6_addr8[0] == 0xff || ip6->saddr.in6_u.u6_addr8[0] == 0xff)
+		return 1;
+	return src[2] == bpf_htonl(0x0000ffff) && src[0] == 0 && src[1] == 0;
 }
 
 #endif /* STOQ_LIB_PARSE_H */

@@ -9,7 +9,7 @@ import { createLab, type Lab } from '@stoq/netlab';
 import type { XdpLink } from '@stoq/loader';
 import { MAP_NAMES, diffStats } from '../src/index.js';
 import { XDP } from './support/fixtures.js';
-import { quicShort, udp6Frame } from './support/frames.js';
+import { IPPROTO, quicShort, udp6Frame } from './support/frames.js';
 import { LoadedStoqProgram, isRoot } from './support/kernel.js';
 import { openXskReceiver, type XskReceiver } from './support/xsk-receiver.js';
 import { runFuzz } from './support/fuzz-run.js';
@@ -85,6 +85,35 @@ describe.skipIf(!isRoot)('stoq_xdp REDIRECT to an AF_XDP socket (veth, native XD
     expect(d.counters.quic_redirected).toBe(1);
     expect(d.counters.quic_passed).toBe(1);
     xsk.close();
+  });
+
+  it('QUIC to our port that the kernel would not deliver to our socket as is (multicast, v4-mapped or multicast source, routing header with segments left, misplaced hop-by-hop) is passed, not redirected; an atomic fragment is redirected', async () => {
+    const xsk = await receiver();
+    try {
+      const run = { ingressIfindex: xdp!.ifindex, rxQueueIndex: 0 };
+      const before = prog.readStats();
+      const redirected = {
+        'plain short header': udp6Frame({ payload: quicShort() }),
+        'atomic fragment': udp6Frame({ payload: quicShort(), ext: [{ type: IPPROTO.FRAGMENT, fragmentOffset: 0, moreFragments: false }] }),
+        'first hop-by-hop, routing header with no segments left': udp6Frame({ payload: quicShort(), ext: [{ type: IPPROTO.HOPOPTS }, { type: IPPROTO.ROUTING, hdrLen: 2, segmentsLeft: 0 }] }),
+      };
+      const passed = {
+        'destination ff02::1': udp6Frame({ dst: 'ff02::1', payload: quicShort() }),
+        'destination ff05::1:3': udp6Frame({ dst: 'ff05::1:3', payload: quicShort() }),
+        'source ::ffff:1.2.3.4': udp6Frame({ src: '::ffff:1.2.3.4', payload: quicShort() }),
+        'source ff0e::1': udp6Frame({ src: 'ff0e::1', payload: quicShort() }),
+        'routing header, 1 segment left': udp6Frame({ payload: quicShort(), ext: [{ type: IPPROTO.ROUTING, hdrLen: 2, segmentsLeft: 1 }] }),
+        'hop-by-hop after destination options': udp6Frame({ payload: quicShort(), ext: [{ type: IPPROTO.DSTOPTS }, { type: IPPROTO.HOPOPTS }] }),
+      };
+      const got = (frames: Record<string, Buffer>) => Object.fromEntries(Object.entries(frames).map(([name, f]) => [name, prog.run(f, run).retval]));
+      expect(got(redirected)).toEqual(Object.fromEntries(Object.keys(redirected).map((name) => [name, XDP.REDIRECT])));
+      expect(got(passed)).toEqual(Object.fromEntries(Object.keys(passed).map((name) => [name, XDP.PASS])));
+      const d = diffStats(before, prog.readStats());
+      expect(d.counters.quic_redirected).toBe(Object.keys(redirected).length);
+      expect(d.counters.quic_passed).toBe(Object.keys(passed).length);
+    } finally {
+      xsk.close();
+    }
   });
 
   it('QUIC longer than max_redirect_payload (a local GSO run under generic XDP) is passed to the kernel, not redirected into a loss', async () => {

@@ -70,6 +70,20 @@ export const FIXTURES: Fixture[] = [
   { description: 'UDP length smaller than the IPv6 payload', frame: udp6Frame({ payload: quicShort(40), udpLength: 47 }), verdict: XDP.DROP, counter: 'malformed_dropped' },
   { description: 'empty UDP payload to the QUIC port', frame: udp6Frame({ payload: Buffer.alloc(0) }), verdict: XDP.DROP, counter: 'malformed_dropped' },
   { description: 'Ethernet padding after a valid datagram', frame: Buffer.concat([udp6Frame({ payload: quicShort(1) }), Buffer.alloc(10)]), verdict: XDP.PASS, counter: 'quic_passed' },
+  // Our port, but the kernel would not deliver it to our unicast socket as it stands: it
+  // decides, ahead of every check of ours (a plain PASS here; REDIRECT vs PASS in lab-afxdp.test).
+  { description: 'QUIC to the all-nodes multicast address ff02::1', frame: udp6Frame({ dst: 'ff02::1', payload: quicShort(40) }), verdict: XDP.PASS, counter: 'quic_passed' },
+  { description: 'QUIC to ff02::1 with a UDP length mismatch (the kernel decides, not malformed_dropped)', frame: udp6Frame({ dst: 'ff02::1', payload: quicShort(40), udpLength: 47 }), verdict: XDP.PASS, counter: 'quic_passed' },
+  { description: 'QUIC from a v4-mapped source ::ffff:1.2.3.4', frame: udp6Frame({ src: '::ffff:1.2.3.4', payload: quicShort(40) }), verdict: XDP.PASS, counter: 'quic_passed' },
+  { description: 'small Initial from a v4-mapped source (the kernel decides, not initial_too_small_dropped)', frame: udp6Frame({ src: '::ffff:1.2.3.4', payload: initial(1000) }), verdict: XDP.PASS, counter: 'quic_passed' },
+  { description: 'QUIC from a multicast source ff0e::1', frame: udp6Frame({ src: 'ff0e::1', payload: quicShort(40) }), verdict: XDP.PASS, counter: 'quic_passed' },
+  { description: 'QUIC behind a routing header with a segment left (not yet at its final hop)', frame: udp6Frame({ payload: quicShort(40), ext: [{ type: IPPROTO.ROUTING, hdrLen: 2, segmentsLeft: 1 }] }), verdict: XDP.PASS, counter: 'quic_passed' },
+  { description: 'small Initial behind a routing header with segments left (the kernel decides)', frame: udp6Frame({ payload: initial(1000), ext: [hop, { type: IPPROTO.ROUTING, hdrLen: 2, segmentsLeft: 2 }] }), verdict: XDP.PASS, counter: 'quic_passed' },
+  { description: 'QUIC behind a hop-by-hop header that is not first', frame: udp6Frame({ payload: quicShort(40), ext: [dst, hop] }), verdict: XDP.PASS, counter: 'quic_passed' },
+  { description: 'empty UDP payload behind a hop-by-hop header that is not first (the kernel decides)', frame: udp6Frame({ payload: Buffer.alloc(0), ext: [atomicFrag, hop] }), verdict: XDP.PASS, counter: 'quic_passed' },
+  // ...while a final hop's routing header and a first hop-by-hop header change nothing.
+  { description: 'small Initial behind a hop-by-hop header and a spent routing header', frame: udp6Frame({ payload: initial(1000), ext: [hop, rt] }), verdict: XDP.DROP, counter: 'initial_too_small_dropped' },
+  { description: 'small Initial from the v4-compatible-looking ::1.2.3.4 (not v4-mapped)', frame: udp6Frame({ src: '::1.2.3.4', payload: initial(1000) }), verdict: XDP.DROP, counter: 'initial_too_small_dropped' },
   // QUIC
   { description: 'v1 Initial, 1199-byte UDP payload', frame: udp6Frame({ payload: initial(1199) }), verdict: XDP.DROP, counter: 'initial_too_small_dropped' },
   { description: 'v1 Initial, 1200-byte UDP payload', frame: udp6Frame({ payload: initial(1200) }), verdict: XDP.PASS, counter: 'quic_passed' },

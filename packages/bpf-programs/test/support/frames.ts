@@ -35,6 +35,8 @@ export interface ExtHeader {
   moreFragments?: boolean;
   /** Length in 8-byte units beyond the first 8 (hop-by-hop, routing, dest opts). */
   hdrLen?: number;
+  /** Routing header (type 43): hops still to visit (default 0: this node is the last). */
+  segmentsLeft?: number;
 }
 
 function encodeExtHeaders(chain: readonly ExtHeader[], upper: number): { bytes: Buffer; first: number } {
@@ -52,8 +54,13 @@ function encodeExtHeaders(chain: readonly ExtHeader[], upper: number): { bytes: 
       const b = Buffer.alloc((len + 1) * 8);
       b[0] = next;
       b[1] = len;
-      b[2] = 1; // PadN option filling the rest
-      b[3] = b.length - 4;
+      if (h.type === IPPROTO.ROUTING) {
+        b[2] = 253; // routing type for experiments (RFC 4727)
+        b[3] = h.segmentsLeft ?? 0;
+      } else {
+        b[2] = 1; // PadN option filling the rest
+        b[3] = b.length - 4;
+      }
       parts.push(b);
     }
   });
@@ -173,6 +180,7 @@ export interface Udp6FrameOptions {
   dport?: number;
   sport?: number;
   src?: string;
+  dst?: string;
   payload: Uint8Array;
   ext?: readonly ExtHeader[];
   vlans?: readonly number[];
@@ -183,5 +191,5 @@ export interface Udp6FrameOptions {
 /** Ethernet + IPv6 + UDP to port 9292 by default. */
 export function udp6Frame(o: Udp6FrameOptions): Buffer {
   const dgram = udp({ dport: o.dport ?? 9292, payload: o.payload, ...(o.sport ? { sport: o.sport } : {}), ...(o.udpLength !== undefined ? { length: o.udpLength } : {}) });
-  return ethernet(ETH_P.IPV6, ipv6({ nextHeader: IPPROTO.UDP, payload: dgram, ...(o.src ? { src: o.src } : {}), ...(o.ext ? { ext: o.ext } : {}), ...(o.payloadLength !== undefined ? { payloadLength: o.payloadLength } : {}) }), o.vlans);
+  return ethernet(ETH_P.IPV6, ipv6({ nextHeader: IPPROTO.UDP, payload: dgram, ...(o.src ? { src: o.src } : {}), ...(o.dst ? { dst: o.dst } : {}), ...(o.ext ? { ext: o.ext } : {}), ...(o.payloadLength !== undefined ? { payloadLength: o.payloadLength } : {}) }), o.vlans);
 }

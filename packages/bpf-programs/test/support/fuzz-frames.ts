@@ -108,8 +108,9 @@ function ipv6Frame(rng: Rng): Generated {
       const h = Buffer.alloc((len + 1) * 8);
       h[0] = next;
       h[1] = len;
-      h[2] = 1; // PadN
-      h[3] = h.length - 4;
+      h[2] = 1; // PadN (a routing header: routing type 1)
+      // Routing header: segments left, 1 for the longest (not at its final hop) else 0.
+      h[3] = type === IPPROTO.ROUTING ? Number(len === 2) : h.length - 4;
       fields.extLengths.push(at + 1);
       body.push(h);
     }

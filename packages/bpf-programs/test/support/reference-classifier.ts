@@ -64,6 +64,9 @@ export function classifyReference(f: Uint8Array, cfg: StoqConfig, ctx: Reference
   // Up to four extension headers; a non-first fragment ends the walk. Several fragment
   // headers add up: a first fragment only if all say offset 0, more if any says M.
   let fragment: { first: boolean; more: boolean } | undefined;
+  // Not for a local socket as it stands: a routing header with segments left (not the
+  // final hop) or a hop-by-hop header anywhere but first (RFC 8200 4.1).
+  let notFinal = false;
   for (let n = 0; n < 4 && isExt(next); n++) {
     if (next === EXT.FRAGMENT) {
       if (pos + 8 > end) return pass('malformed_passed');
@@ -76,6 +79,7 @@ export function classifyReference(f: Uint8Array, cfg: StoqConfig, ctx: Reference
       if (!fits(pos, 2)) return pass('malformed_passed');
       const size = (f[pos + 1]! + 1) * 8;
       if (pos + size > end) return pass('malformed_passed');
+      if ((next === EXT.HOPOPTS && n > 0) || (next === EXT.ROUTING && f[pos + 3] !== 0)) notFinal = true;
       next = f[pos]!;
       pos += size;
     }
@@ -91,6 +95,8 @@ export function classifyReference(f: Uint8Array, cfg: StoqConfig, ctx: Reference
     return pass(cut || udp + 8 > end ? 'malformed_passed' : 'udp_non_quic_passed');
   }
   if (fragment?.more) return pass('ipv6_fragment_passed'); // only the kernel can reassemble
+  // Our port but not for our unicast socket: the kernel decides, before any judging.
+  if (notFinal || !deliverableAddresses(f, ip)) return pass('quic_passed');
   if (cut || udp + 8 > end) return drop('malformed_dropped');
   const udpLength = be16(udp + 4);
   if (udpLength !== end - udp || udpLength <= 8) return drop('malformed_dropped');
@@ -105,6 +111,13 @@ export function classifyReference(f: Uint8Array, cfg: StoqConfig, ctx: Reference
   if (cfg.maxRedirectPayload > 0 && udpLength - 8 > cfg.maxRedirectPayload) return pass('quic_passed');
   if (cfg.redirect && ctx.socketOnQueue) return { verdict: VERDICT.REDIRECT, counter: 'quic_redirected' };
   return pass('quic_passed');
+}
+
+/** False for a multicast destination, a multicast source or a v4-mapped (::ffff:0:0/96) source. */
+function deliverableAddresses(f: Uint8Array, ip: number): boolean {
+  if (f[ip + 24] === 0xff || f[ip + 8] === 0xff) return false;
+  const v4Mapped = f.subarray(ip + 8, ip + 18).every((b) => b === 0) && f[ip + 18] === 0xff && f[ip + 19] === 0xff;
+  return !v4Mapped;
 }
 
 function isExt(next: number): boolean {
