@@ -12,6 +12,7 @@ import { serve } from './commands/serve.js';
 import { connect } from './commands/connect.js';
 import { bench } from './commands/bench.js';
 import { FastPathUnavailable } from './net/transport.js';
+import { watchStdout } from './stdout.js';
 
 const commands: readonly Command[] = [demo, doctor, serve, connect, top, maps, bench];
 
@@ -73,6 +74,7 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
+watchStdout();
 main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;

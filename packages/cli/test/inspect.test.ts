@@ -79,6 +79,18 @@ describe.skipIf(!isRoot)('stoq maps / stoq top on a real stoq_xdp (lab veth)', (
     expect(stdout.match(/verdicts \(per second\)/g)).toHaveLength(2);
   });
 
+  it('top stops quietly, exit 0, when whatever reads its stdout goes away (EPIPE)', async () => {
+    for (const json of [true, false]) {
+      const topChild = start([STOQ, 'top', '--interface', lab.a.ifname, '--interval', '0.1', ...(json ? ['--json'] : [])], { lab, side: lab.a });
+      const done = finish(topChild, 30_000);
+      await new Promise((resolve) => topChild.stdout!.once('data', resolve)); // it has refreshed once
+      topChild.stdout!.destroy(); // like `stoq top | head -1`
+      const { code, signal, stderr } = await done;
+      expect([code, signal], stderr).toEqual([0, null]);
+      expect(stderr).not.toMatch(/EPIPE|\n\s+at /);
+    }
+  });
+
   // Last: it ends the owner. top keeps the maps open, and maps outlive their program.
   it('top exits 1 when the program it watches is unloaded', async () => {
     const topChild = start([STOQ, 'top', '--interface', lab.a.ifname, '--interval', '0.2', '--json'], { lab, side: lab.a });

@@ -7,6 +7,7 @@ import { rates, type Rates } from '../inspect/rates.js';
 import { readConntrack, readStats } from '../inspect/snapshot.js';
 import { readXskSockets, type XskReading } from '../inspect/xsk-diag.js';
 import { bold, dim, formatRate, table } from '../format.js';
+import { stdoutClosed } from '../stdout.js';
 
 export interface TopSample {
   time: string;
@@ -63,7 +64,7 @@ export const top: Command = {
     '  --count N       stop after N refreshes (default: until q, Ctrl-C or SIGTERM)',
     '  --json          one JSON object per refresh, one per line',
     '',
-    'exit code: 0 stopped normally, 1 nothing loaded or it went away',
+    'exit code: 0 stopped normally (also when whatever reads stdout closes it), 1 nothing loaded or it went away',
   ].join('\n'),
   options: {
     interface: { type: 'string', short: 'i' },
@@ -83,6 +84,9 @@ export const top: Command = {
     const onSignal = () => stop();
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
+    // Its reader went away (`stoq top | head`): stop like on q, without writing more.
+    stdoutClosed.addEventListener('abort', onSignal);
+    if (stdoutClosed.aborted) stop();
     const tty = process.stdin.isTTY && !json;
     if (tty) {
       process.stdin.setRawMode(true);
@@ -96,7 +100,7 @@ export const top: Command = {
         const tick = new Promise<boolean>((r) => (timer = setTimeout(() => r(true), interval * 1000)));
         const go = await Promise.race([tick, stopped.then(() => false)]);
         clearTimeout(timer);
-        if (!go) break;
+        if (!go || stdoutClosed.aborted) break;
         if (instance.programId !== null && programStillLoaded(instance.programId) === false) {
           throw new Error(`stoq_xdp (program ${instance.programId}) went away`);
         }
@@ -120,6 +124,7 @@ export const top: Command = {
     } finally {
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
+      stdoutClosed.removeEventListener('abort', onSignal);
       if (tty) {
         process.stdin.setRawMode(false);
         process.stdin.pause();

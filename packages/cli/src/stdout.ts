@@ -1,0 +1,43 @@
+// stdout whose reader went away (`stoq top | head -1`: write EPIPE) must not crash
+// `stoq` with an unhandled 'error' event. main.ts installs one listener for the
+// whole process; commands that write to stdout for long watch `stdoutClosed` and
+// stop quietly (closing what they opened) instead of writing into nothing.
+const controller = new AbortController();
+
+/** Aborted (with the error) once a write to stdout failed, e.g. EPIPE: nobody reads it any more. */
+export const stdoutClosed: AbortSignal = controller.signal;
+
+/** Installs the process-wide listeners; called once by main.ts before any command runs. */
+export function watchStdout(): void {
+  process.stdout.on('error', (error: Error) => controller.abort(error));
+  // Progress and messages go to stderr; a closed stderr must not crash us either.
+  process.stderr.on('error', () => undefined);
+}
+
+/** Thrown by writers to stdout once it is closed, so a command can tell it apart from real failures. */
+export class StdoutClosedError extends Error {
+  constructor() {
+    super('stdout was closed by its reader');
+  }
+}
+
+/**
+ * Writes to stdout and waits until it can take more (drain). Rejects with
+ * StdoutClosedError if stdout is closed before or while waiting.
+ */
+export function writeStdout(data: Buffer | string): Promise<void> {
+  if (stdoutClosed.aborted) return Promise.reject(new StdoutClosedError());
+  if (process.stdout.write(data)) return Promise.resolve();
+  return new Promise<void>((resolve, reject) => {
+    const onDrain = () => {
+      stdoutClosed.removeEventListener('abort', onAbort);
+      resolve();
+    };
+    const onAbort = () => {
+      process.stdout.off('drain', onDrain);
+      reject(new StdoutClosedError());
+    };
+    process.stdout.once('drain', onDrain);
+    stdoutClosed.addEventListener('abort', onAbort, { once: true });
+  });
+}
