@@ -32,6 +32,10 @@ describe('usage errors exit 2 with a clear message', () => {
     [['doctor', 'extra'], /unexpected argument 'extra'/],
     [['serve', '--self-signed', '--address', '127.0.0.1'], /--address must be an IPv6 address/],
     [['bench', '--quick', '--json', '/nonexistent/dir/x.json'], /--json \/nonexistent\/dir\/x\.json: cannot write there \(ENOENT\)/],
+    [['serve', '--self-signed', '--address', '::1', '--port', '0', '--output', '/nonexistent/dir/out.bin'], /--output \/nonexistent\/dir\/out\.bin: cannot write there \(ENOENT\)/],
+    [['serve', '--self-signed', '--address', '::1', '--port', '0', '--output', '/proc/version'], /--output \/proc\/version: cannot write there \(E[A-Z]+\)/],
+    [['serve', '--self-signed', '--address', '::1', '--port', '0', '--output', '/tmp'], /--output \/tmp: EISDIR/],
+    [['serve', '--self-signed', '--address', '::1', '--port', '0', '--output', '-', '--json'], /--output - writes the files to stdout, where --json writes its events/],
   ])('stoq %j', (args, message) => {
     const { code, stderr } = stoq(args);
     expect(stderr).toMatch(message);

@@ -7,11 +7,29 @@ import { ExitCode, type Command } from '../command.js';
 import { KIND_ECHO, KIND_FILE, type Receipt } from '../net/file-protocol.js';
 import { datapathOf, numberOption, openInputFile, readPem, stringOption, TRANSPORT_USAGE, transportOptions, UsageError } from '../net/options.js';
 import { createTransport, describeStatus } from '../net/transport.js';
+import { StdoutClosedError, writeStdout } from '../stdout.js';
 
-async function pump(source: Readable, stream: Duplex, onChunk: (b: Buffer) => void): Promise<void> {
-  for await (const chunk of source as AsyncIterable<Buffer>) {
-    onChunk(chunk);
-    if (!stream.write(chunk)) await new Promise((r) => stream.once('drain', r));
+/** A failure to read what is being sent (e.g. EIO from --file), told apart from network errors. */
+class SourceError extends Error {
+  readonly code: string | undefined;
+  constructor(label: string, cause: NodeJS.ErrnoException) {
+    super(`cannot read ${label}: ${cause.message}`);
+    this.code = cause.code;
+  }
+}
+
+async function pump(source: Readable, label: string, stream: Duplex, onChunk: (b: Buffer) => void): Promise<void> {
+  const chunks = (source as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
+  for (;;) {
+    let next: IteratorResult<Buffer>;
+    try {
+      next = await chunks.next();
+    } catch (error) {
+      throw new SourceError(label, error as NodeJS.ErrnoException);
+    }
+    if (next.done) break;
+    onChunk(next.value);
+    if (!stream.write(next.value)) await new Promise((r) => stream.once('drain', r));
   }
   stream.end();
 }
@@ -25,7 +43,6 @@ async function collect(stream: Readable, onChunk?: (b: Buffer) => Promise<void>)
   return Buffer.concat(parts);
 }
 
-const writeOut = (b: Buffer) => new Promise<void>((resolve) => (process.stdout.write(b) ? resolve() : process.stdout.once('drain', resolve)));
 
 export const connect: Command = {
   name: 'connect',
@@ -94,7 +111,7 @@ export const connect: Command = {
       const hash = createHash('sha256');
       let bytes = 0;
       stream.write(Buffer.from([values['echo'] ? KIND_ECHO : KIND_FILE]));
-      const sending = pump(source, stream, (b) => {
+      const sending = pump(source, file ? `--file ${file}` : 'stdin', stream, (b) => {
         hash.update(b);
         bytes += b.byteLength;
       });
@@ -104,10 +121,19 @@ export const connect: Command = {
       const echoChunk = (b: Buffer) => {
         echoHash.update(b);
         echoedBytes += b.byteLength;
-        return writeOut(b);
+        return writeStdout(b);
       };
-      const answer = await collect(stream, values['echo'] ? echoChunk : undefined);
-      await sending;
+      let answer: Buffer;
+      try {
+        // Both at once: whichever fails first (the source, the connection, stdout) ends the transfer.
+        [answer] = await Promise.all([collect(stream, values['echo'] ? echoChunk : undefined), sending]);
+      } catch (error) {
+        // Stop reading: an open stdin would otherwise keep the process alive after the server went away.
+        source.destroy();
+        stream.destroy();
+        if (error instanceof StdoutClosedError) return ExitCode.FAILURE; // --echo's reader went away: stop quietly
+        throw error;
+      }
       const seconds = (performance.now() - started) / 1000;
       const sha256 = hash.digest('hex');
       const status = transport.getEbpfStatus();

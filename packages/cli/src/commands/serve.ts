@@ -1,14 +1,16 @@
 // `stoq serve`: a STOQ endpoint that accepts connections, stores or hashes the
 // files clients send (answering each with a receipt) and echoes echo streams.
 import { createHash } from 'node:crypto';
-import { createWriteStream, writeFileSync, type WriteStream } from 'node:fs';
+import { closeSync, createWriteStream, openSync, renameSync, statSync, unlinkSync, writeFileSync, type WriteStream } from 'node:fs';
 import { isIPv6 } from 'node:net';
+import { basename, dirname, join } from 'node:path';
 import { Duplex, type Readable } from 'node:stream';
 import { createSelfSignedCertificate, formatAddress, type StoqConnection } from '@stoq/transport';
 import { ExitCode, type Command } from '../command.js';
 import { KIND_ECHO, KIND_FILE, type Receipt } from '../net/file-protocol.js';
 import { datapathOf, portOption, readPem, stringOption, TRANSPORT_USAGE, transportOptions, UsageError } from '../net/options.js';
 import { createTransport, describeStatus } from '../net/transport.js';
+import { stdoutClosed, StdoutClosedError, writeStdout } from '../stdout.js';
 
 interface Served {
   kind: 'file' | 'echo';
@@ -21,13 +23,103 @@ interface Served {
 interface OutputFile {
   readonly path: string | undefined;
   busy: boolean;
+  /** The transfer being written to `partialPath(path)`, to be removed if serve stops meanwhile. */
+  active: PartialFile | null;
+}
+
+/**
+ * Where a transfer is written until it is complete: a hidden name in FILE's directory
+ * (so the rename over FILE is atomic), unique to this process.
+ */
+function partialPath(path: string): string {
+  return join(dirname(path), `.${basename(path)}.${process.pid}.partial`);
+}
+
+/**
+ * Checks at startup that --output can be written: FILE is not a directory and a file
+ * can be created next to it (where the transfer goes before it is renamed over FILE).
+ */
+function checkOutput(path: string): void {
+  let isDirectory = false;
+  try {
+    isDirectory = statSync(path).isDirectory();
+  } catch {
+    // missing (it will be created) or unreachable: the probe below says why
+  }
+  if (isDirectory) throw new UsageError(`--output ${path}: EISDIR (a directory; give a file)`);
+  try {
+    const probe = partialPath(path);
+    closeSync(openSync(probe, 'w', 0o644));
+    unlinkSync(probe);
+  } catch (error) {
+    throw new UsageError(`--output ${path}: cannot write there (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+  }
+}
+
+/** Waits for 'drain' on a writable; rejects if it fails or closes first. */
+function drained(sink: NodeJS.WritableStream & { errored?: Error | null; destroyed?: boolean }): Promise<void> {
+  if (sink.errored) return Promise.reject(sink.errored);
+  if (sink.destroyed) return Promise.reject(new Error('the output was closed'));
+  return new Promise<void>((resolve, reject) => {
+    const done = (error?: Error) => {
+      sink.off('drain', onDrain);
+      sink.off('error', onError);
+      sink.off('close', onClose);
+      if (error) reject(error);
+      else resolve();
+    };
+    const onDrain = () => done();
+    const onError = (error: Error) => done(error);
+    const onClose = () => done(new Error('the output was closed'));
+    sink.once('drain', onDrain);
+    sink.once('error', onError);
+    sink.once('close', onClose);
+  });
+}
+
+/** One transfer's file: written under a temporary name, renamed over FILE once complete. */
+class PartialFile {
+  readonly temp: string;
+  private readonly sink: WriteStream;
+  private failure: Error | null = null;
+
+  constructor(readonly path: string) {
+    this.temp = partialPath(path);
+    this.sink = createWriteStream(this.temp, { mode: 0o644 });
+    // Without a listener an open or write failure (disk full, directory gone) would crash serve.
+    this.sink.on('error', (error) => (this.failure ??= error));
+  }
+
+  async write(data: Buffer): Promise<void> {
+    if (this.failure) throw this.failure;
+    if (!this.sink.write(data)) await drained(this.sink);
+  }
+
+  /** Flushes and closes the file, then puts it in place of FILE. */
+  async commit(): Promise<void> {
+    if (this.failure) throw this.failure;
+    await new Promise<void>((resolve, reject) => this.sink.end((error?: Error | null) => (error ? reject(error) : resolve())));
+    if (this.failure) throw this.failure;
+    renameSync(this.temp, this.path);
+  }
+
+  /** Closes the file (no fd left behind) and removes it: a failed transfer leaves nothing that looks complete. */
+  discard(): void {
+    this.sink.destroy();
+    try {
+      unlinkSync(this.temp);
+    } catch {
+      // never created, or already gone
+    }
+  }
 }
 
 async function handleStream(stream: Duplex, output: OutputFile): Promise<Omit<Served, 'peer'>> {
   const hash = createHash('sha256');
   let kind: number | null = null;
   let bytes = 0;
-  let sink: NodeJS.WritableStream | null = null;
+  let file: PartialFile | null = null;
+  let toStdout = false;
   let owned = false;
   try {
     for await (const chunk of stream.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>) {
@@ -39,7 +131,8 @@ async function handleStream(stream: Duplex, output: OutputFile): Promise<Omit<Se
           if (output.busy) throw new Error(`--output ${output.path} is being written by another transfer (one at a time)`);
           output.busy = true;
           owned = true;
-          sink = output.path === '-' ? process.stdout : createWriteStream(output.path);
+          if (output.path === '-') toStdout = true;
+          else output.active = file = new PartialFile(output.path);
         } else if (kind !== KIND_FILE && kind !== KIND_ECHO) throw new Error(`unknown stream kind 0x${kind?.toString(16)}`);
       }
       bytes += data.byteLength;
@@ -48,18 +141,25 @@ async function handleStream(stream: Duplex, output: OutputFile): Promise<Omit<Se
         continue;
       }
       hash.update(data);
-      if (sink && !sink.write(data)) await new Promise<void>((r) => sink!.once('drain', () => r()));
+      if (file) await file.write(data);
+      else if (toStdout) await writeStdout(data);
     }
     if (kind === KIND_ECHO) {
       stream.end();
       return { kind: 'echo', bytes };
     }
-    if (sink && sink !== process.stdout) await new Promise<void>((resolve, reject) => (sink as WriteStream).end((err?: Error | null) => (err ? reject(err) : resolve())));
     const receipt: Receipt = { bytes, sha256: hash.digest('hex') };
+    // FILE appears (atomically) only once the whole transfer is on disk, before the receipt says so.
+    await file?.commit();
+    file = null;
     stream.end(JSON.stringify(receipt));
     return { kind: 'file', ...receipt };
   } finally {
-    if (owned) output.busy = false;
+    file?.discard();
+    if (owned) {
+      output.busy = false;
+      output.active = null;
+    }
   }
 }
 
@@ -86,12 +186,15 @@ export const serve: Command = {
     '  --self-signed     make a throwaway certificate for --name (clients trust it with --ca)',
     '  --cert-out FILE   where --self-signed writes its certificate (default ./stoq-self-signed.pem)',
     '  --name N          host name for --self-signed (default localhost)',
-    '  --output FILE     write received files to FILE (- for stdout); otherwise they are only hashed',
+    '  --output FILE     write received files to FILE (- for stdout, not with --json); otherwise they',
+    '                    are only hashed. A transfer is written to .FILE.<pid>.partial beside it and',
+    '                    renamed over FILE once complete; a failed one leaves FILE as it was',
     '  --once            exit after the first file or echo stream has completed',
     ...TRANSPORT_USAGE,
     '',
     'Streams start with one byte: F (file; answered with {"bytes","sha256"}) or E (echo).',
-    'exit code: 0 stopped (SIGINT/SIGTERM or --once done), 1 failure, 2 usage, 3 --datapath xdp not possible here',
+    'exit code: 0 stopped (SIGINT/SIGTERM, --once done, or stdout closed by its reader), 1 failure, 2 usage,',
+    '           3 --datapath xdp not possible here',
   ].join('\n'),
   options: {
     ...transportOptions,
@@ -115,13 +218,16 @@ export const serve: Command = {
     if (!isIPv6(listenAddress.replace(/^\[(.*)\]$/, '$1'))) throw new UsageError(`--address must be an IPv6 address (STOQ is IPv6-only), got ${listenAddress}`);
     let cert = readPem(values, 'cert');
     let key = readPem(values, 'key');
+    const outputPath = stringOption(values, 'output');
+    // File bytes and JSON events on the same stdout could not be told apart.
+    if (outputPath === '-' && json) throw new UsageError('--output - writes the files to stdout, where --json writes its events: use one of them');
+    if (outputPath !== undefined && outputPath !== '-') checkOutput(outputPath);
+    let certOut: string | undefined;
+    const name = stringOption(values, 'name') ?? 'localhost';
     if (values['self-signed']) {
       if (cert || key) throw new UsageError('--self-signed and --cert/--key exclude each other');
-      const name = stringOption(values, 'name') ?? 'localhost';
       ({ cert, key } = await createSelfSignedCertificate({ hostnames: [name] }));
-      const certOut = stringOption(values, 'cert-out') ?? 'stoq-self-signed.pem';
-      writeFileSync(certOut, cert, { mode: 0o644 });
-      log({ type: 'certificate', path: certOut, name }, `self-signed certificate for ${name} written to ${certOut} (clients: --ca ${certOut} --server-name ${name})`);
+      certOut = stringOption(values, 'cert-out') ?? 'stoq-self-signed.pem';
     } else if (!cert || !key) {
       throw new UsageError('give --cert and --key, or --self-signed');
     }
@@ -133,13 +239,31 @@ export const serve: Command = {
       ...(ifname ? { interface: ifname } : {}),
       tls: { cert, key },
     });
-    const output: OutputFile = { path: stringOption(values, 'output'), busy: false };
+    const output: OutputFile = { path: outputPath, busy: false, active: null };
+    // A transfer cut short by a signal (or anything that ends the process) leaves no partial file.
+    const discardActive = () => output.active?.discard();
+    process.on('exit', discardActive);
+    if (certOut !== undefined) {
+      // Written only once bound: a port in use (or any other failure to listen) leaves no file behind.
+      try {
+        writeFileSync(certOut, cert, { mode: 0o644 });
+      } catch (error) {
+        process.off('exit', discardActive);
+        await transport.close();
+        throw new UsageError(`--cert-out ${certOut}: cannot write there (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+      }
+      log({ type: 'certificate', path: certOut, name }, `self-signed certificate for ${name} written to ${certOut} (clients: --ca ${certOut} --server-name ${name})`);
+    }
     const once = values['once'] === true;
     let finish: (code: number) => void = () => undefined;
     const finished = new Promise<number>((resolve) => (finish = resolve));
     const onSignal = () => finish(ExitCode.OK);
     process.once('SIGINT', onSignal);
     process.once('SIGTERM', onSignal);
+    // Nobody reads stdout any more (`stoq serve --json | head -1`): stop cleanly.
+    const onStdoutClosed = () => finish(ExitCode.OK);
+    stdoutClosed.addEventListener('abort', onStdoutClosed);
+    if (stdoutClosed.aborted) onStdoutClosed();
 
     const onStream = (conn: StoqConnection, stream: Duplex | Readable) => {
       if (!(stream instanceof Duplex)) return void stream.resume();
@@ -152,6 +276,7 @@ export const serve: Command = {
           if (once) void peerClosed(conn, 5_000).then(() => finish(ExitCode.OK));
         },
         (err: Error) => {
+          if (err instanceof StdoutClosedError) return void stream.destroy(); // serve is stopping
           log({ type: 'error', peer, message: err.message }, `${peer}: stream failed: ${err.message}`);
           stream.destroy();
           if (once) finish(ExitCode.FAILURE);
@@ -171,6 +296,9 @@ export const serve: Command = {
     } finally {
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
+      stdoutClosed.removeEventListener('abort', onStdoutClosed);
+      discardActive();
+      process.off('exit', discardActive);
       await transport.close();
     }
   },

@@ -1,0 +1,215 @@
+// `stoq serve` and `stoq connect` when something goes wrong: stdout closed by its reader,
+// an --output that cannot be written, a transfer cut short, a server that goes away,
+// a source that cannot be read. No stack traces, no hangs, no partial files.
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { ChildProcess } from 'node:child_process';
+import { afterAll, describe, expect, it } from 'vitest';
+import { finish, run, start, STOQ, type Outcome } from './support/run.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'stoq-cli-failures-'));
+const payload = randomBytes(1024 * 1024 + 3);
+const input = join(dir, 'in.bin');
+writeFileSync(input, payload);
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const NO_STACK = /\n\s+at |EPIPE|Unhandled|SyntaxError/;
+
+interface Server {
+  child: ChildProcess;
+  done: Promise<Outcome>;
+  port: number;
+  /** Resolves with the first JSON event of `type` (serve runs with --json). */
+  event(type: string): Promise<Record<string, unknown>>;
+}
+
+function startServer(args: string[]): Promise<Server> {
+  const child = start([STOQ, 'serve', '--self-signed', '--address', '::1', '--port', '0', '--json', ...args]);
+  const done = finish(child, 90_000);
+  const events: Record<string, unknown>[] = [];
+  const waiters: Array<() => void> = [];
+  let buffered = '';
+  child.stdout!.on('data', (d: Buffer) => {
+    buffered += d.toString();
+    const lines = buffered.split('\n');
+    buffered = lines.pop()!;
+    for (const line of lines) if (line.startsWith('{')) events.push(JSON.parse(line) as Record<string, unknown>);
+    for (const w of waiters.splice(0)) w();
+  });
+  const event = (type: string) =>
+    new Promise<Record<string, unknown>>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no '${type}' event from serve`)), 20_000);
+      const check = () => {
+        const found = events.find((e) => e['type'] === type);
+        if (found) {
+          clearTimeout(timer);
+          resolve(found);
+        } else waiters.push(check);
+      };
+      check();
+    });
+  return event('listening').then((l) => ({ child, done, port: l['port'] as number, event }));
+}
+
+async function stop(server: Server): Promise<Outcome> {
+  server.child.kill('SIGINT');
+  return server.done;
+}
+
+const partials = (where: string) => readdirSync(where).filter((f) => f.endsWith('.partial'));
+
+describe('stdout closed by its reader (EPIPE)', () => {
+  it('serve --json stops cleanly (exit 0, no stack trace) and the client does not hang', async () => {
+    const cert = join(dir, 'epipe.pem');
+    const server = await startServer(['--cert-out', cert]);
+    server.child.stdout!.destroy(); // like `stoq serve --json | head -2`
+    const client = await run([STOQ, 'connect', `[::1]:${server.port}`, '--file', input, '--ca', cert, '--timeout', '5'], { timeoutMs: 30_000 });
+    expect(client.signal, 'connect hung').toBeNull();
+    const served = await server.done;
+    expect([served.code, served.signal], served.stderr).toEqual([0, null]);
+    expect(served.stderr).not.toMatch(NO_STACK);
+  });
+
+  it('connect --echo stops (exit 1, no stack trace) when its stdout is closed', async () => {
+    const cert = join(dir, 'echo-epipe.pem');
+    const server = await startServer(['--cert-out', cert]);
+    try {
+      const client = start([STOQ, 'connect', `[::1]:${server.port}`, '--echo', '--ca', cert]);
+      const done = finish(client, 30_000);
+      client.stdout!.destroy();
+      const chunk = Buffer.alloc(64 * 1024, 0x61);
+      const feed = setInterval(() => client.stdin!.writable && client.stdin!.write(chunk), 20);
+      client.stdin!.on('error', () => undefined);
+      const outcome = await done;
+      clearInterval(feed);
+      expect([outcome.code, outcome.signal], outcome.stderr).toEqual([1, null]);
+      expect(outcome.stderr).not.toMatch(NO_STACK);
+    } finally {
+      await stop(server);
+    }
+  });
+});
+
+describe('serve --output', () => {
+  it('a directory that disappears after startup fails that transfer only; the server keeps serving', async () => {
+    const sub = join(dir, 'vanishing');
+    mkdirSync(sub);
+    const cert = join(dir, 'vanish.pem');
+    const server = await startServer(['--cert-out', cert, '--output', join(sub, 'out.bin')]);
+    try {
+      rmSync(sub, { recursive: true });
+      const failed = await run([STOQ, 'connect', `[::1]:${server.port}`, '--file', input, '--ca', cert]);
+      expect(failed.code).toBe(1);
+      expect(await server.event('error')).toMatchObject({ message: expect.stringMatching(/ENOENT/) });
+      const echo = await run([STOQ, 'connect', `[::1]:${server.port}`, '--echo', '--ca', cert], { input: 'still here\n' });
+      expect([echo.code, echo.stdout]).toEqual([0, 'still here\n']);
+    } finally {
+      const outcome = await stop(server);
+      expect(outcome.code, outcome.stderr).toBe(0);
+      expect(outcome.stderr).not.toMatch(NO_STACK);
+    }
+  });
+
+  it('a transfer cut off by the client leaves neither FILE nor a partial file; the next one lands', async () => {
+    const { StoqTransport } = await import('@stoq/transport');
+    const where = join(dir, 'cut');
+    mkdirSync(where);
+    const output = join(where, 'out.bin');
+    const cert = join(dir, 'cut.pem');
+    const server = await startServer(['--cert-out', cert, '--output', output]);
+    try {
+      const client = await StoqTransport.create({ address: '::1', port: 0, tls: { ca: readFileSync(cert, 'utf8') } });
+      try {
+        const conn = await client.connect(`[::1]:${server.port}`, { serverName: 'localhost' });
+        const stream = await conn.openStream();
+        stream.on('error', () => undefined);
+        stream.write(Buffer.from('F'));
+        stream.write(payload.subarray(0, 200_000));
+        for (let i = 0; i < 100 && partials(where).length === 0; i++) await new Promise((r) => setTimeout(r, 50));
+        expect(partials(where)).toHaveLength(1); // being written under its temporary name
+      } finally {
+        await client.close(); // mid-transfer: no end of stream, no receipt
+      }
+      expect(await server.event('error')).toBeTruthy();
+      expect(existsSync(output)).toBe(false);
+      expect(partials(where)).toEqual([]);
+      const next = await run([STOQ, 'connect', `[::1]:${server.port}`, '--file', input, '--ca', cert]);
+      expect(next.code, next.stderr).toBe(0);
+      expect(readFileSync(output).equals(payload)).toBe(true);
+      expect(partials(where)).toEqual([]);
+    } finally {
+      await stop(server);
+    }
+  });
+
+  it('SIGTERM in the middle of a transfer leaves neither FILE nor a partial file', async () => {
+    const where = join(dir, 'term');
+    mkdirSync(where);
+    const output = join(where, 'out.bin');
+    const cert = join(dir, 'term.pem');
+    const server = await startServer(['--cert-out', cert, '--output', output]);
+    const client = start([STOQ, 'connect', `[::1]:${server.port}`, '--ca', cert]);
+    const clientDone = finish(client, 30_000);
+    client.stdin!.on('error', () => undefined);
+    client.stdin!.write(payload.subarray(0, 100_000)); // stdin stays open: the transfer is not over
+    for (let i = 0; i < 100 && partials(where).length === 0; i++) await new Promise((r) => setTimeout(r, 50));
+    server.child.kill('SIGTERM');
+    const outcome = await server.done;
+    expect([outcome.code, outcome.signal], outcome.stderr).toEqual([0, null]);
+    expect(existsSync(output)).toBe(false);
+    expect(partials(where)).toEqual([]);
+    const c = await clientDone; // and the client, its server gone, stops although stdin is open
+    expect(c.signal, 'connect hung with stdin open').toBeNull();
+    expect(c.code).toBe(1);
+  });
+});
+
+describe('serve --self-signed on a port in use', () => {
+  it('fails (exit 1) without leaving its certificate behind', async () => {
+    const cert = join(dir, 'holder.pem');
+    const server = await startServer(['--cert-out', cert]);
+    try {
+      const second = join(dir, 'second.pem');
+      const failed = await run([STOQ, 'serve', '--self-signed', '--address', '::1', '--port', String(server.port), '--cert-out', second]);
+      expect(failed.code, failed.stderr).toBe(1);
+      expect(failed.stderr).toMatch(/EADDRINUSE/);
+      expect(existsSync(second)).toBe(false);
+    } finally {
+      await stop(server);
+    }
+  });
+});
+
+describe('connect', () => {
+  it('exits 1 when the server goes away although stdin stays open', async () => {
+    const cert = join(dir, 'gone.pem');
+    const server = await startServer(['--cert-out', cert]);
+    const client = start([STOQ, 'connect', `[::1]:${server.port}`, '--ca', cert]);
+    const clientDone = finish(client, 30_000);
+    client.stdin!.on('error', () => undefined);
+    client.stdin!.write('some bytes, and more to come\n');
+    await server.event('connection');
+    await stop(server);
+    const c = await clientDone;
+    client.stdin!.destroy();
+    expect(c.signal, 'connect hung with stdin open').toBeNull();
+    expect(c.code, c.stderr).toBe(1);
+    expect(c.stderr).not.toMatch(NO_STACK);
+  });
+
+  it('a source that fails to read (EIO) is a clear error, exit 1, not an unhandled rejection', async () => {
+    const cert = join(dir, 'eio.pem');
+    const server = await startServer(['--cert-out', cert]);
+    try {
+      const c = await run([STOQ, 'connect', `[::1]:${server.port}`, '--file', '/proc/self/mem', '--ca', cert], { timeoutMs: 30_000 });
+      expect(c.signal, 'connect hung').toBeNull();
+      expect(c.code).toBe(1);
+      expect(c.stderr).toMatch(/cannot read --file \/proc\/self\/mem: .*EIO/);
+      expect(c.stderr).not.toMatch(NO_STACK);
+    } finally {
+      await stop(server);
+    }
+  });
+});
