@@ -57,7 +57,8 @@ export const demo: Command = {
     '',
     'As root it builds two network namespaces joined by a veth pair and puts stoq_xdp on',
     'the server side; otherwise it runs on [::1] over node:dgram and says why.',
-    'exit code: 0 data intact, 1 failure',
+    'exit code: 0 data intact, 1 failure; interrupted by SIGINT, SIGTERM or SIGHUP it removes',
+    'its lab and temporary files and exits 130, 143 or 129',
   ].join('\n'),
   options: {
     megabytes: { type: 'string' },

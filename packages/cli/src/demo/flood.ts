@@ -31,4 +31,6 @@ function finish(): void {
   socket.close();
   process.stdout.write(JSON.stringify({ sent }) + '\n');
 }
-pump();
+// Nothing to send (--flood 0): still report, the demo waits for this line.
+if (count > 0) pump();
+else finish();

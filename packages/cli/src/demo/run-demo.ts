@@ -3,7 +3,7 @@
 // of what was really used and measured.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { constants as osConstants, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { effectiveCapabilities } from '@stoq/loader';
@@ -86,9 +86,38 @@ async function tryLab(): Promise<{ lab: Lab | null; whyNot?: string }> {
   }
 }
 
+/**
+ * Until the demo is over, SIGINT/SIGTERM/SIGHUP end it here, synchronously: its children are
+ * killed, its certificate directory removed, and process.exit() runs netlab's exit hook, which
+ * tears the lab down. The listeners stay registered meanwhile, so a second signal (Ctrl-C twice,
+ * or `timeout`, which signals the process and then its whole group) cannot hit a process whose
+ * signal disposition is back to the default halfway through the teardown. netlab's own handler
+ * (registered with once()) restores the default before tearing down, and that killed the demo
+ * mid-teardown, leaving the namespaces and the owner record behind.
+ */
+function guardProcess(cleanupSync: () => void): () => void {
+  const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+  const onSignal = (signal: NodeJS.Signals) => {
+    cleanupSync();
+    process.exit(128 + (osConstants.signals[signal] ?? 0));
+  };
+  for (const signal of signals) process.on(signal, onSignal);
+  process.on('exit', cleanupSync);
+  return () => {
+    for (const signal of signals) process.off(signal, onSignal);
+    process.off('exit', cleanupSync);
+  };
+}
+
 export async function runDemo(options: DemoOptions): Promise<DemoResult> {
-  const certDir = mkdtempSync(join(tmpdir(), 'stoq-demo-'));
   const children: ChildProcess[] = [];
+  let certDir: string | null = null;
+  const cleanupSync = () => {
+    for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    if (certDir) rmSync(certDir, { recursive: true, force: true });
+  };
+  const unguard = guardProcess(cleanupSync);
+  certDir = mkdtempSync(join(tmpdir(), 'stoq-demo-'));
   let lab: Lab | null = null;
   const node = process.execPath;
   try {
@@ -111,8 +140,20 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
       flood = new Promise((resolve, reject) => {
         let out = '';
         floodChild.stdout?.on('data', (d: Buffer) => (out += d.toString()));
-        floodChild.once('exit', (code) => (code === 0 ? resolve(JSON.parse(out) as { sent: number }) : reject(new Error(`flood exited ${code}`))));
+        floodChild.once('error', reject);
+        floodChild.once('close', (code, signal) => {
+          if (code !== 0) return reject(new Error(`flood exited (${signal ?? code})`));
+          try {
+            const result = JSON.parse(out) as { sent?: unknown };
+            if (typeof result.sent !== 'number') throw new Error('no count');
+            resolve({ sent: result.sent });
+          } catch {
+            reject(new Error(`flood exited 0 without its result (printed ${JSON.stringify(out.slice(0, 200))})`));
+          }
+        });
       });
+      // Awaited only after the transfer: until then a failure must not be an unhandled rejection.
+      flood.catch(() => undefined);
     }
 
     const bar = new ProgressBar('transfer', options.bulkBytes);
@@ -151,8 +192,8 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
       flood: floodResult,
     };
   } finally {
-    for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
+    cleanupSync();
     await lab?.destroy();
-    rmSync(certDir, { recursive: true, force: true });
+    unguard();
   }
 }
