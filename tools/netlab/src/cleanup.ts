@@ -14,10 +14,15 @@ function teardownAll(): void {
   }
 }
 
+const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+
 function onSignal(signal: NodeJS.Signals): void {
+  // Our listener stays registered during the teardown: with none left, Node restores the
+  // default action, and a second signal (Ctrl-C twice, `timeout` signalling the process
+  // group too) killed the process half-way, leaving namespaces and the owner record.
   teardownAll();
-  // Re-raise with default behaviour so the exit status still says "killed by signal".
-  process.removeListener(signal, onSignal);
+  // Then re-raise with default behaviour so the exit status still says "killed by signal".
+  for (const s of SIGNALS) process.removeListener(s, onSignal);
   process.kill(process.pid, signal);
 }
 
@@ -26,7 +31,7 @@ export function registerLab(name: string, teardown: Teardown): void {
   if (!hooked) {
     hooked = true;
     process.on('exit', teardownAll);
-    for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.once(signal, onSignal);
+    for (const signal of SIGNALS) process.on(signal, onSignal);
   }
 }
 

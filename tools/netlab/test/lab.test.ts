@@ -93,6 +93,23 @@ describe('network lab', () => {
     expect(await namespaces()).not.toContain(info.b.netns);
   });
 
+  it('a burst of SIGINTs (Ctrl-C twice, a process-group signal) still tears everything down', async () => {
+    for (let round = 0; round < 3; round++) {
+      const child = spawn(process.execPath, [cli, 'up'], { stdio: ['pipe', 'pipe', 'inherit'] });
+      const [line] = (await once(child.stdout, 'data')) as [Buffer];
+      const info = JSON.parse(line.toString()) as { id: string; a: { netns: string }; b: { netns: string } };
+      const exited = once(child, 'exit');
+      for (let i = 0; i < 40 && child.exitCode === null && child.signalCode === null; i++) {
+        child.kill('SIGINT');
+        await new Promise((r) => setTimeout(r, 2));
+      }
+      await exited;
+      const left = await namespaces();
+      expect(left).not.toContain(info.a.netns);
+      expect(left).not.toContain(info.b.netns);
+    }
+  }, 60_000);
+
   it('a lab whose owner was SIGKILLed (no exit hooks ran) is reaped by the next lab', async () => {
     const child = spawn(process.execPath, [cli, 'up'], { stdio: ['pipe', 'pipe', 'inherit'] });
     const [line] = (await once(child.stdout, 'data')) as [Buffer];
