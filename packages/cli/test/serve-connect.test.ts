@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { withLab, type Lab, type LabSide } from '@stoq/netlab';
-import { finish, firstJsonLine, isRoot, run, start, STOQ } from './support/run.js';
+import { finish, isRoot, run, start, STOQ } from './support/run.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'stoq-cli-serve-'));
 const payload = randomBytes(5 * 1024 * 1024 + 17);
@@ -17,18 +17,26 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 async function startServer(args: string[], where?: { lab: Lab; side: LabSide }) {
   const child = start([STOQ, 'serve', '--self-signed', '--port', '0', '--json', ...args], where);
-  const done = finish(child, 60_000);
-  const listening = await firstJsonLine<{ type: string }>(child, 20_000); // the certificate line comes first
-  expect(listening.type).toBe('certificate');
-  const line = await new Promise<{ port: number }>((resolve) => {
-    let buf = '';
+  // Read stdout from the start: the certificate and listening lines may arrive in one chunk
+  // (serve writes the certificate right after binding), so a listener added after the
+  // first line would never see the second.
+  let buf = '';
+  const lines = new Promise<{ certificate: { type: string }; listening: { port: number } }>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('serve printed no listening line within 20 s')), 20_000);
     child.stdout!.on('data', (d: Buffer) => {
       buf += d.toString();
-      const m = buf.split('\n').find((l) => l.includes('"listening"'));
-      if (m) resolve(JSON.parse(m) as { port: number });
+      const json = buf.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { type: string; port: number });
+      const listening = json.find((j) => j.type === 'listening');
+      if (!listening) return;
+      clearTimeout(timer);
+      resolve({ certificate: json[0]!, listening });
     });
+    child.once('exit', (code) => reject(new Error(`serve exited (${code}) before listening`)));
   });
-  return { child, done, port: line.port };
+  const done = finish(child, 60_000);
+  const { certificate, listening } = await lines;
+  expect(certificate.type).toBe('certificate'); // the certificate line comes first
+  return { child, done, port: listening.port };
 }
 
 describe('stoq serve / stoq connect over loopback', () => {
