@@ -121,7 +121,12 @@ describe.skipIf(!isRoot)('receive (veth lab, copy mode)', () => {
       expect(after.socket.rxBytes - before.socket.rxBytes).toBe(bytes);
       expect(after.socket.rxBatches).toBeGreaterThan(0);
       expect(after.socket.rxBatches).toBeLessThanOrEqual(COUNT);
-      expect(after.kernel.rxDropped).toBe(0);
+      // Every datagram arrived in order (above), so a drop can only be of the interface's own
+      // ICMPv6 (router solicitations, MLD reports), found with all 256 lent frames held while
+      // a batch was checked: copy mode then counts rx_dropped and an empty fill ring together
+      // (seen once in CI). A drop for any other reason (a frame too small, …) fails here.
+      const dropped = after.kernel.rxDropped - before.kernel.rxDropped;
+      expect(dropped).toBeLessThanOrEqual(after.kernel.rxFillRingEmptyDescs - before.kernel.rxFillRingEmptyDescs);
       expect(after.kernel.rxInvalidDescs).toBe(0);
       // Every frame went back to the fill ring.
       expect(after.socket.umemFreeFrames).toBe(before.socket.umemFreeFrames);
