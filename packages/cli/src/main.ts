@@ -13,6 +13,7 @@ import { connect } from './commands/connect.js';
 import { bench } from './commands/bench.js';
 import { FastPathUnavailable } from './net/transport.js';
 import { watchStdout } from './stdout.js';
+import { errorText } from './error-text.js';
 
 const commands: readonly Command[] = [demo, doctor, serve, connect, top, maps, bench];
 
@@ -80,8 +81,8 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (err: unknown) => {
-    const e = err as { message?: string; code?: string; hint?: string };
-    console.error(`stoq: ${e.message ?? String(err)}${e.code ? ` [${e.code}]` : ''}`);
+    const e = errorText(err);
+    console.error(`stoq: ${e.message}${e.code ? ` [${e.code}]` : ''}`);
     if (e.hint) console.error(`hint: ${e.hint}`);
     process.exitCode = ExitCode.FAILURE;
   },

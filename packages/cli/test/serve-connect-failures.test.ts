@@ -175,6 +175,9 @@ describe('serve --self-signed on a port in use', () => {
       const failed = await run([STOQ, 'serve', '--self-signed', '--address', '::1', '--port', String(server.port), '--cert-out', second]);
       expect(failed.code, failed.stderr).toBe(1);
       expect(failed.stderr).toMatch(/EADDRINUSE/);
+      // The hint once, in the CLI's terms (the library's says `port: 0`).
+      expect(failed.stderr).toMatch(/^hint: another socket holds this port; pass --port 0 for a free one$/m);
+      expect(failed.stderr.match(/another socket holds this port/g)).toHaveLength(1);
       expect(existsSync(second)).toBe(false);
     } finally {
       await stop(server);
