@@ -12,7 +12,7 @@ import { serve } from './commands/serve.js';
 import { connect } from './commands/connect.js';
 import { bench } from './commands/bench.js';
 import { FastPathUnavailable } from './net/transport.js';
-import { watchStdout } from './stdout.js';
+import { stdoutFailed, watchStdout } from './stdout.js';
 import { errorText } from './error-text.js';
 
 const commands: readonly Command[] = [demo, doctor, serve, connect, top, maps, bench];
@@ -78,7 +78,8 @@ async function main(argv: string[]): Promise<number> {
 watchStdout();
 main(process.argv.slice(2)).then(
   (code) => {
-    process.exitCode = code;
+    // A command that stopped because stdout failed (not EPIPE) fails, whatever it returned.
+    process.exitCode = stdoutFailed() && code === ExitCode.OK ? ExitCode.FAILURE : code;
   },
   (err: unknown) => {
     const e = errorText(err);

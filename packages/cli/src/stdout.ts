@@ -7,9 +7,27 @@ const controller = new AbortController();
 /** Aborted (with the error) once a write to stdout failed, e.g. EPIPE: nobody reads it any more. */
 export const stdoutClosed: AbortSignal = controller.signal;
 
+let failed = false;
+
+/**
+ * Whether stdout failed for a reason other than its reader going away (ENOSPC, EIO):
+ * the message is already on stderr; main.ts then exits 1 whatever the command returned.
+ */
+export function stdoutFailed(): boolean {
+  return failed;
+}
+
 /** Installs the process-wide listeners; called once by main.ts before any command runs. */
 export function watchStdout(): void {
-  process.stdout.on('error', (error: Error) => controller.abort(error));
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (stdoutClosed.aborted) return; // the first error said it all
+    // EPIPE: the reader went away, a quiet stop. Anything else (disk full, I/O error) is a failure.
+    if (error.code !== 'EPIPE' && error.code !== 'ERR_STREAM_DESTROYED') {
+      failed = true;
+      process.stderr.write(`stoq: cannot write to stdout: ${error.code ?? error.message}\n`);
+    }
+    controller.abort(error);
+  });
   // Progress and messages go to stderr; a closed stderr must not crash us either.
   process.stderr.on('error', () => undefined);
 }

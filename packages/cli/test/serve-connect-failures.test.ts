@@ -2,10 +2,10 @@
 // an --output that cannot be written, a transfer cut short, a server that goes away,
 // a source that cannot be read. No stack traces, no hangs, no partial files.
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, lstatSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { afterAll, describe, expect, it } from 'vitest';
 import { finish, run, start, STOQ, type Outcome } from './support/run.js';
 
@@ -163,6 +163,138 @@ describe('serve --output', () => {
     const c = await clientDone; // and the client, its server gone, stops although stdin is open
     expect(c.signal, 'connect hung with stdin open').toBeNull();
     expect(c.code).toBe(1);
+  });
+});
+
+describe('serve --output: what FILE is, and who may read it', () => {
+  const transfer = (port: number, cert: string) => run([STOQ, 'connect', `[::1]:${port}`, '--file', input, '--ca', cert]);
+
+  it('a symlink FILE stays a symlink; its target gets the bytes', async () => {
+    const where = join(dir, 'link');
+    mkdirSync(where);
+    writeFileSync(join(where, 'real.bin'), 'old');
+    const link = join(where, 'out.bin');
+    symlinkSync('real.bin', link);
+    const cert = join(dir, 'link.pem');
+    const server = await startServer(['--cert-out', cert, '--output', link]);
+    try {
+      const sent = await transfer(server.port, cert);
+      expect(sent.code, sent.stderr).toBe(0);
+      expect(lstatSync(link).isSymbolicLink()).toBe(true);
+      expect(readFileSync(join(where, 'real.bin')).equals(payload)).toBe(true);
+      expect(partials(where)).toEqual([]);
+    } finally {
+      await stop(server);
+    }
+  });
+
+  it('a FIFO FILE is written through, not replaced by a regular file', async () => {
+    const where = join(dir, 'fifo');
+    mkdirSync(where);
+    const fifo = join(where, 'out.fifo');
+    execFileSync('mkfifo', [fifo]);
+    const cert = join(dir, 'fifo.pem');
+    const server = await startServer(['--cert-out', cert, '--output', fifo]);
+    // The reader: cat blocks until serve opens the FIFO; killed if that never happens.
+    const reader = spawn('cat', [fifo], { stdio: ['ignore', 'pipe', 'ignore'] });
+    const chunks: Buffer[] = [];
+    reader.stdout.on('data', (d: Buffer) => chunks.push(d));
+    const read = new Promise<void>((resolve) => {
+      const timer = setTimeout(() => reader.kill('SIGKILL'), 20_000);
+      reader.once('close', () => (clearTimeout(timer), resolve()));
+    });
+    try {
+      const sent = await transfer(server.port, cert);
+      expect(sent.code, sent.stderr).toBe(0);
+      await read;
+      expect(Buffer.concat(chunks).equals(payload)).toBe(true);
+      expect(lstatSync(fifo).isFIFO()).toBe(true);
+      expect(partials(where)).toEqual([]);
+    } finally {
+      reader.kill('SIGKILL');
+      await stop(server);
+    }
+  });
+
+  it('an existing FILE keeps its mode (0600, 0640) after a transfer', async () => {
+    const where = join(dir, 'mode');
+    mkdirSync(where);
+    const output = join(where, 'out.bin');
+    writeFileSync(output, 'secret');
+    const cert = join(dir, 'mode.pem');
+    const server = await startServer(['--cert-out', cert, '--output', output]);
+    try {
+      for (const mode of [0o600, 0o640]) {
+        chmodSync(output, mode);
+        const sent = await transfer(server.port, cert);
+        expect(sent.code, sent.stderr).toBe(0);
+        expect(readFileSync(output).equals(payload)).toBe(true);
+        expect((statSync(output).mode & 0o777).toString(8)).toBe(mode.toString(8));
+      }
+    } finally {
+      await stop(server);
+    }
+  });
+
+  it('SIGHUP in the middle of a transfer stops serve cleanly: no FILE, no partial file', async () => {
+    const where = join(dir, 'hup');
+    mkdirSync(where);
+    const output = join(where, 'out.bin');
+    const cert = join(dir, 'hup.pem');
+    const server = await startServer(['--cert-out', cert, '--output', output]);
+    const client = start([STOQ, 'connect', `[::1]:${server.port}`, '--ca', cert]);
+    const clientDone = finish(client, 30_000);
+    client.stdin!.on('error', () => undefined);
+    client.stdin!.write(payload.subarray(0, 100_000));
+    for (let i = 0; i < 100 && partials(where).length === 0; i++) await new Promise((r) => setTimeout(r, 50));
+    // pid plus a random part (two serves in two containers can both be pid 1)
+    expect(partials(where)).toEqual([expect.stringMatching(/^\.out\.bin\.\d+\.[0-9a-f]{12}\.partial$/)]);
+    server.child.kill('SIGHUP');
+    const outcome = await server.done;
+    expect([outcome.code, outcome.signal], outcome.stderr).toEqual([0, null]);
+    expect(existsSync(output)).toBe(false);
+    expect(partials(where)).toEqual([]);
+    expect((await clientDone).signal, 'connect hung').toBeNull();
+  });
+});
+
+describe('stdout that cannot be written (not EPIPE: /dev/full, ENOSPC)', () => {
+  /** Runs stoq with stdout on /dev/full, like `stoq ... > /dev/full`. */
+  const toFull = (args: string[], input?: string) => {
+    const fd = openSync('/dev/full', 'w');
+    try {
+      const child = spawn(process.execPath, [STOQ, ...args], { stdio: ['pipe', fd, 'pipe'] });
+      let stderr = '';
+      child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+      if (input !== undefined) child.stdin!.end(input);
+      return new Promise<Outcome>((resolve) => {
+        const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+        child.once('close', (code, signal) => (clearTimeout(timer), resolve({ code, signal, stdout: '', stderr })));
+      });
+    } finally {
+      closeSync(fd);
+    }
+  };
+
+  it('serve --json fails (exit 1) and says why', async () => {
+    const cert = join(dir, 'full.pem');
+    const outcome = await toFull(['serve', '--self-signed', '--address', '::1', '--port', '0', '--json', '--cert-out', cert]);
+    expect([outcome.code, outcome.signal]).toEqual([1, null]);
+    expect(outcome.stderr).toMatch(/^stoq: cannot write to stdout: ENOSPC$/m);
+    expect(outcome.stderr).not.toMatch(NO_STACK);
+  });
+
+  it('connect --echo fails (exit 1) and says why', async () => {
+    const cert = join(dir, 'full-echo.pem');
+    const server = await startServer(['--cert-out', cert]);
+    try {
+      const outcome = await toFull(['connect', `[::1]:${server.port}`, '--echo', '--ca', cert], 'echo me\n');
+      expect([outcome.code, outcome.signal]).toEqual([1, null]);
+      expect(outcome.stderr).toMatch(/^stoq: cannot write to stdout: ENOSPC$/m);
+      expect(outcome.stderr).not.toMatch(NO_STACK);
+    } finally {
+      await stop(server);
+    }
   });
 });
 

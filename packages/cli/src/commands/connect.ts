@@ -131,7 +131,7 @@ export const connect: Command = {
         // Stop reading: an open stdin would otherwise keep the process alive after the server went away.
         source.destroy();
         stream.destroy();
-        if (error instanceof StdoutClosedError) return ExitCode.FAILURE; // --echo's reader went away: stop quietly
+        if (error instanceof StdoutClosedError) return ExitCode.FAILURE; // stdout failed: quiet if its reader went away (EPIPE), else stdout.ts said why
         throw error;
       }
       const seconds = (performance.now() - started) / 1000;

@@ -1,9 +1,9 @@
 // `stoq serve`: a STOQ endpoint that accepts connections, stores or hashes the
 // files clients send (answering each with a receipt) and echoes echo streams.
-import { createHash } from 'node:crypto';
-import { closeSync, createWriteStream, openSync, renameSync, statSync, unlinkSync, writeFileSync, type WriteStream } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import { accessSync, chmodSync, chownSync, closeSync, constants as fsConstants, createWriteStream, lstatSync, openSync, readlinkSync, realpathSync, renameSync, statSync, unlinkSync, writeFileSync, type WriteStream } from 'node:fs';
 import { isIPv6 } from 'node:net';
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { Duplex, type Readable } from 'node:stream';
 import { createSelfSignedCertificate, formatAddress, type StoqConnection } from '@stoq/transport';
 import { ExitCode, type Command } from '../command.js';
@@ -23,21 +23,53 @@ interface Served {
 interface OutputFile {
   readonly path: string | undefined;
   busy: boolean;
-  /** The transfer being written to `partialPath(path)`, to be removed if serve stops meanwhile. */
+  /** The transfer being written (under a `partialPath`), to be removed if serve stops meanwhile. */
   active: PartialFile | null;
 }
 
 /**
  * Where a transfer is written until it is complete: a hidden name in FILE's directory
- * (so the rename over FILE is atomic), unique to this process.
+ * (so the rename over FILE is atomic). pid plus a random part: two serves can have the
+ * same pid (each container's first process is pid 1), and the file is opened exclusively.
  */
 function partialPath(path: string): string {
-  return join(dirname(path), `.${basename(path)}.${process.pid}.partial`);
+  return join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(6).toString('hex')}.partial`);
+}
+
+/**
+ * What --output FILE names: a symlink is followed (the transfer replaces its target, the
+ * link stays, also a dangling one); a device, FIFO or socket is written to directly
+ * (renaming a file over /dev/null would replace the device).
+ */
+function resolveOutput(path: string): { target: string; direct: boolean } {
+  let target = path;
+  try {
+    target = realpathSync(path);
+  } catch {
+    // missing, or a dangling symlink: follow the links by hand to where FILE will be
+    for (let hops = 0; hops < 40; hops++) {
+      try {
+        if (!lstatSync(target).isSymbolicLink()) break;
+        target = resolve(dirname(target), readlinkSync(target));
+      } catch {
+        break;
+      }
+    }
+  }
+  let direct = false;
+  try {
+    const st = statSync(target);
+    direct = !st.isFile() && !st.isDirectory();
+  } catch {
+    // missing: it will be created
+  }
+  return { target, direct };
 }
 
 /**
  * Checks at startup that --output can be written: FILE is not a directory and a file
- * can be created next to it (where the transfer goes before it is renamed over FILE).
+ * can be created next to it (where the transfer goes before it is renamed over FILE),
+ * or, for a device or FIFO, that it is writable (not opened: a FIFO would block).
  */
 function checkOutput(path: string): void {
   let isDirectory = false;
@@ -48,9 +80,13 @@ function checkOutput(path: string): void {
   }
   if (isDirectory) throw new UsageError(`--output ${path}: EISDIR (a directory; give a file)`);
   try {
-    const probe = partialPath(path);
-    closeSync(openSync(probe, 'w', 0o644));
-    unlinkSync(probe);
+    const { target, direct } = resolveOutput(path);
+    if (direct) accessSync(target, fsConstants.W_OK);
+    else {
+      const probe = partialPath(target);
+      closeSync(openSync(probe, 'wx', 0o600));
+      unlinkSync(probe);
+    }
   } catch (error) {
     throw new UsageError(`--output ${path}: cannot write there (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
   }
@@ -77,15 +113,23 @@ function drained(sink: NodeJS.WritableStream & { errored?: Error | null; destroy
   });
 }
 
-/** One transfer's file: written under a temporary name, renamed over FILE once complete. */
+/**
+ * One transfer's file: written under a temporary name, renamed over FILE (a symlink's
+ * target) once complete; a device or FIFO is written to directly.
+ */
 class PartialFile {
+  /** The file being written: the temporary name, or the device/FIFO itself. */
   readonly temp: string;
+  private readonly target: string;
+  private readonly direct: boolean;
   private readonly sink: WriteStream;
   private failure: Error | null = null;
 
-  constructor(readonly path: string) {
-    this.temp = partialPath(path);
-    this.sink = createWriteStream(this.temp, { mode: 0o644 });
+  constructor(path: string) {
+    ({ target: this.target, direct: this.direct } = resolveOutput(path));
+    this.temp = this.direct ? this.target : partialPath(this.target);
+    // 0600 until it gets FILE's mode in commit(): nobody else reads a transfer on its way.
+    this.sink = this.direct ? createWriteStream(this.target, { flags: 'w' }) : createWriteStream(this.temp, { flags: 'wx', mode: 0o600 });
     // Without a listener an open or write failure (disk full, directory gone) would crash serve.
     this.sink.on('error', (error) => (this.failure ??= error));
   }
@@ -100,12 +144,25 @@ class PartialFile {
     if (this.failure) throw this.failure;
     await new Promise<void>((resolve, reject) => this.sink.end((error?: Error | null) => (error ? reject(error) : resolve())));
     if (this.failure) throw this.failure;
-    renameSync(this.temp, this.path);
+    if (this.direct) return;
+    let existing;
+    try {
+      existing = statSync(this.target);
+    } catch {
+      // a new FILE: it stays 0600
+    }
+    if (existing) {
+      // FILE keeps its mode and (as root, who alone may give files away) its owner.
+      chmodSync(this.temp, existing.mode & 0o7777);
+      if (process.getuid?.() === 0) chownSync(this.temp, existing.uid, existing.gid);
+    }
+    renameSync(this.temp, this.target);
   }
 
   /** Closes the file (no fd left behind) and removes it: a failed transfer leaves nothing that looks complete. */
   discard(): void {
     this.sink.destroy();
+    if (this.direct) return; // a device or FIFO: nothing to remove
     try {
       unlinkSync(this.temp);
     } catch {
@@ -187,13 +244,16 @@ export const serve: Command = {
     '  --cert-out FILE   where --self-signed writes its certificate (default ./stoq-self-signed.pem)',
     '  --name N          host name for --self-signed (default localhost)',
     '  --output FILE     write received files to FILE (- for stdout, not with --json); otherwise they',
-    '                    are only hashed. A transfer is written to .FILE.<pid>.partial beside it and',
-    '                    renamed over FILE once complete; a failed one leaves FILE as it was',
+    '                    are only hashed. A transfer is written to .FILE.<pid>.<random>.partial beside',
+    '                    it and renamed over FILE once complete (FILE keeps its mode and owner; a new',
+    '                    one is 0600); a failed one leaves FILE as it was. A symlink\'s target is',
+    '                    replaced (the link stays); a device or FIFO is written to directly',
     '  --once            exit after the first file or echo stream has completed',
     ...TRANSPORT_USAGE,
     '',
     'Streams start with one byte: F (file; answered with {"bytes","sha256"}) or E (echo).',
-    'exit code: 0 stopped (SIGINT/SIGTERM, --once done, or stdout closed by its reader), 1 failure, 2 usage,',
+    'exit code: 0 stopped (SIGINT/SIGTERM/SIGHUP, --once done, or stdout closed by its reader),',
+    '           1 failure (also stdout that cannot be written, e.g. a full disk), 2 usage,',
     '           3 --datapath xdp not possible here',
   ].join('\n'),
   options: {
@@ -260,6 +320,7 @@ export const serve: Command = {
     const onSignal = () => finish(ExitCode.OK);
     process.once('SIGINT', onSignal);
     process.once('SIGTERM', onSignal);
+    process.once('SIGHUP', onSignal); // terminal closed: stop the same way, so no partial file stays
     // Nobody reads stdout any more (`stoq serve --json | head -1`): stop cleanly.
     const onStdoutClosed = () => finish(ExitCode.OK);
     stdoutClosed.addEventListener('abort', onStdoutClosed);
@@ -296,6 +357,7 @@ export const serve: Command = {
     } finally {
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
+      process.off('SIGHUP', onSignal);
       stdoutClosed.removeEventListener('abort', onStdoutClosed);
       discardActive();
       process.off('exit', discardActive);

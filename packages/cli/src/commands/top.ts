@@ -65,6 +65,7 @@ export const top: Command = {
     '  --json          one JSON object per refresh, one per line',
     '',
     'exit code: 0 stopped normally (also when whatever reads stdout closes it), 1 nothing loaded or it went away',
+    '           (or stdout cannot be written, e.g. a full disk)',
   ].join('\n'),
   options: {
     interface: { type: 'string', short: 'i' },
