@@ -152,9 +152,13 @@ static __always_inline int skip_ipv6_ext_hdrs(struct hdr_cursor *c, void *data_e
 			if (next > data_end || next > payload_end)
 				return -1;
 			/* RFC 8200 4.1: hop-by-hop only right after the IPv6 header; a routing header
-			 * with segments left means this node is not the final destination. */
+			 * with segments left means this node is not the final destination. Routing
+			 * types 3 (RPL) and 4 (SRH) the kernel drops whatever segments_left, unless
+			 * rpl_seg_enabled / seg6_enabled is set on the interface (default 0): we
+			 * cannot see that setting, so we pass them and let the kernel decide. */
 			if ((nexthdr == IPPROTO_HOPOPTS && i > 0) ||
-			    (nexthdr == IPPROTO_ROUTING && ext->segments_left))
+			    (nexthdr == IPPROTO_ROUTING &&
+			     (ext->segments_left || ext->type == 3 || ext->type == 4)))
 				res->not_final = 1;
 			nexthdr = ext->nexthdr;
 			c->pos = next;
@@ -168,15 +172,24 @@ static __always_inline int skip_ipv6_ext_hdrs(struct hdr_cursor *c, void *data_e
 /*
  * Addresses the kernel would not deliver to a local unicast UDP socket as is (it
  * drops, or hands to multicast delivery): a multicast destination, a multicast source
- * (RFC 4291 2.7) or a v4-mapped source (::ffff:0:0/96, refused by ip6_rcv_core).
+ * (RFC 4291 2.7), a v4-mapped source (::ffff:0:0/96, refused by ip6_rcv_core), or a
+ * loopback ::1 source or destination (ip6_rcv_core drops those on any device but lo:
+ * a remote host must not get spoofed ::1 traffic onto the AF_XDP path).
  */
 static __always_inline int ipv6_addrs_not_ours(const struct ipv6hdr *ip6)
 {
 	const __u32 *src = ip6->saddr.in6_u.u6_addr32;
+	const __u32 *dst = ip6->daddr.in6_u.u6_addr32;
 
 	if (ip6->daddr.in6_u.u6_addr8[0] == 0xff || ip6->saddr.in6_u.u6_addr8[0] == 0xff)
 		return 1;
-	return src[2] == bpf_htonl(0x0000ffff) && src[0] == 0 && src[1] == 0;
+	if (src[0] == 0 && src[1] == 0) {
+		if (src[2] == bpf_htonl(0x0000ffff))
+			return 1;
+		if (src[2] == 0 && src[3] == bpf_htonl(1))
+			return 1;
+	}
+	return dst[0] == 0 && dst[1] == 0 && dst[2] == 0 && dst[3] == bpf_htonl(1);
 }
 
 #endif /* STOQ_LIB_PARSE_H */

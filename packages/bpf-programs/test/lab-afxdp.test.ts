@@ -87,7 +87,7 @@ describe.skipIf(!isRoot)('stoq_xdp REDIRECT to an AF_XDP socket (veth, native XD
     xsk.close();
   });
 
-  it('QUIC to our port that the kernel would not deliver to our socket as is (multicast, v4-mapped or multicast source, routing header with segments left, misplaced hop-by-hop) is passed, not redirected; an atomic fragment is redirected', async () => {
+  it('QUIC to our port that the kernel would not deliver to our socket as is (multicast, v4-mapped or multicast source, ::1 source or destination, routing header with segments left or of type 3/4, misplaced hop-by-hop) is passed, not redirected; an atomic fragment is redirected', async () => {
     const xsk = await receiver();
     try {
       const run = { ingressIfindex: xdp!.ifindex, rxQueueIndex: 0 };
@@ -96,6 +96,8 @@ describe.skipIf(!isRoot)('stoq_xdp REDIRECT to an AF_XDP socket (veth, native XD
         'plain short header': udp6Frame({ payload: quicShort() }),
         'atomic fragment': udp6Frame({ payload: quicShort(), ext: [{ type: IPPROTO.FRAGMENT, fragmentOffset: 0, moreFragments: false }] }),
         'first hop-by-hop, routing header with no segments left': udp6Frame({ payload: quicShort(), ext: [{ type: IPPROTO.HOPOPTS }, { type: IPPROTO.ROUTING, hdrLen: 2, segmentsLeft: 0 }] }),
+        'spent routing headers of types 0 and 2': udp6Frame({ payload: quicShort(), ext: [{ type: IPPROTO.ROUTING, routingType: 0 }, { type: IPPROTO.ROUTING, routingType: 2, hdrLen: 2 }] }),
+        'v4-compatible source ::2': udp6Frame({ src: '::2', payload: quicShort() }),
       };
       const passed = {
         'destination ff02::1': udp6Frame({ dst: 'ff02::1', payload: quicShort() }),
@@ -104,6 +106,10 @@ describe.skipIf(!isRoot)('stoq_xdp REDIRECT to an AF_XDP socket (veth, native XD
         'source ff0e::1': udp6Frame({ src: 'ff0e::1', payload: quicShort() }),
         'routing header, 1 segment left': udp6Frame({ payload: quicShort(), ext: [{ type: IPPROTO.ROUTING, hdrLen: 2, segmentsLeft: 1 }] }),
         'hop-by-hop after destination options': udp6Frame({ payload: quicShort(), ext: [{ type: IPPROTO.DSTOPTS }, { type: IPPROTO.HOPOPTS }] }),
+        'loopback source ::1': udp6Frame({ src: '::1', payload: quicShort() }),
+        'loopback destination ::1': udp6Frame({ dst: '::1', payload: quicShort() }),
+        'SRH (routing type 4), no segments left': udp6Frame({ payload: quicShort(), ext: [{ type: IPPROTO.ROUTING, routingType: 4, hdrLen: 2, segmentsLeft: 0 }] }),
+        'RPL (routing type 3), no segments left': udp6Frame({ payload: quicShort(), ext: [{ type: IPPROTO.ROUTING, routingType: 3, hdrLen: 2, segmentsLeft: 0 }] }),
       };
       const got = (frames: Record<string, Buffer>) => Object.fromEntries(Object.entries(frames).map(([name, f]) => [name, prog.run(f, run).retval]));
       expect(got(redirected)).toEqual(Object.fromEntries(Object.keys(redirected).map((name) => [name, XDP.REDIRECT])));

@@ -81,9 +81,19 @@ export const FIXTURES: Fixture[] = [
   { description: 'small Initial behind a routing header with segments left (the kernel decides)', frame: udp6Frame({ payload: initial(1000), ext: [hop, { type: IPPROTO.ROUTING, hdrLen: 2, segmentsLeft: 2 }] }), verdict: XDP.PASS, counter: 'quic_passed' },
   { description: 'QUIC behind a hop-by-hop header that is not first', frame: udp6Frame({ payload: quicShort(40), ext: [dst, hop] }), verdict: XDP.PASS, counter: 'quic_passed' },
   { description: 'empty UDP payload behind a hop-by-hop header that is not first (the kernel decides)', frame: udp6Frame({ payload: Buffer.alloc(0), ext: [atomicFrag, hop] }), verdict: XDP.PASS, counter: 'quic_passed' },
+  // Loopback ::1 as source or destination: the kernel drops it on any device but lo.
+  { description: 'small Initial from the loopback source ::1 (the kernel drops it off lo, not initial_too_small_dropped)', frame: udp6Frame({ src: '::1', payload: initial(1000) }), verdict: XDP.PASS, counter: 'quic_passed' },
+  { description: 'QUIC from ::1 with a UDP length mismatch (the kernel decides, not malformed_dropped)', frame: udp6Frame({ src: '::1', payload: quicShort(40), udpLength: 47 }), verdict: XDP.PASS, counter: 'quic_passed' },
+  { description: 'small Initial to the loopback destination ::1 (the kernel decides)', frame: udp6Frame({ dst: '::1', payload: initial(1000) }), verdict: XDP.PASS, counter: 'quic_passed' },
+  // RPL (3) and SRH (4) routing headers: the kernel drops them unless rpl_seg_enabled /
+  // seg6_enabled is set on the interface, even with no segments left.
+  { description: 'small Initial behind an SRH (routing type 4) with no segments left (the kernel decides)', frame: udp6Frame({ payload: initial(1000), ext: [{ type: IPPROTO.ROUTING, routingType: 4, hdrLen: 2, segmentsLeft: 0 }] }), verdict: XDP.PASS, counter: 'quic_passed' },
+  { description: 'UDP length mismatch behind an RPL routing header (type 3) with no segments left (the kernel decides)', frame: udp6Frame({ payload: quicShort(40), udpLength: 47, ext: [hop, { type: IPPROTO.ROUTING, routingType: 3, hdrLen: 2, segmentsLeft: 0 }] }), verdict: XDP.PASS, counter: 'quic_passed' },
   // ...while a final hop's routing header and a first hop-by-hop header change nothing.
   { description: 'small Initial behind a hop-by-hop header and a spent routing header', frame: udp6Frame({ payload: initial(1000), ext: [hop, rt] }), verdict: XDP.DROP, counter: 'initial_too_small_dropped' },
   { description: 'small Initial from the v4-compatible-looking ::1.2.3.4 (not v4-mapped)', frame: udp6Frame({ src: '::1.2.3.4', payload: initial(1000) }), verdict: XDP.DROP, counter: 'initial_too_small_dropped' },
+  { description: 'small Initial from the v4-compatible ::0.0.0.2 (one bit off ::1)', frame: udp6Frame({ src: '::2', payload: initial(1000) }), verdict: XDP.DROP, counter: 'initial_too_small_dropped' },
+  { description: 'small Initial behind spent routing headers of types 0, 2 and 253 (delivered by the kernel)', frame: udp6Frame({ payload: initial(1000), ext: [hop, { type: IPPROTO.ROUTING, routingType: 0 }, { type: IPPROTO.ROUTING, routingType: 2, hdrLen: 2 }, rt] }), verdict: XDP.DROP, counter: 'initial_too_small_dropped' },
   // QUIC
   { description: 'v1 Initial, 1199-byte UDP payload', frame: udp6Frame({ payload: initial(1199) }), verdict: XDP.DROP, counter: 'initial_too_small_dropped' },
   { description: 'v1 Initial, 1200-byte UDP payload', frame: udp6Frame({ payload: initial(1200) }), verdict: XDP.PASS, counter: 'quic_passed' },

@@ -37,6 +37,8 @@ export interface ExtHeader {
   hdrLen?: number;
   /** Routing header (type 43): hops still to visit (default 0: this node is the last). */
   segmentsLeft?: number;
+  /** Routing header (type 43): routing type (default 253, for experiments, RFC 4727). */
+  routingType?: number;
 }
 
 function encodeExtHeaders(chain: readonly ExtHeader[], upper: number): { bytes: Buffer; first: number } {
@@ -55,7 +57,7 @@ function encodeExtHeaders(chain: readonly ExtHeader[], upper: number): { bytes: 
       b[0] = next;
       b[1] = len;
       if (h.type === IPPROTO.ROUTING) {
-        b[2] = 253; // routing type for experiments (RFC 4727)
+        b[2] = h.routingType ?? 253; // default: routing type for experiments (RFC 4727)
         b[3] = h.segmentsLeft ?? 0;
       } else {
         b[2] = 1; // PadN option filling the rest

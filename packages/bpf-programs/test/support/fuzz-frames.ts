@@ -68,6 +68,7 @@ const UPPER = [IPPROTO.UDP, IPPROTO.UDP, IPPROTO.UDP, IPPROTO.UDP, IPPROTO.UDP, 
 const LONG_TYPES: LongType[] = ['initial', 'initial', 'handshake', '0rtt', 'retry'];
 const SOURCES = ['fd00:1::2', 'fd00:1::3', 'fd00:2::9', '2001:db8::1'].map(ipv6ToBytes);
 const SERVER = ipv6ToBytes('fd00:1::1');
+const LOOPBACK = ipv6ToBytes('::1');
 
 function quicPayload(rng: Rng): Buffer {
   switch (rng.int(6)) {
@@ -108,7 +109,9 @@ function ipv6Frame(rng: Rng): Generated {
       const h = Buffer.alloc((len + 1) * 8);
       h[0] = next;
       h[1] = len;
-      h[2] = 1; // PadN (a routing header: routing type 1)
+      // PadN; a routing header: routing type 1, or now and then RPL (3) / SRH (4),
+      // which the kernel drops unless enabled on the interface.
+      h[2] = type === IPPROTO.ROUTING && rng.chance(0.3) ? rng.pick([3, 4]) : 1;
       // Routing header: segments left, 1 for the longest (not at its final hop) else 0.
       h[3] = type === IPPROTO.ROUTING ? Number(len === 2) : h.length - 4;
       fields.extLengths.push(at + 1);
@@ -136,8 +139,9 @@ function ipv6Frame(rng: Rng): Generated {
   h6[6] = chain[0] ?? upper;
   h6[7] = 64;
   // Mostly a few hot /64s (so token buckets run dry), sometimes anyone.
-  (rng.chance(0.8) ? rng.pick(SOURCES) : rng.bytes(16)).copy(h6, 8);
-  SERVER.copy(h6, 24);
+  // Now and then ::1 (source or destination), which the kernel drops off lo.
+  (rng.chance(0.8) ? rng.pick(SOURCES) : rng.chance(0.05) ? LOOPBACK : rng.bytes(16)).copy(h6, 8);
+  (rng.chance(0.01) ? LOOPBACK : SERVER).copy(h6, 24);
   return { frame: ethernet(ETH_P.IPV6, Buffer.concat([h6, payload]), vlans), fields };
 }
 

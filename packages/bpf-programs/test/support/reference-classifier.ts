@@ -65,7 +65,9 @@ export function classifyReference(f: Uint8Array, cfg: StoqConfig, ctx: Reference
   // headers add up: a first fragment only if all say offset 0, more if any says M.
   let fragment: { first: boolean; more: boolean } | undefined;
   // Not for a local socket as it stands: a routing header with segments left (not the
-  // final hop) or a hop-by-hop header anywhere but first (RFC 8200 4.1).
+  // final hop) or a hop-by-hop header anywhere but first (RFC 8200 4.1); a routing header
+  // of type 3 (RPL) or 4 (SRH) whatever its segments left (the kernel drops those unless
+  // rpl_seg_enabled / seg6_enabled is set on the interface, which XDP cannot see).
   let notFinal = false;
   for (let n = 0; n < 4 && isExt(next); n++) {
     if (next === EXT.FRAGMENT) {
@@ -79,7 +81,7 @@ export function classifyReference(f: Uint8Array, cfg: StoqConfig, ctx: Reference
       if (!fits(pos, 2)) return pass('malformed_passed');
       const size = (f[pos + 1]! + 1) * 8;
       if (pos + size > end) return pass('malformed_passed');
-      if ((next === EXT.HOPOPTS && n > 0) || (next === EXT.ROUTING && f[pos + 3] !== 0)) notFinal = true;
+      if ((next === EXT.HOPOPTS && n > 0) || (next === EXT.ROUTING && (f[pos + 3] !== 0 || f[pos + 2] === 3 || f[pos + 2] === 4))) notFinal = true;
       next = f[pos]!;
       pos += size;
     }
@@ -113,11 +115,15 @@ export function classifyReference(f: Uint8Array, cfg: StoqConfig, ctx: Reference
   return pass('quic_passed');
 }
 
-/** False for a multicast destination, a multicast source or a v4-mapped (::ffff:0:0/96) source. */
+/**
+ * False for a multicast destination, a multicast source, a v4-mapped (::ffff:0:0/96)
+ * source, or a loopback ::1 source or destination (dropped by the kernel off lo).
+ */
 function deliverableAddresses(f: Uint8Array, ip: number): boolean {
   if (f[ip + 24] === 0xff || f[ip + 8] === 0xff) return false;
   const v4Mapped = f.subarray(ip + 8, ip + 18).every((b) => b === 0) && f[ip + 18] === 0xff && f[ip + 19] === 0xff;
-  return !v4Mapped;
+  const loopback = (at: number) => f.subarray(at, at + 15).every((b) => b === 0) && f[at + 15] === 1;
+  return !v4Mapped && !loopback(ip + 8) && !loopback(ip + 24);
 }
 
 function isExt(next: number): boolean {
