@@ -24,6 +24,9 @@
 #include "lib/conntrack.h"
 #include "lib/ratelimit.h"
 
+/* lo's ifindex in every network namespace (the kernel's LOOPBACK_IFINDEX). */
+#define STOQ_LOOPBACK_IFINDEX 1
+
 static __always_inline int classify(struct xdp_md *ctx, const struct stoq_config *cfg);
 static __always_inline int verdict_of(struct xdp_md *ctx, const struct stoq_config *cfg,
 				      int counter);
@@ -156,7 +159,7 @@ static __always_inline int classify_udp6(struct xdp_md *ctx, const struct stoq_c
 	/* Our port, but not a datagram for our unicast socket (multicast, v4-mapped source,
 	 * ::1 source or destination, not at its final hop, an RPL/SRH routing header,
 	 * misplaced hop-by-hop): the kernel decides, before we judge it. */
-	if (ext->not_final || ipv6_addrs_not_ours(ip6))
+	if (ext->not_final || ipv6_addrs_not_ours(ip6, ctx->ingress_ifindex != STOQ_LOOPBACK_IFINDEX))
 		return STOQ_CTR_QUIC_PASSED;
 	if (truncated || (void *)(udp + 1) > data_end || (void *)(udp + 1) > payload_end)
 		return STOQ_CTR_MALFORMED_DROPPED;

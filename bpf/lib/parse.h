@@ -172,11 +172,13 @@ static __always_inline int skip_ipv6_ext_hdrs(struct hdr_cursor *c, void *data_e
 /*
  * Addresses the kernel would not deliver to a local unicast UDP socket as is (it
  * drops, or hands to multicast delivery): a multicast destination, a multicast source
- * (RFC 4291 2.7), a v4-mapped source (::ffff:0:0/96, refused by ip6_rcv_core), or a
- * loopback ::1 source or destination (ip6_rcv_core drops those on any device but lo:
- * a remote host must not get spoofed ::1 traffic onto the AF_XDP path).
+ * (RFC 4291 2.7), a v4-mapped source (::ffff:0:0/96, refused by ip6_rcv_core), or,
+ * `off_lo` (arrived on a device other than lo), a loopback ::1 source or destination:
+ * ip6_rcv_core drops those there, and a remote host must not get spoofed ::1 traffic
+ * onto the AF_XDP path. On lo itself ::1 is the ordinary address (the transport's
+ * generic-XDP mode on lo runs on it).
  */
-static __always_inline int ipv6_addrs_not_ours(const struct ipv6hdr *ip6)
+static __always_inline int ipv6_addrs_not_ours(const struct ipv6hdr *ip6, int off_lo)
 {
 	const __u32 *src = ip6->saddr.in6_u.u6_addr32;
 	const __u32 *dst = ip6->daddr.in6_u.u6_addr32;
@@ -186,10 +188,10 @@ static __always_inline int ipv6_addrs_not_ours(const struct ipv6hdr *ip6)
 	if (src[0] == 0 && src[1] == 0) {
 		if (src[2] == bpf_htonl(0x0000ffff))
 			return 1;
-		if (src[2] == 0 && src[3] == bpf_htonl(1))
+		if (off_lo && src[2] == 0 && src[3] == bpf_htonl(1))
 			return 1;
 	}
-	return dst[0] == 0 && dst[1] == 0 && dst[2] == 0 && dst[3] == bpf_htonl(1);
+	return off_lo && dst[0] == 0 && dst[1] == 0 && dst[2] == 0 && dst[3] == bpf_htonl(1);
 }
 
 #endif /* STOQ_LIB_PARSE_H */

@@ -90,7 +90,7 @@ function runBatch(
 ): StoqStats & { actual: StoqStats } {
   const cfg = { ...prepare(prog, partial), ...context.referenceOverride };
   const buckets = new NoRefillBuckets(cfg.initialBurst);
-  const ctx = { socketOnQueue: context.socketOnQueue ?? false, allowInitial: (p: string) => buckets.allow(p) };
+  const ctx = { socketOnQueue: context.socketOnQueue ?? false, allowInitial: (p: string) => buckets.allow(p), offLoopback: (context.run?.ingressIfindex ?? 1) !== 1 };
   const runOptions = context.run ?? {};
   const counters = Object.fromEntries(COUNTER_NAMES.map((c) => [c, 0])) as Record<CounterName, number>;
   const sizeHistogram = new Array<number>(8).fill(0);

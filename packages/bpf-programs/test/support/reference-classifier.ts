@@ -22,6 +22,9 @@ export interface ReferenceContext {
 
   /** Asked once per Initial that passed the size check while initial_burst > 0. */
   allowInitial(sourcePrefix64: string): boolean;
+
+  /** The frame arrived on a device other than lo (testRun without an ingress device runs on lo). */
+  offLoopback?: boolean;
 }
 
 const EXT = { HOPOPTS: 0, ROUTING: 43, FRAGMENT: 44, DSTOPTS: 60 } as const;
@@ -98,7 +101,7 @@ export function classifyReference(f: Uint8Array, cfg: StoqConfig, ctx: Reference
   }
   if (fragment?.more) return pass('ipv6_fragment_passed'); // only the kernel can reassemble
   // Our port but not for our unicast socket: the kernel decides, before any judging.
-  if (notFinal || !deliverableAddresses(f, ip)) return pass('quic_passed');
+  if (notFinal || !deliverableAddresses(f, ip, ctx.offLoopback === true)) return pass('quic_passed');
   if (cut || udp + 8 > end) return drop('malformed_dropped');
   const udpLength = be16(udp + 4);
   if (udpLength !== end - udp || udpLength <= 8) return drop('malformed_dropped');
@@ -117,13 +120,13 @@ export function classifyReference(f: Uint8Array, cfg: StoqConfig, ctx: Reference
 
 /**
  * False for a multicast destination, a multicast source, a v4-mapped (::ffff:0:0/96)
- * source, or a loopback ::1 source or destination (dropped by the kernel off lo).
+ * source, or, off lo, a loopback ::1 source or destination (dropped by the kernel there).
  */
-function deliverableAddresses(f: Uint8Array, ip: number): boolean {
+function deliverableAddresses(f: Uint8Array, ip: number, offLoopback: boolean): boolean {
   if (f[ip + 24] === 0xff || f[ip + 8] === 0xff) return false;
   const v4Mapped = f.subarray(ip + 8, ip + 18).every((b) => b === 0) && f[ip + 18] === 0xff && f[ip + 19] === 0xff;
   const loopback = (at: number) => f.subarray(at, at + 15).every((b) => b === 0) && f[at + 15] === 1;
-  return !v4Mapped && !loopback(ip + 8) && !loopback(ip + 24);
+  return !v4Mapped && !(offLoopback && (loopback(ip + 8) || loopback(ip + 24)));
 }
 
 function isExt(next: number): boolean {
