@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { createSelfSignedCertificate } from '../tls/self-signed.js';
 import { normaliseConfig, type TransportConfig } from '../config.js';
-import { EndpointCore, type CoreEvent } from './endpoint-core.js';
+import { EndpointCore, type CoreConnection, type CoreEvent } from './endpoint-core.js';
 
 const A = { address: 'fd00::1', port: 40000 };
 const B = { address: 'fd00::2', port: 9292 };
@@ -14,6 +14,28 @@ async function pair(serverExtra: TransportConfig = {}, clientExtra: TransportCon
   const server = new EndpointCore(normaliseConfig({ tls: { cert, key }, ...serverExtra }), B);
   const client = new EndpointCore(normaliseConfig({ tls: { ca: cert }, ...clientExtra }), A);
   return { server, client };
+}
+
+/**
+ * Delivers the handshake both ways until the client is established, but never the
+ * server's HANDSHAKE_DONE (the client is left without a 1-RTT packet from the server).
+ */
+function establishWithoutHandshakeDone(client: EndpointCore, server: EndpointCore, conn: CoreConnection, now: () => number) {
+  for (let round = 0; round < 10 && !conn.established; round++) {
+    for (const t of client.pollTransmits(now(), 1000)) server.receive(t.data, A, now());
+    for (const t of server.pollTransmits(now(), 1000)) client.receive(t.data, B, now());
+  }
+}
+
+/** Runs `endpoint`'s timers in real time (quiche keeps its own clock) until `conn` closes, bounded. */
+async function runTimersUntilClosed(endpoint: EndpointCore, conn: CoreConnection) {
+  for (let i = 0; i < 100 && !conn.closed; i++) {
+    const deadline = endpoint.nextDeadline();
+    if (deadline === null) break;
+    await new Promise((r) => setTimeout(r, Math.max(0, deadline - performance.now())));
+    endpoint.handleTimeouts(performance.now());
+    endpoint.pollTransmits(performance.now(), 10);
+  }
 }
 
 /** Delivers every pending datagram both ways until both sides are quiet. */
@@ -66,14 +88,7 @@ describe('EndpointCore (sans-IO)', () => {
     const { client } = await pair({}, { idleTimeoutMs: 300 });
     const conn = client.connect(B, 'stoq.test', performance.now());
     client.pollTransmits(performance.now(), 10);
-    for (let i = 0; i < 100 && !conn.closed; i++) {
-      const deadline = client.nextDeadline();
-      if (deadline === null) break;
-      // quiche keeps its own clock, so wait for real until its timer is due.
-      await new Promise((r) => setTimeout(r, Math.max(0, deadline - performance.now())));
-      client.handleTimeouts(performance.now());
-      client.pollTransmits(performance.now(), 10);
-    }
+    await runTimersUntilClosed(client, conn);
     expect(conn.closed).toBe(true);
     expect(conn.quiche.isTimedOut()).toBe(true);
     expect(client.pollEvents().map((e) => e.type)).toContain('closed');
@@ -82,11 +97,7 @@ describe('EndpointCore (sans-IO)', () => {
   it('gives up a closing state whose CONNECTION_CLOSE cannot go out (handshake not confirmed) at its deadline', async () => {
     const { server, client } = await pair();
     const conn = client.connect(B, 'stoq.test', 0);
-    // Deliver until the client is established, but never the server's HANDSHAKE_DONE.
-    for (let round = 0; round < 10 && !conn.established; round++) {
-      for (const t of client.pollTransmits(1, 1000)) server.receive(t.data, A, 1);
-      for (const t of server.pollTransmits(1, 1000)) client.receive(t.data, B, 1);
-    }
+    establishWithoutHandshakeDone(client, server, conn, () => 1);
     expect(conn.established).toBe(true);
     conn.closeApplicationNow(0, Buffer.alloc(0)); // what closeApplication would defer
     client.wake(conn);
@@ -107,20 +118,11 @@ describe('EndpointCore (sans-IO)', () => {
   it('a deferred close ended by the idle timer counts as a close that never went out', async () => {
     const { server, client } = await pair({}, { idleTimeoutMs: 300 });
     const conn = client.connect(B, 'stoq.test', performance.now());
-    for (let round = 0; round < 10 && !conn.established; round++) {
-      for (const t of client.pollTransmits(performance.now(), 1000)) server.receive(t.data, A, performance.now());
-      for (const t of server.pollTransmits(performance.now(), 1000)) client.receive(t.data, B, performance.now());
-    }
+    establishWithoutHandshakeDone(client, server, conn, () => performance.now());
     expect(conn.established && !conn.oneRttSeen).toBe(true);
     expect(conn.closeApplication(9, Buffer.from('early'))).toBe(true);
     // The server's 1-RTT never arrives; quiche's idle timer (300 ms) ends it before the 1 s closing limit.
-    for (let i = 0; i < 100 && !conn.closed; i++) {
-      const deadline = client.nextDeadline();
-      if (deadline === null) break;
-      await new Promise((r) => setTimeout(r, Math.max(0, deadline - performance.now())));
-      client.handleTimeouts(performance.now());
-      client.pollTransmits(performance.now(), 10);
-    }
+    await runTimersUntilClosed(client, conn);
     expect(conn.closed).toBe(true);
     expect(conn.quiche.isTimedOut()).toBe(true);
     expect(conn.closeTimedOut).toBe(true); // reported as STOQ_ERR_CLOSED, not an idle timeout the app did not cause
@@ -129,10 +131,7 @@ describe('EndpointCore (sans-IO)', () => {
   it("defers a client's application close until the server's first 1-RTT packet, so it reaches the server", async () => {
     const { server, client } = await pair();
     const conn = client.connect(B, 'stoq.test', 0);
-    for (let round = 0; round < 10 && !conn.established; round++) {
-      for (const t of client.pollTransmits(1, 1000)) server.receive(t.data, A, 1);
-      for (const t of server.pollTransmits(1, 1000)) client.receive(t.data, B, 1);
-    }
+    establishWithoutHandshakeDone(client, server, conn, () => 1);
     expect(conn.established && !conn.oneRttSeen).toBe(true);
     // Closed before HANDSHAKE_DONE: quiche would drop it (closing drops every packet).
     expect(conn.closeApplication(9, Buffer.from('early'))).toBe(true);
