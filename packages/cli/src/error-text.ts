@@ -20,7 +20,8 @@ export function errorText(error: unknown): ErrorText {
   const code = typeof e.code === 'string' ? e.code : undefined;
   let hint = typeof e.hint === 'string' && e.hint !== '' ? e.hint : undefined;
   if (hint !== undefined) {
-    if (message.endsWith(` (${hint})`)) message = message.slice(0, -(hint.length + 3));
+    // Transport errors end their message with ` (hint)`, the native packages' with ` (hint: hint)`.
+    for (const suffix of [` (${hint})`, ` (hint: ${hint})`]) if (message.endsWith(suffix)) message = message.slice(0, -suffix.length);
     for (const [api, cli] of CLI_HINTS[code ?? ''] ?? []) hint = hint.replace(api, cli);
   }
   return { message, ...(code ? { code } : {}), ...(hint ? { hint } : {}) };

@@ -12,6 +12,11 @@ describe('errorText', () => {
     expect(errorText(idle)).toEqual({ message: 'connection idle timeout', code: 'STOQ_ERR_IDLE_TIMEOUT', hint: 'the other side stopped answering (stopped, killed, or the path to it broke)' });
   });
 
+  it("also drops the native packages' ' (hint: …)' suffix", () => {
+    const eperm = Object.assign(new Error('load: Operation not permitted (hint: run as root)'), { code: 'STOQ_ERR_BPF_PERMISSION', hint: 'run as root' });
+    expect(errorText(eperm)).toEqual({ message: 'load: Operation not permitted', code: 'STOQ_ERR_BPF_PERMISSION', hint: 'run as root' });
+  });
+
   it('leaves other errors as they are, and copes with non-errors', () => {
     expect(errorText(Object.assign(new Error('boom'), { code: 'STOQ_ERR_X', hint: 'do y' }))).toEqual({ message: 'boom', code: 'STOQ_ERR_X', hint: 'do y' });
     expect(errorText('plain')).toEqual({ message: 'plain' });

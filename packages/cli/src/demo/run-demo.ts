@@ -91,9 +91,9 @@ async function tryLab(): Promise<{ lab: Lab | null; whyNot?: string }> {
  * killed, its certificate directory removed, and process.exit() runs netlab's exit hook, which
  * tears the lab down. The listeners stay registered meanwhile, so a second signal (Ctrl-C twice,
  * or `timeout`, which signals the process and then its whole group) cannot hit a process whose
- * signal disposition is back to the default halfway through the teardown. netlab's own handler
- * (registered with once()) restores the default before tearing down, and that killed the demo
- * mid-teardown, leaving the namespaces and the owner record behind.
+ * signal disposition is back to the default halfway through the teardown (netlab's own handler
+ * now keeps its listeners until its teardown is done too; the demo has more to clean up: its
+ * children and the certificate directory).
  */
 function guardProcess(cleanupSync: () => void): () => void {
   const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
