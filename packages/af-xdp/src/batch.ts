@@ -5,6 +5,16 @@
 import { invalidArgument } from './errors.js';
 import type { Umem } from './umem.js';
 
+/**
+ * receive()/allocTx() already refuse a detached UMEM once per batch; a view made after
+ * umem.buffer was detached mid-batch fails with V8's TypeError, typed here on that rare
+ * path instead of checked on every packet.
+ */
+function detachedOr(umem: Umem, operation: string, error: unknown): unknown {
+  umem.assertAttached(operation);
+  return error;
+}
+
 /** Received packets: `count` entries of UMEM offset + length, valid until release(). */
 export class RxBatch {
   /** Packets in this batch; entries past it in the arrays are stale. */
@@ -29,8 +39,11 @@ export class RxBatch {
   /** View of packet i (Ethernet frame) inside UMEM: no copy, valid until release(). */
   packet(i: number): Uint8Array {
     this.#check(i);
-    this.#umem.assertAttached('RxBatch.packet');
-    return new Uint8Array(this.#umem.buffer, this.offsets[i]!, this.lengths[i]!);
+    try {
+      return new Uint8Array(this.#umem.buffer, this.offsets[i]!, this.lengths[i]!);
+    } catch (error) {
+      throw detachedOr(this.#umem, 'RxBatch.packet', error);
+    }
   }
 
   /**
@@ -40,8 +53,11 @@ export class RxBatch {
    */
   metadataTimestamp(i: number): bigint {
     this.#check(i);
-    this.#umem.assertAttached('RxBatch.metadataTimestamp');
-    return this.#metadata.getBigUint64(this.offsets[i]! - 8, true);
+    try {
+      return this.#metadata.getBigUint64(this.offsets[i]! - 8, true);
+    } catch (error) {
+      throw detachedOr(this.#umem, 'RxBatch.metadataTimestamp', error);
+    }
   }
 
   /** Returns every frame of this batch to the fill ring in one go. */
@@ -77,8 +93,11 @@ export class TxBatch {
   /** The whole frame i (frameSize bytes) to write a packet into. */
   frame(i: number): Uint8Array {
     this.#check(i);
-    this.#umem.assertAttached('TxBatch.frame');
-    return new Uint8Array(this.#umem.buffer, this.offsets[i]!, this.#umem.frameSize);
+    try {
+      return new Uint8Array(this.#umem.buffer, this.offsets[i]!, this.#umem.frameSize);
+    } catch (error) {
+      throw detachedOr(this.#umem, 'TxBatch.frame', error);
+    }
   }
 
   /** Sets how many bytes of frame i to send (1..frameSize). */

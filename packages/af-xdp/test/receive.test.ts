@@ -255,6 +255,27 @@ describe.skipIf(!isRoot)('receive (veth lab, copy mode)', () => {
     }
   });
 
+  it('a UMEM buffer detached while a batch is held: packet(), metadataTimestamp() and frame() throw typed errors, not TypeErrors', async () => {
+    setFlagsFromString('--allow-natives-syntax');
+    const detach = new Function('buffer', '%ArrayBufferDetach(buffer)') as (buffer: ArrayBufferLike) => void;
+    const umem = Umem.create({ frameCount: 256 });
+    const socket = await openWhenFree(() => XskSocket.open({ ifname: lab.a.ifname, umem, mode: 'copy', batchSize: 64 }));
+    try {
+      await lab.exec(lab.b, process.execPath, [helper('udp-sender.mjs'), lab.a.address, '9292', '4', '16', '1']);
+      let rx = socket.receive();
+      await waitFor(() => (rx = socket.releaseAndReceive()).count > 0, 5_000, 'a received packet');
+      const tx = socket.allocTx(1);
+      expect(rx.packet(0).byteLength).toBeGreaterThan(0);
+      detach(umem.buffer);
+      for (const [name, call] of [['RxBatch.packet', () => rx.packet(0)], ['RxBatch.metadataTimestamp', () => rx.metadataTimestamp(0)], ['TxBatch.frame', () => tx.frame(0)]] as const) {
+        expect(call, name).toThrow(expect.objectContaining({ code: 'STOQ_ERR_INVALID_ARGUMENT', operation: name, message: expect.stringMatching(/umem\.buffer was detached/) }));
+      }
+    } finally {
+      socket.close();
+      umem.destroy();
+    }
+  });
+
   it.each(['staggered', 'aligned'] as const)('after umem.buffer.transfer() and the moved buffer collected, the UMEM stays mapped and receive(), allocTx() and view() throw typed errors (layout %s, huge pages)', async (layout) => {
     // The moved buffer's finalizer used to unmap the UMEM under its sockets: receive()
     // then crashed reading packet heads (SIGSEGV), so this runs in a child process.
