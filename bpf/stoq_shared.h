@@ -89,6 +89,10 @@ struct stoq_config {
 	__u16 max_redirect_payload; /* longer UDP payloads go to the kernel; 0 = no limit */
 	__u32 initial_rate;  /* Initials per second per source /64 */
 	__u32 initial_burst; /* bucket size; 0 = no limit */
+	/* The endpoint's bound IPv6 address (network order); all zeros (::) = any. When set,
+	 * QUIC-port datagrams to another destination are left to the kernel (another socket
+	 * may own that address and port). */
+	__u8 local_addr[16];
 };
 
 /* stoq_stats, per-CPU, key 0; userspace sums the CPUs. */

@@ -158,8 +158,10 @@ static __always_inline int classify_udp6(struct xdp_md *ctx, const struct stoq_c
 		return STOQ_CTR_IPV6_FRAGMENT_PASSED;
 	/* Our port, but not a datagram for our unicast socket (multicast, v4-mapped source,
 	 * ::1 source or destination, not at its final hop, an RPL/SRH routing header,
-	 * misplaced hop-by-hop): the kernel decides, before we judge it. */
-	if (ext->not_final || ipv6_addrs_not_ours(ip6, ctx->ingress_ifindex != STOQ_LOOPBACK_IFINDEX))
+	 * misplaced hop-by-hop, or another destination than the bound local_addr): the
+	 * kernel decides, before we judge it. */
+	if (ext->not_final || ipv6_addrs_not_ours(ip6, ctx->ingress_ifindex != STOQ_LOOPBACK_IFINDEX) ||
+	    config_other_destination(cfg, ip6))
 		return STOQ_CTR_QUIC_PASSED;
 	if (truncated || (void *)(udp + 1) > data_end || (void *)(udp + 1) > payload_end)
 		return STOQ_CTR_MALFORMED_DROPPED;

@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { it } from 'vitest';
 import { BpfObject } from '@stoq/loader';
 import type { CounterName, StoqConfig } from '../src/index.js';
-import { ETH_P, ethernet, ipv4Udp, quicLong, quicShort, tcpSyn, udp6Frame, ipv6, IPPROTO } from '../test/support/frames.js';
+import { ETH_P, SERVER, ethernet, ipv4Udp, quicLong, quicShort, tcpSyn, udp6Frame, ipv6, IPPROTO } from '../test/support/frames.js';
 import { LoadedStoqProgram, isRoot } from '../test/support/kernel.js';
 
 const REPEAT = Number(process.env.STOQ_BENCH_REPEAT ?? 200_000);
@@ -30,6 +30,8 @@ const CASES: Case[] = [
   { name: 'Initial over rate', counter: 'initial_rate_limited_dropped', frame: udp6Frame({ payload: quicLong({ type: 'initial', size: 1200 }) }), config: { initialRate: 1, initialBurst: 1 } },
   { name: 'Initial, 1200 B (conntrack)', counter: 'quic_passed', frame: udp6Frame({ payload: quicLong({ type: 'initial', size: 1200 }) }) },
   { name: 'short header (conntrack)', counter: 'quic_passed', frame: udp6Frame({ payload: quicShort(1200) }) },
+  { name: 'short header, local_addr ours (conntrack)', counter: 'quic_passed', frame: udp6Frame({ payload: quicShort(1200) }), config: { localAddress: SERVER } },
+  { name: 'short header to another local_addr', counter: 'quic_passed', frame: udp6Frame({ dst: 'fd00:1::3', payload: quicShort(1200) }), config: { localAddress: SERVER } },
 ];
 
 function jitState(): string {

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // stoq_config codec: validation and defaults live here, the program only reads bytes.
+import { isIPv6 } from 'node:net';
 import { StoqCodecError } from './errors.js';
+import { ipv6FromBytes, ipv6ToBytes } from './ipv6.js';
 import {
   CONFIG_LAYOUT as L, CONFIG_MAGIC, IPV4_POLICIES, LITTLE_ENDIAN, MAX_QUIC_PORTS, type Ipv4Policy,
 } from './layout.js';
@@ -30,6 +32,14 @@ export interface StoqConfig {
    * sender's GSO run arrives as one oversized frame that only the kernel can split.
    */
   maxRedirectPayload: number;
+  /**
+   * The endpoint's bound IPv6 address; `'::'` = any destination. When set, QUIC-port
+   * datagrams to another destination go to the kernel (`quic_passed`), which hands them
+   * to whichever socket owns that address and port, or refuses them. Canonical RFC 5952
+   * text after normalizeConfig; no scope id, and no IPv4-mapped address (an IPv6 packet
+   * never carries one as its destination, so nothing would be redirected).
+   */
+  localAddress: string;
 }
 
 /** What the program does while stoq_config has never been written. */
@@ -42,6 +52,7 @@ export const DEFAULT_CONFIG: Readonly<StoqConfig> = Object.freeze({
   initialRate: 0,
   initialBurst: 0,
   maxRedirectPayload: 0,
+  localAddress: '::',
 });
 
 const U32_MAX = 0xffff_ffff;
@@ -55,6 +66,17 @@ function checkInt(field: string, value: unknown, min: number, max: number): numb
     invalid(field, `expected an integer in ${min}..${max}, got ${String(value)}`);
   }
   return value;
+}
+
+function checkLocalAddress(value: unknown): string {
+  if (typeof value !== 'string' || value.includes('%') || !isIPv6(value)) {
+    invalid('localAddress', `expected an IPv6 address without brackets or scope id, such as 'fd00::2' or '::' (any), got ${String(value)}`);
+  }
+  const bytes = ipv6ToBytes(value);
+  if (bytes.subarray(0, 10).every((b) => b === 0) && bytes[10] === 0xff && bytes[11] === 0xff) {
+    invalid('localAddress', `${value} is IPv4-mapped: no IPv6 packet is sent to one, so every datagram would go to the kernel`);
+  }
+  return ipv6FromBytes(bytes);
 }
 
 function checkBool(field: string, value: unknown): boolean {
@@ -85,6 +107,7 @@ export function normalizeConfig(partial: Partial<StoqConfig> = {}): StoqConfig {
     initialRate: checkInt('initialRate', merged.initialRate, 0, U32_MAX),
     initialBurst: checkInt('initialBurst', merged.initialBurst, 0, U32_MAX),
     maxRedirectPayload: checkInt('maxRedirectPayload', merged.maxRedirectPayload, 0, 65535),
+    localAddress: checkLocalAddress(merged.localAddress),
   };
 }
 
@@ -102,6 +125,7 @@ export function encodeConfig(partial?: Partial<StoqConfig>): Buffer {
   view.setUint32(L.offsets.initial_rate, cfg.initialRate, LITTLE_ENDIAN);
   view.setUint32(L.offsets.initial_burst, cfg.initialBurst, LITTLE_ENDIAN);
   view.setUint16(L.offsets.max_redirect_payload, cfg.maxRedirectPayload, LITTLE_ENDIAN);
+  ipv6ToBytes(cfg.localAddress).copy(buf, L.offsets.local_addr);
   return buf;
 }
 
@@ -126,5 +150,6 @@ export function decodeConfig(buf: Uint8Array): StoqConfig {
     initialRate: view.getUint32(L.offsets.initial_rate, LITTLE_ENDIAN),
     initialBurst: view.getUint32(L.offsets.initial_burst, LITTLE_ENDIAN),
     maxRedirectPayload: view.getUint16(L.offsets.max_redirect_payload, LITTLE_ENDIAN),
+    localAddress: ipv6FromBytes(buf.subarray(L.offsets.local_addr, L.offsets.local_addr + 16)),
   };
 }

@@ -14,7 +14,7 @@ export const CT_STATES_PROGRAM_NAME = 'stoq_ct_states';
 
 /** The maps of stoq_xdp.bpf.o by role. */
 export const MAP_NAMES = {
-  /** Array, one stoq_config at key 0 (CONFIG_LAYOUT): ports, IPv4 policy, redirect, Initial limits. */
+  /** Array, one stoq_config at key 0 (CONFIG_LAYOUT): ports, IPv4 policy, redirect, Initial limits, local address. */
   config: 'stoq_config',
   /** Per-CPU array, one stoq_stats at key 0 (STATS_LAYOUT); sum the CPUs (decodeStats). */
   stats: 'stoq_stats',
@@ -72,7 +72,7 @@ export const CONFIG_LAYOUT = {
   /** The C struct tag. */
   name: 'stoq_config',
   /** sizeof, in bytes. */
-  size: 36,
+  size: 52,
   /** Byte offsets of the members. */
   offsets: {
     /** u32 CONFIG_MAGIC. */
@@ -93,6 +93,8 @@ export const CONFIG_LAYOUT = {
     initial_rate: 28,
     /** u32 token bucket size; 0 = no limit. */
     initial_burst: 32,
+    /** u8[16] the bound IPv6 address (network order); all zeros (::) = any destination. */
+    local_addr: 36,
   },
 } as const satisfies StructLayout;
 

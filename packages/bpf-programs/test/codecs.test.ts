@@ -2,13 +2,13 @@
 // Pure codec behaviour: validation, round trips, per-CPU summing, IPv6 text.
 import { describe, expect, it } from 'vitest';
 import {
-  COUNTER_NAMES, DEFAULT_CONFIG, StoqCodecError, decodeConfig, decodeConntrack, decodeStats, encodeConfig,
-  encodeConntrackKey, encodeConntrackValue, ipv6FromBytes, ipv6ToBytes, sizeBucketOf, STATS_LAYOUT,
+  CONFIG_LAYOUT, COUNTER_NAMES, DEFAULT_CONFIG, StoqCodecError, decodeConfig, decodeConntrack, decodeStats, encodeConfig,
+  encodeConntrackKey, encodeConntrackValue, ipv6FromBytes, ipv6ToBytes, normalizeConfig, sizeBucketOf, STATS_LAYOUT,
 } from '../src/index.js';
 
 describe('config codec', () => {
   it('round-trips a full config', () => {
-    const cfg = { quicPorts: [443, 9292, 65535], ipv4Policy: 'pass' as const, redirect: false, timestampMeta: true, initialMinSize: 1350, initialRate: 100, initialBurst: 0xffffffff, maxRedirectPayload: 1350 };
+    const cfg = { quicPorts: [443, 9292, 65535], ipv4Policy: 'pass' as const, redirect: false, timestampMeta: true, initialMinSize: 1350, initialRate: 100, initialBurst: 0xffffffff, maxRedirectPayload: 1350, localAddress: 'fd00:1::1' };
     expect(decodeConfig(encodeConfig(cfg))).toEqual(cfg);
   });
 
@@ -18,7 +18,17 @@ describe('config codec', () => {
   });
 
   it('reads an all-zero entry as the defaults (what the program does)', () => {
-    expect(decodeConfig(Buffer.alloc(36))).toEqual(DEFAULT_CONFIG);
+    expect(decodeConfig(Buffer.alloc(CONFIG_LAYOUT.size))).toEqual(DEFAULT_CONFIG);
+  });
+
+  it('localAddress: 16 network-order bytes at local_addr, :: (all zeros) by default, canonical text back', () => {
+    const at = CONFIG_LAYOUT.offsets.local_addr;
+    expect(encodeConfig().subarray(at, at + 16)).toEqual(Buffer.alloc(16));
+    const buf = encodeConfig({ localAddress: 'FD00:0:0:0:0:0:0:2' });
+    expect(buf.subarray(at, at + 16).toString('hex')).toBe('fd000000000000000000000000000002');
+    expect(decodeConfig(buf).localAddress).toBe('fd00::2');
+    expect(normalizeConfig({ localAddress: '::0.0.0.0' }).localAddress).toBe('::');
+    expect(normalizeConfig({ localAddress: '2001:db8::192.0.2.1' }).localAddress).toBe('2001:db8::c000:201');
   });
 
   it.each([
@@ -33,6 +43,16 @@ describe('config codec', () => {
     ['initialRate', { initialRate: -1 }],
     ['initialBurst', { initialBurst: 2 ** 32 }],
     ['maxRedirectPayload', { maxRedirectPayload: 65536 }],
+    ['localAddress', { localAddress: '10.0.0.1' }],
+    ['localAddress', { localAddress: '[fd00::2]' }],
+    ['localAddress', { localAddress: 'fe80::1%eth0' }],
+    ['localAddress', { localAddress: 'localhost' }],
+    ['localAddress', { localAddress: '' }],
+    ['localAddress', { localAddress: 42 }],
+    ['localAddress', { localAddress: null }],
+    // IPv4-mapped, dotted or not: no IPv6 packet is addressed to one.
+    ['localAddress', { localAddress: '::ffff:192.0.2.1' }],
+    ['localAddress', { localAddress: '::FFFF:c000:201' }],
   ])('rejects bad %s with a typed error', (field, bad) => {
     let caught: unknown;
     try {

@@ -5,7 +5,7 @@
 import { BpfObject } from '@stoq/loader';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  CT_STATES_PROGRAM_NAME, CT_SUMMARY_LAYOUT, ctStatesObjectPath, decodeConntrackSummary, type ConntrackState,
+  CT_STATES_PROGRAM_NAME, CT_SUMMARY_LAYOUT, MAP_NAMES, ctStatesObjectPath, decodeConntrackSummary, type ConntrackState,
 } from '../src/index.js';
 import { CLIENT, quicLong, quicShort, udp6Frame } from './support/frames.js';
 import { LoadedStoqProgram, isRoot } from './support/kernel.js';
@@ -77,8 +77,9 @@ describe.skipIf(!isRoot)('stoq_ct_states iterator over stoq_conntrack', () => {
     }
   });
 
-  it('the kernel refuses to attach it to a map with smaller values (stoq_stats is not conntrack)', () => {
-    const small = prog.object.map('stoq_config');
+  it('the kernel refuses to attach it to a map with smaller values (stoq_init_rate is not conntrack)', () => {
+    // 16-byte token buckets; the iterator reads 40-byte stoq_ct_values.
+    const small = prog.object.map(MAP_NAMES.initialBuckets);
     expect(() => iterObject.program(CT_STATES_PROGRAM_NAME).attachIterator({ map: small })).toThrow(
       expect.objectContaining({ code: 'STOQ_ERR_BPF_ITERATOR' }),
     );

@@ -9,10 +9,10 @@ import { createLab, type Lab } from '@stoq/netlab';
 import type { XdpLink } from '@stoq/loader';
 import { MAP_NAMES, diffStats } from '../src/index.js';
 import { XDP } from './support/fixtures.js';
-import { IPPROTO, quicShort, udp6Frame } from './support/frames.js';
+import { IPPROTO, SERVER, quicShort, udp6Frame } from './support/frames.js';
 import { LoadedStoqProgram, isRoot } from './support/kernel.js';
 import { openXskReceiver, type XskReceiver } from './support/xsk-receiver.js';
-import { runFuzz } from './support/fuzz-run.js';
+import { FUZZ_PHASES, runFuzz } from './support/fuzz-run.js';
 
 if (!isRoot) console.warn('lab-afxdp.test: skipped, AF_XDP sockets and veth labs need root');
 
@@ -122,6 +122,28 @@ describe.skipIf(!isRoot)('stoq_xdp REDIRECT to an AF_XDP socket (veth, native XD
     }
   });
 
+  it('local_addr set: QUIC to that address is redirected, to another address of the host passed to the kernel; :: redirects both', async () => {
+    const xsk = await receiver();
+    try {
+      const run = { ingressIfindex: xdp!.ifindex, rxQueueIndex: 0 };
+      const ours = udp6Frame({ dst: SERVER, payload: quicShort() });
+      const other = udp6Frame({ dst: 'fd00:1::3', payload: quicShort() });
+      prog.writeConfig({ localAddress: SERVER });
+      const before = prog.readStats();
+      expect(prog.run(ours, run).retval).toBe(XDP.REDIRECT);
+      expect(prog.run(other, run).retval).toBe(XDP.PASS);
+      const d = diffStats(before, prog.readStats());
+      expect(d.counters.quic_redirected).toBe(1);
+      expect(d.counters.quic_passed).toBe(1);
+      prog.writeConfig({ localAddress: '::' });
+      expect(prog.run(ours, run).retval).toBe(XDP.REDIRECT);
+      expect(prog.run(other, run).retval).toBe(XDP.REDIRECT);
+    } finally {
+      prog.clearConfig();
+      xsk.close();
+    }
+  });
+
   it('QUIC longer than max_redirect_payload (a local GSO run under generic XDP) is passed to the kernel, not redirected into a loss', async () => {
     const xsk = await receiver();
     try {
@@ -148,7 +170,8 @@ describe.skipIf(!isRoot)('stoq_xdp REDIRECT to an AF_XDP socket (veth, native XD
     const quiet = await LoadedStoqProgram.load();
     const xsk = await openXskReceiver(lab.a.ifname, 0, quiet.map(MAP_NAMES.xsks));
     try {
-      const report = runFuzz(quiet, { seed: 0x5709afd9, frames: 20_000, socketOnQueue: true, run: { ingressIfindex: xdp!.ifindex, rxQueueIndex: 0 } });
+      // One batch of 5000 per fuzz config, so every config meets a registered socket.
+      const report = runFuzz(quiet, { seed: 0x5709afd9, frames: 5000 * FUZZ_PHASES.length, batchSize: 5000, socketOnQueue: true, run: { ingressIfindex: xdp!.ifindex, rxQueueIndex: 0 } });
       for (const f of report.failures) console.log(`seed 0x${f.seed.toString(16)} batch ${f.batch} frame ${f.index} [${f.phase}]: ${f.problem}\n  ${f.frameHex}`);
       expect(report.failures).toEqual([]);
       expect(report.byCounter.quic_redirected).toBeGreaterThan(0);

@@ -2,8 +2,8 @@
 // stoq_config is read on every packet: a write takes effect on the very next frame,
 // and an all-zero (never written) entry means the documented defaults.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { MAP_NAMES, decodeConfig, DEFAULT_CONFIG, diffStats, type CounterName } from '../src/index.js';
-import { ETH_P, ipv4Udp, ethernet, quicLong, quicShort, udp6Frame } from './support/frames.js';
+import { MAP_NAMES, decodeConfig, DEFAULT_CONFIG, diffStats, ipv6FromBytes, ipv6ToBytes, type CounterName } from '../src/index.js';
+import { ETH_P, SERVER, ipv4Udp, ethernet, quicLong, quicShort, udp6Frame } from './support/frames.js';
 import { XDP } from './support/fixtures.js';
 import { expectOneFrame } from './support/expect.js';
 import { LoadedStoqProgram, isRoot } from './support/kernel.js';
@@ -82,6 +82,51 @@ describe.skipIf(!isRoot)('stoq_config at runtime', () => {
     prog.clearConfig();
     check(initial(40), XDP.DROP, 'initial_too_small_dropped');
     check(ipv4, XDP.DROP, 'ipv4_dropped');
+  });
+
+  // local_addr set: QUIC to another destination is not ours (another socket may own that
+  // address and port), so the kernel decides, ahead of every check of ours; to our own
+  // address everything is as before (judged, tracked, redirect path). The frames' default
+  // destination is SERVER (fd00:1::1).
+  it('local_addr: QUIC to another destination is passed unjudged and untracked; to ours as before; :: changes nothing', () => {
+    const OTHER = 'fd00:1::3';
+    const toOther = { short: udp6Frame({ dst: OTHER, src: 'fd00:7::1', payload: quicShort() }), small: udp6Frame({ dst: OTHER, payload: quicLong({ type: 'initial', size: 1000 }) }), badLength: udp6Frame({ dst: OTHER, payload: quicShort(40), udpLength: 47 }) };
+    const toUs = { short: udp6Frame({ dst: SERVER, src: 'fd00:7::2', payload: quicShort() }), small: udp6Frame({ dst: SERVER, payload: quicLong({ type: 'initial', size: 1000 }) }), badLength: udp6Frame({ dst: SERVER, payload: quicShort(40), udpLength: 47 }) };
+    const tracked = (src: string) => prog.conntrack().some((e) => e.peerAddress === src && e.state === 'established');
+    prog.clearMap(MAP_NAMES.conntrack);
+
+    prog.writeConfig({ localAddress: SERVER });
+    expect(decodeConfig(prog.dump(MAP_NAMES.config)[0]!.value).localAddress).toBe(SERVER);
+    check(toOther.short, XDP.PASS, 'quic_passed');
+    check(toOther.small, XDP.PASS, 'quic_passed');
+    check(toOther.badLength, XDP.PASS, 'quic_passed');
+    expect(tracked('fd00:7::1')).toBe(false);
+    check(toUs.short, XDP.PASS, 'quic_passed'); // the redirect path: no socket on testRun's queue
+    expect(tracked('fd00:7::2')).toBe(true);
+    check(toUs.small, XDP.DROP, 'initial_too_small_dropped');
+    check(toUs.badLength, XDP.DROP, 'malformed_dropped');
+    // Other ports are not looked at; an IPv4 frame is still dropped by policy.
+    check(udp6Frame({ dst: OTHER, dport: 53, payload: Buffer.alloc(40) }), XDP.PASS, 'udp_non_quic_passed');
+    check(ipv4, XDP.DROP, 'ipv4_dropped');
+
+    // Back to any destination (::): the other address is judged and tracked again.
+    prog.writeConfig({ localAddress: '::' });
+    check(toOther.small, XDP.DROP, 'initial_too_small_dropped');
+    check(toOther.badLength, XDP.DROP, 'malformed_dropped');
+    check(toOther.short, XDP.PASS, 'quic_passed');
+    expect(tracked('fd00:7::1')).toBe(true);
+    prog.clearMap(MAP_NAMES.conntrack);
+  });
+
+  it('local_addr: one differing bit anywhere in the destination is another destination', () => {
+    prog.writeConfig({ localAddress: 'fd00:1::1' });
+    const base = ipv6ToBytes('fd00:1::1');
+    for (let byte = 0; byte < 16; byte++) {
+      const dst = Buffer.from(base);
+      dst[byte] = dst[byte]! ^ (byte % 2 === 0 ? 0x01 : 0x80);
+      check(udp6Frame({ dst: ipv6FromBytes(dst), payload: quicLong({ type: 'initial', size: 1000 }) }), XDP.PASS, 'quic_passed');
+    }
+    check(udp6Frame({ payload: quicLong({ type: 'initial', size: 1000 }) }), XDP.DROP, 'initial_too_small_dropped');
   });
 
   it('initial token bucket: an over-rate /64 is dropped while another /64 passes', () => {

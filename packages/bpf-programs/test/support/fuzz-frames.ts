@@ -68,6 +68,8 @@ const UPPER = [IPPROTO.UDP, IPPROTO.UDP, IPPROTO.UDP, IPPROTO.UDP, IPPROTO.UDP, 
 const LONG_TYPES: LongType[] = ['initial', 'initial', 'handshake', '0rtt', 'retry'];
 const SOURCES = ['fd00:1::2', 'fd00:1::3', 'fd00:2::9', '2001:db8::1'].map(ipv6ToBytes);
 const SERVER = ipv6ToBytes('fd00:1::1');
+/** Another address of the same host (local_addr set to SERVER: not ours). */
+const OTHER_LOCAL = ipv6ToBytes('fd00:1::5');
 const LOOPBACK = ipv6ToBytes('::1');
 
 function quicPayload(rng: Rng): Buffer {
@@ -139,9 +141,11 @@ function ipv6Frame(rng: Rng): Generated {
   h6[6] = chain[0] ?? upper;
   h6[7] = 64;
   // Mostly a few hot /64s (so token buckets run dry), sometimes anyone.
-  // Now and then ::1 (source or destination), which the kernel drops off lo.
+  // Now and then ::1 (source or destination), which the kernel drops off lo; one in ten
+  // to another address of the host.
   (rng.chance(0.8) ? rng.pick(SOURCES) : rng.chance(0.05) ? LOOPBACK : rng.bytes(16)).copy(h6, 8);
-  (rng.chance(0.01) ? LOOPBACK : SERVER).copy(h6, 24);
+  const to = rng.int(100);
+  (to === 0 ? LOOPBACK : to <= 10 ? OTHER_LOCAL : SERVER).copy(h6, 24);
   return { frame: ethernet(ETH_P.IPV6, Buffer.concat([h6, payload]), vlans), fields };
 }
 

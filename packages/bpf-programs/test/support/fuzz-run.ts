@@ -17,6 +17,7 @@ export const FUZZ_PHASES: ReadonlyArray<{ name: string; config: Partial<StoqConf
   { name: 'redirect off, timestamp metadata, ports 9292/53, Initial minimum 1250', config: { redirect: false, timestampMeta: true, quicPorts: [9292, 53], initialMinSize: 1250 } },
   { name: 'Initial bucket of 3 per /64, no refill', config: { initialRate: 0, initialBurst: 3 } },
   { name: 'max_redirect_payload 600 (longer QUIC goes to the kernel)', config: { maxRedirectPayload: 600 } },
+  { name: 'local_addr fd00:1::1 (QUIC to another destination goes to the kernel)', config: { localAddress: 'fd00:1::1' } },
 ];
 
 export interface FuzzFailure {

@@ -7,7 +7,7 @@
 // payload length decides where the datagram ends ("payload end", never past the
 // frame); bytes after it (Ethernet padding, trailing junk) are not the datagram's,
 // so the QUIC header must fit before the payload end too.
-import type { CounterName, StoqConfig } from '../../src/index.js';
+import { ipv6ToBytes, type CounterName, type StoqConfig } from '../../src/index.js';
 
 export const VERDICT = { DROP: 1, PASS: 2, REDIRECT: 4 } as const;
 
@@ -100,8 +100,9 @@ export function classifyReference(f: Uint8Array, cfg: StoqConfig, ctx: Reference
     return pass(cut || udp + 8 > end ? 'malformed_passed' : 'udp_non_quic_passed');
   }
   if (fragment?.more) return pass('ipv6_fragment_passed'); // only the kernel can reassemble
-  // Our port but not for our unicast socket: the kernel decides, before any judging.
-  if (notFinal || !deliverableAddresses(f, ip, ctx.offLoopback === true)) return pass('quic_passed');
+  // Our port but not for our unicast socket (or for another local address than the one
+  // configured): the kernel decides, before any judging.
+  if (notFinal || !deliverableAddresses(f, ip, ctx.offLoopback === true) || otherDestination(f, ip, cfg.localAddress)) return pass('quic_passed');
   if (cut || udp + 8 > end) return drop('malformed_dropped');
   const udpLength = be16(udp + 4);
   if (udpLength !== end - udp || udpLength <= 8) return drop('malformed_dropped');
@@ -127,6 +128,15 @@ function deliverableAddresses(f: Uint8Array, ip: number, offLoopback: boolean): 
   const v4Mapped = f.subarray(ip + 8, ip + 18).every((b) => b === 0) && f[ip + 18] === 0xff && f[ip + 19] === 0xff;
   const loopback = (at: number) => f.subarray(at, at + 15).every((b) => b === 0) && f[at + 15] === 1;
   return !v4Mapped && !(offLoopback && (loopback(ip + 8) || loopback(ip + 24)));
+}
+
+const localAddressBytes = new Map<string, Buffer>();
+
+/** True when the config names a local address (not ::) and the destination is another one. */
+function otherDestination(f: Uint8Array, ip: number, localAddress: string): boolean {
+  let local = localAddressBytes.get(localAddress);
+  if (!local) localAddressBytes.set(localAddress, (local = ipv6ToBytes(localAddress)));
+  return local.some((b) => b !== 0) && !local.equals(f.subarray(ip + 24, ip + 40));
 }
 
 function isExt(next: number): boolean {

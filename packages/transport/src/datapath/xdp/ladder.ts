@@ -40,6 +40,7 @@ export interface ClimbOptions {
   modules: NativeModules;
   ifname: string;
   dgram: DgramDatapath;
+  /** The transport's bound address, or null when bound to '::' (stoq_config.local_addr). */
   boundAddress: string | null;
   programConfig: Partial<StoqConfig>;
 }
@@ -51,7 +52,9 @@ export async function climbLadder(o: ClimbOptions): Promise<{ datapath: XdpDatap
 
   let program: StoqXdpProgram;
   try {
-    program = await StoqXdpProgram.load(o.modules, o.programConfig);
+    // Bound to one address: the program takes QUIC for that address only, and leaves the
+    // port's traffic to the host's other addresses to the kernel (their own sockets).
+    program = await StoqXdpProgram.load(o.modules, { ...o.programConfig, localAddress: o.boundAddress ?? '::' });
   } catch (error) {
     return { datapath: null, rungs: allFailed(`loading stoq_xdp failed: ${describeError(error)}`) };
   }

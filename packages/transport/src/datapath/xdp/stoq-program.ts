@@ -78,9 +78,21 @@ export class StoqXdpProgram {
     return structuredClone(this.#current);
   }
 
-  /** Merges `partial` into the running config; takes effect on the next packet. */
+  /**
+   * Merges `partial` into the running config; takes effect on the next packet. A field
+   * given as undefined keeps its value (as if omitted). `localAddress` is fixed at load:
+   * it is the address the transport is bound to, and changing it (to '::' above all) would
+   * let the program take datagrams another socket on the same port is bound for.
+   */
   updateConfig(partial: Partial<StoqConfig>): StoqConfig {
-    const next = this.#m.programs.normalizeConfig({ ...this.#current, ...partial });
+    const given = Object.fromEntries(Object.entries(partial ?? {}).filter(([, value]) => value !== undefined));
+    const next = this.#m.programs.normalizeConfig({ ...this.#current, ...given });
+    if (next.localAddress !== this.#current.localAddress) {
+      throw new StoqInvalidConfigError(
+        `updateXdpConfig: localAddress is the transport's bound address (${this.#current.localAddress}) and cannot change to ${next.localAddress}`,
+        { operation: 'updateXdpConfig' },
+      );
+    }
     checkInitialLimit(next);
     this.#config.update(ZERO_KEY, this.#m.programs.encodeConfig(next));
     this.#current = next;

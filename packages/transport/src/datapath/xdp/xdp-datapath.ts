@@ -233,7 +233,10 @@ export class XdpDatapath implements Datapath {
     return this.#program.config();
   }
 
-  /** Changes stoq_config while attached (e.g. redirect off: QUIC takes the kernel path). */
+  /**
+   * Changes stoq_config while attached (e.g. redirect off: QUIC takes the kernel path);
+   * omitted or undefined fields keep their value, and localAddress cannot change.
+   */
   updateProgramConfig(partial: Partial<StoqConfig>): StoqConfig {
     return this.#program.updateConfig(partial);
   }

@@ -1,0 +1,138 @@
+// SPDX-License-Identifier: Apache-2.0
+// A transport bound to one address of an interface takes only that address's QUIC
+// over AF_XDP: a plain node:dgram socket bound to another address of the same
+// interface, on the same port, still gets every datagram sent to it while stoq_xdp is
+// attached (the program leaves them to the kernel: quic_passed), and updateXdpConfig()
+// cannot widen the transport back to every address.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createSocket, type Socket } from 'node:dgram';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createSelfSignedCertificate, StoqInvalidConfigError, type StoqTransport } from '../src/index.js';
+import { closeAll, isRoot, transport } from './helpers.js';
+import { createXdpLab, type XdpLab } from './xdp-lab.js';
+
+const peerScript = join(import.meta.dirname, 'fixtures', 'local-address-peer.mjs');
+/** Plain datagrams per burst, and QUIC messages echoed alongside. */
+const PLAIN = 200;
+const MESSAGES = 20;
+if (!isRoot) console.log('XDP local address tests skipped: attaching XDP and opening AF_XDP sockets needs root');
+
+describe.skipIf(!isRoot)('stoq_xdp with the transport bound to one address of the interface', () => {
+  let x: XdpLab;
+  let dir: string;
+  let caFile: string;
+  let cert: string;
+  let key: string;
+  /** The lab's address on side A (the transport's) and a second one on the same interface. */
+  let addressA: string;
+  let addressB: string;
+  let other: Socket | undefined;
+  const otherReceived: string[] = [];
+
+  beforeAll(async () => {
+    x = await createXdpLab();
+    dir = mkdtempSync(join(tmpdir(), 'stoq-local-address-'));
+    ({ cert, key } = await createSelfSignedCertificate({ hostnames: ['stoq.test'] }));
+    caFile = join(dir, 'ca.pem');
+    writeFileSync(caFile, cert);
+    addressA = x.lab.a.address;
+    expect(addressA).toMatch(/::1$/);
+    addressB = addressA.replace(/::1$/, '::3');
+    await x.lab.exec(x.lab.a, 'ip', ['-6', 'addr', 'add', `${addressB}/64`, 'dev', x.lab.a.ifname, 'nodad']);
+  });
+  afterAll(async () => {
+    try {
+      other?.close();
+      await closeAll();
+    } finally {
+      await x?.destroy();
+      if (dir) rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  async function server(address: string): Promise<StoqTransport> {
+    const t = await transport({ address, port: 0, interface: x.lab.a.ifname, datapath: 'xdp', tls: { cert, key } });
+    t.on('connection', (conn) => conn.on('message', (m: Buffer) => void t.send(conn, m).catch(() => {})));
+    return t;
+  }
+
+  async function bindOther(port: number): Promise<void> {
+    other = createSocket('udp6');
+    other.on('message', (m) => otherReceived.push(m.toString()));
+    await new Promise<void>((resolve, reject) => {
+      other!.once('error', reject);
+      other!.bind(port, addressB, resolve);
+    });
+  }
+
+  const peer = async (args: string[]) => JSON.parse((await x.lab.exec(x.lab.b, process.execPath, [peerScript, ...args], 30_000)).stdout.trim()) as Record<string, number>;
+  const plain = (port: number, tag: string) => peer(['plain', addressB, String(port), String(PLAIN), tag]);
+  const quic = (to: string, port: number) => peer(['quic', x.lab.b.address, to, String(port), caFile, String(MESSAGES)]);
+
+  /** Waits (bounded) until the other socket holds every datagram tagged `tag`; returns how many it got. */
+  async function receivedByOther(tag: string): Promise<number> {
+    const count = () => otherReceived.filter((m) => m.startsWith(`${tag} `)).length;
+    const deadline = Date.now() + 5000;
+    while (count() < PLAIN && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    return count();
+  }
+
+  it('bound to A: datagrams to B on the same port reach the socket bound to B (quic_passed) while QUIC to A runs over AF_XDP', async () => {
+    const t = await server(addressA);
+    const port = t.address().port;
+    await bindOther(port);
+    expect(t.getEbpfStatus()).toMatchObject({ datapath: 'xdp', xdpAttached: [x.lab.a.ifname] });
+    const before = t.stats().xdp!;
+
+    const [sent, client] = await Promise.all([plain(port, 'first'), quic(addressA, port)]);
+    expect(sent).toEqual({ sent: PLAIN });
+    expect(client).toEqual({ echoed: MESSAGES });
+    expect(await receivedByOther('first')).toBe(PLAIN);
+    expect(new Set(otherReceived)).toEqual(new Set(Array.from({ length: PLAIN }, (_, i) => `first ${i}`)));
+
+    const after = t.stats().xdp!;
+    const moved = (name: keyof typeof after.programCounters) => after.programCounters[name] - before.programCounters[name];
+    console.log(`bound to ${addressA}: ${PLAIN}/${PLAIN} datagrams to ${addressB} reached its own socket; AF_XDP rx ${after.rxDatagrams - before.rxDatagrams}, tx ${after.txDatagrams - before.txDatagrams}; quic_redirected +${moved('quic_redirected')}, quic_passed +${moved('quic_passed')}`);
+    // The QUIC connection to A came in through AF_XDP; the plain datagrams to B did not.
+    expect(after.rxDatagrams - before.rxDatagrams).toBeGreaterThanOrEqual(MESSAGES);
+    expect(moved('quic_redirected')).toBeGreaterThanOrEqual(after.rxDatagrams - before.rxDatagrams);
+    expect(moved('quic_passed')).toBeGreaterThanOrEqual(PLAIN);
+    expect(after.rxUnparsed).toBe(before.rxUnparsed);
+  }, 60_000);
+
+  it('updateXdpConfig cannot take the bound address away: a new local address is refused, other changes keep it', async () => {
+    await closeAll(); // one XDP program per interface: the previous test's goes first
+    other?.close();
+    otherReceived.length = 0;
+    const t = await server(addressA);
+    await bindOther(t.address().port);
+    expect(() => t.updateXdpConfig({ localAddress: '::' } as never)).toThrow(StoqInvalidConfigError);
+    expect(() => t.updateXdpConfig({ localAddress: addressB } as never)).toThrow(/bound address/);
+    t.updateXdpConfig({ redirect: true, initialMinSize: undefined });
+    t.updateXdpConfig({ localAddress: undefined } as never);
+    const [sent, client] = await Promise.all([plain(t.address().port, 'second'), quic(addressA, t.address().port)]);
+    expect(sent).toEqual({ sent: PLAIN });
+    expect(client).toEqual({ echoed: MESSAGES });
+    expect(await receivedByOther('second')).toBe(PLAIN);
+  }, 60_000);
+
+  it("bound to '::': QUIC to the interface's second address is the transport's, over AF_XDP", async () => {
+    await closeAll();
+    other?.close();
+    other = undefined;
+    // A '::'-bound endpoint answers from the route's preferred source (over AF_XDP as
+    // over its kernel socket), so only a connection to that address can complete: for
+    // the peer's ::2 it is B (::3, the longer match, RFC 6724 rule 8), not the lab's A.
+    const route = (await x.lab.exec(x.lab.a, 'ip', ['-6', '-j', 'route', 'get', x.lab.b.address])).stdout;
+    expect((JSON.parse(route) as Array<{ prefsrc?: string }>)[0]?.prefsrc).toBe(addressB);
+    const t = await server('::');
+    const before = t.stats().xdp!;
+    expect(await quic(addressB, t.address().port)).toEqual({ echoed: MESSAGES });
+    const after = t.stats().xdp!;
+    expect(after.rxDatagrams - before.rxDatagrams).toBeGreaterThanOrEqual(MESSAGES);
+    expect(after.programCounters.quic_redirected - before.programCounters.quic_redirected).toBeGreaterThanOrEqual(MESSAGES);
+    expect(after.programCounters.quic_passed - before.programCounters.quic_passed).toBe(0);
+  }, 60_000);
+});
