@@ -106,11 +106,17 @@ Napi::Value RouteGet6(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const uint8_t* dst = Ipv6Argument(info, 0);
   const uint32_t oif = info[1].As<Napi::Number>().Uint32Value();
+  const uint8_t* src = info.Length() > 2 && !info[2].IsNull() && !info[2].IsUndefined() ? Ipv6Argument(info, 2) : nullptr;
   Request request{};
   StartRequest(&request, RTM_GETROUTE, sizeof(rtmsg));
   request.body.route.rtm_family = AF_INET6;
   request.body.route.rtm_dst_len = 128;
   AddAttribute(&request.header, RTA_DST, dst, 16);
+  // As `ip -6 route get DST from SRC`: the source selects `ip rule from SRC` policy routes.
+  if (src) {
+    request.body.route.rtm_src_len = 128;
+    AddAttribute(&request.header, RTA_SRC, src, 16);
+  }
   if (oif != 0) AddAttribute(&request.header, RTA_OIF, &oif, sizeof oif);
 
   alignas(nlmsghdr) char reply[8192];
@@ -122,11 +128,20 @@ Napi::Value RouteGet6(const Napi::CallbackInfo& info) {
   uint32_t ifindex = 0;
   const void* gateway = nullptr;
   const void* prefsrc = nullptr;
+  uint32_t mtu = 0;
   int length = RTM_PAYLOAD(answer);
   for (auto* a = RTM_RTA(route); RTA_OK(a, length); a = RTA_NEXT(a, length)) {
     if (a->rta_type == RTA_OIF && RTA_PAYLOAD(a) >= 4) memcpy(&ifindex, RTA_DATA(a), 4);
     if (a->rta_type == RTA_GATEWAY && RTA_PAYLOAD(a) == 16) gateway = RTA_DATA(a);
     if (a->rta_type == RTA_PREFSRC && RTA_PAYLOAD(a) == 16) prefsrc = RTA_DATA(a);
+    // Nested RTAX_* metrics: the route's `mtu` or a cached PMTU exception (Packet Too
+    // Big). Absent when neither is set: the interface MTU applies.
+    if (a->rta_type == RTA_METRICS) {
+      int metricsLength = int(RTA_PAYLOAD(a));
+      for (auto* m = static_cast<rtattr*>(RTA_DATA(a)); RTA_OK(m, metricsLength); m = RTA_NEXT(m, metricsLength)) {
+        if (m->rta_type == RTAX_MTU && RTA_PAYLOAD(m) >= 4) memcpy(&mtu, RTA_DATA(m), 4);
+      }
+    }
   }
   char name[IF_NAMESIZE] = "";
   if (ifindex != 0 && !if_indextoname(ifindex, name)) name[0] = '\0';
@@ -137,6 +152,7 @@ Napi::Value RouteGet6(const Napi::CallbackInfo& info) {
   result.Set("ifname", name);
   result.Set("gateway", BytesOrNull(env, gateway, 16));
   result.Set("prefsrc", BytesOrNull(env, prefsrc, 16));
+  result.Set("mtu", mtu != 0 ? Napi::Value(Napi::Number::New(env, mtu)) : env.Null());
   return result;
 }
 

@@ -7,8 +7,10 @@
 
 namespace stoq {
 
-// routeGet6(dst: Uint8Array(16), oif: number) -> { type, ifindex, ifname, gateway, prefsrc }
-// (gateway/prefsrc: Uint8Array(16) or null); throws errno errors (ENETUNREACH, …).
+// routeGet6(dst: Uint8Array(16), oif: number, src: Uint8Array(16) | null)
+//   -> { type, ifindex, ifname, gateway, prefsrc, mtu }
+// (gateway/prefsrc: Uint8Array(16) or null; mtu: RTAX_MTU or null); throws errno errors
+// (ENETUNREACH, …). `src` is sent as RTA_SRC, so `ip rule from SRC` applies.
 Napi::Value RouteGet6(const Napi::CallbackInfo& info);
 
 // neighbourGet6(ifindex: number, dst: Uint8Array(16)) -> { state, lladdr } or null when

@@ -152,6 +152,8 @@ export interface NativeRoute6 {
   ifname: string;
   gateway: Uint8Array | null;
   prefsrc: Uint8Array | null;
+  /** RTAX_MTU of the route or of its cached PMTU exception; null when neither sets one. */
+  mtu: number | null;
 }
 
 /** The kernel's answer to RTM_GETNEIGH. */
@@ -172,7 +174,7 @@ export interface NativeAddon {
   /** bpf_obj_get: fd of a pinned BPF map or program. */
   openPinned(path: string): number;
   /** RTM_GETROUTE for one IPv6 destination (oif 0 = any); throws errno errors (ENETUNREACH, …). */
-  routeGet6(dst: Uint8Array, oif: number): NativeRoute6;
+  routeGet6(dst: Uint8Array, oif: number, src: Uint8Array | null): NativeRoute6;
   /** Single-entry RTM_GETNEIGH; null when the table has no entry. */
   neighbourGet6(ifindex: number, dst: Uint8Array): NativeNeighbour6 | null;
   /** if_nametoindex(); 0 when there is no such interface. */

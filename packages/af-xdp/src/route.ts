@@ -2,6 +2,7 @@
 // Next hops for frames built here: the kernel's IPv6 route and neighbour tables over
 // rtnetlink (no `ip` process, no privilege). Each lookup is one synchronous request the
 // kernel answers from memory, in microseconds.
+import { isIPv6 } from 'node:net';
 import { constants } from 'node:os';
 import { native } from './binding.js';
 import { fromNative, invalidArgument } from './errors.js';
@@ -35,6 +36,24 @@ export interface Ipv6Route {
   gateway: string | null;
   /** The source address the kernel would pick, when it has one. */
   prefsrc: string | null;
+  /**
+   * The path MTU the kernel holds for this destination: the route's `mtu` attribute, or
+   * a cached PMTU exception learnt from an ICMPv6 Packet Too Big (`ip -6 route get`
+   * prints either as `mtu N`). Null when neither is set: the interface MTU applies.
+   */
+  mtu: number | null;
+}
+
+/** Options of lookupRoute6(). */
+export interface LookupRoute6Options {
+  /** Only routes through this interface (and the zone of a link-local destination). */
+  oif?: string;
+  /**
+   * The source address the packets will carry (`ip -6 route get DST from SRC`): sent to
+   * the kernel as RTA_SRC, so `ip -6 rule add from SRC …` policy routing and
+   * source-specific routes apply. Any IPv6 text form; a `%zone` suffix is ignored.
+   */
+  src?: string;
 }
 
 /** A neighbour table entry (`ip -6 neigh show to ADDRESS dev IF`). */
@@ -62,12 +81,20 @@ function interfaceIndex(op: string, ifname: string, name = 'ifname'): number {
  * The route the kernel would use to send to `address`, or null when it has none
  * (ENETUNREACH/EHOSTUNREACH). A link-local destination needs its zone: `oif`, or
  * `fe80::1%eth0`; for others `oif` restricts the lookup to routes through that
- * interface. Other failures throw `XskError`.
+ * interface. `src` is the source address the packets will carry, so policy routing
+ * (`ip rule from`) picks the table it would for them. Other failures throw `XskError`.
  */
-export function lookupRoute6(address: string, options: { oif?: string } = {}): Ipv6Route | null {
+export function lookupRoute6(address: string, options: LookupRoute6Options = {}): Ipv6Route | null {
   const op = 'lookupRoute6';
   if (typeof options !== 'object' || options === null) throw invalidArgument(op, `${op}: options must be an object, got ${String(options)}`);
   const dst = ipv6ToBytes(address);
+  let src: Uint8Array | null = null;
+  if (options.src !== undefined && options.src !== null) {
+    if (typeof options.src !== 'string' || !isIPv6(options.src.replace(/^\[|\]$/g, '').split('%')[0]!)) {
+      throw invalidArgument(op, `${op}: src must be an IPv6 address, got ${typeof options.src === 'string' ? JSON.stringify(options.src) : String(options.src)}`);
+    }
+    src = ipv6ToBytes(options.src);
+  }
   const zone = typeof address === 'string' && address.includes('%') ? address.slice(address.indexOf('%') + 1).replace(/\]$/, '') : undefined;
   const oifName = options.oif ?? zone;
   if (isLinkLocal(dst) && oifName === undefined) {
@@ -76,7 +103,7 @@ export function lookupRoute6(address: string, options: { oif?: string } = {}): I
   const oif = oifName === undefined ? 0 : interfaceIndex(op, oifName, 'oif');
   let route;
   try {
-    route = native.routeGet6(dst, oif);
+    route = native.routeGet6(dst, oif, src);
   } catch (error) {
     const errno = (error as { errno?: number }).errno;
     if (errno === E.ENETUNREACH || errno === E.EHOSTUNREACH) return null;
@@ -88,6 +115,7 @@ export function lookupRoute6(address: string, options: { oif?: string } = {}): I
     ifindex: route.ifindex,
     gateway: route.gateway ? bytesToIpv6(route.gateway) : null,
     prefsrc: route.prefsrc ? bytesToIpv6(route.prefsrc) : null,
+    mtu: route.mtu,
   };
 }
 

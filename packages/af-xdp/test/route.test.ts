@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import { createLab, type Lab } from '@stoq/netlab';
-import { bytesToMac, lookupNeighbour6, lookupRoute6 } from '../src/index.js';
+import { bytesToIpv6, bytesToMac, ipv6ToBytes, lookupNeighbour6, lookupRoute6 } from '../src/index.js';
 import { isRoot } from './helpers/env.js';
 
 const ipJson = (...args: string[]): Array<Record<string, unknown>> =>
@@ -18,6 +18,10 @@ describe('route lookups without a lab', () => {
     expect(() => lookupNeighbour6('stoq-no-such0', '::1')).toThrow(expect.objectContaining({ code: 'STOQ_ERR_NO_SUCH_DEVICE' }));
     expect(() => lookupRoute6('::1', null as never)).toThrow(expect.objectContaining({ code: 'STOQ_ERR_INVALID_ARGUMENT' }));
     expect(() => lookupRoute6('::1', { oif: 5 as never })).toThrow(/oif must be a non-empty interface name/);
+    expect(lookupRoute6('::1', { src: '::1' })).toMatchObject({ type: 'local', ifname: 'lo', mtu: null });
+    for (const src of ['10.0.0.1', 'not-an-ip', 42, {}]) {
+      expect(() => lookupRoute6('::1', { src: src as never })).toThrow(expect.objectContaining({ code: 'STOQ_ERR_INVALID_ARGUMENT', message: expect.stringMatching(/src must be an IPv6 address/) }));
+    }
     expect(() => lookupNeighbour6(undefined as never, '::1')).toThrow(/ifname must be a non-empty interface name/);
   });
 });
@@ -34,7 +38,7 @@ describe.skipIf(!isRoot)('route and neighbour lookups (veth lab)', () => {
   it('an on-link peer: the lab interface, no gateway, the same source address `ip route get` picks', () => {
     const route = lookupRoute6(lab.b.address);
     const [ip] = ipJson('route', 'get', lab.b.address);
-    expect(route).toEqual({ type: 'unicast', ifname: lab.a.ifname, ifindex: lab.a.ifindex, gateway: null, prefsrc: ip!.prefsrc });
+    expect(route).toEqual({ type: 'unicast', ifname: lab.a.ifname, ifindex: lab.a.ifindex, gateway: null, prefsrc: ip!.prefsrc, mtu: null });
     expect(route!.prefsrc).toBe(lab.a.address);
   });
 
@@ -73,5 +77,73 @@ describe.skipIf(!isRoot)('route and neighbour lookups (veth lab)', () => {
     const linkLocal = peer!.addr_info.find((a) => a.scope === 'link')!.local;
     expect(lookupRoute6(linkLocal, { oif: lab.a.ifname })).toMatchObject({ type: 'unicast', ifname: lab.a.ifname, gateway: null });
     expect(lookupRoute6(`${linkLocal}%${lab.a.ifname}`)).toMatchObject({ type: 'unicast', ifname: lab.a.ifname, gateway: null });
+  });
+
+  /** An address in the lab's on-link /64 (last byte `last`), e.g. for a second gateway. */
+  const onLink = (last: number): string => {
+    const bytes = ipv6ToBytes(lab.b.address);
+    bytes[15] = last;
+    return bytesToIpv6(bytes);
+  };
+  /** A /64 of this lab's own (fd0N:ID::/64), so concurrent labs never share routes. */
+  const labPrefix = (n: number): string => `fd0${n}:${lab.id.slice(0, 4)}:${lab.id.slice(4)}::`;
+
+  it('src selects the table an `ip -6 rule from SRC` points to, as `ip -6 route get DST from SRC` does', () => {
+    const prefix = labPrefix(3);
+    const target = `${prefix}42`;
+    const otherGateway = onLink(0x99);
+    // A table number of this lab's own; the routes go away with its interface, the rule below.
+    const table = String(100_000 + (parseInt(lab.id, 16) % 800_000));
+    execFileSync('ip', ['-6', 'route', 'add', `${prefix}/64`, 'via', lab.b.address, 'dev', lab.a.ifname]);
+    execFileSync('ip', ['-6', 'route', 'add', `${prefix}/64`, 'via', otherGateway, 'dev', lab.a.ifname, 'table', table]);
+    execFileSync('ip', ['-6', 'rule', 'add', 'from', lab.a.address, 'lookup', table]);
+    try {
+      const [ip] = ipJson('route', 'get', target, 'from', lab.a.address);
+      expect(ip!.gateway).toBe(otherGateway);
+      expect(lookupRoute6(target, { src: lab.a.address })).toEqual({
+        type: 'unicast', ifname: lab.a.ifname, ifindex: lab.a.ifindex, gateway: otherGateway, prefsrc: lab.a.address, mtu: null,
+      });
+      // Without a source (or from another one) the rule does not match: the main table.
+      expect(lookupRoute6(target)).toMatchObject({ gateway: lab.b.address });
+      expect(lookupRoute6(target, { src: onLink(0x77) })).toMatchObject({ gateway: lab.b.address });
+      // src and oif together, as `ip route get … from … oif …`.
+      expect(lookupRoute6(target, { src: lab.a.address, oif: lab.a.ifname })).toMatchObject({ gateway: otherGateway });
+    } finally {
+      execFileSync('ip', ['-6', 'rule', 'del', 'from', lab.a.address, 'lookup', table]);
+    }
+  });
+
+  it('mtu: a route `mtu 1300`, and a PMTU exception learnt from an ICMPv6 Packet Too Big, as `ip -6 route get` shows them', async () => {
+    const capped = labPrefix(4);
+    execFileSync('ip', ['-6', 'route', 'add', `${capped}/64`, 'via', lab.b.address, 'dev', lab.a.ifname, 'mtu', '1300']);
+    expect(lookupRoute6(`${capped}1`)).toMatchObject({ gateway: lab.b.address, mtu: 1300 });
+    expect(ipJson('route', 'get', `${capped}1`)[0]!.metrics).toEqual([{ mtu: 1300 }]);
+
+    // Side B answers a (never sent) 1500-byte echo request from A to `target` with a
+    // Packet Too Big of MTU 1400: the kernel caches a PMTU exception for `target` (the
+    // ICMPv6 error handler needs no socket), which expires, or goes with the interface.
+    const pmtu = labPrefix(5);
+    const target = `${pmtu}7`;
+    execFileSync('ip', ['-6', 'route', 'add', `${pmtu}/64`, 'via', lab.b.address, 'dev', lab.a.ifname]);
+    expect(lookupRoute6(target)).toMatchObject({ gateway: lab.b.address, mtu: null });
+    const script = [
+      'import socket, struct, sys',
+      'a, t = sys.argv[1], sys.argv[2]',
+      "echo = struct.pack('!BBHHH', 128, 0, 0, 1, 1) + bytes(1452)",
+      "inner = struct.pack('!IHBB', 6 << 28, len(echo), 58, 64) + socket.inet_pton(socket.AF_INET6, a) + socket.inet_pton(socket.AF_INET6, t) + echo",
+      "ptb = struct.pack('!BBHI', 2, 0, 0, 1400) + inner[:1232]",
+      's = socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_ICMPV6)',
+      's.sendto(ptb, (a, 0))',
+    ].join('\n');
+    await lab.exec(lab.b, 'python3', ['-c', script, lab.a.address, target]);
+    let route = lookupRoute6(target);
+    for (let i = 0; i < 100 && route?.mtu !== 1400; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      route = lookupRoute6(target);
+    }
+    expect(route).toMatchObject({ gateway: lab.b.address, mtu: 1400 });
+    expect(ipJson('route', 'get', target)[0]!.metrics).toEqual([{ mtu: 1400 }]);
+    // Only that destination learnt it.
+    expect(lookupRoute6(`${pmtu}8`)).toMatchObject({ mtu: null });
   });
 });
