@@ -1,9 +1,14 @@
 // Sums the vitest JSON reports of every package into one closing line,
-// "N passed, N failed, N skipped", and lists every skipped test with its package.
+// "N passed, N failed, N skipped", and lists every skipped test with its package and,
+// when the test recorded one, why (meta.skipReason: vitest's JSON report keeps a test's
+// meta, not the note of ctx.skip(note)).
+// With STOQ_REQUIRE_ALL_TESTS=1 (CI, as root) a skipped test fails the run too: there,
+// every test must run.
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 const dir = process.argv[2] ?? 'test-results';
+const requireAll = process.env.STOQ_REQUIRE_ALL_TESTS === '1';
 let passed = 0, failed = 0, skipped = 0, files = 0;
 const skips = [];
 const failedFiles = [];
@@ -14,7 +19,11 @@ for (const name of readdirSync(dir).filter((f) => f.endsWith('.json'))) {
     for (const t of file.assertionResults ?? []) {
       if (t.status === 'passed') passed += 1;
       else if (t.status === 'failed') failed += 1;
-      else { skipped += 1; skips.push(`${name.replace(/\.json$/, '')}: ${t.fullName}`); }
+      else {
+        skipped += 1;
+        const reason = t.meta?.skipReason ? `: ${t.meta.skipReason}` : ` (${t.status}, no reason recorded)`;
+        skips.push(`${name.replace(/\.json$/, '')}: ${t.fullName}${reason}`);
+      }
     }
     // A failed file is a failure whatever its tests say: one that failed to load has no
     // assertions, a failing beforeAll leaves its tests "skipped", a failing afterAll
@@ -37,4 +46,5 @@ if (files === 0) {
 for (const s of skips) console.log(`skipped: ${s}`);
 for (const f of failedFiles) console.log(`failed file: ${f}`);
 console.log(`${passed} passed, ${failed} failed, ${skipped} skipped`);
-process.exit(failed > 0 || passed === 0 ? 1 : 0);
+if (requireAll && skipped > 0) console.log(`STOQ_REQUIRE_ALL_TESTS=1: ${skipped} skipped test${skipped === 1 ? '' : 's'} fail the run (listed above)`);
+process.exit(failed > 0 || passed === 0 || (requireAll && skipped > 0) ? 1 : 0);
