@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { OWNERS_DIR } from '@stoq/netlab';
-import { finish, isRoot, STOQ } from './support/run.js';
+import { finish, needsRoot, STOQ } from './support/run.js';
 
 // The demo makes its certificate directory in os.tmpdir(): a private one shows what it leaves.
 const tmp = mkdtempSync(join(tmpdir(), 'stoq-cli-demo-'));
@@ -76,7 +76,7 @@ async function demoInTransfer() {
   return { ...demo, lab };
 }
 
-describe.skipIf(!isRoot)('stoq demo cleans up however it ends', () => {
+describe('stoq demo cleans up however it ends', needsRoot('stoq demo builds a lab and attaches stoq_xdp'), () => {
   it('--flood 0 completes (exit 0, flood.sent 0) and removes its certificate directory', async () => {
     try {
       const { done } = startDemo(['--flood', '0', '--megabytes', '1', '--rounds', '10', '--json']);

@@ -3,13 +3,13 @@
 import type { ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLab, type Lab } from '@stoq/netlab';
-import { finish, firstJsonLine, isRoot, run, start, STOQ, support } from './support/run.js';
+import { finish, firstJsonLine, needsRoot, run, start, STOQ, support } from './support/run.js';
 
 const INITIALS = 20;
 /** '[fd00:ab:300::2]' for 'fd00:ab:0300::2': the form the CLI prints. */
 const canonical = (address: string) => new URL(`http://[${address}]/`).hostname;
 
-describe.skipIf(!isRoot)('stoq maps / stoq top on a real stoq_xdp (lab veth)', () => {
+describe('stoq maps / stoq top on a real stoq_xdp (lab veth)', needsRoot('stoq maps/top read a stoq_xdp attached on a lab veth'), () => {
   let lab: Lab;
   let owner: ChildProcess;
   let sender: { sent: number; port: number };

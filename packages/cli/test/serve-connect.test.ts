@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { withLab, type Lab, type LabSide } from '@stoq/netlab';
-import { finish, isRoot, run, start, STOQ } from './support/run.js';
+import { finish, needsRoot, run, start, STOQ } from './support/run.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'stoq-cli-serve-'));
 const payload = randomBytes(5 * 1024 * 1024 + 17);
@@ -77,7 +77,7 @@ describe('stoq serve / stoq connect over loopback', () => {
   });
 });
 
-describe.skipIf(!isRoot)('stoq serve / stoq connect across the lab veth', () => {
+describe('stoq serve / stoq connect across the lab veth', needsRoot('serve/connect across a lab veth'), () => {
   it('moves a file from namespace b to a server in namespace a', async () => {
     await withLab({ staticNeighbours: true, timeoutMs: 2 * 60_000 }, async (lab) => {
       const output = join(dir, 'out-lab.bin');
