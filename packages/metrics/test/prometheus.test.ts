@@ -3,6 +3,7 @@
 // pinned metric names/types/labels, agrees with the JSON snapshot, stays off the
 // global registry, and is served on loopback.
 import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import parsePrometheusTextFormat, { type ParsedFamily } from 'parse-prometheus-text-format';
 import { Registry, register as globalRegistry } from 'prom-client';
@@ -110,7 +111,10 @@ describe.skipIf(!isRoot)('Prometheus exposition with every source available', ()
     });
     await collector.collect(); // a first reading so rates and CPU ratios exist
     await prog.run(VERDICT_FRAMES.ipv4_dropped, 10, 0);
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    // Keep this process busy for 100 ms before the scrape: /proc/self/stat counts CPU time
+    // in 10 ms ticks, so an idle wait could read 0 % and a wrongly scaled ratio (0 × 100)
+    // would still match; busy, the ratio is near 1 and a ×100 error is out of bounds.
+    for (const until = performance.now() + 100; performance.now() < until; );
     const registry = new Registry();
     registerStoqMetrics(registry, collector);
     text = await registry.metrics();
@@ -155,7 +159,17 @@ describe.skipIf(!isRoot)('Prometheus exposition with every source available', ()
     expect(sample(families, 'stoq_afxdp_rx_dropped_total')).toBe(6);
     expect(sample(families, 'stoq_quic_rtt_seconds', { stat: 'avg' })).toBeCloseTo(0.002, 12);
     expect(sample(families, 'stoq_afxdp_umem_bytes')).toBe(8 << 20);
-    expect(sample(families, 'stoq_process_cpu_usage_ratio')).toBeGreaterThanOrEqual(0);
+  });
+
+  it('reports the process CPU as a ratio of one core: the JSON snapshot\'s processPercent / 100', () => {
+    if (!json.cpuMetrics.available) throw new Error(json.cpuMetrics.reason);
+    const percent = json.cpuMetrics.processPercent;
+    if (percent === null) throw new Error('processPercent null on the second collection');
+    expect(percent).toBeGreaterThan(0); // the busy 100 ms before the scrape
+    const ratio = sample(families, 'stoq_process_cpu_usage_ratio');
+    expect(ratio).toBeCloseTo(percent / 100, 12);
+    expect(ratio).toBeGreaterThan(0);
+    expect(ratio).toBeLessThanOrEqual(availableParallelism());
   });
 
   it('fills the getEbpfMetrics() JSON with exactly the pinned field names (DESIGN.md names included)', () => {

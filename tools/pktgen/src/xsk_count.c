@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 // xsk_count: the minimal C AF_XDP receiver (libxdp, copy or zero-copy as the
 // driver allows) that benchmarks compare against: receive, touch each packet's
-// first byte, give the frame back. Runs for SECONDS or until IDLE seconds pass
-// without a packet after the first one; prints one JSON line.
+// first byte, give the frame back. Prints "ready" once the socket is bound, libxdp's
+// redirect program attached and the fill ring stocked (start the sender then), runs for
+// SECONDS or until IDLE seconds pass without a packet after the first one, and prints
+// one JSON line.
 //
 // Drain mode measures the receiver's own capacity, whatever the sender manages:
 // FRAMES 2048-byte frames all lent to a fill ring and an RX ring that deep; after
