@@ -4,6 +4,8 @@
 // kernel, statistics, close.
 #include "socket.h"
 
+#include <bpf/bpf.h>
+#include <linux/bpf.h>
 #include <linux/if_xdp.h>
 #include <net/if.h>
 #include <sys/socket.h>
@@ -206,8 +208,15 @@ Napi::Value Socket::Statistics(const Napi::CallbackInfo& info) {
 // For callers whose own XDP program owns the XSKMAP (inhibitProgramLoad).
 Napi::Value Socket::UpdateXskMap(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  EnsureOpen(env, "xsk_socket__update_xskmap");
-  int err = xsk_socket__update_xskmap(xsk_, info[0].As<Napi::Number>().Int32Value());
+  EnsureOpen(env, "updateXskMap");
+  const int mapFd = info[0].As<Napi::Number>().Int32Value();
+  // libxdp writes (queue id -> socket fd) into whatever map it is given: a hash or array
+  // of u32 values would take it silently, and never redirect a packet here.
+  bpf_map_info mapInfo{};
+  uint32_t infoLength = sizeof mapInfo;
+  if (bpf_obj_get_info_by_fd(mapFd, &mapInfo, &infoLength) == 0 && mapInfo.type != BPF_MAP_TYPE_XSKMAP)
+    ThrowErrno(env, "xsk_socket__update_xskmap(not an XSKMAP)", EINVAL);
+  int err = xsk_socket__update_xskmap(xsk_, mapFd);
   if (err) ThrowErrno(env, "xsk_socket__update_xskmap", err);
   return env.Undefined();
 }

@@ -98,6 +98,19 @@ function classify(errno: number, operation: string, ctx: ErrorContext, attached:
     const redirect = classifyRedirect(errno, operation, ctx, attached);
     if (redirect) return redirect;
   }
+  // Checks of send() itself, before anything reaches the kernel (native/socket_io.cc).
+  if (operation.startsWith('submitTx(frame offset')) {
+    return { code: 'STOQ_ERR_INVALID_ARGUMENT', hint: 'send() takes the frames allocTx() reserved: write into tx.frame(i) and leave tx.offsets unchanged (nothing was sent; cancelTx() returns the frames)' };
+  }
+  if (operation.startsWith('submitTx(frame length')) {
+    return { code: 'STOQ_ERR_INVALID_ARGUMENT', hint: 'give every frame to send a length with tx.setLength(i, bytes) (1 to the frame size), or send fewer with send(tx, count) (nothing was sent)' };
+  }
+  if (operation.startsWith('xsk_socket__update_xskmap')) {
+    const pass = 'pass the fd of an XSKMAP (BPF_MAP_TYPE_XSKMAP), e.g. from openPinnedMap()';
+    if (errno === E.EBADF) return { code: 'STOQ_ERR_INVALID_ARGUMENT', hint: `not a map fd: no file is open with that number; ${pass}` };
+    if (errno === E.EINVAL) return { code: 'STOQ_ERR_INVALID_ARGUMENT', hint: `not an XSKMAP fd (another kind of file or BPF map); ${pass}` };
+    if (errno === E.E2BIG) return { code: 'STOQ_ERR_XSK_BAD_QUEUE', hint: `the XSKMAP has fewer entries (max_entries) than this queue id${where}; size the map for every queue` };
+  }
   switch (errno) {
     case E.EPERM:
     case E.EACCES:

@@ -14,9 +14,9 @@ export interface UmemOptions {
   frameSize?: 2048 | 4096;
   /** Extra bytes the kernel leaves free before each received packet (default 0). */
   headroom?: number;
-  /** Fill ring entries, power of two (default 2048). */
+  /** Fill ring entries, power of two (default 2048), at most max(2048, frameCount rounded up to a power of two). */
   fillSize?: number;
-  /** Completion ring entries, power of two (default 2048). */
+  /** Completion ring entries, power of two (default 2048), at most max(2048, frameCount rounded up to a power of two). */
   compSize?: number;
   /**
    * Back the UMEM with transparent huge pages (2 MiB-aligned, `MADV_HUGEPAGE`; default
@@ -55,9 +55,33 @@ export interface BusyPollOptions {
   budget?: number;
 }
 
-/** True for integer powers of two up to 2^30 (valid ring sizes). */
+/**
+ * The largest ring: 2^18 = 262,144 entries, four times the deepest rings anything here
+ * uses (the drain benchmark's 65,536-entry fill and RX rings, bench/config.mjs). The
+ * kernel allocates a ring whole when the socket or UMEM is set up, 8 bytes per
+ * fill/completion entry and 16 per RX/TX descriptor: at most 2 MiB and 4 MiB per ring.
+ * The kernel's own limit is only that the allocation succeeds (`fillSize: 2 ** 30` took
+ * 8 GiB of unswappable kernel memory).
+ */
+export const MAX_RING_SIZE = 2 ** 18;
+
+/** The default size of every ring, and the fill/completion size any UMEM may have. */
+export const DEFAULT_RING_SIZE = 2048;
+
+/** True for integer powers of two up to MAX_RING_SIZE (valid ring sizes). */
 export function isPowerOfTwo(n: number): boolean {
-  return Number.isInteger(n) && n > 0 && (n & (n - 1)) === 0 && n <= 2 ** 30;
+  return Number.isInteger(n) && n > 0 && (n & (n - 1)) === 0 && n <= MAX_RING_SIZE;
+}
+
+/**
+ * The largest fill/completion ring a UMEM of `frameCount` frames can use: each entry is
+ * one frame, so a ring never holds more than frameCount of them. The frame count rounded
+ * up to a power of two, and never less than the default (2048 entries, 16 KiB).
+ */
+export function maxFrameRingSize(frameCount: number): number {
+  let size = 1;
+  while (size < frameCount) size *= 2;
+  return Math.max(DEFAULT_RING_SIZE, Math.min(size, MAX_RING_SIZE));
 }
 
 function integer(op: string, name: string, value: unknown, fallback: number, min: number, max: number): number {
@@ -72,9 +96,23 @@ function integer(op: string, name: string, value: unknown, fallback: number, min
 export function ringSize(op: string, name: string, value: unknown, fallback: number): number {
   const v = value === undefined ? fallback : value;
   if (typeof v !== 'number' || !isPowerOfTwo(v)) {
-    throw invalidArgument(op, `${op}: ${name} must be a power of two, got ${String(value)}`, 'ring sizes are powers of two, e.g. 512, 2048, 4096');
+    throw invalidArgument(op, `${op}: ${name} must be a power of two up to ${MAX_RING_SIZE}, got ${String(value)}`, `ring sizes are powers of two from 1 to 2^18 (${MAX_RING_SIZE}), e.g. 512, 2048, 4096`);
   }
   return v;
+}
+
+/** A fill/completion ring size for a UMEM of `frameCount` frames (see maxFrameRingSize). */
+function frameRingSize(op: string, name: string, value: unknown, frameCount: number): number {
+  const size = ringSize(op, name, value, DEFAULT_RING_SIZE);
+  const max = maxFrameRingSize(frameCount);
+  if (size > max) {
+    throw invalidArgument(
+      op,
+      `${op}: ${name} ${size} is far above what ${frameCount} frame(s) can use (at most ${max})`,
+      `a ${name === 'fillSize' ? 'fill' : 'completion'} ring entry holds one frame: size it at most frameCount rounded up to a power of two (or ${DEFAULT_RING_SIZE}), or add frames`,
+    );
+  }
+  return size;
 }
 
 /** Validates `Umem.create()` options and fills in defaults; throws `STOQ_ERR_INVALID_ARGUMENT`. */
@@ -98,8 +136,8 @@ export function normaliseUmemOptions(options: UmemOptions = {}): NormalisedUmemO
     frameCount,
     frameSize,
     headroom,
-    fillSize: ringSize(op, 'fillSize', options.fillSize, 2048),
-    compSize: ringSize(op, 'compSize', options.compSize, 2048),
+    fillSize: frameRingSize(op, 'fillSize', options.fillSize, frameCount),
+    compSize: frameRingSize(op, 'compSize', options.compSize, frameCount),
     hugePages: flag(op, 'hugePages', options.hugePages),
     layout,
     frameStride,
@@ -122,9 +160,9 @@ export interface SocketOptionsBase {
   mode?: XskMode;
   /** XDP_USE_NEED_WAKEUP: enter the kernel only when it asks (default true). */
   needWakeup?: boolean;
-  /** RX ring entries, power of two (default 2048). */
+  /** RX ring entries, power of two up to 2^18 (default 2048). */
   rxSize?: number;
-  /** TX ring entries, power of two (default 2048). */
+  /** TX ring entries, power of two up to 2^18 (default 2048). */
   txSize?: number;
   /** Fill ring entries when the socket creates its own UMEM (power of two, default 2048). */
   fillSize?: number;

@@ -102,6 +102,13 @@ export class XskSocket extends EventEmitter {
     if (umem.layout === 'staggered' && o.mode === 'zerocopy') {
       throw invalidArgument(op, `${op}: a staggered UMEM binds in copy mode only`, "zero-copy drivers reject frames that cross a page; use layout 'aligned' for zero-copy, or mode 'copy' or 'auto'");
     }
+    let rxFrames: number;
+    try {
+      rxFrames = XskSocket.#rxFrames(op, umem, o, owns);
+    } catch (error) {
+      if (owns) XskSocket.#destroyAfterFailure(umem, error as Error);
+      throw error;
+    }
     let zeroCopy = o.mode === 'zerocopy';
     let fallback: string | undefined;
     if (o.mode === 'auto' && primary && umem.layout === 'staggered') {
@@ -111,10 +118,6 @@ export class XskSocket extends EventEmitter {
       const errno = native.probeZeroCopy(o.ifname, o.queueId);
       zeroCopy = errno === 0;
       if (!zeroCopy) fallback = `zero-copy bind on ${key} failed (${errnoName(errno) ?? errno}); using copy mode`;
-    }
-    const rxFrames = o.rxFrames ?? (owns ? umem.fillSize : Math.min(umem.fillSize, Math.floor(umem.freeFrames / 2)));
-    if (rxFrames > umem.fillSize) {
-      throw invalidArgument(op, `${op}: rxFrames (${rxFrames}) exceeds the fill ring (${umem.fillSize})`);
     }
     let handle: NativeSocket;
     try {
@@ -127,6 +130,44 @@ export class XskSocket extends EventEmitter {
       throw typed;
     }
     return new XskSocket(handle, umem, o, owns, fallback);
+  }
+
+  /**
+   * The frames to lend to the kernel for receiving: `rxFrames`, or by default the fill
+   * ring (own UMEM) or half the free frames (shared). Refused, instead of silently
+   * clamped, when the socket could not receive (none lent while the redirect program
+   * steers the queue to it), could not send (no free frame left for allocTx), or when
+   * the fill ring or the UMEM's free frames cannot hold them.
+   */
+  static #rxFrames(op: string, umem: Umem, o: NormalisedSocketOptions, owns: boolean): number {
+    const free = umem.freeFrames;
+    const rxFrames = o.rxFrames ?? (owns ? umem.fillSize : Math.min(umem.fillSize, Math.floor(free / 2)));
+    const which = owns ? "the socket's own" : 'the';
+    const sizing = 'lend fewer frames (rxFrames), or create the UMEM with more frames (frameCount)';
+    if (rxFrames > umem.fillSize) {
+      throw invalidArgument(op, `${op}: rxFrames (${rxFrames}) exceeds the fill ring (${umem.fillSize})`, `rxFrames is at most the UMEM's fillSize; ${sizing}`);
+    }
+    if (rxFrames === 0 && (o.rxFrames === undefined || !o.inhibitProgramLoad)) {
+      const why = o.rxFrames === undefined
+        ? `${which} UMEM has ${free} free frame(s) of ${umem.frameCount}, and a socket lends half the free frames by default`
+        : 'rxFrames is 0 and the redirect program would steer the queue to it';
+      throw invalidArgument(
+        op,
+        `${op}: the socket on ${o.ifname}:${o.queueId} could not receive: ${why}`,
+        o.rxFrames === undefined
+          ? 'create the UMEM with more frames (frameCount), or pass rxFrames'
+          : 'a socket without RX frames drops every packet sent to it; rxFrames: 0 (send only) needs inhibitProgramLoad, so no XSKMAP points at it unless you put it there',
+      );
+    }
+    if (rxFrames >= free) {
+      const what = rxFrames > free ? 'exceeds the' : 'leaves no frame to send from: it takes all';
+      throw invalidArgument(
+        op,
+        `${op}: rxFrames ${rxFrames} ${what} ${free} free frame(s) of ${which} UMEM (${umem.frameCount} frames)`,
+        `allocTx() sends from the frames no socket has lent for receiving; ${sizing}`,
+      );
+    }
+    return rxFrames;
   }
 
   static #checkShared(op: string, umem: Umem, o: NormalisedSocketOptions, key: string): void {
@@ -164,9 +205,12 @@ export class XskSocket extends EventEmitter {
     }
   }
 
-  /** The socket's fd, e.g. to put into the caller's XSKMAP. */
+  /**
+   * The socket's fd, e.g. to put into the caller's XSKMAP; -1 once closed (the number
+   * may already belong to another file by then).
+   */
   get fd(): number {
-    return this.#fd;
+    return this.#closed ? -1 : this.#fd;
   }
 
   /** True after `close()`. */
@@ -286,10 +330,16 @@ export class XskSocket extends EventEmitter {
     return { mode: this.mode, ...this.#call('statistics', () => this.#native.statistics()) };
   }
 
-  /** For inhibitProgramLoad users: insert this socket into their XSKMAP at this queue id. */
+  /**
+   * For inhibitProgramLoad users: insert this socket into their XSKMAP at this queue id.
+   * `mapFd` must be an open XSKMAP fd (e.g. from `openPinnedMap()`): anything else is
+   * STOQ_ERR_INVALID_ARGUMENT.
+   */
   updateXskMap(mapFd: number): void {
     this.#assertOpen('updateXskMap');
-    if (!Number.isInteger(mapFd) || mapFd < 0) throw invalidArgument('updateXskMap', `updateXskMap: bad map fd ${mapFd}`);
+    if (typeof mapFd !== 'number' || !Number.isInteger(mapFd) || mapFd < 0 || mapFd > 2 ** 31 - 1) {
+      throw invalidArgument('updateXskMap', `updateXskMap: mapFd must be a file descriptor (an integer in [0, ${2 ** 31 - 1}]), got ${String(mapFd)}`);
+    }
     this.#call('xsk_socket__update_xskmap', () => this.#native.updateXskMap(mapFd));
   }
 

@@ -112,13 +112,18 @@ describe.skipIf(!isRoot)('send (veth lab, copy mode)', () => {
 
       for (let i = 0; i < tx.count; i++) tx.setLength(i, 60);
       tx.offsets[1] = tx.offsets[0]!; // would send one frame twice and lose another
-      expect(() => socket.send(tx)).toThrow(expect.objectContaining({ code: 'STOQ_ERR_INVALID_ARGUMENT', message: expect.stringMatching(/offset changed since allocTx/) }));
+      expect(() => socket.send(tx)).toThrow(expect.objectContaining({ code: 'STOQ_ERR_INVALID_ARGUMENT', message: expect.stringMatching(/offset changed since allocTx/), hint: expect.stringMatching(/leave tx\.offsets unchanged/) }));
       expect(free()).toBe(before - 8); // nothing sent, nothing lost: still reserved
       socket.cancelTx();
       expect(free()).toBe(before);
 
       tx = socket.allocTx(8);
       for (let i = 0; i < 3; i++) tx.setLength(i, 60);
+      // Frames 3..7 have no length: refused before the ring, with a hint of its own.
+      expect(() => socket.send(tx)).toThrow(expect.objectContaining({
+        code: 'STOQ_ERR_INVALID_ARGUMENT', message: expect.stringMatching(/frame length outside its frame/), hint: expect.stringMatching(/tx\.setLength\(i, bytes\)/),
+      }));
+      expect(free()).toBe(before - 8);
       expect(socket.send(tx, 3)).toBe(3);
       // The 5 unsent are back at once; the 3 sent are in flight or already completed.
       const after = socket.statistics().socket;

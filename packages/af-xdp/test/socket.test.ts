@@ -1,12 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
 // Modes, validation, lifecycle and privilege errors against real sockets on a veth lab.
 import { execFile } from 'node:child_process';
+import { closeSync, openSync, rmSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLab, type Lab } from '@stoq/netlab';
-import { Umem, XskError, XskSocket } from '../src/index.js';
+import { openPinnedMap, Umem, XskError, XskSocket, type XskSocketOptions } from '../src/index.js';
 import { helper, isRoot, openWhenFree } from './helpers/env.js';
 
 const run = promisify(execFile);
@@ -28,6 +29,17 @@ describe('option validation (no kernel needed)', () => {
     const alignedMax = Math.floor((2 ** 32 - 1) / 4096);
     expect(() => Umem.create({ frameCount: alignedMax, layout: 'staggered' })).toThrow(/frameCount must be an integer in \[1, 1032444\]/);
     expect(() => XskSocket.open({ ifname: 'stoq-no-such0' })).toThrow(code('STOQ_ERR_NO_SUCH_DEVICE'));
+  });
+
+  it('caps ring sizes at 2^18 and fill/completion rings at what the frames can use, before the kernel allocates them', () => {
+    // Sizes the old code took (a 16-frame UMEM got a 2^19-entry fill ring; 2^30 took 8 GiB of kernel memory).
+    expect(() => Umem.create({ frameCount: 16, fillSize: 2 ** 19 })).toThrow(expect.objectContaining({ code: 'STOQ_ERR_INVALID_ARGUMENT', message: expect.stringMatching(/fillSize must be a power of two up to 262144, got 524288/) }));
+    expect(() => Umem.create({ frameCount: 16, fillSize: 4096 })).toThrow(expect.objectContaining({ code: 'STOQ_ERR_INVALID_ARGUMENT', message: expect.stringMatching(/fillSize 4096 is far above what 16 frame\(s\) can use \(at most 2048\)/) }));
+    expect(() => Umem.create({ frameCount: 5000, compSize: 16384 })).toThrow(/compSize 16384 is far above what 5000 frame\(s\) can use \(at most 8192\)/);
+    expect(() => Umem.create({ frameCount: 16, fillSize: 2 ** 30, compSize: 2 ** 30 })).toThrow(code('STOQ_ERR_INVALID_ARGUMENT'));
+    for (const ring of ['rxSize', 'txSize', 'fillSize', 'compSize'] as const) {
+      expect(() => XskSocket.open({ ifname: 'lo', [ring]: 2 ** 19 })).toThrow(new RegExp(`${ring} must be a power of two up to 262144`));
+    }
   });
 
   it('rejects non-boolean flags and a malformed busyPoll before touching the kernel', () => {
@@ -153,14 +165,108 @@ describe.skipIf(!isRoot)('sockets on a veth lab', () => {
     }
   });
 
+  it('refuses rxFrames that would leave the socket unable to receive or to send, naming the numbers', async () => {
+    const refused = (options: Partial<XskSocketOptions>, pattern: RegExp) => {
+      expect(() => XskSocket.open({ ifname: lab.a.ifname, mode: 'copy', ...options })).toThrow(expect.objectContaining({ code: 'STOQ_ERR_INVALID_ARGUMENT', message: expect.stringMatching(pattern) }));
+    };
+    // One frame: half of it is none, and the old code lent 0 frames (every packet dropped).
+    const one = Umem.create({ frameCount: 1, fillSize: 1, compSize: 1 });
+    const hundred = Umem.create({ frameCount: 100 });
+    try {
+      refused({ umem: one }, /could not receive: the UMEM has 1 free frame\(s\) of 1/);
+      // The old code lent all 100 frames and allocTx() found none, forever.
+      refused({ umem: hundred, rxFrames: 2048 }, /rxFrames 2048 exceeds the 100 free frame\(s\) of the UMEM \(100 frames\)/);
+      refused({ umem: hundred, rxFrames: 100 }, /rxFrames 100 leaves no frame to send from: it takes all 100 free frame/);
+      refused({ umem: hundred, rxFrames: 0 }, /could not receive: rxFrames is 0 and the redirect program would steer the queue to it/);
+      refused({ rxFrames: 4096 }, /rxFrames \(4096\) exceeds the fill ring \(2048\)/);
+      expect(hundred.freeFrames, 'nothing was lent').toBe(100);
+      // Send only: no frame lent, no program pointing at the socket unless the caller puts it in an XSKMAP.
+      const sender = await openWhenFree(() => XskSocket.open({ ifname: lab.a.ifname, mode: 'copy', umem: hundred, rxFrames: 0, inhibitProgramLoad: true }));
+      try {
+        expect(hundred.freeFrames).toBe(100);
+        expect(sender.allocTx(8).count).toBe(8);
+      } finally {
+        sender.close();
+      }
+      const socket = await openWhenFree(() => XskSocket.open({ ifname: lab.a.ifname, mode: 'copy', umem: hundred, rxFrames: 99 }));
+      try {
+        expect(hundred.freeFrames).toBe(1);
+        expect(socket.allocTx(8).count).toBe(1);
+      } finally {
+        socket.close();
+      }
+    } finally {
+      one.destroy();
+      hundred.destroy();
+    }
+  });
+
+  it('updateXskMap takes only an open XSKMAP fd: a bad number or another kind of fd is STOQ_ERR_INVALID_ARGUMENT, never STOQ_ERR_CLOSED', async () => {
+    const socket = await openWhenFree(() => XskSocket.open({ ifname: lab.a.ifname, mode: 'copy', inhibitProgramLoad: true }));
+    const pin = `/sys/fs/bpf/stoq-afxdp-array-${lab.id}`;
+    try {
+      const invalid = (fd: unknown, pattern: RegExp) => {
+        expect(() => socket.updateXskMap(fd as number)).toThrow(expect.objectContaining({ code: 'STOQ_ERR_INVALID_ARGUMENT' }));
+        let error: XskError | undefined;
+        try {
+          socket.updateXskMap(fd as number);
+        } catch (e) {
+          error = e as XskError;
+        }
+        expect(`${error!.message} ${error!.hint}`).toMatch(pattern);
+      };
+      // 1e12 used to wrap to an fd number in native code (and be reported as a closed socket).
+      invalid(1e12, /mapFd must be a file descriptor \(an integer in \[0, 2147483647\]\), got 1000000000000/);
+      invalid(-1, /mapFd must be a file descriptor/);
+      invalid('3', /mapFd must be a file descriptor/);
+      invalid(2 ** 31 - 1, /not a map fd/);
+      const file = openSync('/dev/null', 'r');
+      try {
+        invalid(file, /not an XSKMAP fd/);
+      } finally {
+        closeSync(file);
+      }
+      // A BPF map of u32 values would take the socket's fd silently and never redirect.
+      await run('bpftool', ['map', 'create', pin, 'type', 'array', 'key', '4', 'value', '4', 'entries', '4', 'name', 'stoq_not_xsk']);
+      const array = openPinnedMap(pin);
+      try {
+        invalid(array, /not an XSKMAP fd/);
+      } finally {
+        closeSync(array);
+      }
+    } finally {
+      socket.close();
+      rmSync(pin, { force: true });
+    }
+    expect(() => socket.updateXskMap(3)).toThrow(code('STOQ_ERR_CLOSED'));
+  });
+
+  it('openPinnedMap: a path outside bpffs is STOQ_ERR_XSK_NO_BPFFS (not a privilege problem), a missing pin says so', () => {
+    for (const path of ['/etc/hostname', '/proc/self/stat', '/nonexistent-dir/map']) {
+      let error: XskError | undefined;
+      try {
+        closeSync(openPinnedMap(path));
+      } catch (e) {
+        error = e as XskError;
+      }
+      expect(error).toBeInstanceOf(XskError);
+      expect(error).toMatchObject({ code: 'STOQ_ERR_XSK_NO_BPFFS', operation: 'bpf_obj_get', message: expect.stringContaining(`${path} is not on a bpf filesystem`) });
+      expect(error!.hint).toMatch(/pin paths must be on a bpf filesystem, e\.g\. \/sys\/fs\/bpf/);
+    }
+    expect(() => openPinnedMap(`/sys/fs/bpf/stoq-afxdp-none-${lab.id}`)).toThrow(expect.objectContaining({ code: 'STOQ_ERR_XSK_SYSCALL', errnoCode: 'ENOENT', message: expect.stringMatching(/nothing is pinned at/) }));
+  });
+
   it('use after close is a typed error, close is idempotent and safe with frames in flight', async () => {
     const socket = await openWhenFree(() => XskSocket.open({ ifname: lab.a.ifname, mode: 'copy' }));
     const tx = socket.allocTx(4);
     for (let i = 0; i < tx.count; i++) tx.setLength(i, 60);
     socket.send(); // queued, maybe not completed: close must still be safe
     socket.on('readable', () => undefined);
+    expect(socket.fd).toBeGreaterThan(2);
     socket.close();
     socket.close();
+    // Its number may belong to another file by now.
+    expect(socket.fd).toBe(-1);
     for (const call of [() => socket.receive(), () => socket.allocTx(), () => socket.statistics(), () => socket.release(), () => socket.reap()]) {
       expect(call).toThrow(code('STOQ_ERR_CLOSED'));
     }
