@@ -20,6 +20,7 @@ export function renderMaps(s: InstanceSnapshot): string {
       ['redirect', c.redirect ? 'on' : 'off'],
       ['timestamp_meta', c.timestampMeta ? 'on' : 'off'],
       ['initial_min_size', String(c.initialMinSize)],
+      ['local_addr', c.localAddress === '::' ? 'any (::)' : c.localAddress],
       ['max_redirect_payload', c.maxRedirectPayload === 0 ? 'no limit' : `${c.maxRedirectPayload} B`],
       ['initial_rate / burst', c.initialBurst === 0 ? 'no limit' : `${c.initialRate}/s, burst ${c.initialBurst}`],
     ]), '');
