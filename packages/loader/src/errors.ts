@@ -82,6 +82,16 @@ export function invalidArgument(operation: string, what: string): BpfError {
   return new BpfError(`${operation}: ${what}`, { code: 'STOQ_ERR_INVALID_ARGUMENT', operation, errno: constants.errno.EINVAL });
 }
 
+/**
+ * An options argument as an object: undefined and null mean "no options" ({}); anything
+ * else that is not an object is STOQ_ERR_INVALID_ARGUMENT instead of a TypeError later.
+ */
+export function optionsObject<T extends object>(operation: string, options: T | null | undefined): Partial<T> {
+  if (options === undefined || options === null) return {};
+  if (typeof options !== 'object') throw invalidArgument(operation, `options must be an object, got ${typeof options === 'string' ? JSON.stringify(options) : String(options)}`);
+  return options;
+}
+
 export function closedError(operation: string, what: string): BpfError {
   return new BpfError(`${operation}: the ${what} is closed`, { code: 'STOQ_ERR_CLOSED', operation, errno: constants.errno.EBADF });
 }
@@ -110,6 +120,8 @@ export function fromNative(error: unknown, fallback: BpfErrorCode, context: Cont
   const { errno: n, operation = 'bpf' } = e;
   const E = constants.errno;
   const where = context.ifname ? ` on ${context.ifname}` : context.mapName ? ` (map ${context.mapName})` : context.path ? ` (${context.path})` : '';
+  // Appended to the native message unless it names the same thing already (open and pin put the path in).
+  const suffix = where && !String(e.message).includes(where.trim()) ? where : '';
   const base = { operation, errno: n, cause: error };
   const log = e.log ?? '';
 
@@ -122,22 +134,30 @@ export function fromNative(error: unknown, fallback: BpfErrorCode, context: Cont
     });
   }
   if (operation === 'attachIterator' && n === E.EACCES && !missingForXdp().length) {
-    return new BpfError(`${e.message}${where}`, {
+    return new BpfError(`${e.message}${suffix}`, {
       ...base, code: fallback, hint: "the iterator program reads more of the key or value than this map's elements have",
+    });
+  }
+  if (operation === 'attachIterator' && n === E.EBADF) {
+    return new BpfError(`${e.message}${suffix}`, {
+      ...base, code: fallback,
+      hint: context.mapName
+        ? `the fd of map ${context.mapName} is not an open BPF map (closed, or not a map)`
+        : 'this iterator needs a target: map-element iterators (SEC("iter/bpf_map_elem")) take attachIterator({ map })',
     });
   }
   if ((n === E.EPERM || n === E.EACCES) && operation === 'openMapsByName') {
     // Walking BPF object ids (BPF_MAP_GET_NEXT_ID) needs CAP_SYS_ADMIN, whatever else is granted.
-    return new BpfError(`${e.message}${where}`, {
+    return new BpfError(`${e.message}${suffix}`, {
       ...base, code: 'STOQ_ERR_BPF_PERMISSION',
       hint: `${permissionHint()}; finding maps by name also walks every BPF map id, which needs CAP_SYS_ADMIN (add cap_sys_admin)`,
     });
   }
   if (n === E.EPERM || n === E.EACCES) {
-    return new BpfError(`${e.message}${where}`, { ...base, code: 'STOQ_ERR_BPF_PERMISSION', hint: permissionHint() });
+    return new BpfError(`${e.message}${suffix}`, { ...base, code: 'STOQ_ERR_BPF_PERMISSION', hint: permissionHint() });
   }
   if (n === E.ENODEV) {
-    return new BpfError(`${e.message}${where}`, {
+    return new BpfError(`${e.message}${suffix}`, {
       ...base, code: 'STOQ_ERR_NO_SUCH_DEVICE', hint: 'check the interface name with `ip link` (and the network namespace you run in)',
     });
   }
@@ -154,7 +174,7 @@ export function fromNative(error: unknown, fallback: BpfErrorCode, context: Cont
     });
   }
   const hint = fallback === 'STOQ_ERR_BPF_OPEN' ? 'is it a BPF ELF object built with clang -target bpf?' : mapWriteHint(operation, n);
-  return new BpfError(`${e.message}${where}${log && fallback !== 'STOQ_ERR_BPF_MAP' ? `\n${log.trim()}` : ''}`, {
+  return new BpfError(`${e.message}${suffix}${log && fallback !== 'STOQ_ERR_BPF_MAP' ? `\n${log.trim()}` : ''}`, {
     ...base, code: fallback, ...(hint ? { hint } : {}),
   });
 }

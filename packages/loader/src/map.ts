@@ -2,9 +2,11 @@
 // BpfMap: typed access to one map by fd. Sizes are checked here so a wrong key or
 // value is a clear error, never a kernel read past a buffer.
 import { unlinkSync } from 'node:fs';
+import { constants } from 'node:os';
+import { dirname } from 'node:path';
 import { native, type NativeMapInfo } from './binding.js';
-import { ensureBpffs } from './bpffs.js';
-import { BpfError, closedError, fromNative, invalidArgument } from './errors.js';
+import { ensureBpffs, onBpffs } from './bpffs.js';
+import { BpfError, closedError, fromNative, invalidArgument, optionsObject } from './errors.js';
 
 /**
  * When BpfMap.update() may write: `any` creates or replaces (BPF_ANY), `noexist` only
@@ -42,12 +44,13 @@ export class BpfMap {
   readonly isPerCpu: boolean;
   /** How lookupBatch() got its entries the last time: the kernel's batch op or key iteration. */
   lastBatchMethod: 'batch' | 'iteration' | null = null;
-  readonly #fd: () => number;
+  /** The fd, or STOQ_ERR_CLOSED naming `operation` once the map (or its object) is closed. */
+  readonly #fd: (operation: string) => number;
   readonly #possibleCpus: number;
   #pinnedAt: string | null = null;
 
   /** @internal Maps come from BpfObject.map() or BpfMap.openByName(). */
-  constructor(info: NativeMapInfo, fd: () => number) {
+  constructor(info: NativeMapInfo, fd: (operation: string) => number) {
     this.name = info.name;
     this.type = info.type;
     this.keySize = info.keySize;
@@ -60,6 +63,9 @@ export class BpfMap {
 
   /** Opens maps another process created, by name (like `bpftool map show name X`). Caller closes them. */
   static openByName(name: string): BpfMap[] {
+    if (typeof name !== 'string' || name === '') {
+      throw invalidArgument('openByName', `name must be a non-empty string, got ${typeof name === 'string' ? '""' : String(name)}`);
+    }
     let found;
     try {
       found = native.openMapsByName(name);
@@ -68,8 +74,8 @@ export class BpfMap {
     }
     return found.map((info) => {
       let fd = info.fd;
-      const map = new BpfMap(info, () => {
-        if (fd < 0) throw closedError('map', `map ${name}`);
+      const map = new BpfMap(info, (operation) => {
+        if (fd < 0) throw closedError(operation, `map ${name}`);
         return fd;
       });
       map.close = () => {
@@ -82,7 +88,7 @@ export class BpfMap {
 
   /** The map's fd; throws STOQ_ERR_CLOSED once the map (or its object) is closed. */
   get fd(): number {
-    return this.#fd();
+    return this.#fd('map.fd');
   }
 
   /** Releases a map opened with openByName(); maps of a BpfObject close with it. */
@@ -94,14 +100,14 @@ export class BpfMap {
    */
   lookup(key: Uint8Array): Buffer | null {
     if (this.isPerCpu) throw invalidArgument('map.lookup', `${this.name} is per-CPU: use lookupPerCpu()`);
-    return this.#call('map.lookup', () => native.mapLookup(this.fd, this.#key(key, 'map.lookup'), this.valueSize));
+    return this.#call('map.lookup', () => native.mapLookup(this.#fd('map.lookup'), this.#key(key, 'map.lookup'), this.valueSize));
   }
 
   /** One value per possible CPU (the kernel pads each to 8 bytes; the padding is dropped). */
   lookupPerCpu(key: Uint8Array): Buffer[] | null {
     if (!this.isPerCpu) throw invalidArgument('map.lookupPerCpu', `${this.name} is not a per-CPU map`);
     const stride = this.#stride();
-    const all = this.#call('map.lookupPerCpu', () => native.mapLookup(this.fd, this.#key(key, 'map.lookupPerCpu'), stride * this.#possibleCpus));
+    const all = this.#call('map.lookupPerCpu', () => native.mapLookup(this.#fd('map.lookupPerCpu'), this.#key(key, 'map.lookupPerCpu'), stride * this.#possibleCpus));
     if (!all) return null;
     return Array.from({ length: this.#possibleCpus }, (_, cpu) => all.subarray(cpu * stride, cpu * stride + this.valueSize));
   }
@@ -114,12 +120,12 @@ export class BpfMap {
     // Own keys only: `in` would take 'toString' and the other Object.prototype names.
     if (typeof flags !== 'string' || !Object.hasOwn(UPDATE_FLAGS, flags)) throw invalidArgument('map.update', `flags must be one of ${Object.keys(UPDATE_FLAGS).join(', ')}`);
     const bytes = this.isPerCpu ? this.#perCpuValue(value) : this.#value(value);
-    this.#call('map.update', () => native.mapUpdate(this.fd, this.#key(key, 'map.update'), bytes, UPDATE_FLAGS[flags]));
+    this.#call('map.update', () => native.mapUpdate(this.#fd('map.update'), this.#key(key, 'map.update'), bytes, UPDATE_FLAGS[flags]));
   }
 
   /** Removes `key`; true if it was present, false if there was no such key. */
   delete(key: Uint8Array): boolean {
-    return this.#call('map.delete', () => native.mapDelete(this.fd, this.#key(key, 'map.delete')));
+    return this.#call('map.delete', () => native.mapDelete(this.#fd('map.delete'), this.#key(key, 'map.delete')));
   }
 
   /**
@@ -131,7 +137,7 @@ export class BpfMap {
     // Bounded: a map never yields more keys than it can hold (plus churn while iterating).
     for (let i = 0; i <= this.maxEntries * 2; i++) {
       const previous: Buffer | null = current;
-      const next: Buffer | null = this.#call('map.keys', () => native.mapNextKey(this.fd, previous, this.keySize));
+      const next: Buffer | null = this.#call('map.keys', () => native.mapNextKey(this.#fd('map.keys'), previous, this.keySize));
       if (!next) return;
       current = next;
       yield next;
@@ -150,8 +156,12 @@ export class BpfMap {
     }
   }
 
-  /** Key and per-CPU values, key by key (entries deleted during the walk are skipped); per-CPU maps only. */
+  /**
+   * Key and per-CPU values, key by key (entries deleted during the walk are skipped); per-CPU maps
+   * only (others throw STOQ_ERR_INVALID_ARGUMENT: use entries()).
+   */
   *entriesPerCpu(): IterableIterator<[Buffer, Buffer[]]> {
+    if (!this.isPerCpu) throw invalidArgument('map.entriesPerCpu', `${this.name} is not a per-CPU map: use entries()`);
     for (const key of this.keys()) {
       const values = this.lookupPerCpu(key);
       if (values) yield [key, values];
@@ -164,11 +174,11 @@ export class BpfMap {
    * Per-CPU maps return their raw per-CPU values concatenated (8-byte stride).
    */
   lookupBatch(options: { batchSize?: number } = {}): Array<[Buffer, Buffer]> {
-    const batchSize = options.batchSize ?? 256;
+    const batchSize = optionsObject('map.lookupBatch', options).batchSize ?? 256;
     if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 65536) throw invalidArgument('map.lookupBatch', 'batchSize must be 1..65536');
     const valueLength = this.isPerCpu ? this.#stride() * this.#possibleCpus : this.valueSize;
     try {
-      const { keys, values, count } = native.mapLookupBatch(this.fd, this.keySize, valueLength, batchSize);
+      const { keys, values, count } = native.mapLookupBatch(this.#fd('map.lookupBatch'), this.keySize, valueLength, batchSize);
       this.lastBatchMethod = 'batch';
       return Array.from({ length: count }, (_, i) => [
         keys.subarray(i * this.keySize, (i + 1) * this.keySize),
@@ -187,19 +197,48 @@ export class BpfMap {
     return out;
   }
 
-  /** Pins the map in bpffs (mounting it if this namespace has none). Pinned maps are 0600 by bpffs' mode. */
+  /**
+   * Pins the map in bpffs (mounting it if this namespace has none). Pinned maps are 0600 by bpffs' mode.
+   * A BpfMap holds one pin of its own: pinning again before unpin() throws STOQ_ERR_BPF_PIN (the
+   * first pin would otherwise outlive unpin()). A path outside any bpf filesystem is
+   * STOQ_ERR_BPF_PIN saying so (the kernel answers EPERM there, even for root).
+   */
   pin(path: string): void {
     if (typeof path !== 'string' || !path.startsWith('/')) throw invalidArgument('map.pin', 'path must be absolute');
+    const fd = this.#fd('map.pin');
+    if (this.#pinnedAt !== null) {
+      throw new BpfError(`pin: map ${this.name} is already pinned at ${this.#pinnedAt} by this BpfMap`, {
+        code: 'STOQ_ERR_BPF_PIN', operation: 'pin', errno: constants.errno.EEXIST,
+        hint: `unpin() first to move the pin; other processes open the map by that path (${this.#pinnedAt})`,
+      });
+    }
     const bpffs = ensureBpffs();
     if (!bpffs.mountPoint) {
       throw new BpfError(`cannot pin ${this.name}: no bpffs`, { code: 'STOQ_ERR_BPF_PIN', operation: 'pin', hint: bpffs.reason ?? 'mount -t bpf bpf /sys/fs/bpf' });
     }
     try {
-      native.objPin(this.fd, path);
+      native.objPin(fd, path);
     } catch (error) {
+      const errno = (error as { errno?: unknown }).errno;
+      if (typeof errno === 'number' && onBpffs(path) === false) {
+        throw new BpfError(`pin: ${path} is not on a bpf filesystem`, {
+          code: 'STOQ_ERR_BPF_PIN', operation: 'pin', errno, cause: error,
+          hint: `pin paths must be on a bpf filesystem, e.g. ${bpffs.mountPoint}/${this.name}`,
+        });
+      }
+      if (errno === constants.errno.ENOENT) {
+        throw new BpfError(`pin: ${dirname(path)} does not exist`, {
+          code: 'STOQ_ERR_BPF_PIN', operation: 'pin', errno, cause: error, hint: `create the directory first (mkdir -p ${dirname(path)}): bpffs pins need their parent directory`,
+        });
+      }
       throw fromNative(error, 'STOQ_ERR_BPF_PIN', { path });
     }
     this.#pinnedAt = path;
+  }
+
+  /** Where pin() pinned this map, or null (never pinned, or unpinned since). */
+  get pinnedAt(): string | null {
+    return this.#pinnedAt;
   }
 
   /**
@@ -225,7 +264,7 @@ export class BpfMap {
   }
 
   #rawPerCpu(key: Buffer): Buffer | null {
-    return this.#call('map.lookupPerCpu', () => native.mapLookup(this.fd, key, this.#stride() * this.#possibleCpus));
+    return this.#call('map.lookupBatch', () => native.mapLookup(this.#fd('map.lookupBatch'), key, this.#stride() * this.#possibleCpus));
   }
 
   #stride(): number {

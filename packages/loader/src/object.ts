@@ -127,9 +127,10 @@ export class BpfObject {
     this.#handle = null;
   }
 
-  #fdGuard(kind: 'program' | 'map', name: string, fd: number): () => number {
-    return () => {
-      if (!this.#handle || fd < 0) throw closedError(kind, `${kind} ${name} (its object was closed)`);
+  /** The fd for `operation` (e.g. `map.lookup`); STOQ_ERR_CLOSED naming it once the object is closed. */
+  #fdGuard(kind: 'program' | 'map', name: string, fd: number): (operation: string) => number {
+    return (operation) => {
+      if (!this.#handle || fd < 0) throw closedError(operation, `${kind} ${name} (its object was closed)`);
       return fd;
     };
   }

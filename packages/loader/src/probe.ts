@@ -8,7 +8,7 @@ import { release } from 'node:os';
 import { native, type NativeOutcome } from './binding.js';
 import { bpffsMountPoint } from './bpffs.js';
 import { effectiveCapabilities, GRANT_HINT, missingForAfXdp, missingForXdp, type CapabilityName } from './capabilities.js';
-import { errnoName, fromNative } from './errors.js';
+import { errnoName, fromNative, optionsObject } from './errors.js';
 import { resolveInterface } from './interfaces.js';
 
 /** bpf_link-based XDP attach needs 5.9; CAP_BPF/CAP_PERFMON split came in 5.8. */
@@ -115,7 +115,8 @@ const BTF_PATH = '/sys/kernel/btf/vmlinux';
  * pass-through program). Never throws for a failed check; throws STOQ_ERR_NO_SUCH_DEVICE
  * if `ifname` does not exist, and a BpfError if reading the interface's XDP state fails.
  */
-export function probe(options: ProbeOptions = {}): ProbeReport {
+export function probe(probeOptions: ProbeOptions = {}): ProbeReport {
+  const options = optionsObject('probe', probeOptions);
   const held = effectiveCapabilities();
   const missing = missingForXdp(held);
   const missingSocket = missingForAfXdp(held);

@@ -3,7 +3,7 @@
 // through bpf_link with native/generic/auto modes.
 import { constants } from 'node:os';
 import { native, type NativeProgramInfo } from './binding.js';
-import { BpfError, fromNative, invalidArgument } from './errors.js';
+import { BpfError, fromNative, invalidArgument, optionsObject } from './errors.js';
 import { resolveInterface } from './interfaces.js';
 import { BpfIterator } from './iterator.js';
 import { XdpLink, type XdpMode } from './link.js';
@@ -31,6 +31,8 @@ const XDP_FLAGS_SKB_MODE = 1 << 1;
 const XDP_FLAGS_DRV_MODE = 1 << 2;
 const MODE_FLAGS: Record<XdpMode, number> = { native: XDP_FLAGS_DRV_MODE, generic: XDP_FLAGS_SKB_MODE };
 const MAX_REPEAT = 100_000_000;
+// Iterator targets that need a map (bpf_iter_link_info.map): the kernel refuses them without one (EBADF).
+const MAP_ITERATOR = /^iter(\.s)?\/(bpf_map_elem|bpf_sk_storage_map|sockmap)$/;
 // The largest test-run input and dataSizeOut: far above any frame the kernel test-runs, small
 // enough that the output buffer is never a large allocation. native/program.cc has the same.
 const MAX_TEST_RUN_BYTES = 16 * 1024 * 1024;
@@ -76,10 +78,11 @@ export class BpfProgram {
   readonly section: string;
   /** The program type as libbpf names it, e.g. `xdp` or `tracing` (iterators). */
   readonly type: string;
-  readonly #fd: () => number;
+  /** The fd, or STOQ_ERR_CLOSED naming `operation` once the object is closed. */
+  readonly #fd: (operation: string) => number;
 
   /** @internal Programs come from BpfObject.program(). */
-  constructor(info: NativeProgramInfo, fd: () => number) {
+  constructor(info: NativeProgramInfo, fd: (operation: string) => number) {
     this.name = info.name;
     this.section = info.section;
     this.type = info.type;
@@ -88,20 +91,21 @@ export class BpfProgram {
 
   /** The program's fd; throws STOQ_ERR_CLOSED once its object is closed. */
   get fd(): number {
-    return this.#fd();
+    return this.#fd('program.fd');
   }
 
   /** The kernel's id for this program (as shown by `bpftool prog`). */
   get id(): number {
     try {
-      return native.programId(this.fd);
+      return native.programId(this.#fd('program.id'));
     } catch (error) {
       throw fromNative(error, 'STOQ_ERR_BPF_LOAD');
     }
   }
 
   /** Runs the program on `data` in the kernel without any interface (BPF_PROG_TEST_RUN). */
-  testRun(data: Uint8Array, options: TestRunOptions = {}): TestRunResult {
+  testRun(data: Uint8Array, testOptions: TestRunOptions = {}): TestRunResult {
+    const options = optionsObject('testRun', testOptions);
     if (!(data instanceof Uint8Array) || data.byteLength === 0) throw invalidArgument('testRun', 'data must be a non-empty Uint8Array');
     if (data.byteLength > MAX_TEST_RUN_BYTES) throw invalidArgument('testRun', `data must be at most ${MAX_TEST_RUN_BYTES} bytes, got ${data.byteLength}`);
     const repeat = options.repeat ?? 1;
@@ -113,7 +117,7 @@ export class BpfProgram {
     const ctx = this.#xdpContext(data.byteLength, options);
     const input = Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
     try {
-      const result = native.testRun(this.fd, input, repeat, dataSizeOut, ctx);
+      const result = native.testRun(this.#fd('testRun'), input, repeat, dataSizeOut, ctx);
       const action = this.type === 'xdp' ? ACTION_NAMES[result.retval] : undefined;
       return { ...result, action };
     } catch (error) {
@@ -133,7 +137,7 @@ export class BpfProgram {
    * stays attached until link.detach() or until this process exits.
    */
   attachXdp(iface: string | number, options: AttachXdpOptions = {}): XdpLink {
-    const requested = options.mode ?? 'auto';
+    const requested = optionsObject('attachXdp', options).mode ?? 'auto';
     if (!['native', 'generic', 'auto'].includes(requested)) throw invalidArgument('attachXdp', "mode must be 'native', 'generic' or 'auto'");
     if (this.type !== 'xdp') throw invalidArgument('attachXdp', `${this.name} is a ${this.type} program, not xdp`);
     const { ifname, ifindex } = resolveInterface(iface, 'attachXdp');
@@ -143,7 +147,7 @@ export class BpfProgram {
     const fallbacks: Array<{ mode: XdpMode; reason: string }> = [];
     for (const [i, mode] of rungs.entries()) {
       try {
-        const fd = native.xdpLinkCreate(this.fd, ifindex, MODE_FLAGS[mode]);
+        const fd = native.xdpLinkCreate(this.#fd('attachXdp'), ifindex, MODE_FLAGS[mode]);
         return new XdpLink({ fd, ifname, ifindex, mode, programId: this.id, fallbacks });
       } catch (error) {
         const e = fromNative(error, 'STOQ_ERR_XDP_ATTACH', { ifname, mode });
@@ -160,11 +164,18 @@ export class BpfProgram {
    * that the program's accesses fit the map's key and value sizes.
    */
   attachIterator(options: { map?: BpfMap } = {}): BpfIterator {
+    const { map } = optionsObject('attachIterator', options);
     if (this.type !== 'tracing') throw invalidArgument('attachIterator', `${this.name} is a ${this.type} program, not an iterator (SEC("iter/…"))`);
+    if (map !== undefined && (typeof map !== 'object' || map === null || !('fd' in map))) {
+      throw invalidArgument('attachIterator', `map must be a BpfMap, got ${map === null ? 'null' : typeof map}`);
+    }
+    if (map === undefined && MAP_ITERATOR.test(this.section)) {
+      throw invalidArgument('attachIterator', `${this.name} (SEC("${this.section}")) iterates over a map's elements: pass attachIterator({ map })`);
+    }
     try {
-      return new BpfIterator(this.name, native.iterLinkCreate(this.fd, options.map ? options.map.fd : -1));
+      return new BpfIterator(this.name, native.iterLinkCreate(this.#fd('attachIterator'), map ? map.fd : -1));
     } catch (error) {
-      throw fromNative(error, 'STOQ_ERR_BPF_ITERATOR', options.map ? { mapName: options.map.name } : {});
+      throw fromNative(error, 'STOQ_ERR_BPF_ITERATOR', map ? { mapName: map.name } : {});
     }
   }
 

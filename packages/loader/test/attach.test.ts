@@ -100,6 +100,14 @@ describe('XDP attach on a lab veth (real packets from the peer namespace)', () =
     expect(() => program.attachXdp('stoq-nope0')).toThrow(expect.objectContaining({ code: 'STOQ_ERR_NO_SUCH_DEVICE' }));
     expect(() => program.attachXdp(999_999)).toThrow(expect.objectContaining({ code: 'STOQ_ERR_NO_SUCH_DEVICE' }));
     expect(() => program.attachXdp(lab.a.ifname, { mode: 'turbo' as never })).toThrow(expect.objectContaining({ code: 'STOQ_ERR_INVALID_ARGUMENT' }));
+    // null options are no options ('auto'; a TypeError before); a string is not taken for a mode.
+    const link = program.attachXdp(lab.a.ifname, null as never);
+    try {
+      expect(link.mode).toBe('native');
+    } finally {
+      link.detach();
+    }
+    expect(() => program.attachXdp(lab.a.ifname, 'generic' as never)).toThrow(expect.objectContaining({ code: 'STOQ_ERR_INVALID_ARGUMENT', message: expect.stringMatching(/options must be an object, got "generic"/) }));
   });
 
   it('killing a process that attached leaves no XDP program on the interface', async () => {

@@ -39,4 +39,13 @@ describe('BpfProgram.attachIterator (BPF_TRACE_ITER over a map)', () => {
   it('only iterator programs attach as iterators', () => {
     expect(() => objects.maps.program('verdicts').attachIterator()).toThrow(expect.objectContaining({ code: 'STOQ_ERR_INVALID_ARGUMENT' }));
   });
+
+  it('a map-element iterator without { map }, or with something that is no map, is an argument error naming what to pass', () => {
+    const program = objects.iterators.program('sum_values');
+    // The kernel answers EBADF (the old code passed that on with no hint).
+    expect(() => program.attachIterator()).toThrow(expect.objectContaining({ code: 'STOQ_ERR_INVALID_ARGUMENT', operation: 'attachIterator', message: expect.stringMatching(/iter\/bpf_map_elem.*pass attachIterator\(\{ map \}\)/) }));
+    expect(() => program.attachIterator(null as never)).toThrow(expect.objectContaining({ code: 'STOQ_ERR_INVALID_ARGUMENT', message: expect.stringMatching(/pass attachIterator\(\{ map \}\)/) }));
+    expect(() => program.attachIterator({ map: {} as never })).toThrow(expect.objectContaining({ code: 'STOQ_ERR_INVALID_ARGUMENT', message: expect.stringMatching(/map must be a BpfMap/) }));
+    expect(() => program.attachIterator({ map: { fd: 2 ** 31 - 1, name: 'gone' } as never })).toThrow(expect.objectContaining({ code: 'STOQ_ERR_BPF_ITERATOR', errnoCode: 'EBADF', hint: expect.stringMatching(/map gone is not an open BPF map/) }));
+  });
 });

@@ -1,6 +1,8 @@
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BpfMap, BpfObject, ensureBpffs, possibleCpus } from '../src/index.ts';
+import { BpfError, BpfMap, BpfObject, ensureBpffs, possibleCpus } from '../src/index.ts';
 import { frame, u32, u64, VERDICTS_OBJECT } from './support/fixtures.ts';
 
 describe('BpfMap', () => {
@@ -82,5 +84,70 @@ describe('BpfMap', () => {
     }
     expect(existsSync(path)).toBe(false);
     expect(() => map.pin('relative/path')).toThrow(/absolute/);
+  });
+
+  it('a second pin() before unpin() is refused, so unpin() leaves no pin behind', () => {
+    const bpffs = ensureBpffs();
+    expect(bpffs.mountPoint, bpffs.reason).toBeTruthy();
+    const first = `${bpffs.mountPoint}/stoq_loader_pin1_${process.pid}`;
+    const second = `${bpffs.mountPoint}/stoq_loader_pin2_${process.pid}`;
+    const map = object.map('verdict_counts');
+    map.pin(first);
+    try {
+      expect(map.pinnedAt).toBe(first);
+      for (const path of [second, first]) {
+        expect(() => map.pin(path)).toThrow(expect.objectContaining({
+          code: 'STOQ_ERR_BPF_PIN', errnoCode: 'EEXIST', operation: 'pin', message: expect.stringContaining(`already pinned at ${first}`), hint: expect.stringMatching(/unpin\(\) first/),
+        }));
+      }
+      expect(existsSync(second)).toBe(false);
+      // Another map on the same path: the kernel's EEXIST, the path named once (it was twice).
+      let taken: BpfError | undefined;
+      try {
+        object.map('by_first_byte').pin(first);
+      } catch (e) {
+        taken = e as BpfError;
+      }
+      expect(taken).toMatchObject({ code: 'STOQ_ERR_BPF_PIN', errnoCode: 'EEXIST', message: `pin: File exists (${first})` });
+    } finally {
+      map.unpin();
+      rmSync(second, { force: true });
+    }
+    // The old code remembered only the last pin: unpin() left the first one forever.
+    expect(existsSync(first)).toBe(false);
+    expect(map.pinnedAt).toBeNull();
+    map.pin(second);
+    map.unpin();
+    expect(existsSync(second)).toBe(false);
+  });
+
+  it('a pin path outside bpffs is STOQ_ERR_BPF_PIN saying so, not a permission problem; a missing directory says so too', () => {
+    const bpffs = ensureBpffs();
+    const dir = mkdtempSync(join(tmpdir(), 'stoq-loader-pin-'));
+    const map = object.map('verdict_counts');
+    try {
+      const path = join(dir, 'map');
+      let error: BpfError | undefined;
+      try {
+        map.pin(path);
+      } catch (e) {
+        error = e as BpfError;
+      }
+      expect(error).toBeInstanceOf(BpfError);
+      expect(error).toMatchObject({ code: 'STOQ_ERR_BPF_PIN', errnoCode: 'EPERM', operation: 'pin', message: `pin: ${path} is not on a bpf filesystem` });
+      expect(error!.hint).toMatch(/^pin paths must be on a bpf filesystem, e\.g\. \/.*\/verdict_counts$/);
+      expect(map.pinnedAt).toBeNull();
+      const deep = `${bpffs.mountPoint}/stoq_loader_no_dir_${process.pid}/map`;
+      expect(() => map.pin(deep)).toThrow(expect.objectContaining({ code: 'STOQ_ERR_BPF_PIN', errnoCode: 'ENOENT', hint: expect.stringMatching(/mkdir -p/) }));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('argument and state errors name the method: openByName(non-string), entriesPerCpu() of a map that is not per-CPU', () => {
+    for (const name of [123, '', null]) {
+      expect(() => BpfMap.openByName(name as never)).toThrow(expect.objectContaining({ code: 'STOQ_ERR_INVALID_ARGUMENT', operation: 'openByName', message: expect.stringMatching(/name must be a non-empty string/) }));
+    }
+    expect(() => [...object.map('by_first_byte').entriesPerCpu()]).toThrow(expect.objectContaining({ code: 'STOQ_ERR_INVALID_ARGUMENT', operation: 'map.entriesPerCpu', message: expect.stringMatching(/not a per-CPU map: use entries\(\)/) }));
   });
 });

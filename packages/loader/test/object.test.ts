@@ -1,10 +1,10 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { writeFileSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { constants, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BpfError, BpfObject, XdpAction } from '../src/index.ts';
-import { frame, INVALID_OBJECT, u32, VERDICTS_OBJECT } from './support/fixtures.ts';
+import { frame, INVALID_OBJECT, u32, u64, VERDICTS_OBJECT } from './support/fixtures.ts';
 
 describe('BpfObject', () => {
   let object: BpfObject;
@@ -61,6 +61,9 @@ describe('BpfObject', () => {
     expect(() => program.testRun(frame('P'), { repeat: 0 })).toThrow(expect.objectContaining({ code: 'STOQ_ERR_INVALID_ARGUMENT' }));
     expect(() => program.testRun(Buffer.alloc(4))).toThrow(expect.objectContaining({ code: 'STOQ_ERR_BPF_TEST_RUN', errnoCode: 'EINVAL' }));
     expect(() => program.testRun(frame('P'), { dataSizeOut: 8 })).toThrow(expect.objectContaining({ errnoCode: 'ENOSPC' }));
+    // null options are no options (a TypeError before); other non-objects are argument errors.
+    expect(program.testRun(frame('D'), null as never).action).toBe('DROP');
+    expect(() => program.testRun(frame('P'), 5 as never)).toThrow(expect.objectContaining({ code: 'STOQ_ERR_INVALID_ARGUMENT', message: expect.stringMatching(/options must be an object, got 5/) }));
   });
 
   it('names unknown programs and maps with what exists', () => {
@@ -91,8 +94,16 @@ describe('BpfObject failures', () => {
       writeFileSync(junk, 'not an ELF file at all');
       const error = (() => { try { BpfObject.open(junk); } catch (e) { return e; } })() as BpfError;
       expect(error.code).toBe('STOQ_ERR_BPF_OPEN');
-      expect(error.errno).toBeGreaterThan(0);
+      // libbpf's own LIBBPF_ERRNO__FORMAT (4001) used to leak as errno, "Unknown error 4001", path twice.
+      expect(error).toMatchObject({ errno: constants.errno.ENOEXEC, errnoCode: 'ENOEXEC', operation: 'open' });
+      expect(error.message).toMatch(/^open: BPF object format invalid \(/);
+      expect(error.message).not.toMatch(/Unknown error/);
+      const [first] = error.message.split('\n'); // libbpf's log follows, naming the file its own way
+      expect(first!.split(junk).length - 1, first).toBe(1);
+      expect((error.cause as { libbpfErrno?: number }).libbpfErrno).toBe(4001);
       expect(error.hint).toMatch(/clang -target bpf/);
+      // A directory fails inside libelf (LIBBPF_ERRNO__LIBELF): a real errno as well.
+      expect(() => BpfObject.open(dir)).toThrow(expect.objectContaining({ code: 'STOQ_ERR_BPF_OPEN', errnoCode: 'ENOEXEC' }));
     } finally {
       rmSync(dir, { recursive: true });
     }
@@ -104,8 +115,13 @@ describe('BpfObject failures', () => {
     const program = object.program('verdicts');
     object.close();
     object.close();
-    expect(() => map.lookup(u32(0))).toThrow(expect.objectContaining({ code: 'STOQ_ERR_CLOSED' }));
-    expect(() => program.testRun(frame('P'))).toThrow(expect.objectContaining({ code: 'STOQ_ERR_CLOSED' }));
+    // The operation is the method that was called, not just 'map' or 'program'.
+    expect(() => map.lookup(u32(0))).toThrow(expect.objectContaining({ code: 'STOQ_ERR_CLOSED', operation: 'map.lookup' }));
+    expect(() => map.update(u32(0), u64(1n))).toThrow(expect.objectContaining({ code: 'STOQ_ERR_CLOSED', operation: 'map.update' }));
+    expect(() => [...map.keys()]).toThrow(expect.objectContaining({ code: 'STOQ_ERR_CLOSED', operation: 'map.keys' }));
+    expect(() => map.fd).toThrow(expect.objectContaining({ code: 'STOQ_ERR_CLOSED', operation: 'map.fd' }));
+    expect(() => program.testRun(frame('P'))).toThrow(expect.objectContaining({ code: 'STOQ_ERR_CLOSED', operation: 'testRun' }));
+    expect(() => program.id).toThrow(expect.objectContaining({ code: 'STOQ_ERR_CLOSED', operation: 'program.id' }));
     expect(() => object.map('verdict_counts')).toThrow(expect.objectContaining({ code: 'STOQ_ERR_CLOSED' }));
   });
 

@@ -2,7 +2,7 @@
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readlinkSync, unlinkSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { BpfError, BpfObject, ensureBpffs } from '../src/index.ts';
+import { BpfError, BpfObject, ensureBpffs, probe } from '../src/index.ts';
 import { native } from '../src/binding.ts';
 import { SUM_ITER_OBJECT, VERDICTS_OBJECT } from './support/fixtures.ts';
 
@@ -66,6 +66,11 @@ describe('typed errors', () => {
       iterators.close();
       maps.close();
     }
+  });
+
+  it('probe(null) is probe() (a TypeError before); options that are not an object are an argument error', () => {
+    expect(probe(null as never).interface).toBeUndefined();
+    expect(() => probe('lo' as never)).toThrow(expect.objectContaining({ name: 'BpfError', code: 'STOQ_ERR_INVALID_ARGUMENT', operation: 'probe', message: expect.stringMatching(/options must be an object, got "lo"/) }));
   });
 
   it('probe() inside a network namespace reports the JIT state as unknown, without a /proc hint', () => {
