@@ -33,16 +33,27 @@ export interface XdpLab {
 
 export async function createXdpLab(options: LabOptions = {}): Promise<XdpLab> {
   const lab = await createLab({ hostSide: true, timeoutMs: 5 * 60_000, ...options });
-  const dir = mkdtempSync(join(tmpdir(), 'stoq-xdp-'));
+  let dir: string | undefined;
+  let cert: string;
+  try {
+    dir = mkdtempSync(join(tmpdir(), 'stoq-xdp-'));
+    const pair = await createSelfSignedCertificate({ hostnames: ['stoq.test'] });
+    cert = pair.cert;
+    writeFileSync(join(dir, 'cert.pem'), pair.cert);
+    writeFileSync(join(dir, 'key.pem'), pair.key);
+  } catch (error) {
+    // The caller gets no handle to destroy: nothing may be left behind.
+    if (dir) rmSync(dir, { recursive: true, force: true });
+    await lab.destroy();
+    throw error;
+  }
+  const certDir = dir;
   const peers: ChildProcess[] = [];
-  const { cert, key } = await createSelfSignedCertificate({ hostnames: ['stoq.test'] });
-  writeFileSync(join(dir, 'cert.pem'), cert);
-  writeFileSync(join(dir, 'key.pem'), key);
 
   async function startPeer(env: { STOQ_INTERFACE?: string; STOQ_DATAPATH?: string }, port = 0): Promise<Peer> {
     const child = lab.spawn(lab.b, 'env', [
       ...Object.entries(env).map(([k, v]) => `${k}=${v}`),
-      process.execPath, join(fixtures, 'hash-server.mjs'), lab.b.address, String(port), join(dir, 'cert.pem'), join(dir, 'key.pem'), '10000',
+      process.execPath, join(fixtures, 'hash-server.mjs'), lab.b.address, String(port), join(certDir, 'cert.pem'), join(certDir, 'key.pem'), '10000',
     ]);
     peers.push(child);
     let stderr = '';
@@ -83,15 +94,18 @@ export async function createXdpLab(options: LabOptions = {}): Promise<XdpLab> {
     client: (config = {}) => transport({ address: lab.a.address, tls: { ca: cert }, ...config }),
     target: (peer) => `[${lab.b.address}]:${peer.port}`,
     async destroy() {
-      await closeAll();
-      for (const p of peers) {
-        if (p.exitCode === null && p.signalCode === null) {
-          p.kill('SIGKILL');
-          await once(p, 'exit');
+      try {
+        await closeAll();
+      } finally {
+        for (const p of peers) {
+          if (p.exitCode === null && p.signalCode === null) {
+            p.kill('SIGKILL');
+            await once(p, 'exit');
+          }
         }
+        await lab.destroy();
+        rmSync(certDir, { recursive: true, force: true });
       }
-      await lab.destroy();
-      rmSync(dir, { recursive: true, force: true });
     },
   };
 }

@@ -1,17 +1,37 @@
 // SPDX-License-Identifier: Apache-2.0
 // The fallback ladder for real: a child without capabilities, a loopback interface
-// (no native XDP: generic mode, refused while GRO is on), and a kill -9 that must
-// leave no XDP program and no AF_XDP socket behind.
+// (no native XDP: generic mode, refused while GRO is on, also when ethtool is not on
+// PATH), an L3 interface (tun: refused before anything is opened), a rung failing after
+// its sockets opened (closed again), and a kill -9 that must leave no XDP program and no
+// AF_XDP socket behind.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFile } from 'node:child_process';
 import { once } from 'node:events';
+import { readdirSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import type { EbpfStatus } from '../src/index.js';
+import { DgramDatapath } from '../src/datapath/dgram-datapath.js';
+import { groEnabled } from '../src/datapath/xdp/interface-info.js';
+import { climbLadder } from '../src/datapath/xdp/ladder.js';
+import { loadNativeModules, type NativeModules } from '../src/datapath/xdp/native-modules.js';
+import { groRefusal } from '../src/datapath/xdp/precheck.js';
+import type { EbpfStatus, XdpInterfaceRefusals } from '../src/index.js';
 import { isRoot } from './helpers.js';
 import { createXdpLab, type XdpLab } from './xdp-lab.js';
 
 const probe = join(import.meta.dirname, 'fixtures', 'ladder-probe.mjs');
+const dist = join(import.meta.dirname, '..', 'dist', 'index.js');
+
+/** Open socket fds of this process (AF_XDP sockets among them). */
+function socketFds(): number {
+  return readdirSync('/proc/self/fd').filter((fd) => {
+    try {
+      return readlinkSync(`/proc/self/fd/${fd}`).startsWith('socket:');
+    } catch {
+      return false;
+    }
+  }).length;
+}
 const run = promisify(execFile);
 if (!isRoot) console.log('XDP ladder tests skipped: they need root to create namespaces and to drop capabilities from');
 
@@ -82,6 +102,69 @@ describe.skipIf(!isRoot)('fallback ladder', () => {
     expect(used.gsoExchange!.clientSends).toBeLessThan(used.gsoExchange!.clientDatagrams / 2);
     expect(used.gsoExchange!.passed).toBeGreaterThan(0);
   }, 40_000);
+
+  it('the GRO check does not depend on PATH (ethtool is looked for in the sbin directories too); an unknown GRO state refuses generic mode', async () => {
+    await x.lab.exec(x.lab.b, 'ethtool', ['-K', 'lo', 'gro', 'on']);
+    const script = `import(${JSON.stringify(dist)}).then((m) => console.log(JSON.stringify(m.xdpInterfaceRefusals('lo'))))`;
+    const { stdout } = await x.lab.exec(x.lab.b, '/usr/bin/env', ['PATH=/nonexistent', process.execPath, '--input-type=module', '-e', script], 30_000);
+    const refusals = JSON.parse(stdout.trim()) as XdpInterfaceRefusals;
+    expect(refusals.all).toBeNull();
+    expect(refusals.generic).toMatch(/GRO is on for lo.*ethtool -K lo gro off/);
+    // No ethtool anywhere: unknown, which refuses generic mode and says how to check.
+    expect(groEnabled('lo', ['/nonexistent/ethtool'])).toBeNull();
+    expect(groRefusal('eth9', null)).toMatch(/GRO state of eth9 is unknown.*ethtool -k eth9.*ethtool -K eth9 gro off/);
+    expect(groRefusal('eth9', false)).toBeNull();
+  }, 40_000);
+
+  it('an L3 interface (tun: no MAC, link type 65534) is refused before anything is opened, on every climb', async () => {
+    await x.lab.exec(x.lab.b, 'ip', ['tuntap', 'add', 'dev', 'sqtun0', 'mode', 'tun']);
+    await x.lab.exec(x.lab.b, 'ip', ['link', 'set', 'sqtun0', 'up']);
+    const reason = /^sqtun0 is not an Ethernet interface \(link type 65534: an L3 device such as tun or WireGuard\)/;
+    const auto = await inLabB(['sqtun0', 'auto']);
+    expect(auto.status!.datapath).toBe('dgram');
+    expect(auto.status!.ladder).toHaveLength(3);
+    for (const rung of auto.status!.ladder) expect(rung.reason).toMatch(reason);
+    const xdp = await inLabB(['sqtun0', 'xdp']);
+    expect(xdp.error).toMatchObject({ code: 'STOQ_ERR_XDP_UNAVAILABLE' });
+    for (const r of xdp.error!.reasons) expect(r).toMatch(/: sqtun0 is not an Ethernet interface/);
+  }, 40_000);
+
+  it('a rung failing after its AF_XDP sockets opened closes them and the UMEM: nothing leaks, the next climb binds the same queue', async () => {
+    const native = await loadNativeModules();
+    if (!native.ok) throw new Error(native.reason);
+    // The datapath cannot be built (after XskSet.open and registerSocket).
+    const failing: NativeModules = {
+      ...native.modules,
+      afXdp: {
+        ...native.modules.afXdp,
+        ParsedUdp6Frame: class {
+          constructor() {
+            throw new Error('injected: the datapath could not be built');
+          }
+        } as unknown as NativeModules['afXdp']['ParsedUdp6Frame'],
+      },
+    };
+    const dgram = await DgramDatapath.bind({ address: '::', port: 0, recvBufferSize: 1 << 20, sendBufferSize: 1 << 20 });
+    try {
+      const options = { ifname: x.lab.a.ifname, dgram, boundAddress: null, programConfig: { quicPorts: [dgram.localAddress().port] } };
+      const before = socketFds();
+      const failed = await climbLadder({ modules: failing, ...options });
+      expect(failed.datapath).toBeNull();
+      // veth: no zero-copy; then native+copy and generic+copy both get as far as the datapath.
+      expect(failed.rungs.map((r) => r.reason)).toEqual([
+        expect.stringMatching(/ZEROCOPY|EOPNOTSUPP/),
+        expect.stringMatching(/injected: the datapath could not be built/),
+        expect.stringMatching(/injected: the datapath could not be built/),
+      ]);
+      expect(socketFds()).toBe(before);
+      const ok = await climbLadder({ modules: native.modules, ...options });
+      expect(ok.rungs[1]).toEqual({ rung: 'native+copy', outcome: 'used' });
+      await ok.datapath!.close();
+      expect(socketFds()).toBe(before);
+    } finally {
+      await dgram.close();
+    }
+  }, 30_000);
 
   it('kill -9 of an XDP server leaves no XDP program behind (bpf_link), and the program itself is gone', async () => {
     const peer = await x.startPeer({ STOQ_INTERFACE: x.lab.b.ifname });

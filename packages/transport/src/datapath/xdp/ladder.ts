@@ -48,7 +48,16 @@ export interface ClimbOptions {
 export async function climbLadder(o: ClimbOptions): Promise<{ datapath: XdpDatapath | null; rungs: RungOutcome[] }> {
   const refusals = xdpInterfaceRefusals(o.ifname);
   if (refusals.all) return { datapath: null, rungs: allFailed(refusals.all) };
-  const queues = rxQueueCount(o.ifname);
+  let queues: number;
+  let loopback: boolean;
+  try {
+    // Read before anything is opened: a rung failing past XskSet.open must close it all.
+    queues = rxQueueCount(o.ifname);
+    loopback = isLoopback(o.ifname);
+    o.modules.afXdp.macToBytes(interfaceMac(o.ifname));
+  } catch (error) {
+    return { datapath: null, rungs: allFailed(`reading ${o.ifname} from /sys/class/net failed: ${describeError(error)}`) };
+  }
 
   let program: StoqXdpProgram;
   try {
@@ -68,16 +77,21 @@ export async function climbLadder(o: ClimbOptions): Promise<{ datapath: XdpDatap
       const sockets = XskSet.open(o.modules, o.ifname, queues, rung.afXdp);
       try {
         for (const s of sockets.sockets) program.registerSocket(s.queueId, s.fd);
+        const nextHops = new NextHopTable({ ifname: o.ifname, boundAddress: o.boundAddress, loopback, lookups: o.modules.afXdp });
+        const datapath = new XdpDatapath({ modules: o.modules, program, xdpMode: rung.xdp, sockets, dgram: o.dgram, nextHops });
+        rungs.push({ rung: name, outcome: 'used' });
+        return { datapath, rungs };
       } catch (error) {
+        for (const s of sockets.sockets) {
+          try {
+            program.unregisterSocket(s.queueId);
+          } catch {
+            // never registered
+          }
+        }
         sockets.close();
         throw error;
       }
-      const srcMac = o.modules.afXdp.macToBytes(interfaceMac(o.ifname));
-      const nextHops = new NextHopTable({
-        ifname: o.ifname, srcMac, boundAddress: o.boundAddress, loopback: isLoopback(o.ifname), lookups: o.modules.afXdp,
-      });
-      rungs.push({ rung: name, outcome: 'used' });
-      return { datapath: new XdpDatapath({ modules: o.modules, program, xdpMode: rung.xdp, sockets, dgram: o.dgram, nextHops, srcMac }), rungs };
     } catch (error) {
       rungs.push({ rung: name, outcome: 'failed', reason: describeError(error) });
     }

@@ -6,26 +6,49 @@
 // (setImmediate), off the send path. A miss means "send through the kernel socket": the
 // kernel then does neighbour discovery, and the next refresh finds the entry. We never
 // guess a MAC.
+//
+// AF_XDP frames bypass the kernel's neighbour state machine: a STALE entry stays STALE
+// however much we send through it, so a peer whose MAC changed would never be probed.
+// For a hop whose entry is not confirmed (STALE, DELAY, PROBE) one datagram per refresh
+// goes through the kernel socket instead, which moves the entry on (DELAY, PROBE, and
+// FAILED then re-resolution when the old MAC no longer answers).
+import { interfaceMac, interfaceMtu } from './interface-info.js';
 import type { NativeModules } from './native-modules.js';
 
-type RouteLookups = Pick<NativeModules['afXdp'], 'lookupRoute6' | 'lookupNeighbour6' | 'ipv6ToBytes'>;
+type RouteLookups = Pick<NativeModules['afXdp'], 'lookupRoute6' | 'lookupNeighbour6' | 'ipv6ToBytes' | 'macToBytes'>;
 
 export interface NextHop {
   readonly dstMac: Uint8Array;
+  /** Our interface's MAC when the hop was read (it can change while attached). */
+  readonly srcMac: Uint8Array;
   readonly srcAddress: Uint8Array;
+  /** The largest IPv6 packet (header included) for this path: the interface MTU, or the route's/PMTU's when smaller. */
+  readonly mtu: number;
+}
+
+/** Our interface's MAC and MTU, as sysfs reports them. */
+export interface InterfaceFacts {
+  mac: Uint8Array;
+  mtu: number;
 }
 
 interface Entry {
   hop: NextHop | null;
   /** Why there is no hop (for diagnostics). */
   reason: string;
+  /** When the next refresh is due. */
   freshUntil: number;
+  /** The hop is not used past this (its refreshes could not run): datagrams go through the kernel. */
+  usableUntil: number;
   resolving: boolean;
+  /** The neighbour entry is not confirmed: the next datagram goes through the kernel socket. */
+  probeDue: boolean;
+  /** No kernel probe before this (one per refresh period). */
+  probeAt: number;
 }
 
 export interface NextHopOptions {
   ifname: string;
-  srcMac: Uint8Array;
   /** The transport's bound address, or null when bound to '::' (the route's source is used). */
   boundAddress: string | null;
   /** Loopback interfaces have no neighbours: frames go to their own MAC. */
@@ -34,8 +57,14 @@ export interface NextHopOptions {
   lookups: RouteLookups;
   /** How long a resolved entry is used before it is re-read (default 2000 ms). */
   refreshMs?: number;
-  /** How soon an unresolved entry is tried again (default 100 ms). */
+  /** How soon an unresolved entry is tried again, and how old the interface's MAC/MTU may be (default 100 ms). */
   retryMs?: number;
+  /** A hop not refreshed for this long is no longer used (default 3 × refreshMs). */
+  maxAgeMs?: number;
+  /** Reads our interface's MAC and MTU (default: sysfs). */
+  readInterface?: (ifname: string) => InterfaceFacts;
+  /** The clock, ms (default performance.now). */
+  now?: () => number;
 }
 
 const MAX_ENTRIES = 4096;
@@ -43,10 +72,27 @@ const MAX_ENTRIES = 4096;
  * A flood of Initials from spoofed sources asks for a new destination per packet (our
  * replies). Each resolution is two rtnetlink requests (~40 µs), so these bounds keep a
  * flood to a few per cent of a CPU; past them the lookup just misses and the datagram
- * goes through the kernel socket, which resolves (or drops) it itself.
+ * goes through the kernel socket, which resolves (or drops) it itself. New destinations
+ * (and entries still without a hop) get half of each bound: the other half is kept for
+ * refreshing the hops in use, so a flood cannot freeze route or MAC changes of the
+ * peers we already talk to.
  */
 const MAX_PENDING = 64;
 const MAX_RESOLUTIONS_PER_SECOND = 1000;
+const MAX_PENDING_NEW = MAX_PENDING / 2;
+const MAX_NEW_PER_SECOND = MAX_RESOLUTIONS_PER_SECOND / 2;
+/** Neighbour states the kernel has confirmed (or never checks): no kernel probe needed. */
+const CONFIRMED = new Set(['REACHABLE', 'PERMANENT', 'NOARP']);
+/**
+ * An unconfirmed entry is re-read at least this often: once the kernel gives up on the
+ * old MAC (FAILED), datagrams must stop going to it soon, not a whole refresh later.
+ */
+const UNCONFIRMED_REFRESH_MS = 500;
+
+function readInterfaceFromSysfs(lookups: RouteLookups, ifname: string): InterfaceFacts {
+  return { mac: lookups.macToBytes(interfaceMac(ifname)), mtu: interfaceMtu(ifname) };
+}
+
 export class NextHopTable {
   readonly #o: Required<NextHopOptions>;
   readonly #entries = new Map<string, Entry>();
@@ -57,32 +103,78 @@ export class NextHopTable {
   resolveErrors = 0;
   /** Resolutions not started because MAX_PENDING / MAX_RESOLUTIONS_PER_SECOND were reached. */
   resolveDeferred = 0;
+  /** Datagrams sent through the kernel so it re-validates an unconfirmed neighbour entry. */
+  neighbourProbes = 0;
+  /** Lookups whose hop was past maxAgeMs without a refresh. */
+  expired = 0;
   #pending = 0;
-  #windowStart = 0;
+  #windowStart = -Infinity;
   #windowCount = 0;
+  #windowNew = 0;
+  #iface: (InterfaceFacts & { readAt: number }) | null = null;
 
   constructor(options: NextHopOptions) {
-    this.#o = { refreshMs: 2000, retryMs: 100, ...options };
+    const refreshMs = options.refreshMs ?? 2000;
+    this.#o = {
+      refreshMs,
+      retryMs: 100,
+      maxAgeMs: 3 * refreshMs,
+      readInterface: (ifname) => readInterfaceFromSysfs(options.lookups, ifname),
+      now: () => performance.now(),
+      ...options,
+    };
   }
 
-  /** The next hop for `address` if known now; starts a background refresh when due. */
+  /**
+   * The next hop for `address` if it may be used now; starts a background refresh when
+   * due. Null means "send this one through the kernel socket".
+   */
   lookup(address: string): NextHop | null {
+    const now = this.#o.now();
     let entry = this.#entries.get(address);
     if (!entry) {
+      // No entry unless its resolution can start: a flood of new destinations then
+      // cannot push the entries in use out of the table faster than the budget allows.
+      if (!this.#mayResolve(false, now)) {
+        this.misses++;
+        return null;
+      }
       if (this.#entries.size >= MAX_ENTRIES) this.#entries.delete(this.#entries.keys().next().value as string);
-      entry = { hop: null, reason: 'not resolved yet', freshUntil: 0, resolving: false };
+      entry = { hop: null, reason: 'not resolved yet', freshUntil: 0, usableUntil: 0, resolving: false, probeDue: false, probeAt: 0 };
       this.#entries.set(address, entry);
+      this.#schedule(address, entry);
+    } else if (!entry.resolving && now >= entry.freshUntil && this.#mayResolve(entry.hop !== null, now)) {
+      if (entry.hop) {
+        // A hop in use moves to the end of the eviction order.
+        this.#entries.delete(address);
+        this.#entries.set(address, entry);
+      }
+      this.#schedule(address, entry);
     }
-    if (!entry.resolving && performance.now() >= entry.freshUntil && this.#mayResolve()) this.#schedule(address, entry);
-    if (entry.hop) this.hits++;
-    else this.misses++;
-    return entry.hop;
+    const hop = entry.hop;
+    if (!hop) {
+      this.misses++;
+      return null;
+    }
+    if (now >= entry.usableUntil) {
+      this.expired++;
+      this.misses++;
+      return null;
+    }
+    if (entry.probeDue) {
+      entry.probeDue = false;
+      this.neighbourProbes++;
+      this.misses++;
+      return null;
+    }
+    this.hits++;
+    return hop;
   }
 
   /** Why `address` has no next hop (or null when it has one). */
   reason(address: string): string | null {
     const entry = this.#entries.get(address);
-    return entry?.hop ? null : (entry?.reason ?? 'never looked up');
+    return entry?.hop ? null : (entry?.reason ?? 'not looked up yet (or the resolution budget was spent)');
   }
 
   close(): void {
@@ -90,17 +182,22 @@ export class NextHopTable {
     this.#entries.clear();
   }
 
-  #mayResolve(): boolean {
-    const now = performance.now();
+  /** Refreshes of hops in use may use the whole budget; new destinations half of it. */
+  #mayResolve(refresh: boolean, now: number): boolean {
     if (now - this.#windowStart >= 1000) {
       this.#windowStart = now;
       this.#windowCount = 0;
+      this.#windowNew = 0;
     }
-    if (this.#pending >= MAX_PENDING || this.#windowCount >= MAX_RESOLUTIONS_PER_SECOND) {
+    const ok = refresh
+      ? this.#pending < MAX_PENDING && this.#windowCount < MAX_RESOLUTIONS_PER_SECOND
+      : this.#pending < MAX_PENDING_NEW && this.#windowNew < MAX_NEW_PER_SECOND && this.#windowCount < MAX_RESOLUTIONS_PER_SECOND;
+    if (!ok) {
       this.resolveDeferred++;
       return false;
     }
     this.#windowCount++;
+    if (!refresh) this.#windowNew++;
     return true;
   }
 
@@ -114,35 +211,66 @@ export class NextHopTable {
   }
 
   #resolve(address: string, entry: Entry): void {
+    const now = this.#o.now();
+    let confirmed = false;
     try {
-      const { hop, reason } = this.#query(address);
-      entry.hop = hop;
-      entry.reason = reason;
+      const result = this.#query(address, now);
+      entry.hop = result.hop;
+      entry.reason = result.reason;
+      confirmed = result.confirmed;
     } catch (error) {
       this.resolveErrors++;
       entry.hop = null;
       entry.reason = `route/neighbour lookup failed: ${(error as Error).message.split('\n')[0]}`;
     } finally {
       entry.resolving = false;
-      entry.freshUntil = performance.now() + (entry.hop ? this.#o.refreshMs : this.#o.retryMs);
+      // One kernel probe per refresh period, however often the entry is re-read meanwhile.
+      if (entry.hop && !confirmed && now >= entry.probeAt) {
+        entry.probeDue = true;
+        entry.probeAt = now + this.#o.refreshMs;
+      } else if (!entry.hop || confirmed) {
+        entry.probeDue = false;
+      }
+      const refreshMs = confirmed ? this.#o.refreshMs : Math.min(this.#o.refreshMs, UNCONFIRMED_REFRESH_MS);
+      entry.freshUntil = now + (entry.hop ? refreshMs : this.#o.retryMs);
+      entry.usableUntil = entry.hop ? now + this.#o.maxAgeMs : 0;
     }
   }
 
-  #query(address: string): { hop: NextHop | null; reason: string } {
+  /** Our MAC and MTU, re-read when older than retryMs (the interface can change while attached). */
+  #interface(now: number): InterfaceFacts {
+    if (this.#iface === null || now - this.#iface.readAt >= this.#o.retryMs) {
+      this.#iface = { ...this.#o.readInterface(this.#o.ifname), readAt: now };
+    }
+    return this.#iface;
+  }
+
+  #query(address: string, now: number): { hop: NextHop | null; reason: string; confirmed: boolean } {
     const { lookupRoute6, lookupNeighbour6, ipv6ToBytes } = this.#o.lookups;
-    // A link-local peer only exists on our interface: that is its zone.
-    const route = lookupRoute6(address, /^fe[89ab]/i.test(address) ? { oif: this.#o.ifname } : {});
-    if (!route) return { hop: null, reason: `no route to ${address}` };
-    if (route.ifname !== this.#o.ifname) return { hop: null, reason: `route to ${address} leaves through ${route.ifname}, not ${this.#o.ifname}` };
+    const none = (reason: string) => ({ hop: null, reason, confirmed: false });
+    // A link-local peer only exists on our interface: that is its zone. Bound to one
+    // address, that is the source: policy routing (ip rule from …) picks by it.
+    const route = lookupRoute6(address, {
+      ...(/^fe[89ab]/i.test(address) ? { oif: this.#o.ifname } : {}),
+      ...(this.#o.boundAddress !== null ? { src: this.#o.boundAddress } : {}),
+    });
+    if (!route) return none(`no route to ${address}`);
+    if (route.ifname !== this.#o.ifname) return none(`route to ${address} leaves through ${route.ifname}, not ${this.#o.ifname}`);
     const src = this.#o.boundAddress ?? route.prefsrc;
-    if (!src) return { hop: null, reason: `no source address for ${address} on ${this.#o.ifname}` };
+    if (!src) return none(`no source address for ${address} on ${this.#o.ifname}`);
     const srcAddress = ipv6ToBytes(src);
-    if (this.#o.loopback) return { hop: { dstMac: this.#o.srcMac, srcAddress }, reason: '' };
+    const facts = this.#interface(now);
+    const mtu = Math.min(facts.mtu, route.mtu ?? Infinity);
+    if (this.#o.loopback) return { hop: { dstMac: facts.mac, srcMac: facts.mac, srcAddress, mtu }, reason: '', confirmed: true };
     const via = route.gateway ?? address;
     const neighbour = lookupNeighbour6(route.ifname, via);
     if (!neighbour?.usable || !neighbour.lladdr) {
-      return { hop: null, reason: `no usable neighbour entry for ${via} on ${route.ifname} (${neighbour?.states.join(',') || 'none'})` };
+      return none(`no usable neighbour entry for ${via} on ${route.ifname} (${neighbour?.states.join(',') || 'none'})`);
     }
-    return { hop: { dstMac: neighbour.lladdr, srcAddress }, reason: '' };
+    return {
+      hop: { dstMac: neighbour.lladdr, srcMac: facts.mac, srcAddress, mtu },
+      reason: '',
+      confirmed: neighbour.states.some((s) => CONFIRMED.has(s)),
+    };
   }
 }

@@ -2,7 +2,7 @@
 // What the fallback ladder refuses on an interface before attaching anything. Shared
 // with `stoq doctor`, so the probe and the transport cannot disagree.
 import { release } from 'node:os';
-import { groEnabled, interfaceExists, rxQueueCount } from './interface-info.js';
+import { ARPHRD_ETHER, ARPHRD_LOOPBACK, groEnabled, interfaceExists, interfaceType, rxQueueCount } from './interface-info.js';
 import { MAX_QUEUES } from './xsk-set.js';
 
 /**
@@ -24,9 +24,9 @@ export function kernelRefusal(kernelRelease: string = release()): string | null 
 
 /** Why the XDP fallback ladder would refuse rungs on an interface, read without attaching (null: no objection). */
 export interface XdpInterfaceRefusals {
-  /** A reason that fails every rung (kernel too old for stoq_xdp, no such interface, too many RX queues). */
+  /** A reason that fails every rung (kernel too old for stoq_xdp, no such interface, not Ethernet, too many RX queues). */
   all: string | null;
-  /** A reason that fails the generic (skb) XDP rung only, with its fix (GRO on). */
+  /** A reason that fails the generic (skb) XDP rung only, with its fix (GRO on, or its state unknown). */
   generic: string | null;
 }
 
@@ -38,11 +38,24 @@ export function xdpInterfaceRefusals(ifname: string, kernelRelease: string = rel
   const kernel = kernelRefusal(kernelRelease);
   if (kernel) return { all: kernel, generic: null };
   if (!interfaceExists(ifname)) return { all: `no interface ${ifname} in this network namespace (see ip link)`, generic: null };
+  const type = interfaceType(ifname);
+  if (type !== ARPHRD_ETHER && type !== ARPHRD_LOOPBACK) {
+    return {
+      all: `${ifname} is not an Ethernet interface (link type ${type}${type === 65534 ? ': an L3 device such as tun or WireGuard' : ''}): stoq_xdp and AF_XDP frame Ethernet only`,
+      generic: null,
+    };
+  }
   const queues = rxQueueCount(ifname);
   if (queues > MAX_QUEUES) return { all: `${ifname} has ${queues} RX queues; stoq_xsks holds ${MAX_QUEUES}`, generic: null };
-  const gro = groEnabled(ifname) === true;
-  return {
-    all: null,
-    generic: gro ? `GRO is on for ${ifname}: generic XDP would see merged QUIC datagrams (turn it off: ethtool -K ${ifname} gro off)` : null,
-  };
+  return { all: null, generic: groRefusal(ifname, groEnabled(ifname)) };
+}
+
+/**
+ * Generic XDP runs after GRO: with GRO on it sees merged QUIC datagrams. An unknown
+ * state (no ethtool found, or it said nothing) refuses too, saying how to check.
+ */
+export function groRefusal(ifname: string, gro: boolean | null): string | null {
+  if (gro === false) return null;
+  if (gro === true) return `GRO is on for ${ifname}: generic XDP would see merged QUIC datagrams (turn it off: ethtool -K ${ifname} gro off)`;
+  return `the GRO state of ${ifname} is unknown (no ethtool found in PATH, /usr/sbin, /sbin or /usr/local/sbin, or it did not report generic-receive-offload): generic XDP is only safe with GRO off (install ethtool, check with ethtool -k ${ifname}, turn it off with ethtool -K ${ifname} gro off)`;
 }

@@ -27,10 +27,30 @@ export interface XdpDatapathStats extends DatapathStats {
   readonly xdpMode: XdpAttachMode;
   /** The AF_XDP bind mode the kernel reports for the sockets. */
   readonly afXdpMode: 'zerocopy' | 'copy';
-  /** Datagrams this datapath handed to the kernel socket (next hop unresolved, TX ring full). */
+  /** Datagrams this datapath handed to the kernel socket (next hop unresolved or expired, neighbour probe, larger than the path MTU, TX ring full, a failed send). */
   txViaKernel: number;
+  /**
+   * Of those, datagrams whose IPv6 packet would exceed the next hop's MTU (the
+   * interface's, or the route's / a learnt path MTU when smaller): AF_XDP frames are
+   * never fragmented, the kernel fragments them or honours the path MTU.
+   */
+  txViaKernelMtu: number;
+  /**
+   * Of those, datagrams sent through the kernel so it re-validates a neighbour entry
+   * that is not confirmed (STALE, DELAY, PROBE): AF_XDP traffic does not move the
+   * kernel's neighbour state machine, so one per refresh (2 s) per destination does.
+   */
+  neighbourProbes: number;
+  /** Of those, datagrams whose next hop had not been refreshed for too long (6 s) to be trusted. */
+  hopsExpired: number;
   /** Frames that did not fit the TX ring and were resent through the kernel. */
   txRingFull: number;
+  /**
+   * Times transmit stalled on a link that was down (administratively or without
+   * carrier), each reported once as a `datapathError` (code 'ENETDOWN'); the frames
+   * wait on the TX ring and go out when the link is back.
+   */
+  linkDown: number;
   /** Frames received on AF_XDP that were not IPv6/UDP to our port (counted in rxDropped too). */
   rxUnparsed: number;
   /** Kernel→user latency from the program's metadata timestamps, null before the first sample. */

@@ -1,19 +1,22 @@
 // SPDX-License-Identifier: Apache-2.0
 // Datapath over AF_XDP: stoq_xdp redirects QUIC for our port into one socket per RX
 // queue; we strip Ethernet/IPv6/UDP and hand the payload view (in UMEM) to the
-// endpoint. Sends are framed straight into UMEM when the next hop's MAC is known, and
-// go through the kernel's dgram socket otherwise (which makes the kernel resolve it).
+// endpoint. Sends are framed straight into UMEM when the next hop's MAC is known
+// and the packet fits the path's MTU, and go through the kernel's dgram socket otherwise
+// (which makes the kernel resolve the neighbour, or fragment and honour the path MTU).
 // What the program passes to the kernel reaches the endpoint through that dgram
 // socket, which the transport keeps as a datapath of its own.
+import { constants } from 'node:os';
 import type { ParsedUdp6Frame, Udp6FrameSpec, XskSocket } from '@stoq/af-xdp';
 import type { CounterName, StoqConfig } from '@stoq/bpf-programs';
 import type { SocketAddress } from '../../address.js';
 import { nextDatapathId, type Datapath, type DatapathStats, type OutgoingDatagram, type ReceivedDatagram, type ReceiveHandler } from '../datapath.js';
 import type { DgramDatapath } from '../dgram-datapath.js';
 import { AttachmentWatch } from './attachment.js';
+import { linkDownReason } from './interface-info.js';
 import { LatencyRecorder, type LatencySummary } from './latency.js';
 import type { NativeModules } from './native-modules.js';
-import type { NextHopTable } from './next-hop.js';
+import type { NextHop, NextHopTable } from './next-hop.js';
 import type { StoqXdpProgram } from './stoq-program.js';
 import type { XdpAttachMode, XdpDatapathStats } from './public-types.js';
 import type { XskSet } from './xsk-set.js';
@@ -34,6 +37,16 @@ const CONNTRACK_DRAIN_MS = 2000;
 const ATTACH_CHECK_MS = 1000;
 /** Receive-path hints check the link at most this often. */
 const ATTACH_HINT_GAP_MS = 100;
+/**
+ * TX frames the device does not take (interface down, no carrier) stay on the ring: the
+ * flush is retried on the next turn while it makes progress, then on a timer backing
+ * off from 1 to 100 ms, and the link is checked once the back-off reaches 8 ms.
+ */
+const TX_RETRY_MIN_MS = 1;
+const TX_RETRY_MAX_MS = 100;
+const TX_STALL_CHECK_MS = 8;
+/** IPv6 and UDP headers: a UDP payload of n bytes is an IPv6 packet of n + 48 (the MTU's measure). */
+const IPV6_UDP_HEADERS = 48;
 
 
 export interface XdpDatapathParts {
@@ -43,7 +56,6 @@ export interface XdpDatapathParts {
   sockets: XskSet;
   dgram: DgramDatapath;
   nextHops: NextHopTable;
-  srcMac: Uint8Array;
 }
 
 export class XdpDatapath implements Datapath {
@@ -55,11 +67,10 @@ export class XdpDatapath implements Datapath {
   readonly #sockets: XskSet;
   readonly #dgram: DgramDatapath;
   readonly #nextHops: NextHopTable;
-  readonly #srcMac: Uint8Array;
   readonly #port: number;
   readonly #parsed: ParsedUdp6Frame;
   readonly #latency = new LatencyRecorder();
-  readonly #specs = new Map<string, Udp6FrameSpec>();
+  readonly #specs = new Map<string, { hop: NextHop; spec: Udp6FrameSpec }>();
   readonly #drainTimers = new Map<string, NodeJS.Timeout>();
   readonly #stats: XdpDatapathStats;
   #handler: ReceiveHandler | null = null;
@@ -68,6 +79,13 @@ export class XdpDatapath implements Datapath {
   #lastSrcText = '';
   readonly #drainQueued = new Set<XskSocket>();
   #txFlushQueued = false;
+  #txRetry: NodeJS.Timeout | null = null;
+  /** 0: the next retry runs on the next turn; else the timer's delay, ms. */
+  #txBackoffMs = 0;
+  /** A stalled transmit was reported (once per outage). */
+  #linkDownReported = false;
+  /** stoq_config.timestamp_meta: without it a frame's metadata holds a stale stamp. */
+  #timestampMeta: boolean;
   #watch: AttachmentWatch | null = null;
   #closed = false;
 
@@ -77,7 +95,7 @@ export class XdpDatapath implements Datapath {
     this.#sockets = parts.sockets;
     this.#dgram = parts.dgram;
     this.#nextHops = parts.nextHops;
-    this.#srcMac = parts.srcMac;
+    this.#timestampMeta = parts.program.config().timestampMeta;
     this.#port = parts.dgram.localAddress().port;
     this.#parsed = new parts.modules.afXdp.ParsedUdp6Frame();
     this.ifname = parts.sockets.ifname;
@@ -85,7 +103,8 @@ export class XdpDatapath implements Datapath {
     this.#stats = {
       kind: 'xdp', id: nextDatapathId(), interface: this.ifname, xdpMode: parts.xdpMode, afXdpMode: parts.sockets.mode,
       rxDatagrams: 0, rxBytes: 0, rxDropped: 0, txDatagrams: 0, txBytes: 0, txErrors: 0, rxBatches: 0, txBatches: 0,
-      memcpyOps: 0, zeroCopyOps: 0, txViaKernel: 0, txRingFull: 0, rxUnparsed: 0, latency: null,
+      memcpyOps: 0, zeroCopyOps: 0, txViaKernel: 0, txViaKernelMtu: 0, neighbourProbes: 0, hopsExpired: 0, txRingFull: 0,
+      linkDown: 0, rxUnparsed: 0, latency: null,
     };
   }
 
@@ -135,18 +154,20 @@ export class XdpDatapath implements Datapath {
     if (this.#closed || batch.length === 0) return !this.#closed;
     const socket = this.#sockets.sockets[0] as XskSocket;
     const viaKernel: OutgoingDatagram[] = [];
+    /** Batch indexes of the frames built in the current chunk. */
     const frameOf: number[] = [];
+    let reserved = false;
     let i = 0;
     this.#stats.txBatches++;
     try {
       while (i < batch.length) {
         const tx = socket.allocTx(batch.length - i);
         if (tx.count === 0) break;
-        frameOf.length = 0;
+        reserved = true;
         let n = 0;
         for (; n < tx.count && i < batch.length; i++) {
           const datagram = batch[i] as OutgoingDatagram;
-          const spec = this.#specFor(datagram.to);
+          const spec = this.#specFor(datagram);
           if (!spec) {
             viaKernel.push(datagram);
             continue;
@@ -156,26 +177,45 @@ export class XdpDatapath implements Datapath {
           n++;
         }
         const queued = n > 0 ? socket.send(tx, n) : (socket.cancelTx(), 0);
-        for (let f = 0; f < n; f++) {
-          const datagram = batch[frameOf[f] as number] as OutgoingDatagram;
-          if (f < queued) this.#countTx(datagram.data.byteLength);
-          else {
-            this.#stats.txRingFull++;
-            viaKernel.push(datagram);
-          }
-        }
+        reserved = false;
+        this.#settleChunk(batch, frameOf, queued, viaKernel, true);
         if (queued < n) break;
       }
     } catch (error) {
       this.#stats.txErrors++;
+      // The chunk's frames the ring took (a kick that failed after queueing says how
+      // many) are sent; the others go through the kernel, and so does the datagram that
+      // failed and everything after it (below). Frames still reserved go back to the UMEM.
+      const queued = (error as { queued?: unknown }).queued;
+      this.#settleChunk(batch, frameOf, typeof queued === 'number' ? queued : 0, viaKernel, false);
+      if (reserved && !socket.closed) {
+        try {
+          socket.cancelTx();
+        } catch {
+          // allocTx() gives them back at the next send anyway
+        }
+      }
       this.#onError(error as Error);
     }
-    this.#flushTx(socket);
+    this.#flushTx(socket, false);
     // Whatever the ring could not take (or failed) goes through the kernel.
     for (; i < batch.length; i++) viaKernel.push(batch[i] as OutgoingDatagram);
     if (viaKernel.length === 0) return true;
     this.#stats.txViaKernel += viaKernel.length;
     return this.#dgram.send(viaKernel);
+  }
+
+  /** Counts the first `queued` frames of a chunk as sent; the rest go to `viaKernel`. Empties `frameOf`. */
+  #settleChunk(batch: readonly OutgoingDatagram[], frameOf: number[], queued: number, viaKernel: OutgoingDatagram[], ringFull: boolean): void {
+    for (let f = 0; f < frameOf.length; f++) {
+      const datagram = batch[frameOf[f] as number] as OutgoingDatagram;
+      if (f < queued) this.#countTx(datagram.data.byteLength);
+      else {
+        if (ringFull) this.#stats.txRingFull++;
+        viaKernel.push(datagram);
+      }
+    }
+    frameOf.length = 0;
   }
 
   onDrain(_callback: () => void): void {
@@ -238,7 +278,9 @@ export class XdpDatapath implements Datapath {
    * omitted or undefined fields keep their value, and localAddress cannot change.
    */
   updateProgramConfig(partial: Partial<StoqConfig>): StoqConfig {
-    return this.#program.updateConfig(partial);
+    const next = this.#program.updateConfig(partial);
+    this.#timestampMeta = next.timestampMeta;
+    return next;
   }
 
   programCounters(): Record<CounterName, number> {
@@ -255,13 +297,19 @@ export class XdpDatapath implements Datapath {
   }
 
   stats(): XdpDatapathStats {
-    return { ...this.#stats, latency: this.#latency.summary() };
+    return {
+      ...this.#stats,
+      neighbourProbes: this.#nextHops.neighbourProbes,
+      hopsExpired: this.#nextHops.expired,
+      latency: this.#latency.summary(),
+    };
   }
 
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
     this.#watch?.stop();
+    if (this.#txRetry) clearTimeout(this.#txRetry);
     for (const timer of this.#drainTimers.values()) clearTimeout(timer);
     this.#drainTimers.clear();
     this.#nextHops.close();
@@ -283,21 +331,54 @@ export class XdpDatapath implements Datapath {
     if (errors.length > 0) throw errors[0];
   }
 
-  /** Kicks until the TX ring is empty; what the device refuses now is retried on the next turn. */
-  #flushTx(socket: XskSocket): void {
+  /**
+   * Kicks until the TX ring is empty. What the device refuses now is retried: on the
+   * next turn while flushes make progress, else on a timer backing off to 100 ms (a
+   * downed interface must not spin the event loop); a stall on a link that is down is
+   * reported once per outage.
+   */
+  #flushTx(socket: XskSocket, retried: boolean): void {
     try {
-      for (let k = 0; k < TX_KICKS; k++) if (socket.reap() === 0) break;
-      if (!this.#txFlushQueued && socket.statistics().socket.txOutstanding > 0) {
-        this.#txFlushQueued = true;
-        setImmediate(() => {
-          this.#txFlushQueued = false;
-          if (!this.#closed && !socket.closed) this.#flushTx(socket);
-        });
+      let completed = 0;
+      for (let k = 0; k < TX_KICKS; k++) {
+        const n = socket.reap();
+        completed += n;
+        if (n === 0) break;
       }
+      const outstanding = socket.statistics().socket.txOutstanding;
+      if (completed > 0 || outstanding === 0) {
+        this.#txBackoffMs = 0;
+        this.#linkDownReported = false;
+      } else if (retried) {
+        this.#txBackoffMs = Math.min(TX_RETRY_MAX_MS, Math.max(TX_RETRY_MIN_MS, this.#txBackoffMs * 2));
+        if (this.#txBackoffMs >= TX_STALL_CHECK_MS && !this.#linkDownReported) this.#checkLink(outstanding);
+      }
+      if (outstanding === 0 || this.#txFlushQueued) return;
+      this.#txFlushQueued = true;
+      const retry = () => {
+        this.#txFlushQueued = false;
+        this.#txRetry = null;
+        if (!this.#closed && !socket.closed) this.#flushTx(socket, true);
+      };
+      if (this.#txBackoffMs === 0) setImmediate(retry);
+      else this.#txRetry = setTimeout(retry, this.#txBackoffMs).unref();
     } catch (error) {
       this.#stats.txErrors++;
       this.#onError(error as Error);
     }
+  }
+
+  /** Transmit stalls: if the link is down, say so once (the frames wait on the ring). */
+  #checkLink(outstanding: number): void {
+    const reason = linkDownReason(this.ifname);
+    if (reason === null) return;
+    this.#linkDownReported = true;
+    this.#stats.linkDown++;
+    const error = Object.assign(
+      new Error(`AF_XDP transmit on ${this.ifname} stalled: ${reason} (ENETDOWN); ${outstanding} frames wait on the TX ring and go out once the link is up (check: ip link show ${this.ifname})`),
+      { code: 'ENETDOWN', errno: -constants.errno.ENETDOWN, syscall: 'sendto', interface: this.ifname },
+    );
+    this.#onError(error);
   }
 
   #countTx(bytes: number): void {
@@ -307,20 +388,30 @@ export class XdpDatapath implements Datapath {
     else this.#stats.memcpyOps++;
   }
 
-  #specFor(to: SocketAddress): Udp6FrameSpec | null {
+  /** The frame spec for `datagram`, or null when it goes through the kernel (no usable next hop, or larger than the path's MTU). */
+  #specFor(datagram: OutgoingDatagram): Udp6FrameSpec | null {
+    const to = datagram.to;
     const hop = this.#nextHops.lookup(to.address);
     if (!hop) return null;
-    const key = `${to.address}|${to.port}`;
-    let spec = this.#specs.get(key);
-    if (!spec || spec.dstMac !== hop.dstMac || spec.srcAddress !== hop.srcAddress) {
-      if (this.#specs.size > 4096) this.#specs.clear();
-      spec = {
-        srcMac: this.#srcMac, dstMac: hop.dstMac, srcAddress: hop.srcAddress,
-        dstAddress: this.#m.afXdp.ipv6ToBytes(to.address), srcPort: this.#port, dstPort: to.port,
-      };
-      this.#specs.set(key, spec);
+    if (datagram.data.byteLength + IPV6_UDP_HEADERS > hop.mtu) {
+      // Raw frames are never fragmented and never learn a smaller path MTU: the kernel does both.
+      this.#stats.txViaKernelMtu++;
+      return null;
     }
-    return spec;
+    const key = `${to.address}|${to.port}`;
+    let cached = this.#specs.get(key);
+    if (!cached || cached.hop !== hop) {
+      if (this.#specs.size > 4096) this.#specs.clear();
+      cached = {
+        hop,
+        spec: {
+          srcMac: hop.srcMac, dstMac: hop.dstMac, srcAddress: hop.srcAddress,
+          dstAddress: this.#m.afXdp.ipv6ToBytes(to.address), srcPort: this.#port, dstPort: to.port,
+        },
+      };
+      this.#specs.set(key, cached);
+    }
+    return cached.spec;
   }
 
   #addressText(frame: Uint8Array, offset: number): string {
@@ -352,7 +443,8 @@ export class XdpDatapath implements Datapath {
             this.#stats.rxDropped++;
             continue;
           }
-          this.#latency.record(batch.metadataTimestamp(i), now);
+          // Without timestamp_meta the metadata holds whatever an earlier frame left there.
+          if (this.#timestampMeta) this.#latency.record(batch.metadataTimestamp(i), now);
           const data = frame.subarray(parsed.payloadOffset, parsed.payloadOffset + parsed.payloadLength);
           out.push({ data, from: { address: this.#addressText(frame, parsed.srcAddressOffset), port: parsed.srcPort } });
           this.#stats.rxDatagrams++;

@@ -1,0 +1,192 @@
+// SPDX-License-Identifier: Apache-2.0
+// NextHopTable against scripted route/neighbour lookups and a virtual clock: which
+// source the route lookup gets, the path MTU, kernel probes of unconfirmed neighbours,
+// the age limit of a hop, and refreshes that a flood of new destinations cannot starve.
+import { describe, expect, it } from 'vitest';
+import type { Ipv6Neighbour, Ipv6Route, LookupRoute6Options, NeighbourState } from '@stoq/af-xdp';
+import { NextHopTable, type NextHopOptions } from './next-hop.js';
+
+const IF = 'eth9';
+const mac = (last: number) => Uint8Array.of(2, 0, 0, 0, 0, last);
+const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+interface Script {
+  routes: Map<string, Partial<Ipv6Route>>;
+  neighbours: Map<string, { lladdr: Uint8Array; states: NeighbourState[] }>;
+  routeCalls: Array<{ address: string; options: LookupRoute6Options }>;
+  ifMtu: number;
+  ifMac: Uint8Array;
+  interfaceReads: number;
+  clock: number;
+}
+
+function table(options: Partial<NextHopOptions> = {}) {
+  const s: Script = { routes: new Map(), neighbours: new Map(), routeCalls: [], ifMtu: 1500, ifMac: mac(0xaa), interfaceReads: 0, clock: 0 };
+  const lookups = {
+    lookupRoute6: (address: string, opts: LookupRoute6Options = {}): Ipv6Route | null => {
+      s.routeCalls.push({ address, options: opts });
+      const r = s.routes.get(address) ?? s.routes.get('default');
+      return r ? { type: 'unicast', ifname: IF, ifindex: 9, gateway: null, prefsrc: 'fd00::1', mtu: null, ...r } : null;
+    },
+    lookupNeighbour6: (_ifname: string, address: string): Ipv6Neighbour | null => {
+      const n = s.neighbours.get(address);
+      if (!n) return null;
+      const usable = !n.states.includes('FAILED') && !n.states.includes('INCOMPLETE');
+      return { lladdr: usable ? n.lladdr : null, states: n.states, usable };
+    },
+    ipv6ToBytes: (address: string) => new TextEncoder().encode(address.padEnd(16).slice(0, 16)),
+    macToBytes: () => s.ifMac,
+  } as unknown as NextHopOptions['lookups'];
+  const t = new NextHopTable({
+    ifname: IF, boundAddress: null, loopback: false, lookups,
+    readInterface: () => {
+      s.interfaceReads++;
+      return { mac: s.ifMac, mtu: s.ifMtu };
+    },
+    now: () => s.clock,
+    ...options,
+  });
+  return { t, s };
+}
+
+/** Looks up, lets the resolution run, looks up again. */
+async function resolved(t: NextHopTable, address: string) {
+  t.lookup(address);
+  await turn();
+  return t.lookup(address);
+}
+
+describe('NextHopTable', () => {
+  it("asks the route for the bound address as its source (ip rule from …), and for none when bound to '::'", async () => {
+    const bound = table({ boundAddress: 'fd00::5' });
+    bound.s.neighbours.set('fd00::2', { lladdr: mac(2), states: ['REACHABLE'] });
+    bound.s.routes.set('default', {});
+    expect(await resolved(bound.t, 'fd00::2')).not.toBeNull();
+    expect(bound.s.routeCalls[0]).toEqual({ address: 'fd00::2', options: { src: 'fd00::5' } });
+
+    const any = table();
+    any.s.routes.set('default', {});
+    any.s.neighbours.set('fe80::2', { lladdr: mac(2), states: ['REACHABLE'] });
+    await resolved(any.t, 'fe80::2');
+    expect(any.s.routeCalls[0]).toEqual({ address: 'fe80::2', options: { oif: IF } });
+  });
+
+  it("the hop's MTU is the interface's, or the route's (route mtu, PMTU exception) when smaller; both are re-read on refresh", async () => {
+    const { t, s } = table();
+    s.routes.set('default', {});
+    s.neighbours.set('fd00::2', { lladdr: mac(2), states: ['REACHABLE'] });
+    expect((await resolved(t, 'fd00::2'))?.mtu).toBe(1500);
+    s.routes.set('default', { mtu: 1400 });
+    s.ifMtu = 1280;
+    s.ifMac = mac(0xbb);
+    s.clock += 2000;
+    expect((await resolved(t, 'fd00::2'))?.mtu).toBe(1280);
+    s.ifMtu = 9000;
+    s.clock += 2000;
+    const hop = await resolved(t, 'fd00::2');
+    expect(hop?.mtu).toBe(1400);
+    // Our own MAC is read with it: a changed one is used from the next refresh.
+    expect(hop?.srcMac).toEqual(mac(0xbb));
+    expect(s.interfaceReads).toBe(3);
+  });
+
+  it('a neighbour the kernel has not confirmed (STALE, DELAY, PROBE) gets one datagram through the kernel per refresh; REACHABLE and PERMANENT none', async () => {
+    const { t, s } = table();
+    s.routes.set('default', {});
+    s.neighbours.set('fd00::2', { lladdr: mac(2), states: ['STALE'] });
+    s.neighbours.set('fd00::3', { lladdr: mac(3), states: ['REACHABLE'] });
+    s.neighbours.set('fd00::4', { lladdr: mac(4), states: ['PERMANENT'] });
+    for (const a of ['fd00::2', 'fd00::3', 'fd00::4']) t.lookup(a);
+    await turn();
+    const hops = (a: string) => Array.from({ length: 50 }, () => t.lookup(a)).filter((h) => h !== null).length;
+    expect([hops('fd00::2'), hops('fd00::3'), hops('fd00::4')]).toEqual([49, 50, 50]);
+    expect(t.neighbourProbes).toBe(1);
+    for (const state of ['DELAY', 'PROBE'] as const) {
+      s.neighbours.set('fd00::2', { lladdr: mac(2), states: [state] });
+      s.clock += 500; // re-read, but the period's probe went out already
+      t.lookup('fd00::2');
+      await turn();
+      expect(hops('fd00::2')).toBe(50);
+      s.clock += 1500;
+      t.lookup('fd00::2');
+      await turn();
+      expect(hops('fd00::2')).toBe(49);
+    }
+    // Unconfirmed entries are re-read every 500 ms (no second probe within the period):
+    // once the kernel gives up on the old MAC, it is no longer used.
+    s.neighbours.set('fd00::2', { lladdr: mac(2), states: ['FAILED'] });
+    s.clock += 500;
+    t.lookup('fd00::2');
+    await turn();
+    expect(t.lookup('fd00::2')).toBeNull();
+    expect(t.reason('fd00::2')).toMatch(/no usable neighbour entry for fd00::2 on eth9 \(FAILED\)/);
+    // The kernel re-resolved the entry to the peer's new MAC: used from the next read.
+    s.neighbours.set('fd00::2', { lladdr: mac(0x22), states: ['REACHABLE'] });
+    s.clock += 100;
+    t.lookup('fd00::2');
+    await turn();
+    expect(t.lookup('fd00::2')?.dstMac).toEqual(mac(0x22));
+    expect(t.neighbourProbes).toBe(3);
+  });
+
+  it('a hop whose refresh could not run for maxAgeMs is not used (the kernel sends) until a refresh succeeds', async () => {
+    const { t, s } = table({ refreshMs: 2000, maxAgeMs: 6000 });
+    s.routes.set('default', {});
+    s.neighbours.set('fd00::2', { lladdr: mac(2), states: ['REACHABLE'] });
+    expect(await resolved(t, 'fd00::2')).not.toBeNull();
+    // No turn of the event loop: the refreshes started here cannot complete.
+    s.clock += 5999;
+    expect(t.lookup('fd00::2')).not.toBeNull();
+    s.clock += 1;
+    expect(t.lookup('fd00::2')).toBeNull();
+    expect(t.expired).toBe(1);
+    await turn();
+    expect(t.lookup('fd00::2')).not.toBeNull();
+  });
+
+  it('a flood of new destinations cannot starve the refresh of a hop in use: its MAC change is seen at the next refresh', async () => {
+    const { t, s } = table();
+    s.routes.set('default', {});
+    s.neighbours.set('fd00::2', { lladdr: mac(2), states: ['REACHABLE'] });
+    expect((await resolved(t, 'fd00::2'))?.dstMac).toEqual(mac(2));
+    s.neighbours.set('fd00::2', { lladdr: mac(0x22), states: ['REACHABLE'] });
+    // Spoofed sources: 3000 new destinations in one second, resolving as they may.
+    for (let i = 0; i < 3000; i++) {
+      t.lookup(`fd00:bad::${i.toString(16)}`);
+      if (i % 20 === 19) await turn();
+    }
+    expect(t.resolveDeferred).toBeGreaterThan(2000); // the flood was held to its share
+    s.clock += 2000;
+    t.lookup('fd00::2');
+    await turn();
+    expect(t.lookup('fd00::2')?.dstMac).toEqual(mac(0x22));
+
+    // Pending resolutions: the flood holds at most half of them.
+    s.neighbours.set('fd00::2', { lladdr: mac(0x23), states: ['REACHABLE'] });
+    s.clock += 2000;
+    for (let i = 0; i < 200; i++) t.lookup(`fd00:bad:1::${i.toString(16)}`);
+    t.lookup('fd00::2');
+    await turn();
+    expect(t.lookup('fd00::2')?.dstMac).toEqual(mac(0x23));
+  });
+
+  it('a hop in use stays in the table while new destinations arrive at the budget rate', async () => {
+    const { t, s } = table();
+    s.routes.set('default', {});
+    s.neighbours.set('fd00::2', { lladdr: mac(2), states: ['REACHABLE'] });
+    await resolved(t, 'fd00::2');
+    // 10,000 new destinations over 20 virtual seconds (more than the table holds), the
+    // peer's traffic looking its hop up all along.
+    for (let i = 0; i < 10_000; i++) {
+      t.lookup(`fd00:bad::${i.toString(16)}`);
+      if (i % 50 === 49) {
+        s.clock += 100;
+        t.lookup('fd00::2');
+        await turn();
+      }
+    }
+    const misses = t.misses;
+    expect(t.lookup('fd00::2')).not.toBeNull();
+    expect(t.misses).toBe(misses);
+  });
+});
