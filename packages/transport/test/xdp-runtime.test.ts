@@ -121,6 +121,22 @@ describe.skipIf(!isRoot)('XdpDatapath at run time', () => {
     await conn.close();
   }, 40_000);
 
+  it('updateXdpConfig refuses every field that is not a run-time setting (fixed at attach, or a typo), naming it; the program keeps its config', async () => {
+    for (const [field, value] of [['quicPorts', [1]], ['maxRedirectPayload', 9000], ['redirct', false], ['initialMinsize', 0]] as const) {
+      expect(() => t.updateXdpConfig({ [field]: value } as never)).toThrow(expect.objectContaining({
+        code: 'STOQ_ERR_INVALID_CONFIG',
+        message: expect.stringContaining(`updateXdpConfig: ${field} cannot be changed at run time`),
+      }));
+    }
+    expect(() => t.updateXdpConfig(null as never)).toThrow(expect.objectContaining({ code: 'STOQ_ERR_INVALID_CONFIG' }));
+    // Nothing was applied: our port's QUIC still comes in over AF_XDP.
+    const conn = await t.connect(x.target(peer), { serverName: 'stoq.test' });
+    const before = t.stats().xdp!.rxDatagrams;
+    expect(await echo(t, conn, 64 * 1024)).toBe(true);
+    expect(t.stats().xdp!.rxDatagrams - before).toBeGreaterThan(5);
+    await conn.close();
+  }, 20_000);
+
   it('updateXdpConfig refuses an Initial limit with only one of rate and burst (a trap either way), and takes both or neither', () => {
     const refused = expect.objectContaining({ code: 'STOQ_ERR_INVALID_CONFIG' });
     expect(() => t.updateXdpConfig({ initialBurst: 10 })).toThrow(refused); // never refills

@@ -70,6 +70,9 @@ export interface XdpRuntimeConfig {
   initialBurst?: number;
 }
 
+/** The fields of {@link XdpRuntimeConfig}: the only ones updateXdpConfig() passes to stoq_xdp. */
+const RUNTIME_FIELDS: ReadonlySet<string> = new Set<keyof XdpRuntimeConfig>(['redirect', 'timestampMeta', 'ipv4Policy', 'initialMinSize', 'initialRate', 'initialBurst']);
+
 /** The transport moved between the XDP and the dgram datapath while running. */
 export interface DatapathChange {
   /** The datapath QUIC runs on now. */
@@ -134,6 +137,8 @@ export class StoqTransport extends EventEmitter<StoqTransportEvents> {
   #xdp: XdpDatapath | null;
   #status: EbpfStatus;
   #attaching: Promise<EbpfStatus> | null = null;
+  /** The interface #attaching is for. */
+  #attachingTo: string | null = null;
   /** Closing an XDP datapath whose program was detached from outside. */
   #retiring: Promise<void> | null = null;
   /** updateXdpConfig() settings, re-applied when XDP is attached again. */
@@ -278,13 +283,18 @@ export class StoqTransport extends EventEmitter<StoqTransportEvents> {
   async attachXdpToInterface(ifname: string): Promise<EbpfStatus> {
     const operation = `attachXdpToInterface(${ifname})`;
     if (this.#closing) throw new StoqClosedError(`${operation}: the transport is closed`, { operation });
+    // An attach to another interface in progress: its outcome decides (one interface per transport).
+    while (this.#attaching && this.#attachingTo !== ifname) await this.#attaching.catch(() => {});
+    if (this.#closing) throw new StoqClosedError(`${operation}: the transport is closed`, { operation });
+    if (this.#attaching) return this.#attaching;
     if (this.#xdp?.ifname === ifname) return this.getEbpfStatus();
     if (this.#xdp) {
       throw new StoqInvalidConfigError(`${operation}: this transport already runs XDP on ${this.#xdp.ifname}`, {
         operation, hint: 'one interface per transport: create another transport for the other interface',
       });
     }
-    this.#attaching ??= (async () => {
+    this.#attachingTo = ifname;
+    this.#attaching = (async () => {
       await this.#retiring;
       const { xdp, rungs, summary } = await tryXdp(this.#config, ifname, this.#dgram);
       if (!xdp) throw xdpUnavailableError(summary, rungs, operation);
@@ -309,6 +319,7 @@ export class StoqTransport extends EventEmitter<StoqTransportEvents> {
       return this.getEbpfStatus();
     })().finally(() => {
       this.#attaching = null;
+      this.#attachingTo = null;
     });
     return this.#attaching;
   }
@@ -340,8 +351,26 @@ export class StoqTransport extends EventEmitter<StoqTransportEvents> {
   /**
    * Changes stoq_xdp's settings while attached (stoq_config, no reload): e.g.
    * `{ redirect: false }` sends QUIC through the kernel socket, `true` back to AF_XDP.
+   *
+   * @throws {@link StoqInvalidConfigError} (`STOQ_ERR_INVALID_CONFIG`) for a field that is not
+   *   an {@link XdpRuntimeConfig} field (quicPorts, maxRedirectPayload, … are fixed at attach)
+   *   or a value stoq_xdp refuses.
+   * @throws {@link StoqXdpUnavailableError} (`STOQ_ERR_XDP_UNAVAILABLE`) when no XDP datapath runs.
    */
   updateXdpConfig(partial: XdpRuntimeConfig): void {
+    if (typeof partial !== 'object' || partial === null) {
+      throw new StoqInvalidConfigError(`updateXdpConfig: expected an object of XdpRuntimeConfig fields, got ${partial === null ? 'null' : typeof partial}`, {
+        operation: 'updateXdpConfig',
+      });
+    }
+    for (const field of Object.keys(partial)) {
+      // localAddress has its own refusal in the program (the bound address cannot change).
+      if (RUNTIME_FIELDS.has(field) || field === 'localAddress') continue;
+      throw new StoqInvalidConfigError(`updateXdpConfig: ${field} cannot be changed at run time`, {
+        operation: 'updateXdpConfig',
+        hint: `the fields are ${[...RUNTIME_FIELDS].join(', ')}; the others are fixed when XDP attaches`,
+      });
+    }
     if (!this.#xdp) {
       throw new StoqXdpUnavailableError(`updateXdpConfig: no XDP datapath (${this.#status.fallbackReason ?? 'not attached'})`, { operation: 'updateXdpConfig' });
     }
