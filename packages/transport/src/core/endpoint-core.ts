@@ -344,6 +344,9 @@ export class EndpointCore {
   #recv(conn: CoreConnection, data: Uint8Array, from: SocketAddress, now: number): void {
     try {
       const peer = from.port === conn.remote.port && from.address === conn.remote.address ? conn.remoteHost : host(from);
+      // `to` is always the bound address ('::' when unbound): only AF_XDP frames carry
+      // their real destination, and one connection's packets can also come in over the
+      // kernel socket, so a changing local address would be a new path to quiche.
       conn.quiche.recv(data, { from: peer, to: this.#localHost });
     } catch {
       // A packet quiche could not use (undecryptable, duplicate, …) is dropped by quiche;

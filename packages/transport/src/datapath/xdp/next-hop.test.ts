@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // NextHopTable against scripted route/neighbour lookups and a virtual clock: which
-// source the route lookup gets, the path MTU, kernel probes of unconfirmed neighbours,
+// source the route lookup gets (the bound address, or the one the peer sent to), the path MTU, kernel probes of unconfirmed neighbours,
 // the age limit of a hop, and refreshes that a flood of new destinations cannot starve.
 import { describe, expect, it } from 'vitest';
 import type { Ipv6Neighbour, Ipv6Route, LookupRoute6Options, NeighbourState } from '@stoq/af-xdp';
@@ -69,6 +69,49 @@ describe('NextHopTable', () => {
     any.s.neighbours.set('fe80::2', { lladdr: mac(2), states: ['REACHABLE'] });
     await resolved(any.t, 'fe80::2');
     expect(any.s.routeCalls[0]).toEqual({ address: 'fe80::2', options: { oif: IF } });
+  });
+
+  it("bound to '::', a hop for the address the peer sent to: resolved on its first lookup, routed from it, only if it is ours, probed with an empty datagram", async () => {
+    const { t, s } = table();
+    s.routes.set('default', {}); // prefsrc fd00::1
+    s.routes.set('fd00::9', { type: 'local', ifname: 'lo' });
+    s.neighbours.set('fd00::2', { lladdr: mac(2), states: ['REACHABLE'] });
+    // No turn of the event loop: the kernel socket would send this one from fd00::1.
+    const hop = t.lookup('fd00::2', 'fd00::9');
+    expect(hop?.srcAddress).toEqual(new TextEncoder().encode('fd00::9'.padEnd(16)));
+    expect(hop?.otherSource).toBe(true);
+    expect(s.routeCalls).toEqual([
+      { address: 'fd00::2', options: { src: 'fd00::9' } },
+      { address: 'fd00::9', options: {} },
+    ]);
+    // The route's own source (and no source) are separate entries, resolved as before.
+    expect(t.lookup('fd00::2', 'fd00::1')?.otherSource).toBe(false);
+    expect(t.lookup('fd00::2')).toBeNull();
+    await turn();
+    expect(t.lookup('fd00::2')?.srcAddress).toEqual(new TextEncoder().encode('fd00::1'.padEnd(16)));
+
+    // A destination that is not ours (traffic routed through this host): no hop.
+    expect(t.lookup('fd00::2', 'fd00::77')).toBeNull();
+    expect(t.reason('fd00::2', 'fd00::77')).toMatch(/fd00::77 .* is not an address of this host/);
+
+    // An unconfirmed neighbour: the datagram still goes out as a frame, and the caller
+    // sends the kernel an empty one; a hop from the route's source keeps the datagram probe.
+    s.neighbours.set('fd00::3', { lladdr: mac(3), states: ['STALE'] });
+    expect(t.lookup('fd00::3', 'fd00::9')).not.toBeNull();
+    expect(t.emptyProbeDue).toBe(true);
+    expect(t.lookup('fd00::3', 'fd00::9')).not.toBeNull();
+    expect(t.emptyProbeDue).toBe(false);
+    expect(t.lookup('fd00::3', 'fd00::1')).toBeNull();
+    expect(t.neighbourProbes).toBe(2);
+
+    // Bound, the source asked for is ignored: the bound address is the source.
+    const bound = table({ boundAddress: 'fd00::5' });
+    bound.s.routes.set('default', {});
+    bound.s.neighbours.set('fd00::2', { lladdr: mac(2), states: ['REACHABLE'] });
+    expect(bound.t.lookup('fd00::2', 'fd00::9')).toBeNull();
+    await turn();
+    expect(bound.t.lookup('fd00::2', 'fd00::9')?.otherSource).toBe(false);
+    expect(bound.s.routeCalls).toEqual([{ address: 'fd00::2', options: { src: 'fd00::5' } }]);
   });
 
   it("the hop's MTU is the interface's, or the route's (route mtu, PMTU exception) when smaller; both are re-read on refresh", async () => {

@@ -12,6 +12,13 @@
 // For a hop whose entry is not confirmed (STALE, DELAY, PROBE) one datagram per refresh
 // goes through the kernel socket instead, which moves the entry on (DELAY, PROBE, and
 // FAILED then re-resolution when the old MAC no longer answers).
+//
+// Bound to '::', a reply should come from the address the peer sent to (the datapath
+// passes it as `source`); the kernel socket can only send from the route's preferred
+// source. A hop for another source is therefore resolved at once on its first lookup
+// (the first reply must not go through the kernel), is checked to be an address of
+// this host, and its neighbour probes are empty datagrams through the kernel while the
+// datagram itself goes out as a frame (see {@link NextHopTable.lookup}).
 import { interfaceMac, interfaceMtu } from './interface-info.js';
 import type { NativeModules } from './native-modules.js';
 
@@ -24,6 +31,8 @@ export interface NextHop {
   readonly srcAddress: Uint8Array;
   /** The largest IPv6 packet (header included) for this path: the interface MTU, or the route's/PMTU's when smaller. */
   readonly mtu: number;
+  /** The kernel socket would send from another address than `srcAddress` (so datagrams must not go through it). */
+  readonly otherSource: boolean;
 }
 
 /** Our interface's MAC and MTU, as sysfs reports them. */
@@ -33,6 +42,9 @@ export interface InterfaceFacts {
 }
 
 interface Entry {
+  readonly address: string;
+  /** The source asked for (the address the peer sent to), or null: the bound address or the route's. */
+  readonly source: string | null;
   hop: NextHop | null;
   /** Why there is no hop (for diagnostics). */
   reason: string;
@@ -105,6 +117,12 @@ export class NextHopTable {
   resolveDeferred = 0;
   /** Datagrams sent through the kernel so it re-validates an unconfirmed neighbour entry. */
   neighbourProbes = 0;
+  /**
+   * Set by the last lookup() that returned a hop whose neighbour needs a kernel probe
+   * but whose source the kernel socket cannot send from: the caller sends the datagram
+   * as a frame and an empty datagram through the kernel (which every QUIC stack discards).
+   */
+  emptyProbeDue = false;
   /** Lookups whose hop was past maxAgeMs without a refresh. */
   expired = 0;
   #pending = 0;
@@ -127,11 +145,17 @@ export class NextHopTable {
 
   /**
    * The next hop for `address` if it may be used now; starts a background refresh when
-   * due. Null means "send this one through the kernel socket".
+   * due. Null means "send this one through the kernel socket". `source` (ignored when
+   * bound) is the address the peer sent to: the hop's source, resolved on this first
+   * lookup rather than after it. When the result is a hop, {@link emptyProbeDue} says
+   * whether the kernel should also get an empty datagram for the neighbour.
    */
-  lookup(address: string): NextHop | null {
+  lookup(address: string, source: string | null = null): NextHop | null {
+    this.emptyProbeDue = false;
     const now = this.#o.now();
-    let entry = this.#entries.get(address);
+    if (this.#o.boundAddress !== null) source = null;
+    const key = source === null ? address : `${address}|${source}`;
+    let entry = this.#entries.get(key);
     if (!entry) {
       // No entry unless its resolution can start: a flood of new destinations then
       // cannot push the entries in use out of the table faster than the budget allows.
@@ -140,16 +164,18 @@ export class NextHopTable {
         return null;
       }
       if (this.#entries.size >= MAX_ENTRIES) this.#entries.delete(this.#entries.keys().next().value as string);
-      entry = { hop: null, reason: 'not resolved yet', freshUntil: 0, usableUntil: 0, resolving: false, probeDue: false, probeAt: 0 };
-      this.#entries.set(address, entry);
-      this.#schedule(address, entry);
+      entry = { address, source, hop: null, reason: 'not resolved yet', freshUntil: 0, usableUntil: 0, resolving: false, probeDue: false, probeAt: 0 };
+      this.#entries.set(key, entry);
+      // Through the kernel this first datagram would leave from another address.
+      if (source !== null) this.#resolve(entry);
+      else this.#schedule(entry);
     } else if (!entry.resolving && now >= entry.freshUntil && this.#mayResolve(entry.hop !== null, now)) {
       if (entry.hop) {
         // A hop in use moves to the end of the eviction order.
-        this.#entries.delete(address);
-        this.#entries.set(address, entry);
+        this.#entries.delete(key);
+        this.#entries.set(key, entry);
       }
-      this.#schedule(address, entry);
+      this.#schedule(entry);
     }
     const hop = entry.hop;
     if (!hop) {
@@ -164,16 +190,20 @@ export class NextHopTable {
     if (entry.probeDue) {
       entry.probeDue = false;
       this.neighbourProbes++;
-      this.misses++;
-      return null;
+      if (hop.otherSource) {
+        this.emptyProbeDue = true;
+      } else {
+        this.misses++;
+        return null;
+      }
     }
     this.hits++;
     return hop;
   }
 
-  /** Why `address` has no next hop (or null when it has one). */
-  reason(address: string): string | null {
-    const entry = this.#entries.get(address);
+  /** Why `address` (from `source`) has no next hop (or null when it has one). */
+  reason(address: string, source: string | null = null): string | null {
+    const entry = this.#entries.get(source === null || this.#o.boundAddress !== null ? address : `${address}|${source}`);
     return entry?.hop ? null : (entry?.reason ?? 'not looked up yet (or the resolution budget was spent)');
   }
 
@@ -201,20 +231,20 @@ export class NextHopTable {
     return true;
   }
 
-  #schedule(address: string, entry: Entry): void {
+  #schedule(entry: Entry): void {
     entry.resolving = true;
     this.#pending++;
     setImmediate(() => {
       this.#pending--;
-      if (!this.#closed) this.#resolve(address, entry);
+      if (!this.#closed) this.#resolve(entry);
     });
   }
 
-  #resolve(address: string, entry: Entry): void {
+  #resolve(entry: Entry): void {
     const now = this.#o.now();
     let confirmed = false;
     try {
-      const result = this.#query(address, now);
+      const result = this.#query(entry.address, entry.source, now);
       entry.hop = result.hop;
       entry.reason = result.reason;
       confirmed = result.confirmed;
@@ -245,30 +275,34 @@ export class NextHopTable {
     return this.#iface;
   }
 
-  #query(address: string, now: number): { hop: NextHop | null; reason: string; confirmed: boolean } {
+  #query(address: string, source: string | null, now: number): { hop: NextHop | null; reason: string; confirmed: boolean } {
     const { lookupRoute6, lookupNeighbour6, ipv6ToBytes } = this.#o.lookups;
     const none = (reason: string) => ({ hop: null, reason, confirmed: false });
-    // A link-local peer only exists on our interface: that is its zone. Bound to one
-    // address, that is the source: policy routing (ip rule from …) picks by it.
-    const route = lookupRoute6(address, {
-      ...(/^fe[89ab]/i.test(address) ? { oif: this.#o.ifname } : {}),
-      ...(this.#o.boundAddress !== null ? { src: this.#o.boundAddress } : {}),
-    });
-    if (!route) return none(`no route to ${address}`);
+    const zone = (a: string) => (/^fe[89ab]/i.test(a) ? { oif: this.#o.ifname } : {});
+    // A link-local peer only exists on our interface: that is its zone. The source
+    // (bound address, or the one the peer sent to) goes with the lookup: policy
+    // routing (ip rule from …) picks by it.
+    const chosen = this.#o.boundAddress ?? source;
+    const route = lookupRoute6(address, { ...zone(address), ...(chosen !== null ? { src: chosen } : {}) });
+    if (!route) return none(`no route to ${address}${chosen !== null ? ` from ${chosen}` : ''}`);
     if (route.ifname !== this.#o.ifname) return none(`route to ${address} leaves through ${route.ifname}, not ${this.#o.ifname}`);
-    const src = this.#o.boundAddress ?? route.prefsrc;
+    const src = chosen ?? route.prefsrc;
     if (!src) return none(`no source address for ${address} on ${this.#o.ifname}`);
+    // Bound to '::', stoq_xdp takes our port's datagrams whatever their destination: we
+    // answer from it only if it is ours (a datagram routed through this host is not).
+    const otherSource = this.#o.boundAddress === null && src !== route.prefsrc;
+    if (otherSource && lookupRoute6(src, zone(src))?.type !== 'local') return none(`${src} (the peer's destination) is not an address of this host`);
     const srcAddress = ipv6ToBytes(src);
     const facts = this.#interface(now);
     const mtu = Math.min(facts.mtu, route.mtu ?? Infinity);
-    if (this.#o.loopback) return { hop: { dstMac: facts.mac, srcMac: facts.mac, srcAddress, mtu }, reason: '', confirmed: true };
+    if (this.#o.loopback) return { hop: { dstMac: facts.mac, srcMac: facts.mac, srcAddress, mtu, otherSource }, reason: '', confirmed: true };
     const via = route.gateway ?? address;
     const neighbour = lookupNeighbour6(route.ifname, via);
     if (!neighbour?.usable || !neighbour.lladdr) {
       return none(`no usable neighbour entry for ${via} on ${route.ifname} (${neighbour?.states.join(',') || 'none'})`);
     }
     return {
-      hop: { dstMac: neighbour.lladdr, srcMac: facts.mac, srcAddress, mtu },
+      hop: { dstMac: neighbour.lladdr, srcMac: facts.mac, srcAddress, mtu, otherSource },
       reason: '',
       confirmed: neighbour.states.some((s) => CONFIRMED.has(s)),
     };

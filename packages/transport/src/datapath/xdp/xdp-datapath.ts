@@ -6,6 +6,12 @@
 // (which makes the kernel resolve the neighbour, or fragment and honour the path MTU).
 // What the program passes to the kernel reaches the endpoint through that dgram
 // socket, which the transport keeps as a datapath of its own.
+//
+// Bound to '::', replies leave from the address each peer sent to: the IPv6 destination
+// of the last AF_XDP frame from that peer (address, port) is kept and is the source of
+// the frames built for it. Datagrams that reach us through the kernel socket (what the
+// program passes) do not update it, and what goes out through the kernel socket leaves
+// from the route's preferred source (node:dgram cannot choose): see next-hop.ts.
 import { constants } from 'node:os';
 import type { ParsedUdp6Frame, Udp6FrameSpec, XskSocket } from '@stoq/af-xdp';
 import type { CounterName, StoqConfig } from '@stoq/bpf-programs';
@@ -47,6 +53,9 @@ const TX_RETRY_MAX_MS = 100;
 const TX_STALL_CHECK_MS = 8;
 /** IPv6 and UDP headers: a UDP payload of n bytes is an IPv6 packet of n + 48 (the MTU's measure). */
 const IPV6_UDP_HEADERS = 48;
+/** Peers whose local address (the destination they sent to) is kept; the oldest goes first. */
+const MAX_LOCAL_FOR = 4096;
+const EMPTY = new Uint8Array(0);
 
 
 export interface XdpDatapathParts {
@@ -77,6 +86,12 @@ export class XdpDatapath implements Datapath {
   #onError: (error: Error) => void = () => {};
   #lastSrc = new Uint8Array(16);
   #lastSrcText = '';
+  #lastDst = new Uint8Array(16);
+  #lastDstText = '';
+  /** Bound to '::': the destination each peer (`address|port`) last sent to over AF_XDP. */
+  readonly #localFor: Map<string, string> | null;
+  /** The last (peer address, port, destination) recorded, to skip the map on repeats. */
+  #recorded: { address: string; port: number; local: string } = { address: '', port: 0, local: '' };
   readonly #drainQueued = new Set<XskSocket>();
   #txFlushQueued = false;
   #txRetry: NodeJS.Timeout | null = null;
@@ -97,6 +112,7 @@ export class XdpDatapath implements Datapath {
     this.#nextHops = parts.nextHops;
     this.#timestampMeta = parts.program.config().timestampMeta;
     this.#port = parts.dgram.localAddress().port;
+    this.#localFor = parts.dgram.localAddress().address === '::' ? new Map() : null;
     this.#parsed = new parts.modules.afXdp.ParsedUdp6Frame();
     this.ifname = parts.sockets.ifname;
     this.xdpMode = parts.xdpMode;
@@ -391,14 +407,20 @@ export class XdpDatapath implements Datapath {
   /** The frame spec for `datagram`, or null when it goes through the kernel (no usable next hop, or larger than the path's MTU). */
   #specFor(datagram: OutgoingDatagram): Udp6FrameSpec | null {
     const to = datagram.to;
-    const hop = this.#nextHops.lookup(to.address);
+    const key = `${to.address}|${to.port}`;
+    const hop = this.#nextHops.lookup(to.address, this.#localFor?.get(key) ?? null);
     if (!hop) return null;
     if (datagram.data.byteLength + IPV6_UDP_HEADERS > hop.mtu) {
       // Raw frames are never fragmented and never learn a smaller path MTU: the kernel does both.
       this.#stats.txViaKernelMtu++;
       return null;
     }
-    const key = `${to.address}|${to.port}`;
+    if (this.#nextHops.emptyProbeDue) {
+      // The neighbour needs the kernel to send something, but from this source only a
+      // frame can: the kernel gets an empty datagram (no QUIC packet, discarded by the peer).
+      this.#stats.txViaKernel++;
+      this.#dgram.send([{ data: EMPTY, to }]);
+    }
     let cached = this.#specs.get(key);
     if (!cached || cached.hop !== hop) {
       if (this.#specs.size > 4096) this.#specs.clear();
@@ -425,6 +447,26 @@ export class XdpDatapath implements Datapath {
     return this.#lastSrcText;
   }
 
+  /** Bound to '::': keeps the destination `from` sent this frame to (our source for it). */
+  #recordLocal(localFor: Map<string, string>, frame: Uint8Array, offset: number, from: SocketAddress): void {
+    const last = this.#lastDst;
+    let same = this.#lastDstText !== '';
+    for (let b = 0; same && b < 16; b++) same = frame[offset + b] === last[b];
+    if (!same) {
+      last.set(frame.subarray(offset, offset + 16));
+      this.#lastDstText = this.#m.afXdp.bytesToIpv6(frame, offset);
+    }
+    const local = this.#lastDstText;
+    const r = this.#recorded;
+    if (r.local === local && r.port === from.port && r.address === from.address) return;
+    const key = `${from.address}|${from.port}`;
+    if (localFor.get(key) !== local) {
+      if (localFor.size >= MAX_LOCAL_FOR && !localFor.has(key)) localFor.delete(localFor.keys().next().value as string);
+      localFor.set(key, local);
+    }
+    this.#recorded = { address: from.address, port: from.port, local };
+  }
+
   #drain(socket: XskSocket): void {
     this.#drainQueued.delete(socket);
     if (this.#closed || socket.closed) return;
@@ -446,7 +488,9 @@ export class XdpDatapath implements Datapath {
           // Without timestamp_meta the metadata holds whatever an earlier frame left there.
           if (this.#timestampMeta) this.#latency.record(batch.metadataTimestamp(i), now);
           const data = frame.subarray(parsed.payloadOffset, parsed.payloadOffset + parsed.payloadLength);
-          out.push({ data, from: { address: this.#addressText(frame, parsed.srcAddressOffset), port: parsed.srcPort } });
+          const from = { address: this.#addressText(frame, parsed.srcAddressOffset), port: parsed.srcPort };
+          if (this.#localFor) this.#recordLocal(this.#localFor, frame, parsed.dstAddressOffset, from);
+          out.push({ data, from });
           this.#stats.rxDatagrams++;
           this.#stats.rxBytes += data.byteLength;
           if (this.#sockets.mode === 'zerocopy') this.#stats.zeroCopyOps++;
