@@ -21,6 +21,7 @@ export type StoqErrorCode =
   | 'STOQ_ERR_MESSAGE_TOO_LARGE'
   | 'STOQ_ERR_XDP_UNAVAILABLE'
   | 'STOQ_ERR_BIND'
+  | 'STOQ_ERR_LINK_DOWN'
   | 'STOQ_ERR_QUIC';
 
 /** Optional context for a {@link StoqError}; every field is copied onto the error. */
@@ -148,3 +149,34 @@ export const StoqXdpUnavailableError = subclass('STOQ_ERR_XDP_UNAVAILABLE', 'Sto
 export const StoqBindError = subclass('STOQ_ERR_BIND', 'StoqBindError');
 /** Any other QUIC transport or TLS failure that closed the connection (`quicCode` is the error code). Code `STOQ_ERR_QUIC`. */
 export const StoqQuicError = subclass('STOQ_ERR_QUIC', 'StoqQuicError');
+
+/** What a {@link StoqLinkDownError} carries besides the common details. */
+export interface StoqLinkDownDetails extends StoqErrorDetails {
+  /** The interface whose link is down. */
+  interface: string;
+}
+
+/**
+ * AF_XDP transmit stalled because the interface's link is down (administratively down,
+ * or no carrier): reported once per outage as a `'datapathError'`; the frames wait on the
+ * TX ring and leave when the link is back. `errno` is -ENETDOWN (Node's sign), `errnoCode`
+ * 'ENETDOWN', `interface` the interface. Code `STOQ_ERR_LINK_DOWN`.
+ */
+export class StoqLinkDownError extends StoqError {
+  declare readonly code: 'STOQ_ERR_LINK_DOWN';
+  /** The errno's name, always 'ENETDOWN'. */
+  readonly errnoCode = 'ENETDOWN' as const;
+  /** The system call that stalled. */
+  readonly syscall = 'sendto' as const;
+  /** The interface whose link is down. */
+  readonly interface: string;
+
+  /**
+   * @param message - Human-readable description; `details.hint` is appended in parentheses.
+   * @param details - The interface, and optional context (operation, hint, errno, cause).
+   */
+  constructor(message: string, details: StoqLinkDownDetails) {
+    super('STOQ_ERR_LINK_DOWN', message, details);
+    this.interface = details.interface;
+  }
+}

@@ -7,11 +7,12 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
+import { constants } from 'node:os';
 import type { Udp6FrameSpec } from '@stoq/af-xdp';
 import { DgramDatapath } from '../src/datapath/dgram-datapath.js';
 import { climbLadder } from '../src/datapath/xdp/ladder.js';
 import { loadNativeModules, type NativeModules } from '../src/datapath/xdp/native-modules.js';
-import type { StoqConnection, StoqTransport } from '../src/index.js';
+import { StoqError, StoqLinkDownError, type StoqConnection, type StoqTransport } from '../src/index.js';
 import { closeAll, isRoot, sha256, within } from './helpers.js';
 import { createXdpLab, echo, type Peer, type XdpLab } from './xdp-lab.js';
 
@@ -122,12 +123,12 @@ describe.skipIf(!isRoot)('XDP send path', () => {
     }
   }, 30_000);
 
-  it('interface down with frames on the TX ring: no busy loop, ENETDOWN reported once; up again: the connection carries on over AF_XDP', async () => {
+  it('interface down with frames on the TX ring: no busy loop, STOQ_ERR_LINK_DOWN (ENETDOWN) reported once; up again: the connection carries on over AF_XDP', async () => {
     await x.lab.exec(x.lab.a, 'sysctl', ['-qw', `net.ipv6.conf.${A}.keep_addr_on_down=1`]);
     const { t, conn } = await connected({ idleTimeoutMs: 30_000 });
     let delayed: Promise<[Buffer]> | undefined;
     let delayedHash = '';
-    const errors: Array<Error & { code?: string }> = [];
+    const errors: Error[] = [];
     t.on('datapathError', (e) => errors.push(e));
     expect(await echo(t, conn, 2000)).toBe(true);
     try {
@@ -144,11 +145,17 @@ describe.skipIf(!isRoot)('XDP send path', () => {
       const cpu = process.cpuUsage(cpu0);
       const share = (cpu.user + cpu.system) / 1000 / (performance.now() - wall0);
       const down = t.stats().xdp!;
-      const linkErrors = errors.filter((e) => e.code === 'ENETDOWN' && /AF_XDP transmit/.test(e.message));
+      const linkErrors = errors.filter((e) => e instanceof StoqLinkDownError);
       console.log(`link down for 2 s: CPU ${(100 * share).toFixed(1)}% of a core; reported: ${linkErrors.map((e) => e.message).join(' | ')}`);
       expect(share).toBeLessThan(0.25);
       expect(linkErrors).toHaveLength(1);
       expect(linkErrors[0]!.message).toMatch(new RegExp(`${A}.*administratively down.*ip link show ${A}`));
+      expect(linkErrors[0]).toBeInstanceOf(StoqError);
+      expect(linkErrors[0]).toMatchObject({
+        name: 'StoqLinkDownError', code: 'STOQ_ERR_LINK_DOWN', errno: -constants.errno.ENETDOWN, errnoCode: 'ENETDOWN',
+        interface: A, operation: 'send', hint: `check: ip link show ${A}`,
+      });
+      expect(errors.filter((e) => /ENETDOWN|AF_XDP transmit/.test(e.message))).toHaveLength(1);
       expect(down.linkDown).toBe(1);
     } finally {
       await ipA('link', 'set', A, 'up');
@@ -159,7 +166,7 @@ describe.skipIf(!isRoot)('XDP send path', () => {
     const before = t.stats().xdp!.txDatagrams;
     expect(await within(echo(t, conn, 64 * 1024), 10_000, 'echo 64 KiB after')).toBe(true);
     expect(t.stats().xdp!.txDatagrams - before).toBeGreaterThan(30);
-    expect(errors.filter((e) => e.code === 'ENETDOWN' && /AF_XDP transmit/.test(e.message))).toHaveLength(1);
+    expect(errors.filter((e) => e instanceof StoqLinkDownError)).toHaveLength(1);
   }, 60_000);
 
   it('latency samples are recorded only while stoq_xdp stamps frames (timestampMeta)', async () => {

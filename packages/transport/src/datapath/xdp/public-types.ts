@@ -47,8 +47,9 @@ export interface XdpDatapathStats extends DatapathStats {
   txRingFull: number;
   /**
    * Times transmit stalled on a link that was down (administratively or without
-   * carrier), each reported once as a `datapathError` (code 'ENETDOWN'); the frames
-   * wait on the TX ring and go out when the link is back.
+   * carrier), each reported once as a `datapathError` (a `StoqLinkDownError`, code
+   * `STOQ_ERR_LINK_DOWN`, errnoCode 'ENETDOWN'); the frames wait on the TX ring and go
+   * out when the link is back.
    */
   linkDown: number;
   /** Frames received on AF_XDP that were not IPv6/UDP to our port (counted in rxDropped too). */

@@ -16,6 +16,7 @@ import { constants } from 'node:os';
 import type { ParsedUdp6Frame, Udp6FrameSpec, XskSocket } from '@stoq/af-xdp';
 import type { CounterName, StoqConfig } from '@stoq/bpf-programs';
 import type { SocketAddress } from '../../address.js';
+import { StoqLinkDownError } from '../../errors.js';
 import { nextDatapathId, type Datapath, type DatapathStats, type OutgoingDatagram, type ReceivedDatagram, type ReceiveHandler } from '../datapath.js';
 import type { DgramDatapath } from '../dgram-datapath.js';
 import { AttachmentWatch } from './attachment.js';
@@ -390,11 +391,10 @@ export class XdpDatapath implements Datapath {
     if (reason === null) return;
     this.#linkDownReported = true;
     this.#stats.linkDown++;
-    const error = Object.assign(
-      new Error(`AF_XDP transmit on ${this.ifname} stalled: ${reason} (ENETDOWN); ${outstanding} frames wait on the TX ring and go out once the link is up (check: ip link show ${this.ifname})`),
-      { code: 'ENETDOWN', errno: -constants.errno.ENETDOWN, syscall: 'sendto', interface: this.ifname },
-    );
-    this.#onError(error);
+    this.#onError(new StoqLinkDownError(
+      `AF_XDP transmit on ${this.ifname} stalled: ${reason} (ENETDOWN); ${outstanding} frames wait on the TX ring and go out once the link is up`,
+      { operation: 'send', interface: this.ifname, errno: -constants.errno.ENETDOWN, hint: `check: ip link show ${this.ifname}` },
+    ));
   }
 
   #countTx(bytes: number): void {
