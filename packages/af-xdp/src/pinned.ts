@@ -1,27 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 // Opening a pinned XSKMAP, for sockets whose XDP program belongs to someone else.
-import { statfsSync } from 'node:fs';
 import { constants } from 'node:os';
-import { dirname } from 'node:path';
+import { onBpffs } from '@stoq/native-support';
 import { native } from './binding.js';
 import { fromNative, invalidArgument, XskError } from './errors.js';
-
-/** statfs f_type of a bpf filesystem (BPF_FS_MAGIC, linux/magic.h). */
-const BPF_FS_MAGIC = 0xcafe4a11;
-
-/**
- * Whether `path` (or, when it does not exist, its nearest existing parent) is on a bpf
- * filesystem; undefined when statfs cannot tell.
- */
-export function onBpffs(path: string): boolean | undefined {
-  for (let p = path; ; p = dirname(p)) {
-    try {
-      return statfsSync(p).type === BPF_FS_MAGIC;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT' || p === '/') return undefined;
-    }
-  }
-}
 
 /**
  * Returns an fd for the BPF object pinned at `path` (e.g. `/sys/fs/bpf/stoq/stoq_xsks`),

@@ -1,26 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // Where bpffs is mounted, and mounting it where `ip netns exec` left a fresh /sys
 // without one. Pinning needs it; nothing else in the loader does.
-import { existsSync, readFileSync, statfsSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
 import { native } from './binding.js';
-
-/** statfs f_type of a bpf filesystem (BPF_FS_MAGIC, linux/magic.h). */
-const BPF_FS_MAGIC = 0xcafe4a11;
-
-/**
- * Whether `path` (or, when it does not exist yet, its nearest existing parent) is on a
- * bpf filesystem; undefined when statfs cannot tell.
- */
-export function onBpffs(path: string): boolean | undefined {
-  for (let p = path; ; p = dirname(p)) {
-    try {
-      return statfsSync(p).type === BPF_FS_MAGIC;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT' || p === '/') return undefined;
-    }
-  }
-}
 
 /** Where bpffs is conventionally mounted, and where ensureBpffs() mounts it. */
 export const DEFAULT_BPFFS = '/sys/fs/bpf';

@@ -4,8 +4,9 @@
 import { unlinkSync } from 'node:fs';
 import { constants } from 'node:os';
 import { dirname } from 'node:path';
+import { onBpffs } from '@stoq/native-support';
 import { native, type NativeMapInfo } from './binding.js';
-import { ensureBpffs, onBpffs } from './bpffs.js';
+import { ensureBpffs } from './bpffs.js';
 import { BpfError, closedError, fromNative, invalidArgument, optionsObject } from './errors.js';
 
 /**

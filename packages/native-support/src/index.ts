@@ -4,3 +4,4 @@
 export { StoqNativeError, errnoName, type StoqNativeErrorDetails } from './errors.js';
 export { NativeAddonError, loadNativeAddon, type NativeAddonErrorCode, type NativeAddonOptions, type NativeLoadHint } from './addon.js';
 export { installAddon, type InstallAddonConfig, type InstallAddonOutcome } from './install-addon.js';
+export { BPF_FS_MAGIC, onBpffs } from './bpffs.js';
