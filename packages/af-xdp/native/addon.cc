@@ -17,6 +17,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("openPinned", Napi::Function::New(env, stoq::OpenPinned, "openPinned"));
   exports.Set("routeGet6", Napi::Function::New(env, stoq::RouteGet6, "routeGet6"));
   exports.Set("neighbourGet6", Napi::Function::New(env, stoq::NeighbourGet6, "neighbourGet6"));
+  exports.Set("neighbourUse6", Napi::Function::New(env, stoq::NeighbourUse6, "neighbourUse6"));
   exports.Set("interfaceIndex", Napi::Function::New(env, stoq::InterfaceIndex, "interfaceIndex"));
   return exports;
 }

@@ -2,7 +2,9 @@
 // One request per lookup on a short-lived NETLINK_ROUTE socket: RTM_GETROUTE and the
 // single-entry RTM_GETNEIGH (Linux >= 4.20) are answered from the kernel's tables
 // inside recv(), never after network I/O, so a synchronous call is cheap (microseconds).
-// A receive timeout still bounds each call. No privilege is needed.
+// A receive timeout still bounds each call. No privilege is needed for these; the
+// RTM_NEWNEIGH of NeighbourUse6 needs CAP_NET_ADMIN (it only starts the kernel's own
+// neighbour discovery, which runs after the ACK).
 #include "route_lookup.h"
 
 #include <linux/neighbour.h>
@@ -188,6 +190,31 @@ Napi::Value NeighbourGet6(const Napi::CallbackInfo& info) {
   result.Set("state", neighbour->ndm_state);
   result.Set("lladdr", BytesOrNull(env, lladdr, lladdrLength));
   return result;
+}
+
+Napi::Value NeighbourUse6(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const uint32_t ifindex = info[0].As<Napi::Number>().Uint32Value();
+  const uint8_t* dst = Ipv6Argument(info, 1);
+  // `ip -6 neigh replace DST dev IF use`: NTF_USE makes neigh_add() call
+  // neigh_event_send() instead of updating the entry, as if a packet were queued to it
+  // (STALE -> DELAY -> PROBE, a unicast solicitation; none or FAILED -> INCOMPLETE, a
+  // multicast one). NLM_F_CREATE creates a missing entry for that; no NLM_F_REPLACE:
+  // nothing of an existing entry is overridden. ndm_state is ignored with NTF_USE.
+  Request request{};
+  StartRequest(&request, RTM_NEWNEIGH, sizeof(ndmsg));
+  request.header.nlmsg_flags |= NLM_F_ACK | NLM_F_CREATE;
+  request.body.neighbour.ndm_family = AF_INET6;
+  request.body.neighbour.ndm_ifindex = int(ifindex);
+  request.body.neighbour.ndm_flags = NTF_USE;
+  AddAttribute(&request.header, NDA_DST, dst, 16);
+
+  alignas(nlmsghdr) char reply[8192];
+  nlmsghdr* answer = nullptr;
+  const int err = Transact(&request.header, reply, sizeof reply, &answer);
+  // Success is the bare ACK (Transact's ENODATA); nothing else answers RTM_NEWNEIGH.
+  if (err != ENODATA) ThrowErrno(env, "rtnetlink RTM_NEWNEIGH(NTF_USE)", err != 0 ? err : EPROTO);
+  return env.Undefined();
 }
 
 Napi::Value InterfaceIndex(const Napi::CallbackInfo& info) {

@@ -17,6 +17,12 @@ Napi::Value RouteGet6(const Napi::CallbackInfo& info);
 // the table has no entry (lladdr: Uint8Array or null while unresolved).
 Napi::Value NeighbourGet6(const Napi::CallbackInfo& info);
 
+// neighbourUse6(ifindex: number, dst: Uint8Array(16)) -> undefined: RTM_NEWNEIGH with
+// NTF_USE (and NLM_F_CREATE): the kernel treats the entry as used by a packet and
+// re-validates or resolves it itself. Demotes a PERMANENT entry (6.18): callers must
+// check the state first. Needs CAP_NET_ADMIN; throws errno errors.
+Napi::Value NeighbourUse6(const Napi::CallbackInfo& info);
+
 // interfaceIndex(name) -> ifindex, 0 when there is no such interface here.
 Napi::Value InterfaceIndex(const Napi::CallbackInfo& info);
 

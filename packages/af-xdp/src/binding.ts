@@ -177,6 +177,8 @@ export interface NativeAddon {
   routeGet6(dst: Uint8Array, oif: number, src: Uint8Array | null): NativeRoute6;
   /** Single-entry RTM_GETNEIGH; null when the table has no entry. */
   neighbourGet6(ifindex: number, dst: Uint8Array): NativeNeighbour6 | null;
+  /** RTM_NEWNEIGH with NTF_USE (and NLM_F_CREATE): the kernel re-validates or resolves the entry; throws errno errors. */
+  neighbourUse6(ifindex: number, dst: Uint8Array): void;
   /** if_nametoindex(); 0 when there is no such interface. */
   interfaceIndex(name: string): number;
 }

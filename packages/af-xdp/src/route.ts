@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
 // Next hops for frames built here: the kernel's IPv6 route and neighbour tables over
 // rtnetlink (no `ip` process, no privilege). Each lookup is one synchronous request the
-// kernel answers from memory, in microseconds.
+// kernel answers from memory, in microseconds. touchNeighbour6 asks the kernel to
+// re-validate (or resolve) an entry, which frames sent past it never do.
 import { isIPv6 } from 'node:net';
 import { constants } from 'node:os';
 import { native } from './binding.js';
-import { fromNative, invalidArgument } from './errors.js';
+import { fromNative, invalidArgument, XskError } from './errors.js';
 import { bytesToIpv6, ipv6ToBytes } from './frame/address.js';
 
 const E = constants.errno;
@@ -133,4 +134,48 @@ export function lookupNeighbour6(ifname: string, address: string): Ipv6Neighbour
   if (!entry) return null;
   const states = NEIGHBOUR_STATES.filter((_, bit) => (entry.state & (1 << bit)) !== 0);
   return { lladdr: entry.lladdr, states, usable: entry.lladdr !== null && entry.lladdr.length > 0 && states.some((s) => USABLE.has(s)) };
+}
+
+/** Entries the kernel never validates; NTF_USE would demote them (see touchNeighbour6). */
+const STATIC: ReadonlySet<NeighbourState> = new Set(['PERMANENT', 'NOARP']);
+
+/**
+ * Asks the kernel to re-validate the neighbour entry for `address` on `ifname` as if it
+ * were sending a packet to it, without sending one: an RTM_NEWNEIGH with `NTF_USE`
+ * (`ip -6 neigh replace ADDRESS dev IFNAME use`). Frames sent past the kernel (AF_XDP)
+ * never move its neighbour state machine; this does:
+ *
+ * - STALE: DELAY, then after `delay_first_probe_time` PROBE (unicast Neighbor
+ *   Solicitations to the known MAC): REACHABLE when the neighbour answers, FAILED when not;
+ * - no entry, or FAILED: a new resolution (INCOMPLETE, multicast solicitations);
+ * - REACHABLE, DELAY, PROBE, INCOMPLETE: nothing (the kernel is already on it).
+ *
+ * PERMANENT and NOARP entries are left alone (returns false): the kernel (6.18) would
+ * demote a PERMANENT entry to an INCOMPLETE one and lose its static MAC. Otherwise
+ * returns true once the kernel has accepted the request; the discovery itself runs
+ * afterwards, read its outcome with {@link lookupNeighbour6}. Unlike the lookups this
+ * needs CAP_NET_ADMIN (`STOQ_ERR_XSK_PERMISSION` without it). Other failures throw
+ * `XskError` (`STOQ_ERR_NO_SUCH_DEVICE`, `STOQ_ERR_INVALID_ARGUMENT`, …).
+ */
+export function touchNeighbour6(ifname: string, address: string): boolean {
+  const op = 'touchNeighbour6';
+  const dst = ipv6ToBytes(address);
+  const ifindex = interfaceIndex(op, ifname);
+  try {
+    const entry = native.neighbourGet6(ifindex, dst);
+    if (entry && NEIGHBOUR_STATES.some((state, bit) => STATIC.has(state) && (entry.state & (1 << bit)) !== 0)) return false;
+    native.neighbourUse6(ifindex, dst);
+  } catch (error) {
+    const errno = (error as { errno?: number }).errno;
+    if (errno === E.EPERM || errno === E.EACCES) {
+      throw new XskError('STOQ_ERR_XSK_PERMISSION', (error as Error).message, {
+        operation: (error as { operation?: string }).operation ?? op,
+        hint: 'asking the kernel to re-validate a neighbour (RTM_NEWNEIGH) needs CAP_NET_ADMIN',
+        errno,
+        cause: error,
+      });
+    }
+    throw fromNative(error, { ifname });
+  }
+  return true;
 }

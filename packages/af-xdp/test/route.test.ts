@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
 // Route and neighbour lookups over rtnetlink against the kernel's real tables on the
-// veth lab, checked against what `ip -j` reports for the same questions.
+// veth lab, checked against what `ip -j` reports for the same questions; and
+// touchNeighbour6 moving an entry through the kernel's own neighbour discovery.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { createLab, type Lab } from '@stoq/netlab';
-import { bytesToIpv6, bytesToMac, ipv6ToBytes, lookupNeighbour6, lookupRoute6 } from '../src/index.js';
-import { isRoot } from './helpers/env.js';
+import { bytesToIpv6, bytesToMac, ipv6ToBytes, lookupNeighbour6, lookupRoute6, touchNeighbour6 } from '../src/index.js';
+import { isRoot, waitFor } from './helpers/env.js';
 
 const ipJson = (...args: string[]): Array<Record<string, unknown>> =>
   JSON.parse(execFileSync('ip', ['-j', '-6', ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }) || '[]');
@@ -23,6 +24,8 @@ describe('route lookups without a lab', () => {
       expect(() => lookupRoute6('::1', { src: src as never })).toThrow(expect.objectContaining({ code: 'STOQ_ERR_INVALID_ARGUMENT', message: expect.stringMatching(/src must be an IPv6 address/) }));
     }
     expect(() => lookupNeighbour6(undefined as never, '::1')).toThrow(/ifname must be a non-empty interface name/);
+    expect(() => touchNeighbour6('stoq-no-such0', '::1')).toThrow(expect.objectContaining({ code: 'STOQ_ERR_NO_SUCH_DEVICE' }));
+    expect(() => touchNeighbour6('lo', '10.0.0.1')).toThrow(expect.objectContaining({ code: 'STOQ_ERR_INVALID_ARGUMENT' }));
   });
 });
 
@@ -145,5 +148,62 @@ describe.skipIf(!isRoot)('route and neighbour lookups (veth lab)', () => {
     expect(ipJson('route', 'get', target)[0]!.metrics).toEqual([{ mtu: 1400 }]);
     // Only that destination learnt it.
     expect(lookupRoute6(`${pmtu}8`)).toMatchObject({ mtu: null });
+  });
+
+  /** Side B's IPv6 counters (/proc/net/snmp6 of its namespace). */
+  const peerCounters = async (): Promise<Record<string, number>> => {
+    const { stdout } = await lab.exec(lab.b, 'cat', ['/proc/net/snmp6']);
+    return Object.fromEntries(stdout.trim().split('\n').map((line) => line.trim().split(/\s+/)).map(([k, v]) => [k, Number(v)]));
+  };
+  const states = (address: string): string => lookupNeighbour6(lab.a.ifname, address)?.states.join(',') ?? 'none';
+
+  it('touchNeighbour6 re-validates a STALE entry (DELAY, a solicitation, REACHABLE) without sending a datagram, and resolves an unknown address', async () => {
+    // The kernel waits delay_first_probe_time (5 s) in DELAY: 1 s on this lab's interface.
+    execFileSync('sysctl', ['-qw', `net.ipv6.neigh.${lab.a.ifname}.delay_first_probe_time=1`]);
+    execFileSync('ping', ['-6', '-c', '1', '-W', '2', '-I', lab.a.ifname, lab.b.address], { stdio: 'ignore' });
+    execFileSync('ip', ['-6', 'neigh', 'change', lab.b.address, 'dev', lab.a.ifname, 'nud', 'stale']);
+    expect(states(lab.b.address)).toBe('STALE');
+    const before = await peerCounters();
+    expect(touchNeighbour6(lab.a.ifname, lab.b.address)).toBe(true);
+    expect(states(lab.b.address)).toBe('DELAY');
+    await waitFor(() => states(lab.b.address) === 'REACHABLE', 5_000, 'the entry to be confirmed');
+    const after = await peerCounters();
+    expect(after.Icmp6InNeighborSolicits! - before.Icmp6InNeighborSolicits!).toBeGreaterThanOrEqual(1);
+    // No datagram reached the peer: the kernel sent only its solicitation.
+    expect(after.Udp6InDatagrams! + after.Udp6NoPorts!).toBe(before.Udp6InDatagrams! + before.Udp6NoPorts!);
+    expect(bytesToMac(lookupNeighbour6(lab.a.ifname, lab.b.address)!.lladdr!)).toBe(lab.b.mac);
+    // Touching a confirmed entry changes nothing.
+    expect(touchNeighbour6(lab.a.ifname, lab.b.address)).toBe(true);
+    expect(states(lab.b.address)).toBe('REACHABLE');
+
+    // An address the table does not know yet: the kernel creates the entry and resolves it.
+    const second = onLink(0x55);
+    await lab.exec(lab.b, 'ip', ['-6', 'addr', 'add', `${second}/64`, 'dev', lab.b.ifname, 'nodad']);
+    expect(lookupNeighbour6(lab.a.ifname, second)).toBeNull();
+    expect(touchNeighbour6(lab.a.ifname, second)).toBe(true);
+    await waitFor(() => states(second) === 'REACHABLE', 3_000, 'the new entry to be resolved');
+    expect(bytesToMac(lookupNeighbour6(lab.a.ifname, second)!.lladdr!)).toBe(lab.b.mac);
+    // Nobody there: INCOMPLETE, and the kernel gives up (FAILED) after its solicitations.
+    const nobody = onLink(0x56);
+    expect(touchNeighbour6(lab.a.ifname, nobody)).toBe(true);
+    expect(states(nobody)).toBe('INCOMPLETE');
+  });
+
+  it('touchNeighbour6 leaves a PERMANENT entry alone (NTF_USE would demote it), and without CAP_NET_ADMIN is STOQ_ERR_XSK_PERMISSION', () => {
+    const fixed = onLink(0x98);
+    execFileSync('ip', ['-6', 'neigh', 'replace', fixed, 'lladdr', '02:00:00:00:00:98', 'dev', lab.a.ifname, 'nud', 'permanent']);
+    expect(touchNeighbour6(lab.a.ifname, fixed)).toBe(false);
+    expect(lookupNeighbour6(lab.a.ifname, fixed)).toMatchObject({ states: ['PERMANENT'], usable: true });
+    expect(bytesToMac(lookupNeighbour6(lab.a.ifname, fixed)!.lladdr!)).toBe('02:00:00:00:00:98');
+
+    // A child without CAP_NET_ADMIN (dropped from its bounding set): lookups work, the touch is refused.
+    const dist = new URL('../dist/index.js', import.meta.url).href;
+    const script = `const m = await import(${JSON.stringify(dist)});
+      const entry = m.lookupNeighbour6(${JSON.stringify(lab.a.ifname)}, ${JSON.stringify(lab.b.address)});
+      try { m.touchNeighbour6(${JSON.stringify(lab.a.ifname)}, ${JSON.stringify(lab.b.address)}); console.log('touched'); }
+      catch (e) { console.log(JSON.stringify({ found: entry !== null, code: e.code, errnoCode: e.errnoCode, message: e.message })); }`;
+    const child = spawnSync('setpriv', ['--bounding-set', '-net_admin', '--inh-caps', '-net_admin', process.execPath, '--input-type=module', '-e', script], { encoding: 'utf8' });
+    expect(child.stderr).toBe('');
+    expect(JSON.parse(child.stdout)).toMatchObject({ found: true, code: 'STOQ_ERR_XSK_PERMISSION', errnoCode: 'EPERM', message: expect.stringMatching(/RTM_NEWNEIGH.*CAP_NET_ADMIN/s) });
   });
 });
