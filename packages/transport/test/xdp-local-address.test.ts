@@ -132,10 +132,16 @@ describe.skipIf(!isRoot)('stoq_xdp with the transport bound to one address of th
     const t = await server('::');
     const port = t.address().port;
     for (const to of [addressA, addressB]) {
+      // Our entry for the peer made STALE: the next hop asks the kernel to re-validate it
+      // (touchNeighbour6) and every reply still leaves as a frame, from either source.
+      // The probe used to be a datagram through the kernel socket (an empty one from A).
+      await x.lab.exec(x.lab.a, 'ip', ['-6', 'neigh', 'change', x.lab.b.address, 'dev', x.lab.a.ifname, 'nud', 'stale']);
       const before = t.stats().xdp!;
       expect(await quic(to, port)).toEqual({ echoed: MESSAGES });
       const after = t.stats().xdp!;
       console.log(`bound to '::', client to ${to}: AF_XDP rx ${after.rxDatagrams - before.rxDatagrams}, tx ${after.txDatagrams - before.txDatagrams}, via kernel ${after.txViaKernel - before.txViaKernel}, neighbour probes ${after.neighbourProbes - before.neighbourProbes}`);
+      expect(after.neighbourProbes - before.neighbourProbes).toBeGreaterThanOrEqual(1);
+      expect(after.txViaKernel - before.txViaKernel).toBe(0);
       expect(after.rxDatagrams - before.rxDatagrams).toBeGreaterThanOrEqual(MESSAGES);
       expect(after.txDatagrams - before.txDatagrams).toBeGreaterThanOrEqual(MESSAGES);
       expect(after.programCounters.quic_redirected - before.programCounters.quic_redirected).toBeGreaterThanOrEqual(MESSAGES);

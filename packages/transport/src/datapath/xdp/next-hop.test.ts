@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // NextHopTable against scripted route/neighbour lookups and a virtual clock: which
-// source the route lookup gets (the bound address, or the one the peer sent to), the path MTU, kernel probes of unconfirmed neighbours,
+// source the route lookup gets (the bound address, or the one the peer sent to), the path MTU, re-validation of STALE neighbours (touchNeighbour6),
 // the age limit of a hop, and refreshes that a flood of new destinations cannot starve.
 import { describe, expect, it } from 'vitest';
 import type { Ipv6Neighbour, Ipv6Route, LookupRoute6Options, NeighbourState } from '@stoq/af-xdp';
@@ -14,6 +14,10 @@ interface Script {
   routes: Map<string, Partial<Ipv6Route>>;
   neighbours: Map<string, { lladdr: Uint8Array; states: NeighbourState[] }>;
   routeCalls: Array<{ address: string; options: LookupRoute6Options }>;
+  /** touchNeighbour6 calls, `ifname address`. */
+  touches: string[];
+  /** What touchNeighbour6 throws, when set. */
+  touchError: Error | null;
   ifMtu: number;
   ifMac: Uint8Array;
   interfaceReads: number;
@@ -21,7 +25,7 @@ interface Script {
 }
 
 function table(options: Partial<NextHopOptions> = {}) {
-  const s: Script = { routes: new Map(), neighbours: new Map(), routeCalls: [], ifMtu: 1500, ifMac: mac(0xaa), interfaceReads: 0, clock: 0 };
+  const s: Script = { routes: new Map(), neighbours: new Map(), routeCalls: [], touches: [], touchError: null, ifMtu: 1500, ifMac: mac(0xaa), interfaceReads: 0, clock: 0 };
   const lookups = {
     lookupRoute6: (address: string, opts: LookupRoute6Options = {}): Ipv6Route | null => {
       s.routeCalls.push({ address, options: opts });
@@ -33,6 +37,11 @@ function table(options: Partial<NextHopOptions> = {}) {
       if (!n) return null;
       const usable = !n.states.includes('FAILED') && !n.states.includes('INCOMPLETE');
       return { lladdr: usable ? n.lladdr : null, states: n.states, usable };
+    },
+    touchNeighbour6: (ifname: string, address: string): boolean => {
+      s.touches.push(`${ifname} ${address}`);
+      if (s.touchError) throw s.touchError;
+      return true;
     },
     ipv6ToBytes: (address: string) => new TextEncoder().encode(address.padEnd(16).slice(0, 16)),
     macToBytes: () => s.ifMac,
@@ -71,7 +80,7 @@ describe('NextHopTable', () => {
     expect(any.s.routeCalls[0]).toEqual({ address: 'fe80::2', options: { oif: IF } });
   });
 
-  it("bound to '::', a hop for the address the peer sent to: resolved on its first lookup, routed from it, only if it is ours, probed with an empty datagram", async () => {
+  it("bound to '::', a hop for the address the peer sent to: resolved on its first lookup, routed from it, only if it is ours, its STALE neighbour touched", async () => {
     const { t, s } = table();
     s.routes.set('default', {}); // prefsrc fd00::1
     s.routes.set('fd00::9', { type: 'local', ifname: 'lo' });
@@ -94,14 +103,13 @@ describe('NextHopTable', () => {
     expect(t.lookup('fd00::2', 'fd00::77')).toBeNull();
     expect(t.reason('fd00::2', 'fd00::77')).toMatch(/fd00::77 .* is not an address of this host/);
 
-    // An unconfirmed neighbour: the datagram still goes out as a frame, and the caller
-    // sends the kernel an empty one; a hop from the route's source keeps the datagram probe.
+    // A STALE neighbour: the kernel is asked to re-validate it when the hop is read, and
+    // every datagram goes out as a frame (nothing through the kernel, from any source).
     s.neighbours.set('fd00::3', { lladdr: mac(3), states: ['STALE'] });
     expect(t.lookup('fd00::3', 'fd00::9')).not.toBeNull();
-    expect(t.emptyProbeDue).toBe(true);
+    expect(s.touches).toEqual([`${IF} fd00::3`]);
     expect(t.lookup('fd00::3', 'fd00::9')).not.toBeNull();
-    expect(t.emptyProbeDue).toBe(false);
-    expect(t.lookup('fd00::3', 'fd00::1')).toBeNull();
+    expect(t.lookup('fd00::3', 'fd00::1')).not.toBeNull();
     expect(t.neighbourProbes).toBe(2);
 
     // Bound, the source asked for is ignored: the bound address is the source.
@@ -133,30 +141,43 @@ describe('NextHopTable', () => {
     expect(s.interfaceReads).toBe(3);
   });
 
-  it('a neighbour the kernel has not confirmed (STALE, DELAY, PROBE) gets one datagram through the kernel per refresh; REACHABLE and PERMANENT none', async () => {
+  it('a STALE neighbour is touched (the kernel re-validates it) once per refresh, its datagrams all frames; DELAY, PROBE, REACHABLE and PERMANENT are not', async () => {
     const { t, s } = table();
     s.routes.set('default', {});
+    s.routes.set('fd00:1::5', { gateway: 'fd00::1:1' });
     s.neighbours.set('fd00::2', { lladdr: mac(2), states: ['STALE'] });
     s.neighbours.set('fd00::3', { lladdr: mac(3), states: ['REACHABLE'] });
     s.neighbours.set('fd00::4', { lladdr: mac(4), states: ['PERMANENT'] });
-    for (const a of ['fd00::2', 'fd00::3', 'fd00::4']) t.lookup(a);
+    s.neighbours.set('fd00::1:1', { lladdr: mac(5), states: ['STALE'] });
+    for (const a of ['fd00::2', 'fd00::3', 'fd00::4', 'fd00:1::5']) t.lookup(a);
     await turn();
     const hops = (a: string) => Array.from({ length: 50 }, () => t.lookup(a)).filter((h) => h !== null).length;
-    expect([hops('fd00::2'), hops('fd00::3'), hops('fd00::4')]).toEqual([49, 50, 50]);
-    expect(t.neighbourProbes).toBe(1);
+    expect([hops('fd00::2'), hops('fd00::3'), hops('fd00::4'), hops('fd00:1::5')]).toEqual([50, 50, 50, 50]);
+    // Through a gateway, the gateway's entry is the one touched.
+    expect(s.touches).toEqual([`${IF} fd00::2`, `${IF} fd00::1:1`]);
+    expect(t.neighbourProbes).toBe(2);
+    s.touches = [];
+    // The kernel moves the entry on; DELAY and PROBE are its own re-validation: no touch.
     for (const state of ['DELAY', 'PROBE'] as const) {
       s.neighbours.set('fd00::2', { lladdr: mac(2), states: [state] });
-      s.clock += 500; // re-read, but the period's probe went out already
+      s.clock += 500; // unconfirmed entries are re-read every 500 ms
       t.lookup('fd00::2');
       await turn();
       expect(hops('fd00::2')).toBe(50);
-      s.clock += 1500;
-      t.lookup('fd00::2');
-      await turn();
-      expect(hops('fd00::2')).toBe(49);
     }
-    // Unconfirmed entries are re-read every 500 ms (no second probe within the period):
-    // once the kernel gives up on the old MAC, it is no longer used.
+    expect(s.touches).toEqual([]);
+    // STALE again within the refresh period: not touched before the period is over.
+    s.neighbours.set('fd00::2', { lladdr: mac(2), states: ['STALE'] });
+    s.clock += 500;
+    t.lookup('fd00::2');
+    await turn();
+    expect(s.touches).toEqual([]);
+    s.clock += 500;
+    t.lookup('fd00::2');
+    await turn();
+    expect(s.touches).toEqual([`${IF} fd00::2`]);
+    expect(hops('fd00::2')).toBe(50);
+    // Once the kernel gives up on the old MAC (FAILED), it is no longer used.
     s.neighbours.set('fd00::2', { lladdr: mac(2), states: ['FAILED'] });
     s.clock += 500;
     t.lookup('fd00::2');
@@ -170,6 +191,23 @@ describe('NextHopTable', () => {
     await turn();
     expect(t.lookup('fd00::2')?.dstMac).toEqual(mac(0x22));
     expect(t.neighbourProbes).toBe(3);
+    expect(t.neighbourProbeErrors).toBe(0);
+  });
+
+  it('when the kernel refuses the touch, the next datagram goes through the kernel socket instead (not for a source the kernel cannot send from)', async () => {
+    const { t, s } = table();
+    s.routes.set('default', {}); // prefsrc fd00::1
+    s.routes.set('fd00::9', { type: 'local', ifname: 'lo' });
+    s.neighbours.set('fd00::2', { lladdr: mac(2), states: ['STALE'] });
+    s.touchError = Object.assign(new Error('rtnetlink RTM_NEWNEIGH(NTF_USE) failed: Operation not permitted'), { code: 'STOQ_ERR_XSK_PERMISSION' });
+    t.lookup('fd00::2');
+    await turn();
+    expect(t.lookup('fd00::2')).toBeNull();
+    expect(t.lookup('fd00::2')).not.toBeNull();
+    expect([t.neighbourProbes, t.neighbourProbeErrors, t.resolveErrors]).toEqual([1, 1, 1]);
+    // From the address the peer sent to, the kernel socket would send from fd00::1: a frame.
+    expect(t.lookup('fd00::2', 'fd00::9')).not.toBeNull();
+    expect(t.neighbourProbeErrors).toBe(2);
   });
 
   it('a hop whose refresh could not run for maxAgeMs is not used (the kernel sends) until a refresh succeeds', async () => {

@@ -9,20 +9,24 @@
 //
 // AF_XDP frames bypass the kernel's neighbour state machine: a STALE entry stays STALE
 // however much we send through it, so a peer whose MAC changed would never be probed.
-// For a hop whose entry is not confirmed (STALE, DELAY, PROBE) one datagram per refresh
-// goes through the kernel socket instead, which moves the entry on (DELAY, PROBE, and
-// FAILED then re-resolution when the old MAC no longer answers).
+// For a hop whose entry is STALE, the refresh that reads it asks the kernel to
+// re-validate it (af-xdp touchNeighbour6: RTM_NEWNEIGH with NTF_USE, at most once per
+// refresh period), as a packet sent through the kernel would: DELAY, PROBE (a unicast
+// solicitation), then REACHABLE, or FAILED and re-resolution when the old MAC no longer
+// answers. No datagram goes through the kernel for it: every datagram stays a frame.
+// DELAY and PROBE entries are not touched: the kernel is re-validating them already.
+// Only if the kernel refuses the request (it needs CAP_NET_ADMIN, which attaching XDP
+// needs too) does the hop's next datagram go through the kernel socket instead.
 //
 // Bound to '::', a reply should come from the address the peer sent to (the datapath
 // passes it as `source`); the kernel socket can only send from the route's preferred
 // source. A hop for another source is therefore resolved at once on its first lookup
-// (the first reply must not go through the kernel), is checked to be an address of
-// this host, and its neighbour probes are empty datagrams through the kernel while the
-// datagram itself goes out as a frame (see {@link NextHopTable.lookup}).
+// (the first reply must not go through the kernel) and is checked to be an address of
+// this host.
 import { interfaceMac, interfaceMtu } from './interface-info.js';
 import type { NativeModules } from './native-modules.js';
 
-type RouteLookups = Pick<NativeModules['afXdp'], 'lookupRoute6' | 'lookupNeighbour6' | 'ipv6ToBytes' | 'macToBytes'>;
+type RouteLookups = Pick<NativeModules['afXdp'], 'lookupRoute6' | 'lookupNeighbour6' | 'touchNeighbour6' | 'ipv6ToBytes' | 'macToBytes'>;
 
 export interface NextHop {
   readonly dstMac: Uint8Array;
@@ -53,9 +57,9 @@ interface Entry {
   /** The hop is not used past this (its refreshes could not run): datagrams go through the kernel. */
   usableUntil: number;
   resolving: boolean;
-  /** The neighbour entry is not confirmed: the next datagram goes through the kernel socket. */
-  probeDue: boolean;
-  /** No kernel probe before this (one per refresh period). */
+  /** The kernel refused to re-validate the neighbour: the next datagram goes through the kernel socket. */
+  probeViaKernel: boolean;
+  /** No neighbour probe before this (one per refresh period). */
   probeAt: number;
 }
 
@@ -65,7 +69,7 @@ export interface NextHopOptions {
   boundAddress: string | null;
   /** Loopback interfaces have no neighbours: frames go to their own MAC. */
   loopback: boolean;
-  /** The rtnetlink lookups and address codec of @stoq/af-xdp. */
+  /** The rtnetlink lookups (and touchNeighbour6) and address codec of @stoq/af-xdp. */
   lookups: RouteLookups;
   /** How long a resolved entry is used before it is re-read (default 2000 ms). */
   refreshMs?: number;
@@ -93,7 +97,7 @@ const MAX_PENDING = 64;
 const MAX_RESOLUTIONS_PER_SECOND = 1000;
 const MAX_PENDING_NEW = MAX_PENDING / 2;
 const MAX_NEW_PER_SECOND = MAX_RESOLUTIONS_PER_SECOND / 2;
-/** Neighbour states the kernel has confirmed (or never checks): no kernel probe needed. */
+/** Neighbour states the kernel has confirmed (or never checks): re-read at the normal refresh. */
 const CONFIRMED = new Set(['REACHABLE', 'PERMANENT', 'NOARP']);
 /**
  * An unconfirmed entry is re-read at least this often: once the kernel gives up on the
@@ -115,14 +119,10 @@ export class NextHopTable {
   resolveErrors = 0;
   /** Resolutions not started because MAX_PENDING / MAX_RESOLUTIONS_PER_SECOND were reached. */
   resolveDeferred = 0;
-  /** Datagrams sent through the kernel so it re-validates an unconfirmed neighbour entry. */
+  /** Times the kernel was asked to re-validate a STALE neighbour entry (touchNeighbour6). */
   neighbourProbes = 0;
-  /**
-   * Set by the last lookup() that returned a hop whose neighbour needs a kernel probe
-   * but whose source the kernel socket cannot send from: the caller sends the datagram
-   * as a frame and an empty datagram through the kernel (which every QUIC stack discards).
-   */
-  emptyProbeDue = false;
+  /** Of those requests, the ones the kernel refused (counted in resolveErrors too). */
+  neighbourProbeErrors = 0;
   /** Lookups whose hop was past maxAgeMs without a refresh. */
   expired = 0;
   #pending = 0;
@@ -147,11 +147,9 @@ export class NextHopTable {
    * The next hop for `address` if it may be used now; starts a background refresh when
    * due. Null means "send this one through the kernel socket". `source` (ignored when
    * bound) is the address the peer sent to: the hop's source, resolved on this first
-   * lookup rather than after it. When the result is a hop, {@link emptyProbeDue} says
-   * whether the kernel should also get an empty datagram for the neighbour.
+   * lookup rather than after it.
    */
   lookup(address: string, source: string | null = null): NextHop | null {
-    this.emptyProbeDue = false;
     const now = this.#o.now();
     if (this.#o.boundAddress !== null) source = null;
     const key = source === null ? address : `${address}|${source}`;
@@ -164,7 +162,7 @@ export class NextHopTable {
         return null;
       }
       if (this.#entries.size >= MAX_ENTRIES) this.#entries.delete(this.#entries.keys().next().value as string);
-      entry = { address, source, hop: null, reason: 'not resolved yet', freshUntil: 0, usableUntil: 0, resolving: false, probeDue: false, probeAt: 0 };
+      entry = { address, source, hop: null, reason: 'not resolved yet', freshUntil: 0, usableUntil: 0, resolving: false, probeViaKernel: false, probeAt: 0 };
       this.#entries.set(key, entry);
       // Through the kernel this first datagram would leave from another address.
       if (source !== null) this.#resolve(entry);
@@ -187,15 +185,11 @@ export class NextHopTable {
       this.misses++;
       return null;
     }
-    if (entry.probeDue) {
-      entry.probeDue = false;
-      this.neighbourProbes++;
-      if (hop.otherSource) {
-        this.emptyProbeDue = true;
-      } else {
-        this.misses++;
-        return null;
-      }
+    if (entry.probeViaKernel) {
+      // The kernel refused touchNeighbour6: a datagram sent through it moves the entry on.
+      entry.probeViaKernel = false;
+      this.misses++;
+      return null;
     }
     this.hits++;
     return hop;
@@ -243,27 +237,41 @@ export class NextHopTable {
   #resolve(entry: Entry): void {
     const now = this.#o.now();
     let confirmed = false;
+    let stale: { ifname: string; via: string } | null = null;
     try {
       const result = this.#query(entry.address, entry.source, now);
       entry.hop = result.hop;
       entry.reason = result.reason;
       confirmed = result.confirmed;
+      stale = result.stale;
     } catch (error) {
       this.resolveErrors++;
       entry.hop = null;
       entry.reason = `route/neighbour lookup failed: ${(error as Error).message.split('\n')[0]}`;
     } finally {
       entry.resolving = false;
-      // One kernel probe per refresh period, however often the entry is re-read meanwhile.
-      if (entry.hop && !confirmed && now >= entry.probeAt) {
-        entry.probeDue = true;
+      if (!entry.hop || confirmed) entry.probeViaKernel = false;
+      // One re-validation per refresh period, however often the entry is re-read meanwhile.
+      if (entry.hop && stale !== null && now >= entry.probeAt) {
         entry.probeAt = now + this.#o.refreshMs;
-      } else if (!entry.hop || confirmed) {
-        entry.probeDue = false;
+        this.#probe(entry, stale.ifname, stale.via);
       }
       const refreshMs = confirmed ? this.#o.refreshMs : Math.min(this.#o.refreshMs, UNCONFIRMED_REFRESH_MS);
       entry.freshUntil = now + (entry.hop ? refreshMs : this.#o.retryMs);
       entry.usableUntil = entry.hop ? now + this.#o.maxAgeMs : 0;
+    }
+  }
+
+  /** Asks the kernel to re-validate the STALE neighbour entry of `entry`'s hop (no datagram is sent). */
+  #probe(entry: Entry, ifname: string, via: string): void {
+    this.neighbourProbes++;
+    try {
+      this.#o.lookups.touchNeighbour6(ifname, via);
+    } catch {
+      this.neighbourProbeErrors++;
+      this.resolveErrors++;
+      // The kernel socket can only send from the route's preferred source.
+      entry.probeViaKernel = entry.hop !== null && !entry.hop.otherSource;
     }
   }
 
@@ -275,9 +283,9 @@ export class NextHopTable {
     return this.#iface;
   }
 
-  #query(address: string, source: string | null, now: number): { hop: NextHop | null; reason: string; confirmed: boolean } {
+  #query(address: string, source: string | null, now: number): { hop: NextHop | null; reason: string; confirmed: boolean; stale: { ifname: string; via: string } | null } {
     const { lookupRoute6, lookupNeighbour6, ipv6ToBytes } = this.#o.lookups;
-    const none = (reason: string) => ({ hop: null, reason, confirmed: false });
+    const none = (reason: string) => ({ hop: null, reason, confirmed: false, stale: null });
     const zone = (a: string) => (/^fe[89ab]/i.test(a) ? { oif: this.#o.ifname } : {});
     // A link-local peer only exists on our interface: that is its zone. The source
     // (bound address, or the one the peer sent to) goes with the lookup: policy
@@ -295,7 +303,7 @@ export class NextHopTable {
     const srcAddress = ipv6ToBytes(src);
     const facts = this.#interface(now);
     const mtu = Math.min(facts.mtu, route.mtu ?? Infinity);
-    if (this.#o.loopback) return { hop: { dstMac: facts.mac, srcMac: facts.mac, srcAddress, mtu, otherSource }, reason: '', confirmed: true };
+    if (this.#o.loopback) return { hop: { dstMac: facts.mac, srcMac: facts.mac, srcAddress, mtu, otherSource }, reason: '', confirmed: true, stale: null };
     const via = route.gateway ?? address;
     const neighbour = lookupNeighbour6(route.ifname, via);
     if (!neighbour?.usable || !neighbour.lladdr) {
@@ -305,6 +313,7 @@ export class NextHopTable {
       hop: { dstMac: neighbour.lladdr, srcMac: facts.mac, srcAddress, mtu, otherSource },
       reason: '',
       confirmed: neighbour.states.some((s) => CONFIRMED.has(s)),
+      stale: neighbour.states.includes('STALE') ? { ifname: route.ifname, via } : null,
     };
   }
 }

@@ -27,7 +27,7 @@ export interface XdpDatapathStats extends DatapathStats {
   readonly xdpMode: XdpAttachMode;
   /** The AF_XDP bind mode the kernel reports for the sockets. */
   readonly afXdpMode: 'zerocopy' | 'copy';
-  /** Datagrams this datapath handed to the kernel socket (next hop unresolved or expired, neighbour probe, larger than the path MTU, TX ring full, a failed send). */
+  /** Datagrams this datapath handed to the kernel socket (next hop unresolved or expired, larger than the path MTU, TX ring full, a failed send). */
   txViaKernel: number;
   /**
    * Of those, datagrams whose IPv6 packet would exceed the next hop's MTU (the
@@ -36,9 +36,12 @@ export interface XdpDatapathStats extends DatapathStats {
    */
   txViaKernelMtu: number;
   /**
-   * Of those, datagrams sent through the kernel so it re-validates a neighbour entry
-   * that is not confirmed (STALE, DELAY, PROBE): AF_XDP traffic does not move the
-   * kernel's neighbour state machine, so one per refresh (2 s) per destination does.
+   * Times the kernel was asked to re-validate a STALE neighbour entry of a next hop in
+   * use (RTM_NEWNEIGH with NTF_USE, af-xdp `touchNeighbour6`; at most one per refresh,
+   * 2 s, per destination): AF_XDP traffic does not move the kernel's neighbour state
+   * machine, this does (DELAY, a unicast solicitation, REACHABLE or FAILED). No datagram
+   * is sent for it; not part of `txViaKernel` (only if the kernel refuses the request,
+   * the hop's next datagram goes through the kernel socket instead).
    */
   neighbourProbes: number;
   /** Of those, datagrams whose next hop had not been refreshed for too long (6 s) to be trusted. */

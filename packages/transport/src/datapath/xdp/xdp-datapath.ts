@@ -56,7 +56,6 @@ const TX_STALL_CHECK_MS = 8;
 const IPV6_UDP_HEADERS = 48;
 /** Peers whose local address (the destination they sent to) is kept; the oldest goes first. */
 const MAX_LOCAL_FOR = 4096;
-const EMPTY = new Uint8Array(0);
 
 
 export interface XdpDatapathParts {
@@ -414,12 +413,6 @@ export class XdpDatapath implements Datapath {
       // Raw frames are never fragmented and never learn a smaller path MTU: the kernel does both.
       this.#stats.txViaKernelMtu++;
       return null;
-    }
-    if (this.#nextHops.emptyProbeDue) {
-      // The neighbour needs the kernel to send something, but from this source only a
-      // frame can: the kernel gets an empty datagram (no QUIC packet, discarded by the peer).
-      this.#stats.txViaKernel++;
-      this.#dgram.send([{ data: EMPTY, to }]);
     }
     let cached = this.#specs.get(key);
     if (!cached || cached.hop !== hop) {
