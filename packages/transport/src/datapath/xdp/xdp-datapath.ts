@@ -84,10 +84,8 @@ export class XdpDatapath implements Datapath {
   readonly #stats: XdpDatapathStats;
   #handler: ReceiveHandler | null = null;
   #onError: (error: Error) => void = () => {};
-  #lastSrc = new Uint8Array(16);
-  #lastSrcText = '';
-  #lastDst = new Uint8Array(16);
-  #lastDstText = '';
+  readonly #srcText: AddressText;
+  readonly #dstText: AddressText;
   /** Bound to '::': the destination each peer (`address|port`) last sent to over AF_XDP. */
   readonly #localFor: Map<string, string> | null;
   /** The last (peer address, port, destination) recorded, to skip the map on repeats. */
@@ -114,6 +112,8 @@ export class XdpDatapath implements Datapath {
     this.#port = parts.dgram.localAddress().port;
     this.#localFor = parts.dgram.localAddress().address === '::' ? new Map() : null;
     this.#parsed = new parts.modules.afXdp.ParsedUdp6Frame();
+    this.#srcText = new AddressText(parts.modules.afXdp.bytesToIpv6);
+    this.#dstText = new AddressText(parts.modules.afXdp.bytesToIpv6);
     this.ifname = parts.sockets.ifname;
     this.xdpMode = parts.xdpMode;
     this.#stats = {
@@ -429,27 +429,9 @@ export class XdpDatapath implements Datapath {
     return cached.spec;
   }
 
-  #addressText(frame: Uint8Array, offset: number): string {
-    const last = this.#lastSrc;
-    let same = this.#lastSrcText !== '';
-    for (let b = 0; same && b < 16; b++) same = frame[offset + b] === last[b];
-    if (!same) {
-      last.set(frame.subarray(offset, offset + 16));
-      this.#lastSrcText = this.#m.afXdp.bytesToIpv6(frame, offset);
-    }
-    return this.#lastSrcText;
-  }
-
   /** Bound to '::': keeps the destination `from` sent this frame to (our source for it). */
   #recordLocal(localFor: Map<string, string>, frame: Uint8Array, offset: number, from: SocketAddress): void {
-    const last = this.#lastDst;
-    let same = this.#lastDstText !== '';
-    for (let b = 0; same && b < 16; b++) same = frame[offset + b] === last[b];
-    if (!same) {
-      last.set(frame.subarray(offset, offset + 16));
-      this.#lastDstText = this.#m.afXdp.bytesToIpv6(frame, offset);
-    }
-    const local = this.#lastDstText;
+    const local = this.#dstText.of(frame, offset);
     const r = this.#recorded;
     if (r.local === local && r.port === from.port && r.address === from.address) return;
     const key = `${from.address}|${from.port}`;
@@ -481,7 +463,7 @@ export class XdpDatapath implements Datapath {
           // Without timestamp_meta the metadata holds whatever an earlier frame left there.
           if (this.#timestampMeta) this.#latency.record(batch.metadataTimestamp(i), now);
           const data = frame.subarray(parsed.payloadOffset, parsed.payloadOffset + parsed.payloadLength);
-          const from = { address: this.#addressText(frame, parsed.srcAddressOffset), port: parsed.srcPort };
+          const from = { address: this.#srcText.of(frame, parsed.srcAddressOffset), port: parsed.srcPort };
           if (this.#localFor) this.#recordLocal(this.#localFor, frame, parsed.dstAddressOffset, from);
           out.push({ data, from });
           this.#stats.rxDatagrams++;
@@ -503,5 +485,29 @@ export class XdpDatapath implements Datapath {
       this.#drainQueued.add(socket);
       setImmediate(() => this.#drain(socket));
     }
+  }
+}
+
+/**
+ * The text of a 16-byte address in received frames, converted only when it differs from
+ * the previous frame's: a batch mostly comes from one peer to one address.
+ */
+class AddressText {
+  readonly #bytes = new Uint8Array(16);
+  #text = '';
+  readonly #toText: (bytes: Uint8Array, offset: number) => string;
+
+  constructor(toText: (bytes: Uint8Array, offset: number) => string) {
+    this.#toText = toText;
+  }
+
+  of(frame: Uint8Array, offset: number): string {
+    let same = this.#text !== '';
+    for (let b = 0; same && b < 16; b++) same = frame[offset + b] === this.#bytes[b];
+    if (!same) {
+      this.#bytes.set(frame.subarray(offset, offset + 16));
+      this.#text = this.#toText(frame, offset);
+    }
+    return this.#text;
   }
 }
