@@ -16,6 +16,8 @@
 #define STOQ_CONNTRACK_ENTRIES 65536
 #define STOQ_INITIAL_BUCKET_ENTRIES 65536
 #define STOQ_XSKS_ENTRIES 64
+/* The host's own IPv6 addresses (stoq_host_addrs): a host with more turns the check off. */
+#define STOQ_HOST_ADDRS_ENTRIES 1024
 
 /* Written by userspace into stoq_config.magic; any other value means "use defaults". */
 #define STOQ_CONFIG_MAGIC 0x53544f51u /* "STOQ" */
@@ -84,7 +86,9 @@ struct stoq_config {
 	__u8 ipv4_policy;    /* enum stoq_ipv4_policy */
 	__u8 redirect;       /* 1 = redirect QUIC to stoq_xsks */
 	__u8 timestamp_meta; /* 1 = 8-byte ktime in XDP metadata */
-	__u8 _pad0;
+	/* 1 = with local_addr ::, QUIC-port datagrams to a destination missing from
+	 * stoq_host_addrs are left to the kernel (forwarded traffic, not ours) */
+	__u8 check_local_addrs;
 	__u16 initial_min_size; /* minimum UDP payload of a datagram carrying an Initial */
 	__u16 max_redirect_payload; /* longer UDP payloads go to the kernel; 0 = no limit */
 	__u32 initial_rate;  /* Initials per second per source /64 */

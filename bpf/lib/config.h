@@ -38,9 +38,12 @@ static __always_inline int config_is_quic_port(const struct stoq_config *cfg, __
 }
 
 /*
- * 1 when local_addr is set (not ::) and the datagram is for another address: not ours,
- * the kernel delivers it (another socket bound to that address and port) or refuses it.
- * Unset, it costs one test of four words already on the stack.
+ * 1 when the datagram is for a destination that is not ours to judge: the kernel delivers
+ * it (another socket bound to that address and port), forwards it, or refuses it.
+ * local_addr set (not ::): any other destination. local_addr :: with check_local_addrs:
+ * a destination missing from stoq_host_addrs (the host's addresses), i.e. traffic the
+ * host only forwards (a router, pods or VMs behind a bridge or veth on the same port).
+ * Both unset, it costs one test of four words and one of a byte, already on the stack.
  */
 static __always_inline int config_other_destination(const struct stoq_config *cfg,
 						    const struct ipv6hdr *ip6)
@@ -48,10 +51,12 @@ static __always_inline int config_other_destination(const struct stoq_config *cf
 	const __u32 *local = (const __u32 *)cfg->local_addr;
 	const __u32 *dst = ip6->daddr.in6_u.u6_addr32;
 
-	if (!(local[0] | local[1] | local[2] | local[3]))
+	if (local[0] | local[1] | local[2] | local[3])
+		return ((local[0] ^ dst[0]) | (local[1] ^ dst[1]) | (local[2] ^ dst[2]) |
+			(local[3] ^ dst[3])) != 0;
+	if (!cfg->check_local_addrs)
 		return 0;
-	return ((local[0] ^ dst[0]) | (local[1] ^ dst[1]) | (local[2] ^ dst[2]) |
-		(local[3] ^ dst[3])) != 0;
+	return bpf_map_lookup_elem(&stoq_host_addrs, &ip6->daddr) == NULL;
 }
 
 #endif /* STOQ_LIB_CONFIG_H */

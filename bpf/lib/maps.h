@@ -4,6 +4,7 @@
 #define STOQ_LIB_MAPS_H
 
 #include <linux/bpf.h>
+#include <linux/in6.h>
 #include <bpf/bpf_helpers.h>
 #include "../stoq_shared.h"
 
@@ -41,5 +42,14 @@ struct {
 	__type(key, struct stoq_prefix_key);
 	__type(value, struct stoq_token_bucket);
 } stoq_init_rate SEC(".maps");
+
+/* The host's own IPv6 addresses (key: 16 bytes, network order; value unused, 1), read
+ * when stoq_config.check_local_addrs is set and local_addr is ::. Kept by user space. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, STOQ_HOST_ADDRS_ENTRIES);
+	__type(key, struct in6_addr);
+	__type(value, __u8);
+} stoq_host_addrs SEC(".maps");
 
 #endif /* STOQ_LIB_MAPS_H */

@@ -9,14 +9,17 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { it } from 'vitest';
 import { BpfObject } from '@stoq/loader';
-import type { CounterName, StoqConfig } from '../src/index.js';
+import { HOST_ADDR_VALUE, MAP_NAMES, encodeHostAddrKey, type CounterName, type StoqConfig } from '../src/index.js';
 import { ETH_P, SERVER, ethernet, ipv4Udp, quicLong, quicShort, tcpSyn, udp6Frame, ipv6, IPPROTO } from '../test/support/frames.js';
 import { LoadedStoqProgram, isRoot } from '../test/support/kernel.js';
 
 const REPEAT = Number(process.env.STOQ_BENCH_REPEAT ?? 200_000);
 const ROUNDS = 3;
 
-interface Case { name: string; counter: CounterName; frame: Buffer; config?: Partial<StoqConfig> }
+interface Case { name: string; counter: CounterName; frame: Buffer; config?: Partial<StoqConfig>; hostAddrs?: string[] }
+
+/** stoq_host_addrs for the check_local_addrs cases: SERVER among a few other host addresses. */
+const HOST_ADDRS = [SERVER, '::1', 'fe80::1', 'fd00:2::1', '2001:db8::1'];
 
 const CASES: Case[] = [
   { name: 'ARP', counter: 'non_ip_passed', frame: ethernet(ETH_P.ARP, Buffer.alloc(46)) },
@@ -32,6 +35,8 @@ const CASES: Case[] = [
   { name: 'short header (conntrack)', counter: 'quic_passed', frame: udp6Frame({ payload: quicShort(1200) }) },
   { name: 'short header, local_addr ours (conntrack)', counter: 'quic_passed', frame: udp6Frame({ payload: quicShort(1200) }), config: { localAddress: SERVER } },
   { name: 'short header to another local_addr', counter: 'quic_passed', frame: udp6Frame({ dst: 'fd00:1::3', payload: quicShort(1200) }), config: { localAddress: SERVER } },
+  { name: 'short header, check_local_addrs, host address (conntrack)', counter: 'quic_passed', frame: udp6Frame({ payload: quicShort(1200) }), config: { checkLocalAddrs: true }, hostAddrs: HOST_ADDRS },
+  { name: 'short header, check_local_addrs, forwarded', counter: 'quic_passed', frame: udp6Frame({ dst: 'fd00:c::2', payload: quicShort(1200) }), config: { checkLocalAddrs: true }, hostAddrs: HOST_ADDRS },
 ];
 
 function jitState(): string {
@@ -67,6 +72,8 @@ it.skipIf(!isRoot)('stoq_xdp per-verdict cost (BPF_PROG_TEST_RUN)', async () => 
     console.log(`repeat ${REPEAT} per round, median of ${ROUNDS} rounds; baseline = an XDP program that only returns XDP_PASS, same frame, same run`);
     const rows = CASES.map((c) => {
       prog.clearConfig();
+      prog.clearMap(MAP_NAMES.hostAddrs);
+      for (const a of c.hostAddrs ?? []) prog.map(MAP_NAMES.hostAddrs).update(encodeHostAddrKey(a), HOST_ADDR_VALUE);
       if (c.config) prog.writeConfig(c.config);
       const before = prog.readStats();
       const stoq = median(Array.from({ length: ROUNDS }, () => prog.run(c.frame, REPEAT).durationNs));

@@ -40,6 +40,13 @@ export interface StoqConfig {
    * never carries one as its destination, so nothing would be redirected).
    */
   localAddress: string;
+  /**
+   * With localAddress '::': QUIC-port datagrams whose destination is not in stoq_host_addrs
+   * (the host's own addresses, kept by user space) go to the kernel (`quic_passed`): the host
+   * only forwards them (a router; pods or VMs behind a bridge or veth on the same port). Off
+   * (the default), every destination is judged. Ignored while localAddress is set.
+   */
+  checkLocalAddrs: boolean;
 }
 
 /** What the program does while stoq_config has never been written. */
@@ -53,6 +60,7 @@ export const DEFAULT_CONFIG: Readonly<StoqConfig> = Object.freeze({
   initialBurst: 0,
   maxRedirectPayload: 0,
   localAddress: '::',
+  checkLocalAddrs: false,
 });
 
 const U32_MAX = 0xffff_ffff;
@@ -108,6 +116,7 @@ export function normalizeConfig(partial: Partial<StoqConfig> = {}): StoqConfig {
     initialBurst: checkInt('initialBurst', merged.initialBurst, 0, U32_MAX),
     maxRedirectPayload: checkInt('maxRedirectPayload', merged.maxRedirectPayload, 0, 65535),
     localAddress: checkLocalAddress(merged.localAddress),
+    checkLocalAddrs: checkBool('checkLocalAddrs', merged.checkLocalAddrs),
   };
 }
 
@@ -121,12 +130,33 @@ export function encodeConfig(partial?: Partial<StoqConfig>): Buffer {
   view.setUint8(L.offsets.ipv4_policy, IPV4_POLICIES[cfg.ipv4Policy]);
   view.setUint8(L.offsets.redirect, cfg.redirect ? 1 : 0);
   view.setUint8(L.offsets.timestamp_meta, cfg.timestampMeta ? 1 : 0);
+  view.setUint8(L.offsets.check_local_addrs, cfg.checkLocalAddrs ? 1 : 0);
   view.setUint16(L.offsets.initial_min_size, cfg.initialMinSize, LITTLE_ENDIAN);
   view.setUint32(L.offsets.initial_rate, cfg.initialRate, LITTLE_ENDIAN);
   view.setUint32(L.offsets.initial_burst, cfg.initialBurst, LITTLE_ENDIAN);
   view.setUint16(L.offsets.max_redirect_payload, cfg.maxRedirectPayload, LITTLE_ENDIAN);
   ipv6ToBytes(cfg.localAddress).copy(buf, L.offsets.local_addr);
   return buf;
+}
+
+/** The stoq_host_addrs value stored for every address (the program only looks at presence). */
+export const HOST_ADDR_VALUE: Buffer = Buffer.from([1]);
+
+/**
+ * The stoq_host_addrs key of an address: its 16 bytes in network order. Any IPv6 text
+ * without a scope id (strip `%eth0` from a link-local address first: the map holds addresses).
+ */
+export function encodeHostAddrKey(address: string): Buffer {
+  if (typeof address !== 'string' || address.includes('%') || !isIPv6(address)) {
+    throw new StoqCodecError('STOQ_ERR_INVALID_ADDRESS', 'hostAddrs', `expected an IPv6 address without brackets or scope id, got ${String(address)}`);
+  }
+  return ipv6ToBytes(address);
+}
+
+/** The address of a stoq_host_addrs key, in canonical text. */
+export function decodeHostAddrKey(key: Uint8Array): string {
+  if (key.byteLength !== 16) throw new StoqCodecError('STOQ_ERR_INVALID_LAYOUT', 'stoq_host_addrs', `key is ${key.byteLength} bytes, expected 16`);
+  return ipv6FromBytes(key);
 }
 
 /** Reads a stoq_config value; a never-written (no magic) entry reads as the defaults, as in the program. */
@@ -151,5 +181,6 @@ export function decodeConfig(buf: Uint8Array): StoqConfig {
     initialBurst: view.getUint32(L.offsets.initial_burst, LITTLE_ENDIAN),
     maxRedirectPayload: view.getUint16(L.offsets.max_redirect_payload, LITTLE_ENDIAN),
     localAddress: ipv6FromBytes(buf.subarray(L.offsets.local_addr, L.offsets.local_addr + 16)),
+    checkLocalAddrs: view.getUint8(L.offsets.check_local_addrs) !== 0,
   };
 }

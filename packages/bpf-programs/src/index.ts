@@ -5,10 +5,12 @@ export {
   PROGRAM_NAME, CT_STATES_PROGRAM_NAME, MAP_NAMES, COUNTER_NAMES, CLASS_COUNTER_NAMES, SIZE_BUCKET_LIMITS, MAX_QUIC_PORTS, CONFIG_MAGIC,
   CONNTRACK_STATES, IPV4_POLICIES, STRUCT_LAYOUTS, ENUM_VALUES,
   CONFIG_LAYOUT, STATS_LAYOUT, CT_KEY_LAYOUT, CT_VALUE_LAYOUT, PREFIX_KEY_LAYOUT, TOKEN_BUCKET_LAYOUT,
-  CT_SUMMARY_LAYOUT, CT_STATE_SLOTS,
+  CT_SUMMARY_LAYOUT, CT_STATE_SLOTS, HOST_ADDRS_ENTRIES,
   type CounterName, type ConntrackState, type Ipv4Policy, type StructLayout,
 } from './layout.js';
-export { DEFAULT_CONFIG, encodeConfig, decodeConfig, normalizeConfig, type StoqConfig } from './config.js';
+export {
+  DEFAULT_CONFIG, encodeConfig, decodeConfig, normalizeConfig, encodeHostAddrKey, decodeHostAddrKey, HOST_ADDR_VALUE, type StoqConfig,
+} from './config.js';
 export { decodeStats, diffStats, sizeBucketOf, type StoqStats } from './stats.js';
 export {
   encodeConntrackKey, decodeConntrackKey, encodeConntrackValue, decodeConntrackValue, decodeConntrack,

@@ -14,7 +14,7 @@ export const CT_STATES_PROGRAM_NAME = 'stoq_ct_states';
 
 /** The maps of stoq_xdp.bpf.o by role. */
 export const MAP_NAMES = {
-  /** Array, one stoq_config at key 0 (CONFIG_LAYOUT): ports, IPv4 policy, redirect, Initial limits, local address. */
+  /** Array, one stoq_config at key 0 (CONFIG_LAYOUT): ports, IPv4 policy, redirect, Initial limits, local address, local-address check. */
   config: 'stoq_config',
   /** Per-CPU array, one stoq_stats at key 0 (STATS_LAYOUT); sum the CPUs (decodeStats). */
   stats: 'stoq_stats',
@@ -24,7 +24,16 @@ export const MAP_NAMES = {
   xsks: 'stoq_xsks',
   /** Hash of stoq_prefix_key → stoq_token_bucket: the Initial rate limit per source /64. */
   initialBuckets: 'stoq_init_rate',
+  /**
+   * Hash of 16-byte IPv6 address (network order) → u8 (1; only presence counts): the host's
+   * own addresses, HOST_ADDRS_ENTRIES at most (encodeHostAddrKey / HOST_ADDR_VALUE). Read
+   * when stoq_config.check_local_addrs is set and local_addr is '::'.
+   */
+  hostAddrs: 'stoq_host_addrs',
 } as const;
+
+/** max_entries of stoq_host_addrs (STOQ_HOST_ADDRS_ENTRIES). */
+export const HOST_ADDRS_ENTRIES = 1024;
 
 /** Counter names in enum stoq_counter order (index = enum value). */
 export const COUNTER_NAMES = [
@@ -85,6 +94,8 @@ export const CONFIG_LAYOUT = {
     redirect: 21,
     /** u8, 1 = write an 8-byte ktime into the XDP metadata. */
     timestamp_meta: 22,
+    /** u8, 1 = with local_addr '::', QUIC to a destination missing from stoq_host_addrs goes to the kernel. */
+    check_local_addrs: 23,
     /** u16 minimum UDP payload of a datagram carrying an Initial. */
     initial_min_size: 24,
     /** u16 longest UDP payload redirected to AF_XDP; 0 = no limit. */

@@ -2,13 +2,13 @@
 // Pure codec behaviour: validation, round trips, per-CPU summing, IPv6 text.
 import { describe, expect, it } from 'vitest';
 import {
-  CONFIG_LAYOUT, COUNTER_NAMES, DEFAULT_CONFIG, StoqCodecError, decodeConfig, decodeConntrack, decodeStats, encodeConfig,
+  CONFIG_LAYOUT, COUNTER_NAMES, DEFAULT_CONFIG, HOST_ADDR_VALUE, StoqCodecError, decodeConfig, decodeConntrack, decodeHostAddrKey, decodeStats, encodeConfig, encodeHostAddrKey,
   encodeConntrackKey, encodeConntrackValue, ipv6FromBytes, ipv6ToBytes, normalizeConfig, sizeBucketOf, STATS_LAYOUT,
 } from '../src/index.js';
 
 describe('config codec', () => {
   it('round-trips a full config', () => {
-    const cfg = { quicPorts: [443, 9292, 65535], ipv4Policy: 'pass' as const, redirect: false, timestampMeta: true, initialMinSize: 1350, initialRate: 100, initialBurst: 0xffffffff, maxRedirectPayload: 1350, localAddress: 'fd00:1::1' };
+    const cfg = { quicPorts: [443, 9292, 65535], ipv4Policy: 'pass' as const, redirect: false, timestampMeta: true, initialMinSize: 1350, initialRate: 100, initialBurst: 0xffffffff, maxRedirectPayload: 1350, localAddress: 'fd00:1::1', checkLocalAddrs: true };
     expect(decodeConfig(encodeConfig(cfg))).toEqual(cfg);
   });
 
@@ -29,6 +29,27 @@ describe('config codec', () => {
     expect(decodeConfig(buf).localAddress).toBe('fd00::2');
     expect(normalizeConfig({ localAddress: '::0.0.0.0' }).localAddress).toBe('::');
     expect(normalizeConfig({ localAddress: '2001:db8::192.0.2.1' }).localAddress).toBe('2001:db8::c000:201');
+  });
+
+  it('checkLocalAddrs: one byte at check_local_addrs (the former _pad0), off by default; the struct keeps its size', () => {
+    const at = CONFIG_LAYOUT.offsets.check_local_addrs;
+    expect(at).toBe(23);
+    expect(CONFIG_LAYOUT.size).toBe(52);
+    expect(DEFAULT_CONFIG.checkLocalAddrs).toBe(false);
+    expect(encodeConfig()[at]).toBe(0);
+    const on = encodeConfig({ checkLocalAddrs: true });
+    expect(on[at]).toBe(1);
+    // Only that byte differs from the default encoding.
+    expect([...on].map((b, i) => (b === encodeConfig()[i] ? -1 : i)).filter((i) => i >= 0)).toEqual([at]);
+    expect(decodeConfig(on).checkLocalAddrs).toBe(true);
+  });
+
+  it('stoq_host_addrs key: the 16 network-order bytes of the address, value 1', () => {
+    expect(encodeHostAddrKey('fe80::1').toString('hex')).toBe('fe800000000000000000000000000001');
+    expect(decodeHostAddrKey(encodeHostAddrKey('FD00:0:0:0:0:0:0:2'))).toBe('fd00::2');
+    expect([...HOST_ADDR_VALUE]).toEqual([1]);
+    for (const bad of ['fe80::1%eth0', '10.0.0.1', '[fd00::2]', '']) expect(() => encodeHostAddrKey(bad)).toThrow(StoqCodecError);
+    expect(() => decodeHostAddrKey(Buffer.alloc(4))).toThrow(StoqCodecError);
   });
 
   it.each([
@@ -53,6 +74,8 @@ describe('config codec', () => {
     // IPv4-mapped, dotted or not: no IPv6 packet is addressed to one.
     ['localAddress', { localAddress: '::ffff:192.0.2.1' }],
     ['localAddress', { localAddress: '::FFFF:c000:201' }],
+    ['checkLocalAddrs', { checkLocalAddrs: 1 }],
+    ['checkLocalAddrs', { checkLocalAddrs: 'yes' }],
   ])('rejects bad %s with a typed error', (field, bad) => {
     let caught: unknown;
     try {

@@ -2,7 +2,9 @@
 // stoq_config is read on every packet: a write takes effect on the very next frame,
 // and an all-zero (never written) entry means the documented defaults.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { MAP_NAMES, decodeConfig, DEFAULT_CONFIG, diffStats, ipv6FromBytes, ipv6ToBytes, type CounterName } from '../src/index.js';
+import {
+  HOST_ADDR_VALUE, HOST_ADDRS_ENTRIES, MAP_NAMES, decodeConfig, DEFAULT_CONFIG, diffStats, encodeHostAddrKey, ipv6FromBytes, ipv6ToBytes, type CounterName,
+} from '../src/index.js';
 import { ETH_P, SERVER, ipv4Udp, ethernet, quicLong, quicShort, udp6Frame } from './support/frames.js';
 import { XDP } from './support/fixtures.js';
 import { expectOneFrame } from './support/expect.js';
@@ -127,6 +129,98 @@ describe.skipIf(!isRoot)('stoq_config at runtime', () => {
       check(udp6Frame({ dst: ipv6FromBytes(dst), payload: quicLong({ type: 'initial', size: 1000 }) }), XDP.PASS, 'quic_passed');
     }
     check(udp6Frame({ payload: quicLong({ type: 'initial', size: 1000 }) }), XDP.DROP, 'initial_too_small_dropped');
+  });
+
+  // check_local_addrs: bound to '::', the program judges only QUIC for the host's own
+  // addresses (stoq_host_addrs); what the host merely forwards (a router; pods or VMs
+  // behind a bridge or veth running QUIC on the same port) goes to the kernel, unjudged
+  // and untracked. Off, the map is not read and every destination is judged.
+  describe('check_local_addrs with stoq_host_addrs', () => {
+    const POD = 'fd00:c::2'; // behind the host: forwarded, not ours
+    const OWN2 = 'fd00:2::1'; // another address of the host (another interface)
+    const frames = (dst: string, src: string) => ({
+      short: udp6Frame({ dst, src, payload: quicShort() }),
+      small: udp6Frame({ dst, payload: quicLong({ type: 'initial', size: 1000 }) }),
+      badLength: udp6Frame({ dst, payload: quicShort(40), udpLength: 47 }),
+    });
+    const tracked = (src: string) => prog.conntrack().some((e) => e.peerAddress === src);
+    const fill = (...addresses: string[]) => {
+      for (const a of addresses) prog.map(MAP_NAMES.hostAddrs).update(encodeHostAddrKey(a), HOST_ADDR_VALUE);
+    };
+    afterEach(() => {
+      prog.clearMap(MAP_NAMES.hostAddrs);
+      prog.clearMap(MAP_NAMES.conntrack);
+    });
+
+    it('the map: a 1024-entry hash of 16-byte addresses to one byte', () => {
+      const map = prog.map(MAP_NAMES.hostAddrs);
+      expect({ type: map.type, keySize: map.keySize, valueSize: map.valueSize, maxEntries: map.maxEntries })
+        .toEqual({ type: 'hash', keySize: 16, valueSize: 1, maxEntries: HOST_ADDRS_ENTRIES });
+    });
+
+    it('on: a destination missing from the map is passed unjudged and untracked; one in it is judged and tracked as before', () => {
+      fill(SERVER, OWN2);
+      prog.writeConfig({ checkLocalAddrs: true });
+      expect(decodeConfig(prog.dump(MAP_NAMES.config)[0]!.value).checkLocalAddrs).toBe(true);
+      const pod = frames(POD, 'fd00:7::1');
+      check(pod.short, XDP.PASS, 'quic_passed');
+      check(pod.small, XDP.PASS, 'quic_passed');
+      check(pod.badLength, XDP.PASS, 'quic_passed');
+      expect(tracked('fd00:7::1')).toBe(false);
+      for (const [dst, src] of [[SERVER, 'fd00:7::2'], [OWN2, 'fd00:7::3']] as const) {
+        const own = frames(dst, src);
+        check(own.short, XDP.PASS, 'quic_passed'); // the redirect path: no socket on testRun's queue
+        expect(tracked(src)).toBe(true);
+        check(own.small, XDP.DROP, 'initial_too_small_dropped');
+        check(own.badLength, XDP.DROP, 'malformed_dropped');
+      }
+      // Not our port, IPv4, multicast: as before.
+      check(udp6Frame({ dst: POD, dport: 53, payload: Buffer.alloc(40) }), XDP.PASS, 'udp_non_quic_passed');
+      check(ipv4, XDP.DROP, 'ipv4_dropped');
+      // An address added to the map is judged from the next packet; a removed one is passed.
+      fill(POD);
+      check(pod.small, XDP.DROP, 'initial_too_small_dropped');
+      prog.map(MAP_NAMES.hostAddrs).delete(encodeHostAddrKey(OWN2));
+      check(frames(OWN2, 'fd00:7::4').small, XDP.PASS, 'quic_passed');
+    });
+
+    it('on with an empty map: every QUIC-port datagram goes to the kernel', () => {
+      prog.writeConfig({ checkLocalAddrs: true });
+      check(frames(SERVER, 'fd00:7::5').small, XDP.PASS, 'quic_passed');
+      check(frames(SERVER, 'fd00:7::5').short, XDP.PASS, 'quic_passed');
+      expect(tracked('fd00:7::5')).toBe(false);
+    });
+
+    it('one differing bit anywhere in the destination is not a host address', () => {
+      fill(SERVER);
+      prog.writeConfig({ checkLocalAddrs: true });
+      const base = ipv6ToBytes(SERVER);
+      for (let byte = 0; byte < 16; byte++) {
+        const dst = Buffer.from(base);
+        dst[byte] = dst[byte]! ^ (byte % 2 === 0 ? 0x80 : 0x01);
+        check(udp6Frame({ dst: ipv6FromBytes(dst), payload: quicLong({ type: 'initial', size: 1000 }) }), XDP.PASS, 'quic_passed');
+      }
+      check(udp6Frame({ payload: quicLong({ type: 'initial', size: 1000 }) }), XDP.DROP, 'initial_too_small_dropped');
+    });
+
+    it('off (the default): the map is not read, every destination is judged and tracked', () => {
+      fill(SERVER);
+      const pod = frames(POD, 'fd00:7::6');
+      check(pod.small, XDP.DROP, 'initial_too_small_dropped');
+      check(pod.badLength, XDP.DROP, 'malformed_dropped');
+      check(pod.short, XDP.PASS, 'quic_passed');
+      expect(tracked('fd00:7::6')).toBe(true);
+      prog.writeConfig({ checkLocalAddrs: true });
+      prog.writeConfig({ checkLocalAddrs: false });
+      check(pod.small, XDP.DROP, 'initial_too_small_dropped');
+    });
+
+    it('local_addr set: it decides, the map is not consulted', () => {
+      fill(POD);
+      prog.writeConfig({ checkLocalAddrs: true, localAddress: SERVER });
+      check(frames(POD, 'fd00:7::7').small, XDP.PASS, 'quic_passed'); // in the map, but not local_addr
+      check(frames(SERVER, 'fd00:7::7').small, XDP.DROP, 'initial_too_small_dropped'); // local_addr, not in the map
+    });
   });
 
   it('initial token bucket: an over-rate /64 is dropped while another /64 passes', () => {

@@ -5,19 +5,37 @@
 // rotate through configurations, and every batch has its own seed, so any failure
 // can be replayed from (seed, batch).
 import {
-  CLASS_COUNTER_NAMES, COUNTER_NAMES, MAP_NAMES, diffStats, normalizeConfig, sizeBucketOf, type CounterName, type StoqConfig, type StoqStats,
+  CLASS_COUNTER_NAMES, COUNTER_NAMES, HOST_ADDR_VALUE, MAP_NAMES, diffStats, encodeHostAddrKey, normalizeConfig, sizeBucketOf, type CounterName, type StoqConfig, type StoqStats,
 } from '../../src/index.js';
 import { Rng, fuzzFrame } from './fuzz-frames.js';
 import type { LoadedStoqProgram, RunOptions } from './kernel.js';
 import { NoRefillBuckets, classifyReference } from './reference-classifier.js';
 
-export const FUZZ_PHASES: ReadonlyArray<{ name: string; config: Partial<StoqConfig> }> = [
+/**
+ * What stoq_host_addrs holds in the phases with checkLocalAddrs: the frames' usual
+ * destination (fd00:1::1) and ::1; the generator's second destination (fd00:1::5, 1 in
+ * 10 frames) plays traffic the host only forwards, and so does any mutated destination.
+ * fd00:9::9 is never a destination (an entry that matches nothing).
+ */
+export const FUZZ_HOST_ADDRS: readonly string[] = ['fd00:1::1', '::1', 'fd00:9::9'];
+
+export interface FuzzPhase {
+  name: string;
+  config: Partial<StoqConfig>;
+  /** stoq_host_addrs' contents for this phase (empty when absent). */
+  hostAddrs?: readonly string[];
+}
+
+export const FUZZ_PHASES: ReadonlyArray<FuzzPhase> = [
   { name: 'defaults', config: {} },
   { name: 'IPv4 pass, ports 9292/4433/443, no Initial minimum', config: { ipv4Policy: 'pass', quicPorts: [9292, 4433, 443], initialMinSize: 0 } },
   { name: 'redirect off, timestamp metadata, ports 9292/53, Initial minimum 1250', config: { redirect: false, timestampMeta: true, quicPorts: [9292, 53], initialMinSize: 1250 } },
   { name: 'Initial bucket of 3 per /64, no refill', config: { initialRate: 0, initialBurst: 3 } },
   { name: 'max_redirect_payload 600 (longer QUIC goes to the kernel)', config: { maxRedirectPayload: 600 } },
   { name: 'local_addr fd00:1::1 (QUIC to another destination goes to the kernel)', config: { localAddress: 'fd00:1::1' } },
+  { name: 'check_local_addrs, host addresses fd00:1::1 ::1 fd00:9::9 (QUIC to any other destination goes to the kernel)', config: { checkLocalAddrs: true }, hostAddrs: FUZZ_HOST_ADDRS },
+  { name: 'host addresses filled, check_local_addrs off (the map is not read)', config: {}, hostAddrs: FUZZ_HOST_ADDRS },
+  { name: 'check_local_addrs with local_addr fd00:1::5, missing from the map (local_addr decides)', config: { checkLocalAddrs: true, localAddress: 'fd00:1::5' }, hostAddrs: FUZZ_HOST_ADDRS },
 ];
 
 export interface FuzzFailure {
@@ -71,10 +89,10 @@ export function runFuzz(prog: LoadedStoqProgram, opts: FuzzOptions): FuzzReport 
     const phase = FUZZ_PHASES[batch % FUZZ_PHASES.length]!;
     const fail = (index: number, problem: string, frame: Uint8Array) =>
       failures.push({ seed: opts.seed, batch, index, phase: phase.name, problem, frameHex: Buffer.from(frame).toString('hex') });
-    const expected = runBatch(prog, phase.config, batchSeed(opts.seed, batch), n, fail, opts);
+    const expected = runBatch(prog, phase, batchSeed(opts.seed, batch), n, fail, opts);
     for (const [k, v] of Object.entries(expected.counters)) if (v) byCounter[k] = (byCounter[k] ?? 0) + v;
     const problem = compareStats(expected, expected.actual);
-    if (problem) locate(prog, phase.config, batchSeed(opts.seed, batch), n, problem, fail, opts);
+    if (problem) locate(prog, phase, batchSeed(opts.seed, batch), n, problem, fail, opts);
     frames += n;
   }
   const elapsedMs = Number(process.hrtime.bigint() - start) / 1e6;
@@ -86,12 +104,15 @@ type Context = Pick<FuzzOptions, 'referenceOverride' | 'run' | 'socketOnQueue'>;
 
 /** Runs one batch from a fresh config and empty buckets; returns what the counters should have done. */
 function runBatch(
-  prog: LoadedStoqProgram, partial: Partial<StoqConfig>, seed: number, n: number, fail: Fail,
+  prog: LoadedStoqProgram, phase: FuzzPhase, seed: number, n: number, fail: Fail,
   context: Context, perFrame?: (i: number, frame: Buffer, counter: CounterName) => boolean,
 ): StoqStats & { actual: StoqStats } {
-  const cfg = { ...prepare(prog, partial), ...context.referenceOverride };
+  const cfg = { ...prepare(prog, phase), ...context.referenceOverride };
   const buckets = new NoRefillBuckets(cfg.initialBurst);
-  const ctx = { socketOnQueue: context.socketOnQueue ?? false, allowInitial: (p: string) => buckets.allow(p), offLoopback: (context.run?.ingressIfindex ?? 1) !== 1 };
+  const ctx = {
+    socketOnQueue: context.socketOnQueue ?? false, allowInitial: (p: string) => buckets.allow(p), offLoopback: (context.run?.ingressIfindex ?? 1) !== 1,
+    hostAddrs: phase.hostAddrs ?? [],
+  };
   const runOptions = context.run ?? {};
   const counters = Object.fromEntries(COUNTER_NAMES.map((c) => [c, 0])) as Record<CounterName, number>;
   const sizeHistogram = new Array<number>(8).fill(0);
@@ -113,10 +134,12 @@ function runBatch(
   return { counters, sizeHistogram, actual: diffStats(before, prog.readStats()) };
 }
 
-function prepare(prog: LoadedStoqProgram, partial: Partial<StoqConfig>): StoqConfig {
-  prog.writeConfig(partial);
+function prepare(prog: LoadedStoqProgram, phase: FuzzPhase): StoqConfig {
+  prog.writeConfig(phase.config);
   prog.clearMap(MAP_NAMES.initialBuckets);
-  return normalizeConfig(partial);
+  prog.clearMap(MAP_NAMES.hostAddrs);
+  for (const address of phase.hostAddrs ?? []) prog.map(MAP_NAMES.hostAddrs).update(encodeHostAddrKey(address), HOST_ADDR_VALUE);
+  return normalizeConfig(phase.config);
 }
 
 /** The program never rewrites a frame; with timestamp_meta, QUIC frames come back behind 8 bytes of metadata. */
@@ -133,10 +156,10 @@ function compareStats(want: StoqStats, got: StoqStats): string | undefined {
 }
 
 /** Replays a batch whose counters disagreed, reading the counters after every frame, to name the frame. */
-function locate(prog: LoadedStoqProgram, partial: Partial<StoqConfig>, seed: number, n: number, problem: string, fail: Fail, context: Context): void {
+function locate(prog: LoadedStoqProgram, phase: FuzzPhase, seed: number, n: number, problem: string, fail: Fail, context: Context): void {
   let last = prog.readStats();
   let found = false;
-  runBatch(prog, partial, seed, n, () => {}, context, (i, frame, counter) => {
+  runBatch(prog, phase, seed, n, () => {}, context, (i, frame, counter) => {
     const now = prog.readStats();
     const d = diffStats(last, now);
     last = now;

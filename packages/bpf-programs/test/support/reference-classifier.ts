@@ -25,6 +25,9 @@ export interface ReferenceContext {
 
   /** The frame arrived on a device other than lo (testRun without an ingress device runs on lo). */
   offLoopback?: boolean;
+
+  /** What stoq_host_addrs holds (the host's own addresses; any IPv6 text); none when absent. */
+  hostAddrs?: readonly string[];
 }
 
 const EXT = { HOPOPTS: 0, ROUTING: 43, FRAGMENT: 44, DSTOPTS: 60 } as const;
@@ -102,7 +105,7 @@ export function classifyReference(f: Uint8Array, cfg: StoqConfig, ctx: Reference
   if (fragment?.more) return pass('ipv6_fragment_passed'); // only the kernel can reassemble
   // Our port but not for our unicast socket (or for another local address than the one
   // configured): the kernel decides, before any judging.
-  if (notFinal || !deliverableAddresses(f, ip, ctx.offLoopback === true) || otherDestination(f, ip, cfg.localAddress)) return pass('quic_passed');
+  if (notFinal || !deliverableAddresses(f, ip, ctx.offLoopback === true) || otherDestination(f, ip, cfg, ctx.hostAddrs ?? [])) return pass('quic_passed');
   if (cut || udp + 8 > end) return drop('malformed_dropped');
   const udpLength = be16(udp + 4);
   if (udpLength !== end - udp || udpLength <= 8) return drop('malformed_dropped');
@@ -132,11 +135,22 @@ function deliverableAddresses(f: Uint8Array, ip: number, offLoopback: boolean): 
 
 const localAddressBytes = new Map<string, Buffer>();
 
-/** True when the config names a local address (not ::) and the destination is another one. */
-function otherDestination(f: Uint8Array, ip: number, localAddress: string): boolean {
-  let local = localAddressBytes.get(localAddress);
-  if (!local) localAddressBytes.set(localAddress, (local = ipv6ToBytes(localAddress)));
-  return local.some((b) => b !== 0) && !local.equals(f.subarray(ip + 24, ip + 40));
+function bytesOf(address: string): Buffer {
+  let bytes = localAddressBytes.get(address);
+  if (!bytes) localAddressBytes.set(address, (bytes = ipv6ToBytes(address)));
+  return bytes;
+}
+
+/**
+ * True when the destination is not ours to judge: the config names a local address (not
+ * ::) and the destination is another one; or, local address ::, check_local_addrs is on
+ * and the destination is none of the host's addresses (a datagram the host forwards).
+ */
+function otherDestination(f: Uint8Array, ip: number, cfg: StoqConfig, hostAddrs: readonly string[]): boolean {
+  const dst = f.subarray(ip + 24, ip + 40);
+  const local = bytesOf(cfg.localAddress);
+  if (local.some((b) => b !== 0)) return !local.equals(dst);
+  return cfg.checkLocalAddrs && !hostAddrs.some((a) => bytesOf(a).equals(dst));
 }
 
 function isExt(next: number): boolean {
