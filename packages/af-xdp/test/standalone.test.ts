@@ -3,7 +3,7 @@
 // bpf_link, shared by the sockets of an interface (in one process and across processes),
 // and gone from the interface when the last process holding it exits, SIGKILL included.
 import { execFile, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createLab, type Lab } from '@stoq/netlab';
@@ -13,8 +13,11 @@ import { helper, isRoot, openWhenFree, waitFor } from './helpers/env.js';
 const run = promisify(execFile);
 const PROGRAM = 'stoq_xsk_redir';
 // libxdp's own default AF_XDP program: what earlier versions left behind after a crash.
-const LIBXDP_DEFAULT = '/usr/lib/x86_64-linux-gnu/bpf/xsk_def_xdp_prog.o';
-const noLibxdpDefault = existsSync(LIBXDP_DEFAULT) ? null : `${LIBXDP_DEFAULT} not found (libxdp's default program, Debian/Ubuntu package libxdp1)`;
+// Where libxdp looks for its BPF objects: LIBXDP_OBJECT_PATH, else its build's libdir
+// (/usr/lib/<multiarch triplet>/bpf on Debian/Ubuntu, whatever the architecture).
+const LIBXDP_DIRS = [process.env['LIBXDP_OBJECT_PATH'], ...readdirSync('/usr/lib').filter((d) => d.includes('-linux-')).map((d) => `/usr/lib/${d}/bpf`), '/usr/lib/bpf', '/usr/local/lib/bpf'];
+const LIBXDP_DEFAULT = LIBXDP_DIRS.filter((d) => d !== undefined && d !== '').map((d) => `${d}/xsk_def_xdp_prog.o`).find((path) => existsSync(path));
+const noLibxdpDefault = LIBXDP_DEFAULT ? null : `xsk_def_xdp_prog.o not found in ${LIBXDP_DIRS.filter(Boolean).join(', ')} (libxdp's default program, Debian/Ubuntu package libxdp1)`;
 if (isRoot && noLibxdpDefault) console.warn(`@stoq/af-xdp: the test with libxdp's default program attached is skipped: ${noLibxdpDefault}`);
 
 declare module 'vitest' {
@@ -160,7 +163,7 @@ describe.skipIf(!isRoot)('standalone mode: redirect program through a bpf_link (
       const pinDir = `/sys/fs/bpf/stoq-afxdp-standalone-${lab.id}`;
       mkdirSync(pinDir);
       try {
-        await run('bpftool', ['prog', 'load', LIBXDP_DEFAULT, `${pinDir}/prog`, 'type', 'xdp']);
+        await run('bpftool', ['prog', 'load', LIBXDP_DEFAULT!, `${pinDir}/prog`, 'type', 'xdp']);
         await run('bpftool', ['net', 'attach', 'xdpdrv', 'pinned', `${pinDir}/prog`, 'dev', lab.a.ifname]);
         rmSync(pinDir, { recursive: true }); // only the attachment holds it now, like after a crash
         const leftover = await attached();

@@ -39,10 +39,13 @@ export function assertIPv6(address: string, operation: string): string {
       hint: "write it like 'fd00::2' or '[fd00::2]:9292'",
     });
   }
-  if (/^::ffff:/i.test(bare) && bare.includes('.')) {
+  // One spelling per address ('0::0' and '::' alike, lower case, longest zero run
+  // compressed), so comparisons and map keys see the same text as the kernel and URL do.
+  const canonical = new URL(`http://[${bare}]`).hostname.slice(1, -1);
+  if (/^::ffff:[0-9a-f]{1,4}:[0-9a-f]{1,4}$/.test(canonical)) {
     throw new StoqInvalidAddressError(`${operation}: ${address} is an IPv4-mapped address; STOQ is IPv6 only`, { operation });
   }
-  return bare;
+  return canonical;
 }
 
 /** Throws unless `port` is an integer UDP port (0 only when `allowZero`). */

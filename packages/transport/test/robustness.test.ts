@@ -48,6 +48,7 @@ describe('configuration errors are typed', () => {
     const t = await transport({});
     await expect(t.connect('192.0.2.1:9292')).rejects.toBeInstanceOf(StoqInvalidAddressError);
     await expect(t.connect('[::ffff:192.0.2.1]:9292')).rejects.toBeInstanceOf(StoqInvalidAddressError);
+    await expect(t.connect('[::FFFF:c000:0201]:9292'), 'IPv4-mapped written in hex').rejects.toBeInstanceOf(StoqInvalidAddressError);
     await expect(t.connect('example.com:9292')).rejects.toMatchObject({ code: 'STOQ_ERR_INVALID_ADDRESS' });
   });
 
