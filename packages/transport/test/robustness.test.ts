@@ -71,7 +71,7 @@ describe('configuration errors are typed', () => {
     expect(status.fallbackReason).toMatch(new RegExp(`^XDP datapath unavailable on ${missing}: native\\+zerocopy: no interface`));
     await expect(t.attachXdpToInterface(missing)).rejects.toBeInstanceOf(StoqXdpUnavailableError);
     await expect(t.createZeroCopySocket(missing, 0)).rejects.toBeInstanceOf(StoqXdpUnavailableError);
-    expect(() => t.updateXdpConfig({ redirect: false })).toThrow(StoqXdpUnavailableError);
+    expect(() => t.updateXdpConfig({ redirect: false })).toThrow(expect.objectContaining({ code: 'STOQ_ERR_XDP_UNAVAILABLE', hint: expect.stringMatching(/attachXdpToInterface/) }));
     const d = await transport({ datapath: 'dgram' });
     expect(d.getEbpfStatus().fallbackReason).toBe("datapath 'dgram' requested");
   });

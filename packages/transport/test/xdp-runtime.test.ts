@@ -128,7 +128,7 @@ describe.skipIf(!isRoot)('XdpDatapath at run time', () => {
         message: expect.stringContaining(`updateXdpConfig: ${field} cannot be changed at run time`),
       }));
     }
-    expect(() => t.updateXdpConfig(null as never)).toThrow(expect.objectContaining({ code: 'STOQ_ERR_INVALID_CONFIG' }));
+    expect(() => t.updateXdpConfig(null as never)).toThrow(expect.objectContaining({ code: 'STOQ_ERR_INVALID_CONFIG', hint: expect.stringMatching(/redirect/) }));
     // Nothing was applied: our port's QUIC still comes in over AF_XDP.
     const conn = await t.connect(x.target(peer), { serverName: 'stoq.test' });
     const before = t.stats().xdp!.rxDatagrams;

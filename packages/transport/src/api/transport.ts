@@ -361,6 +361,7 @@ export class StoqTransport extends EventEmitter<StoqTransportEvents> {
     if (typeof partial !== 'object' || partial === null) {
       throw new StoqInvalidConfigError(`updateXdpConfig: expected an object of XdpRuntimeConfig fields, got ${partial === null ? 'null' : typeof partial}`, {
         operation: 'updateXdpConfig',
+        hint: `pass the fields to change, e.g. { redirect: false }; the fields are ${[...RUNTIME_FIELDS].join(', ')}`,
       });
     }
     for (const field of Object.keys(partial)) {
@@ -372,7 +373,10 @@ export class StoqTransport extends EventEmitter<StoqTransportEvents> {
       });
     }
     if (!this.#xdp) {
-      throw new StoqXdpUnavailableError(`updateXdpConfig: no XDP datapath (${this.#status.fallbackReason ?? 'not attached'})`, { operation: 'updateXdpConfig' });
+      throw new StoqXdpUnavailableError(`updateXdpConfig: no XDP datapath (${this.#status.fallbackReason ?? 'not attached'})`, {
+        operation: 'updateXdpConfig',
+        hint: 'attach first: create the transport with interface and datapath: \'xdp\', or call attachXdpToInterface(ifname)',
+      });
     }
     this.#xdp.updateProgramConfig(partial);
     this.#xdpOverrides = { ...this.#xdpOverrides, ...partial };
