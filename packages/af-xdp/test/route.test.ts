@@ -183,7 +183,7 @@ describe.skipIf(!isRoot)('route and neighbour lookups (veth lab)', () => {
     expect(touchNeighbour6(lab.a.ifname, second)).toBe(true);
     await waitFor(() => states(second) === 'REACHABLE', 3_000, 'the new entry to be resolved');
     expect(bytesToMac(lookupNeighbour6(lab.a.ifname, second)!.lladdr!)).toBe(lab.b.mac);
-    // Nobody there: INCOMPLETE, and the kernel gives up (FAILED) after its solicitations.
+    // Nobody there: resolution starts (INCOMPLETE; the kernel would give up, FAILED, after its solicitations, ~3 s, not waited for here).
     const nobody = onLink(0x56);
     expect(touchNeighbour6(lab.a.ifname, nobody)).toBe(true);
     expect(states(nobody)).toBe('INCOMPLETE');
