@@ -147,5 +147,33 @@ describe.skipIf(!isRoot)('stoq_xdp with the transport bound to one address of th
       expect(after.programCounters.quic_redirected - before.programCounters.quic_redirected).toBeGreaterThanOrEqual(MESSAGES);
       expect(after.programCounters.quic_passed - before.programCounters.quic_passed).toBe(0);
     }
+    // The host's addresses are listed (both of the interface among them) and the check is
+    // the transport's, not updateXdpConfig()'s.
+    expect(t.stats().xdp!.hostAddresses).toBeGreaterThanOrEqual(2);
+    expect(() => t.updateXdpConfig({ checkLocalAddrs: false } as never)).toThrow(StoqInvalidConfigError);
+    expect(() => t.updateXdpConfig({ checkLocalAddrs: true } as never)).toThrow(StoqInvalidConfigError);
   }, 90_000);
+
+  it("bound to '::': a re-attach after a detach from outside lists the host's addresses again", async () => {
+    await closeAll();
+    const t = await server('::');
+    const port = t.address().port;
+    const { stdout } = await x.lab.exec(x.lab.a, 'bpftool', ['-j', 'net', 'show', 'dev', x.lab.a.ifname]);
+    const programId = (JSON.parse(stdout) as Array<{ xdp: Array<{ id: number }> }>)[0]?.xdp[0]?.id;
+    const links = JSON.parse((await x.lab.exec(x.lab.a, 'bpftool', ['-j', 'link', 'show'])).stdout) as Array<{ id: number; type: string; prog_id: number }>;
+    const link = links.find((l) => l.type === 'xdp' && l.prog_id === programId);
+    expect(link).toBeDefined();
+    const changed = new Promise((resolve) => t.once('datapathChange', resolve));
+    await x.lab.exec(x.lab.a, 'bpftool', ['link', 'detach', 'id', String(link!.id)]);
+    await Promise.race([changed, new Promise((_, reject) => setTimeout(() => reject(new Error('no datapathChange within 5 s')), 5000))]);
+    expect(t.getEbpfStatus().datapath).toBe('dgram');
+    await t.attachXdpToInterface(x.lab.a.ifname);
+    expect(t.stats().xdp!.hostAddresses).toBeGreaterThanOrEqual(2);
+    // The map is really in use: QUIC to the interface's address comes in over AF_XDP.
+    const before = t.stats().xdp!;
+    expect(await quic(addressA, port)).toEqual({ echoed: MESSAGES });
+    const after = t.stats().xdp!;
+    expect(after.rxDatagrams - before.rxDatagrams).toBeGreaterThanOrEqual(MESSAGES);
+    expect(after.programCounters.quic_passed - before.programCounters.quic_passed).toBe(0);
+  }, 60_000);
 });

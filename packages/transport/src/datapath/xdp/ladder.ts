@@ -7,6 +7,7 @@ import { interfaceMac, isLoopback, rxQueueCount } from './interface-info.js';
 import { xdpInterfaceRefusals } from './precheck.js';
 import { NextHopTable } from './next-hop.js';
 import { StoqXdpProgram } from './stoq-program.js';
+import { hostIpv6Addresses } from './host-addresses.js';
 import type { RungOutcome, XdpAttachMode } from './public-types.js';
 import { XskSet, type XskBindMode } from './xsk-set.js';
 import { XdpDatapath } from './xdp-datapath.js';
@@ -66,6 +67,15 @@ export async function climbLadder(o: ClimbOptions): Promise<{ datapath: XdpDatap
     program = await StoqXdpProgram.load(o.modules, { ...o.programConfig, localAddress: o.boundAddress ?? '::' });
   } catch (error) {
     return { datapath: null, rungs: allFailed(`loading stoq_xdp failed: ${describeError(error)}`) };
+  }
+  try {
+    // Bound to '::': the host's addresses go into stoq_host_addrs before the program is
+    // attached, so QUIC the host only forwards is never taken (the datapath keeps the
+    // map current).
+    if (o.boundAddress === null) program.syncHostAddresses(hostIpv6Addresses(o.ifname));
+  } catch (error) {
+    program.close();
+    return { datapath: null, rungs: allFailed(`filling stoq_host_addrs failed: ${describeError(error)}`) };
   }
 
   const rungs: RungOutcome[] = [];

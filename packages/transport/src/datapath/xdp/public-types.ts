@@ -55,6 +55,13 @@ export interface XdpDatapathStats extends DatapathStats {
    * out when the link is back.
    */
   linkDown: number;
+  /**
+   * Bound to '::': the host's IPv6 addresses in stoq_xdp's stoq_host_addrs, refreshed every
+   * 2 s; QUIC to any other destination (traffic the host forwards) is left to the kernel.
+   * null when bound to one address (only its QUIC is taken), or when the host has more
+   * addresses than the map holds (1024; the check is off then, reported as a datapathError).
+   */
+  hostAddresses: number | null;
   /** Frames received on AF_XDP that were not IPv6/UDP to our port (counted in rxDropped too). */
   rxUnparsed: number;
   /** Kernel→user latency from the program's metadata timestamps, null before the first sample. */

@@ -26,6 +26,9 @@ export class StoqXdpProgram {
   readonly #stats: BpfMap;
   readonly #conntrack: BpfMap;
   readonly #xsks: BpfMap;
+  readonly #hostAddrs: BpfMap;
+  /** What stoq_host_addrs holds: key hex → address text. */
+  readonly #hostKeys = new Map<string, string>();
   #current: StoqConfig;
   #link: XdpLink | null = null;
 
@@ -37,6 +40,7 @@ export class StoqXdpProgram {
     this.#stats = object.map(names.stats);
     this.#conntrack = object.map(names.conntrack);
     this.#xsks = object.map(names.xsks);
+    this.#hostAddrs = object.map(names.hostAddrs);
     this.#current = config;
   }
 
@@ -83,6 +87,9 @@ export class StoqXdpProgram {
    * given as undefined keeps its value (as if omitted). `localAddress` is fixed at load:
    * it is the address the transport is bound to, and changing it (to '::' above all) would
    * let the program take datagrams another socket on the same port is bound for.
+   * `checkLocalAddrs` is not the caller's either: syncHostAddresses() turns it on and off
+   * with the contents of stoq_host_addrs (on with an incomplete map would send QUIC for
+   * our own addresses to the kernel; off, the host's forwarded QUIC is taken and lost).
    */
   updateConfig(partial: Partial<StoqConfig>): StoqConfig {
     const given = Object.fromEntries(Object.entries(partial ?? {}).filter(([, value]) => value !== undefined));
@@ -93,10 +100,60 @@ export class StoqXdpProgram {
         { operation: 'updateXdpConfig' },
       );
     }
+    if (next.checkLocalAddrs !== this.#current.checkLocalAddrs) {
+      throw new StoqInvalidConfigError(
+        `updateXdpConfig: checkLocalAddrs follows the host's addresses (bound to '::', on while they fit stoq_host_addrs) and cannot be set to ${String(next.checkLocalAddrs)}`,
+        { operation: 'updateXdpConfig' },
+      );
+    }
     checkInitialLimit(next);
+    this.#write(next);
+    return this.config();
+  }
+
+  #write(next: StoqConfig): void {
     this.#config.update(ZERO_KEY, this.#m.programs.encodeConfig(next));
     this.#current = next;
-    return this.config();
+  }
+
+  /**
+   * Bound to '::': makes stoq_host_addrs hold `addresses` (the host's own; add/remove
+   * diffs) and check_local_addrs on, so QUIC to any other destination (forwarded) goes to
+   * the kernel. More addresses than the map holds: the check goes off (every destination
+   * is taken again, as before the map existed) rather than sending some of our own
+   * addresses' QUIC to the kernel; it comes back on once they fit. Entries are added
+   * before the check goes on and it goes off before any is missing, so a host address is
+   * never checked against an incomplete map. Not for a transport bound to one address
+   * (local_addr decides there).
+   */
+  syncHostAddresses(addresses: readonly string[]): HostAddressSync {
+    if (this.#current.localAddress !== '::') throw new Error(`syncHostAddresses: bound to ${this.#current.localAddress}, local_addr decides`);
+    const wanted = new Map<string, { key: Buffer; address: string }>();
+    for (const address of addresses) {
+      const key = this.#m.programs.encodeHostAddrKey(address);
+      wanted.set(key.toString('hex'), { key, address });
+    }
+    const capacity = this.#hostAddrs.maxEntries;
+    if (wanted.size > capacity) {
+      if (this.#current.checkLocalAddrs) this.#write({ ...this.#current, checkLocalAddrs: false });
+      return { addresses: wanted.size, capacity, checking: false, added: 0, removed: 0 };
+    }
+    let removed = 0;
+    let added = 0;
+    for (const [hex, address] of this.#hostKeys) {
+      if (wanted.has(hex)) continue;
+      this.#hostAddrs.delete(this.#m.programs.encodeHostAddrKey(address));
+      this.#hostKeys.delete(hex);
+      removed++;
+    }
+    for (const [hex, { key, address }] of wanted) {
+      if (this.#hostKeys.has(hex)) continue;
+      this.#hostAddrs.update(key, this.#m.programs.HOST_ADDR_VALUE);
+      this.#hostKeys.set(hex, address);
+      added++;
+    }
+    if (!this.#current.checkLocalAddrs) this.#write({ ...this.#current, checkLocalAddrs: true });
+    return { addresses: wanted.size, capacity, checking: true, added, removed };
   }
 
   registerSocket(queue: number, fd: number): void {
@@ -146,6 +203,19 @@ export class StoqXdpProgram {
       this.#object.close();
     }
   }
+}
+
+/** What syncHostAddresses() did. */
+export interface HostAddressSync {
+  /** The host's addresses it was given (duplicates removed). */
+  addresses: number;
+  /** stoq_host_addrs' max_entries. */
+  capacity: number;
+  /** check_local_addrs is on (false: more addresses than fit). */
+  checking: boolean;
+  /** Entries added to and removed from stoq_host_addrs. */
+  added: number;
+  removed: number;
 }
 
 /**

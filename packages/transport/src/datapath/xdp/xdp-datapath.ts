@@ -16,10 +16,11 @@ import { constants } from 'node:os';
 import type { ParsedUdp6Frame, Udp6FrameSpec, XskSocket } from '@stoq/af-xdp';
 import type { CounterName, StoqConfig } from '@stoq/bpf-programs';
 import type { SocketAddress } from '../../address.js';
-import { StoqLinkDownError } from '../../errors.js';
+import { StoqLinkDownError, StoqXdpUnavailableError } from '../../errors.js';
 import { nextDatapathId, type Datapath, type DatapathStats, type OutgoingDatagram, type ReceivedDatagram, type ReceiveHandler } from '../datapath.js';
 import type { DgramDatapath } from '../dgram-datapath.js';
 import { AttachmentWatch } from './attachment.js';
+import { hostIpv6Addresses } from './host-addresses.js';
 import { linkDownReason } from './interface-info.js';
 import { LatencyRecorder, type LatencySummary } from './latency.js';
 import type { NativeModules } from './native-modules.js';
@@ -56,6 +57,12 @@ const TX_STALL_CHECK_MS = 8;
 const IPV6_UDP_HEADERS = 48;
 /** Peers whose local address (the destination they sent to) is kept; the oldest goes first. */
 const MAX_LOCAL_FOR = 4096;
+/**
+ * Bound to '::', how often stoq_host_addrs is brought up to date with the host's addresses
+ * (one getifaddrs). An address added meanwhile is missing from the map for up to this long:
+ * its QUIC goes to the kernel, which hands it to our dgram socket (slower, not lost).
+ */
+const HOST_ADDRS_REFRESH_MS = 2000;
 
 
 export interface XdpDatapathParts {
@@ -100,6 +107,11 @@ export class XdpDatapath implements Datapath {
   /** stoq_config.timestamp_meta: without it a frame's metadata holds a stale stamp. */
   #timestampMeta: boolean;
   #watch: AttachmentWatch | null = null;
+  /** Bound to '::': the stoq_host_addrs refresh, and what it last found. */
+  #hostRefresh: NodeJS.Timeout | null = null;
+  #hostAddresses: { count: number; checking: boolean } | null = null;
+  /** The check is off for too many addresses, and that was reported. */
+  #hostOverflowReported = false;
   #closed = false;
 
   constructor(parts: XdpDatapathParts) {
@@ -120,7 +132,7 @@ export class XdpDatapath implements Datapath {
       kind: 'xdp', id: nextDatapathId(), interface: this.ifname, xdpMode: parts.xdpMode, afXdpMode: parts.sockets.mode,
       rxDatagrams: 0, rxBytes: 0, rxDropped: 0, txDatagrams: 0, txBytes: 0, txErrors: 0, rxBatches: 0, txBatches: 0,
       memcpyOps: 0, zeroCopyOps: 0, txViaKernel: 0, txViaKernelMtu: 0, neighbourProbes: 0, hopsExpired: 0, txRingFull: 0,
-      linkDown: 0, rxUnparsed: 0, latency: null,
+      linkDown: 0, rxUnparsed: 0, hostAddresses: null, latency: null,
     };
   }
 
@@ -139,6 +151,11 @@ export class XdpDatapath implements Datapath {
   start(handler: ReceiveHandler, onError: (error: Error) => void): void {
     this.#handler = handler;
     this.#onError = onError;
+    if (this.#localFor && this.#hostRefresh === null && !this.#closed) {
+      this.#refreshHostAddresses();
+      this.#hostRefresh = setInterval(() => this.#refreshHostAddresses(), HOST_ADDRS_REFRESH_MS);
+      this.#hostRefresh.unref();
+    }
     for (const socket of this.#sockets.sockets) {
       socket.on('readable', () => this.#drain(socket));
       socket.on('error', (error: Error) => this.#onError(error));
@@ -315,6 +332,7 @@ export class XdpDatapath implements Datapath {
   stats(): XdpDatapathStats {
     return {
       ...this.#stats,
+      hostAddresses: this.#hostAddresses?.checking ? this.#hostAddresses.count : null,
       neighbourProbes: this.#nextHops.neighbourProbes,
       hopsExpired: this.#nextHops.expired,
       latency: this.#latency.summary(),
@@ -325,6 +343,7 @@ export class XdpDatapath implements Datapath {
     if (this.#closed) return;
     this.#closed = true;
     this.#watch?.stop();
+    if (this.#hostRefresh) clearInterval(this.#hostRefresh);
     if (this.#txRetry) clearTimeout(this.#txRetry);
     for (const timer of this.#drainTimers.values()) clearTimeout(timer);
     this.#drainTimers.clear();
@@ -380,6 +399,29 @@ export class XdpDatapath implements Datapath {
       else this.#txRetry = setTimeout(retry, this.#txBackoffMs).unref();
     } catch (error) {
       this.#stats.txErrors++;
+      this.#onError(error as Error);
+    }
+  }
+
+  /**
+   * Bound to '::': brings stoq_host_addrs up to date (the ladder filled it before attaching).
+   * Too many addresses turn the check off, reported once per episode as a datapathError.
+   */
+  #refreshHostAddresses(): void {
+    if (this.#closed) return;
+    try {
+      const sync = this.#program.syncHostAddresses(hostIpv6Addresses(this.ifname));
+      this.#hostAddresses = { count: sync.addresses, checking: sync.checking };
+      if (sync.checking) {
+        this.#hostOverflowReported = false;
+      } else if (!this.#hostOverflowReported) {
+        this.#hostOverflowReported = true;
+        this.#onError(new StoqXdpUnavailableError(
+          `this host has ${sync.addresses} IPv6 addresses, more than stoq_host_addrs holds (${sync.capacity}): stoq_xdp's local-address check is off, so QUIC-port datagrams on ${this.ifname} to any destination, including ones the host only forwards, are taken over AF_XDP (forwarded ones are lost) until the addresses fit again`,
+          { operation: 'hostAddresses', hint: "bind the transport to the address clients use (only that address's QUIC is taken then)" },
+        ));
+      }
+    } catch (error) {
       this.#onError(error as Error);
     }
   }
