@@ -21,6 +21,7 @@ export function renderMaps(s: InstanceSnapshot): string {
       ['timestamp_meta', c.timestampMeta ? 'on' : 'off'],
       ['initial_min_size', String(c.initialMinSize)],
       ['local_addr', c.localAddress === '::' ? 'any (::)' : c.localAddress],
+      ['check_local_addrs', c.localAddress !== '::' ? 'n/a (local_addr decides)' : c.checkLocalAddrs ? 'on (destinations in stoq_host_addrs only)' : 'off (any destination)'],
       ['max_redirect_payload', c.maxRedirectPayload === 0 ? 'no limit' : `${c.maxRedirectPayload} B`],
       ['initial_rate / burst', c.initialBurst === 0 ? 'no limit' : `${c.initialRate}/s, burst ${c.initialBurst}`],
     ]), '');
