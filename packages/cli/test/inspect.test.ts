@@ -49,6 +49,7 @@ describe('stoq maps / stoq top on a real stoq_xdp (lab veth)', needsRoot('stoq m
     expect(stdout).toMatch(new RegExp(`stoq_xdp \\(program id \\d+\\) on ${lab.a.ifname} \\(native\\)`));
     expect(stdout).toMatch(/quic_ports\s+9292, 4433/);
     expect(stdout).toMatch(/local_addr\s+any \(::\)/);
+    expect(stdout).toMatch(/check_local_addrs\s+off/);
     expect(stdout).toMatch(/stoq_conntrack: 1 of \d+ entries \(initial 1\)/);
   });
 
