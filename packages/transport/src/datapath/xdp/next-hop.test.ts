@@ -93,22 +93,32 @@ describe('NextHopTable', () => {
       { address: 'fd00::2', options: { src: 'fd00::9' } },
       { address: 'fd00::9', options: {} },
     ]);
-    // The route's own source (and no source) are separate entries, resolved as before.
-    expect(t.lookup('fd00::2', 'fd00::1')?.otherSource).toBe(false);
+    // The route's own source (learnt from that lookup: the kernel socket sends from it)
+    // and no source are separate entries, resolved off the send path as any other (the
+    // previous code resolved fd00::1's on the spot too: fails).
+    expect(t.lookup('fd00::2', 'fd00::1')).toBeNull();
     expect(t.lookup('fd00::2')).toBeNull();
+    expect(s.routeCalls).toHaveLength(2);
     await turn();
+    expect(t.lookup('fd00::2', 'fd00::1')?.otherSource).toBe(false);
     expect(t.lookup('fd00::2')?.srcAddress).toEqual(new TextEncoder().encode('fd00::1'.padEnd(16)));
 
     // A destination that is not ours (traffic routed through this host): no hop.
     expect(t.lookup('fd00::2', 'fd00::77')).toBeNull();
     expect(t.reason('fd00::2', 'fd00::77')).toMatch(/fd00::77 .* is not an address of this host/);
 
-    // A STALE neighbour: the kernel is asked to re-validate it when the hop is read, and
-    // every datagram goes out as a frame (nothing through the kernel, from any source).
+    // A STALE neighbour: the kernel is asked to re-validate it when the hop is read (on
+    // the next turn when read on the send path: the previous code touched it there,
+    // fails), and every datagram goes out as a frame (nothing through the kernel, from
+    // any source).
     s.neighbours.set('fd00::3', { lladdr: mac(3), states: ['STALE'] });
     expect(t.lookup('fd00::3', 'fd00::9')).not.toBeNull();
+    expect(s.touches).toEqual([]);
+    await turn();
     expect(s.touches).toEqual([`${IF} fd00::3`]);
     expect(t.lookup('fd00::3', 'fd00::9')).not.toBeNull();
+    t.lookup('fd00::3', 'fd00::1');
+    await turn();
     expect(t.lookup('fd00::3', 'fd00::1')).not.toBeNull();
     expect(t.neighbourProbes).toBe(2);
 
@@ -207,7 +217,91 @@ describe('NextHopTable', () => {
     expect([t.neighbourProbes, t.neighbourProbeErrors, t.resolveErrors]).toEqual([1, 1, 1]);
     // From the address the peer sent to, the kernel socket would send from fd00::1: a frame.
     expect(t.lookup('fd00::2', 'fd00::9')).not.toBeNull();
+    await turn();
+    expect(t.lookup('fd00::2', 'fd00::9')).not.toBeNull();
     expect(t.neighbourProbeErrors).toBe(2);
+  });
+
+  it("a refused touch or a failed lookup is reported once per kind and code through onError, with its errno and hint (the previous code only counted them)", async () => {
+    const errors: Error[] = [];
+    const { t, s } = table({ onError: (error) => errors.push(error) });
+    s.routes.set('default', {});
+    s.neighbours.set('fd00::2', { lladdr: mac(2), states: ['STALE'] });
+    s.neighbours.set('fd00::3', { lladdr: mac(3), states: ['STALE'] });
+    s.touchError = Object.assign(new Error('rtnetlink RTM_NEWNEIGH(NTF_USE) failed: Operation not permitted'), {
+      code: 'STOQ_ERR_XSK_PERMISSION', errno: 1, hint: 'asking the kernel to re-validate a neighbour (RTM_NEWNEIGH) needs CAP_NET_ADMIN',
+    });
+    t.lookup('fd00::2');
+    t.lookup('fd00::3');
+    await turn();
+    expect(t.neighbourProbeErrors).toBe(2);
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatchObject({
+      code: 'STOQ_ERR_XDP_UNAVAILABLE', operation: 'touchNeighbour6', errno: 1, hint: expect.stringMatching(/CAP_NET_ADMIN/) as unknown,
+    });
+    expect(errors[0]?.message).toMatch(/re-validate neighbour fd00::2 on eth9 .*Operation not permitted/);
+    expect(errors[0]?.cause).toBe(s.touchError);
+    // A lookup that throws: its own report, with a hint of what to check.
+    const failing = table({
+      onError: (error) => errors.push(error),
+      lookups: {
+        lookupRoute6: () => { throw Object.assign(new Error('rtnetlink RTM_GETROUTE failed: No buffer space available'), { errno: 105 }); },
+        lookupNeighbour6: () => null, touchNeighbour6: () => true, ipv6ToBytes: () => new Uint8Array(16), macToBytes: () => mac(1),
+      } as unknown as NextHopOptions['lookups'],
+    });
+    failing.t.lookup('fd00::4');
+    failing.t.lookup('fd00::5');
+    await turn();
+    expect(failing.t.resolveErrors).toBe(2);
+    expect(errors).toHaveLength(2);
+    expect(errors[1]).toMatchObject({ operation: 'nextHopLookup', errno: 105, hint: expect.stringMatching(/ip -6 route get/) as unknown });
+  });
+
+  it('resolved on the send path, the interface MAC/MTU of the last read are used while younger than a refresh (no sysfs read on the send path)', async () => {
+    const { t, s } = table();
+    s.routes.set('default', {}); // prefsrc fd00::1
+    s.routes.set('fd00::9', { type: 'local', ifname: 'lo' });
+    s.neighbours.set('fd00::2', { lladdr: mac(2), states: ['REACHABLE'] });
+    s.neighbours.set('fd00::3', { lladdr: mac(3), states: ['REACHABLE'] });
+    await resolved(t, 'fd00::2');
+    expect(s.interfaceReads).toBe(1);
+    s.clock += 500; // past retryMs: a refresh off the send path would read again
+    expect(t.lookup('fd00::3', 'fd00::9')).not.toBeNull();
+    expect(s.interfaceReads).toBe(1); // the previous code read sysfs here: 2
+    s.clock += 2000;
+    expect(t.lookup('fd00::4', 'fd00::9')).toBeNull(); // no neighbour: the kernel's
+    expect(s.interfaceReads).toBe(1);
+    s.neighbours.set('fd00::5', { lladdr: mac(5), states: ['REACHABLE'] });
+    expect(t.lookup('fd00::5', 'fd00::9')).not.toBeNull();
+    expect(s.interfaceReads).toBe(2); // older than a refresh: read again
+  });
+
+  it('ref() gives the entry to keep per peer and use() its hop without a key; an entry dropped from the table says so (evicted)', async () => {
+    const { t, s } = table();
+    s.routes.set('default', {}); // prefsrc fd00::1
+    s.routes.set('fd00::9', { type: 'local', ifname: 'lo' });
+    s.neighbours.set('fd00::2', { lladdr: mac(2), states: ['REACHABLE'] });
+    const ref = t.ref('fd00::2', 'fd00::9');
+    expect(ref).toMatchObject({ address: 'fd00::2', key: 'fd00::2|fd00::9', evicted: false, otherSource: true });
+    expect(t.ref('fd00::2', 'fd00::9')).toBe(ref);
+    expect(t.use(ref!)).toBe(t.lookup('fd00::2', 'fd00::9'));
+    // Its refresh is started by use() as by lookup().
+    s.neighbours.set('fd00::2', { lladdr: mac(0x22), states: ['REACHABLE'] });
+    s.clock += 2000;
+    t.use(ref!);
+    await turn();
+    expect(t.use(ref!)?.dstMac).toEqual(mac(0x22));
+    // 4096 newer entries (at the budget's pace) push it out.
+    for (let i = 0; i < 4096; i++) {
+      if (i % 500 === 0) s.clock += 1000;
+      t.ref(`fd00:1::${i.toString(16)}`);
+      if (i % 30 === 29) await turn();
+    }
+    expect(ref?.evicted).toBe(true);
+    const again = t.ref('fd00::2', 'fd00::9');
+    expect(again).not.toBe(ref);
+    t.close();
+    expect(again?.evicted).toBe(true);
   });
 
   it('a hop whose refresh could not run for maxAgeMs is not used (the kernel sends) until a refresh succeeds', async () => {

@@ -20,9 +20,19 @@
 //
 // Bound to '::', a reply should come from the address the peer sent to (the datapath
 // passes it as `source`); the kernel socket can only send from the route's preferred
-// source. A hop for another source is therefore resolved at once on its first lookup
-// (the first reply must not go through the kernel) and is checked to be an address of
-// this host.
+// source. A hop for a source not known to be a route's preferred source is therefore
+// resolved at once on its first lookup (the first reply must not go through the
+// kernel) and is checked to be an address of this host; one for a preferred source
+// (learnt from the routes read so far) is resolved off the send path like any other.
+// On the spot, the interface's MAC/MTU are taken from the last read if it is younger
+// than a refresh period, and a STALE neighbour's re-validation (touchNeighbour6) runs on
+// the next turn: one route lookup, one local check and one neighbour read stay on the
+// send path.
+//
+// The datapath keeps the entry a peer uses (ref()) and asks it for the hop per datagram
+// (use()): no key string is built per datagram. An entry dropped from the table is
+// marked `evicted` and the holder takes a new one.
+import { StoqXdpUnavailableError } from '../../errors.js';
 import { interfaceMac, interfaceMtu } from './interface-info.js';
 import type { NativeModules } from './native-modules.js';
 
@@ -45,8 +55,18 @@ export interface InterfaceFacts {
   mtu: number;
 }
 
-interface Entry {
+/** A destination's entry; held by the datapath per peer (see ref() and use()). */
+export interface HopRef {
   readonly address: string;
+  /** The table's key for it. */
+  readonly key: string;
+  /** Dropped from the table (oldest first, or closed): take a new one with ref(). */
+  evicted: boolean;
+  /** The last resolution found the source not to be the route's preferred one (the kernel socket would send from another address). */
+  otherSource: boolean;
+}
+
+interface Entry extends HopRef {
   /** The source asked for (the address the peer sent to), or null: the bound address or the route's. */
   readonly source: string | null;
   hop: NextHop | null;
@@ -81,6 +101,12 @@ export interface NextHopOptions {
   readInterface?: (ifname: string) => InterfaceFacts;
   /** The clock, ms (default performance.now). */
   now?: () => number;
+  /**
+   * Called with the first failure of each kind (route/neighbour lookup, neighbour
+   * re-validation; per error code) so it is not swallowed; later ones are only counted
+   * (resolveErrors, neighbourProbeErrors). Default: none (set later with `onError`).
+   */
+  onError?: ((error: Error) => void) | null;
 }
 
 const MAX_ENTRIES = 4096;
@@ -104,13 +130,15 @@ const CONFIRMED = new Set(['REACHABLE', 'PERMANENT', 'NOARP']);
  * old MAC (FAILED), datagrams must stop going to it soon, not a whole refresh later.
  */
 const UNCONFIRMED_REFRESH_MS = 500;
+/** Preferred sources learnt from route lookups (a host has a handful). */
+const MAX_PREFERRED = 64;
 
 function readInterfaceFromSysfs(lookups: RouteLookups, ifname: string): InterfaceFacts {
   return { mac: lookups.macToBytes(interfaceMac(ifname)), mtu: interfaceMtu(ifname) };
 }
 
 export class NextHopTable {
-  readonly #o: Required<NextHopOptions>;
+  readonly #o: Required<Omit<NextHopOptions, 'onError'>>;
   readonly #entries = new Map<string, Entry>();
   #closed = false;
   /** Lookups that found a usable MAC / that did not. */
@@ -130,6 +158,12 @@ export class NextHopTable {
   #windowCount = 0;
   #windowNew = 0;
   #iface: (InterfaceFacts & { readAt: number }) | null = null;
+  /** The route's preferred sources seen so far: a hop for one of these needs no resolution on the send path. */
+  readonly #preferred = new Set<string>();
+  /** Failure kinds already reported through onError. */
+  readonly #reported = new Set<string>();
+  /** Receives the first failure of each kind (see NextHopOptions.onError). */
+  onError: ((error: Error) => void) | null;
 
   constructor(options: NextHopOptions) {
     const refreshMs = options.refreshMs ?? 2000;
@@ -141,37 +175,63 @@ export class NextHopTable {
       now: () => performance.now(),
       ...options,
     };
+    this.onError = options.onError ?? null;
   }
 
   /**
    * The next hop for `address` if it may be used now; starts a background refresh when
    * due. Null means "send this one through the kernel socket". `source` (ignored when
    * bound) is the address the peer sent to: the hop's source, resolved on this first
-   * lookup rather than after it.
+   * lookup rather than after it unless it is known to be a route's preferred source.
    */
   lookup(address: string, source: string | null = null): NextHop | null {
-    const now = this.#o.now();
+    const entry = this.ref(address, source);
+    return entry === null ? null : this.use(entry);
+  }
+
+  /**
+   * The entry for `address` from `source` (created, and its resolution started, when
+   * new), to keep and pass to use() per datagram; null (a miss) when a new entry's
+   * resolution cannot start (the budget is spent).
+   */
+  ref(address: string, source: string | null = null): HopRef | null {
     if (this.#o.boundAddress !== null) source = null;
     const key = source === null ? address : `${address}|${source}`;
-    let entry = this.#entries.get(key);
-    if (!entry) {
-      // No entry unless its resolution can start: a flood of new destinations then
-      // cannot push the entries in use out of the table faster than the budget allows.
-      if (!this.#mayResolve(false, now)) {
-        this.misses++;
-        return null;
-      }
-      if (this.#entries.size >= MAX_ENTRIES) this.#entries.delete(this.#entries.keys().next().value as string);
-      entry = { address, source, hop: null, reason: 'not resolved yet', freshUntil: 0, usableUntil: 0, resolving: false, probeViaKernel: false, probeAt: 0 };
-      this.#entries.set(key, entry);
-      // Through the kernel this first datagram would leave from another address.
-      if (source !== null) this.#resolve(entry);
-      else this.#schedule(entry);
-    } else if (!entry.resolving && now >= entry.freshUntil && this.#mayResolve(entry.hop !== null, now)) {
+    const found = this.#entries.get(key);
+    if (found) return found;
+    // No entry unless its resolution can start: a flood of new destinations then
+    // cannot push the entries in use out of the table faster than the budget allows.
+    const now = this.#o.now();
+    if (!this.#mayResolve(false, now)) {
+      this.misses++;
+      return null;
+    }
+    if (this.#entries.size >= MAX_ENTRIES) {
+      const oldest = this.#entries.values().next().value as Entry;
+      oldest.evicted = true;
+      this.#entries.delete(oldest.key);
+    }
+    const entry: Entry = {
+      address, key, source, evicted: false, otherSource: false, hop: null, reason: 'not resolved yet', freshUntil: 0, usableUntil: 0,
+      resolving: false, probeViaKernel: false, probeAt: 0,
+    };
+    this.#entries.set(key, entry);
+    // Through the kernel the first datagram would leave from another address than
+    // `source`, unless `source` is the route's preferred one.
+    if (source !== null && !this.#preferred.has(source)) this.#resolve(entry, true);
+    else this.#schedule(entry);
+    return entry;
+  }
+
+  /** The hop of an entry from ref() if it may be used now (null: through the kernel socket); starts its refresh when due. */
+  use(ref: HopRef): NextHop | null {
+    const entry = ref as Entry;
+    const now = this.#o.now();
+    if (!entry.resolving && !entry.evicted && now >= entry.freshUntil && this.#mayResolve(entry.hop !== null, now)) {
       if (entry.hop) {
         // A hop in use moves to the end of the eviction order.
-        this.#entries.delete(key);
-        this.#entries.set(key, entry);
+        this.#entries.delete(entry.key);
+        this.#entries.set(entry.key, entry);
       }
       this.#schedule(entry);
     }
@@ -203,6 +263,7 @@ export class NextHopTable {
 
   close(): void {
     this.#closed = true;
+    for (const entry of this.#entries.values()) entry.evicted = true;
     this.#entries.clear();
   }
 
@@ -234,12 +295,13 @@ export class NextHopTable {
     });
   }
 
-  #resolve(entry: Entry): void {
+  /** Reads the entry's route and neighbour; `onTheSpot`: on the send path (a STALE neighbour's touch is deferred). */
+  #resolve(entry: Entry, onTheSpot = false): void {
     const now = this.#o.now();
     let confirmed = false;
     let stale: { ifname: string; via: string } | null = null;
     try {
-      const result = this.#query(entry.address, entry.source, now);
+      const result = this.#query(entry, now, onTheSpot);
       entry.hop = result.hop;
       entry.reason = result.reason;
       confirmed = result.confirmed;
@@ -248,13 +310,21 @@ export class NextHopTable {
       this.resolveErrors++;
       entry.hop = null;
       entry.reason = `route/neighbour lookup failed: ${(error as Error).message.split('\n')[0]}`;
+      this.#report('lookup', error, `route/neighbour lookup for ${entry.address} on ${this.#o.ifname} failed: ${(error as Error).message.split('\n')[0]}; its datagrams go through the kernel socket until a lookup succeeds (resolveErrors counts further failures)`);
     } finally {
       entry.resolving = false;
       if (!entry.hop || confirmed) entry.probeViaKernel = false;
       // One re-validation per refresh period, however often the entry is re-read meanwhile.
       if (entry.hop && stale !== null && now >= entry.probeAt) {
         entry.probeAt = now + this.#o.refreshMs;
-        this.#probe(entry, stale.ifname, stale.via);
+        if (onTheSpot) {
+          const { ifname, via } = stale;
+          setImmediate(() => {
+            if (!this.#closed) this.#probe(entry, ifname, via);
+          });
+        } else {
+          this.#probe(entry, stale.ifname, stale.via);
+        }
       }
       const refreshMs = confirmed ? this.#o.refreshMs : Math.min(this.#o.refreshMs, UNCONFIRMED_REFRESH_MS);
       entry.freshUntil = now + (entry.hop ? refreshMs : this.#o.retryMs);
@@ -267,23 +337,43 @@ export class NextHopTable {
     this.neighbourProbes++;
     try {
       this.#o.lookups.touchNeighbour6(ifname, via);
-    } catch {
+    } catch (error) {
       this.neighbourProbeErrors++;
       this.resolveErrors++;
+      this.#report('touch', error, `asking the kernel to re-validate neighbour ${via} on ${ifname} (touchNeighbour6) failed: ${(error as Error).message.split('\n')[0]}; a hop whose neighbour is STALE sends its next datagram through the kernel socket instead (neighbourProbeErrors counts further failures)`);
       // The kernel socket can only send from the route's preferred source.
       entry.probeViaKernel = entry.hop !== null && !entry.hop.otherSource;
     }
   }
 
-  /** Our MAC and MTU, re-read when older than retryMs (the interface can change while attached). */
-  #interface(now: number): InterfaceFacts {
-    if (this.#iface === null || now - this.#iface.readAt >= this.#o.retryMs) {
+  /** The first failure of each kind and error code goes to onError, with its errno and hint. */
+  #report(kind: string, error: unknown, message: string): void {
+    const e = error as { code?: unknown; errno?: unknown; hint?: unknown };
+    const id = `${kind}:${String(e.code ?? e.errno ?? '')}`;
+    if (this.#reported.has(id) || this.onError === null) return;
+    this.#reported.add(id);
+    this.onError(new StoqXdpUnavailableError(message, {
+      operation: kind === 'touch' ? 'touchNeighbour6' : 'nextHopLookup',
+      ...(typeof e.errno === 'number' ? { errno: e.errno } : {}),
+      hint: typeof e.hint === 'string' ? e.hint : `check: ip -6 route get ADDRESS; ip -6 neigh show dev ${this.#o.ifname}`,
+      cause: error,
+    }));
+  }
+
+  /**
+   * Our MAC and MTU, re-read when older than retryMs (the interface can change while
+   * attached); on the send path (`onTheSpot`), the last read is used while younger than
+   * a refresh period.
+   */
+  #interface(now: number, onTheSpot: boolean): InterfaceFacts {
+    if (this.#iface === null || now - this.#iface.readAt >= (onTheSpot ? this.#o.refreshMs : this.#o.retryMs)) {
       this.#iface = { ...this.#o.readInterface(this.#o.ifname), readAt: now };
     }
     return this.#iface;
   }
 
-  #query(address: string, source: string | null, now: number): { hop: NextHop | null; reason: string; confirmed: boolean; stale: { ifname: string; via: string } | null } {
+  #query(entry: Entry, now: number, onTheSpot: boolean): { hop: NextHop | null; reason: string; confirmed: boolean; stale: { ifname: string; via: string } | null } {
+    const { address, source } = entry;
     const { lookupRoute6, lookupNeighbour6, ipv6ToBytes } = this.#o.lookups;
     const none = (reason: string) => ({ hop: null, reason, confirmed: false, stale: null });
     const zone = (a: string) => (/^fe[89ab]/i.test(a) ? { oif: this.#o.ifname } : {});
@@ -294,21 +384,27 @@ export class NextHopTable {
     const route = lookupRoute6(address, { ...zone(address), ...(chosen !== null ? { src: chosen } : {}) });
     if (!route) return none(`no route to ${address}${chosen !== null ? ` from ${chosen}` : ''}`);
     if (route.ifname !== this.#o.ifname) return none(`route to ${address} leaves through ${route.ifname}, not ${this.#o.ifname}`);
+    if (route.prefsrc && this.#preferred.size < MAX_PREFERRED) this.#preferred.add(route.prefsrc);
     const src = chosen ?? route.prefsrc;
     if (!src) return none(`no source address for ${address} on ${this.#o.ifname}`);
     // Bound to '::', stoq_xdp takes our port's datagrams whatever their destination: we
     // answer from it only if it is ours (a datagram routed through this host is not).
     const otherSource = this.#o.boundAddress === null && src !== route.prefsrc;
+    entry.otherSource = otherSource;
     if (otherSource && lookupRoute6(src, zone(src))?.type !== 'local') return none(`${src} (the peer's destination) is not an address of this host`);
     const srcAddress = ipv6ToBytes(src);
-    const facts = this.#interface(now);
-    const mtu = Math.min(facts.mtu, route.mtu ?? Infinity);
-    if (this.#o.loopback) return { hop: { dstMac: facts.mac, srcMac: facts.mac, srcAddress, mtu, otherSource }, reason: '', confirmed: true, stale: null };
+    if (this.#o.loopback) {
+      const facts = this.#interface(now, onTheSpot);
+      const mtu = Math.min(facts.mtu, route.mtu ?? Infinity);
+      return { hop: { dstMac: facts.mac, srcMac: facts.mac, srcAddress, mtu, otherSource }, reason: '', confirmed: true, stale: null };
+    }
     const via = route.gateway ?? address;
     const neighbour = lookupNeighbour6(route.ifname, via);
     if (!neighbour?.usable || !neighbour.lladdr) {
       return none(`no usable neighbour entry for ${via} on ${route.ifname} (${neighbour?.states.join(',') || 'none'})`);
     }
+    const facts = this.#interface(now, onTheSpot);
+    const mtu = Math.min(facts.mtu, route.mtu ?? Infinity);
     return {
       hop: { dstMac: neighbour.lladdr, srcMac: facts.mac, srcAddress, mtu, otherSource },
       reason: '',

@@ -38,15 +38,30 @@ export interface XdpDatapathStats extends DatapathStats {
   /**
    * Times the kernel was asked to re-validate a STALE neighbour entry of a next hop in
    * use (RTM_NEWNEIGH with NTF_USE, af-xdp `touchNeighbour6`; at most one per refresh,
-   * 2 s, per destination): AF_XDP traffic does not move the kernel's neighbour state
+   * 2 s, per destination and source: bound to '::', one hop per address peers sent to): AF_XDP traffic does not move the kernel's neighbour state
    * machine, this does (DELAY, a unicast solicitation, REACHABLE or FAILED). No datagram
    * is sent for it; not part of `txViaKernel` (only if the kernel refuses the request,
    * the hop's next datagram goes through the kernel socket instead).
    */
   neighbourProbes: number;
-  /** Of those, datagrams whose next hop had not been refreshed for too long (6 s) to be trusted. */
+  /**
+   * Of `neighbourProbes`, the requests the kernel refused (e.g. EPERM without
+   * CAP_NET_ADMIN); the first of each kind is reported as a `datapathError`.
+   */
+  neighbourProbeErrors: number;
+  /**
+   * Of `txViaKernel`, datagrams whose next hop had not been refreshed for too long (6 s)
+   * to be trusted.
+   */
   hopsExpired: number;
-  /** Frames that did not fit the TX ring and were resent through the kernel. */
+  /**
+   * Bound to '::': of `txViaKernel`, datagrams to peers that sent to another address than
+   * the route's preferred source. They leave from the preferred source (the kernel socket
+   * cannot choose), i.e. from another address than the peer sent to. Peers whose hop was
+   * never resolved (resolution budget spent) are not counted.
+   */
+  txViaKernelOtherSource: number;
+  /** Of `txViaKernel`, frames that did not fit the TX ring and were resent through the kernel. */
   txRingFull: number;
   /**
    * Times transmit stalled on a link that was down (administratively or without

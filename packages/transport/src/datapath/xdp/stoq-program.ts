@@ -97,13 +97,13 @@ export class StoqXdpProgram {
     if (next.localAddress !== this.#current.localAddress) {
       throw new StoqInvalidConfigError(
         `updateXdpConfig: localAddress is the transport's bound address (${this.#current.localAddress}) and cannot change to ${next.localAddress}`,
-        { operation: 'updateXdpConfig' },
+        { operation: 'updateXdpConfig', hint: 'create a transport bound to the other address (StoqTransport.create({ address }))' },
       );
     }
     if (next.checkLocalAddrs !== this.#current.checkLocalAddrs) {
       throw new StoqInvalidConfigError(
         `updateXdpConfig: checkLocalAddrs follows the host's addresses (bound to '::', on while they fit stoq_host_addrs) and cannot be set to ${String(next.checkLocalAddrs)}`,
-        { operation: 'updateXdpConfig' },
+        { operation: 'updateXdpConfig', hint: "omit checkLocalAddrs (the transport sets it); to take only one address's QUIC, bind the transport to that address" },
       );
     }
     checkInitialLimit(next);

@@ -11,7 +11,16 @@
 // of the last AF_XDP frame from that peer (address, port) is kept and is the source of
 // the frames built for it. Datagrams that reach us through the kernel socket (what the
 // program passes) do not update it, and what goes out through the kernel socket leaves
-// from the route's preferred source (node:dgram cannot choose): see next-hop.ts.
+// from the route's preferred source (node:dgram cannot choose): see next-hop.ts
+// (stats txViaKernelOtherSource counts those for peers answered from another address).
+//
+// One record per peer (address, port) holds that address, the next-hop entry and the
+// frame spec built from it: a datagram to a known peer costs one key string and one map
+// lookup. Records go oldest first past MAX_PEERS; a peer heard from is moved to the end
+// at most once per PEER_REFRESH_MS (a per-frame check of one number), and the oldest
+// records of peers with an open connection are skipped (moved to the end) while others
+// can go, so a flood of new sources pushes out neither the active peers nor the connected
+// ones.
 import { constants } from 'node:os';
 import type { ParsedUdp6Frame, Udp6FrameSpec, XskSocket } from '@stoq/af-xdp';
 import type { CounterName, StoqConfig } from '@stoq/bpf-programs';
@@ -24,7 +33,7 @@ import { hostIpv6Addresses } from './host-addresses.js';
 import { linkDownReason } from './interface-info.js';
 import { LatencyRecorder, type LatencySummary } from './latency.js';
 import type { NativeModules } from './native-modules.js';
-import type { NextHop, NextHopTable } from './next-hop.js';
+import type { HopRef, NextHop, NextHopTable } from './next-hop.js';
 import type { StoqXdpProgram } from './stoq-program.js';
 import type { XdpAttachMode, XdpDatapathStats } from './public-types.js';
 import type { XskSet } from './xsk-set.js';
@@ -55,8 +64,12 @@ const TX_RETRY_MAX_MS = 100;
 const TX_STALL_CHECK_MS = 8;
 /** IPv6 and UDP headers: a UDP payload of n bytes is an IPv6 packet of n + 48 (the MTU's measure). */
 const IPV6_UDP_HEADERS = 48;
-/** Peers whose local address (the destination they sent to) is kept; the oldest goes first. */
-const MAX_LOCAL_FOR = 4096;
+/** Peers whose record (local address, next hop, frame spec) is kept; the oldest goes first. */
+const MAX_PEERS = 4096;
+/** An active peer's record moves to the end of the eviction order at most this often. */
+const PEER_REFRESH_MS = 1000;
+/** Oldest records looked at for one that has no open connection before the oldest goes anyway. */
+const EVICT_SCAN = 16;
 /**
  * Bound to '::', how often stoq_host_addrs is brought up to date with the host's addresses
  * (one getifaddrs). An address added meanwhile is missing from the map for up to this long:
@@ -86,17 +99,23 @@ export class XdpDatapath implements Datapath {
   readonly #port: number;
   readonly #parsed: ParsedUdp6Frame;
   readonly #latency = new LatencyRecorder();
-  readonly #specs = new Map<string, { hop: NextHop; spec: Udp6FrameSpec }>();
+  /** Per peer (`address|port`): the address it sent to, its next-hop entry and frame spec. */
+  readonly #peers = new Map<string, Peer>();
+  /** Open connections per peer (`address|port`): their records are evicted last. */
+  readonly #connected = new Map<string, number>();
+  /** Advances every PEER_REFRESH_MS (an unref'd timer): a record of an older epoch is moved to the end when its peer is heard from. */
+  #epoch = 0;
+  #epochTimer: NodeJS.Timeout | null = null;
   readonly #drainTimers = new Map<string, NodeJS.Timeout>();
   readonly #stats: XdpDatapathStats;
   #handler: ReceiveHandler | null = null;
   #onError: (error: Error) => void = () => {};
   readonly #srcText: AddressText;
   readonly #dstText: AddressText;
-  /** Bound to '::': the destination each peer (`address|port`) last sent to over AF_XDP. */
-  readonly #localFor: Map<string, string> | null;
-  /** The last (peer address, port, destination) recorded, to skip the map on repeats. */
-  #recorded: { address: string; port: number; local: string } = { address: '', port: 0, local: '' };
+  /** Bound to '::': replies leave from the destination each peer last sent to over AF_XDP. */
+  readonly #anyAddress: boolean;
+  /** The last peer recorded (and its frame's destination), to skip the map on repeats. */
+  #recorded: { address: string; port: number; local: string; peer: Peer | null } = { address: '', port: 0, local: '', peer: null };
   readonly #drainQueued = new Set<XskSocket>();
   #txFlushQueued = false;
   #txRetry: NodeJS.Timeout | null = null;
@@ -122,7 +141,7 @@ export class XdpDatapath implements Datapath {
     this.#nextHops = parts.nextHops;
     this.#timestampMeta = parts.program.config().timestampMeta;
     this.#port = parts.dgram.localAddress().port;
-    this.#localFor = parts.dgram.localAddress().address === '::' ? new Map() : null;
+    this.#anyAddress = parts.dgram.localAddress().address === '::';
     this.#parsed = new parts.modules.afXdp.ParsedUdp6Frame();
     this.#srcText = new AddressText(parts.modules.afXdp.bytesToIpv6);
     this.#dstText = new AddressText(parts.modules.afXdp.bytesToIpv6);
@@ -131,7 +150,8 @@ export class XdpDatapath implements Datapath {
     this.#stats = {
       kind: 'xdp', id: nextDatapathId(), interface: this.ifname, xdpMode: parts.xdpMode, afXdpMode: parts.sockets.mode,
       rxDatagrams: 0, rxBytes: 0, rxDropped: 0, txDatagrams: 0, txBytes: 0, txErrors: 0, rxBatches: 0, txBatches: 0,
-      memcpyOps: 0, zeroCopyOps: 0, txViaKernel: 0, txViaKernelMtu: 0, neighbourProbes: 0, hopsExpired: 0, txRingFull: 0,
+      memcpyOps: 0, zeroCopyOps: 0, txViaKernel: 0, txViaKernelMtu: 0, txViaKernelOtherSource: 0, neighbourProbes: 0, neighbourProbeErrors: 0,
+      hopsExpired: 0, txRingFull: 0,
       linkDown: 0, rxUnparsed: 0, hostAddresses: null, latency: null,
     };
   }
@@ -151,7 +171,12 @@ export class XdpDatapath implements Datapath {
   start(handler: ReceiveHandler, onError: (error: Error) => void): void {
     this.#handler = handler;
     this.#onError = onError;
-    if (this.#localFor && this.#hostRefresh === null && !this.#closed) {
+    this.#nextHops.onError = (error) => this.#onError(error);
+    if (this.#epochTimer === null && !this.#closed) {
+      this.#epochTimer = setInterval(() => this.#epoch++, PEER_REFRESH_MS);
+      this.#epochTimer.unref();
+    }
+    if (this.#anyAddress && this.#hostRefresh === null && !this.#closed) {
       this.#refreshHostAddresses();
       this.#hostRefresh = setInterval(() => this.#refreshHostAddresses(), HOST_ADDRS_REFRESH_MS);
       this.#hostRefresh.unref();
@@ -235,6 +260,7 @@ export class XdpDatapath implements Datapath {
     for (; i < batch.length; i++) viaKernel.push(batch[i] as OutgoingDatagram);
     if (viaKernel.length === 0) return true;
     this.#stats.txViaKernel += viaKernel.length;
+    if (this.#anyAddress) this.#countOtherSource(viaKernel);
     return this.#dgram.send(viaKernel);
   }
 
@@ -263,6 +289,7 @@ export class XdpDatapath implements Datapath {
    */
   connectionOpened(peer: SocketAddress): void {
     const key = `${peer.address}|${peer.port}`;
+    if (!this.#closed) this.#connected.set(key, (this.#connected.get(key) ?? 0) + 1);
     const timer = this.#drainTimers.get(key);
     if (timer === undefined || this.#closed) return;
     clearTimeout(timer);
@@ -278,6 +305,9 @@ export class XdpDatapath implements Datapath {
   connectionClosed(peer: SocketAddress): void {
     if (this.#closed) return;
     const key = `${peer.address}|${peer.port}`;
+    const open = (this.#connected.get(key) ?? 0) - 1;
+    if (open > 0) this.#connected.set(key, open);
+    else this.#connected.delete(key);
     try {
       if (!this.#program.markClosing(peer.address, peer.port, this.#port)) return;
     } catch (error) {
@@ -334,6 +364,7 @@ export class XdpDatapath implements Datapath {
       ...this.#stats,
       hostAddresses: this.#hostAddresses?.checking ? this.#hostAddresses.count : null,
       neighbourProbes: this.#nextHops.neighbourProbes,
+      neighbourProbeErrors: this.#nextHops.neighbourProbeErrors,
       hopsExpired: this.#nextHops.expired,
       latency: this.#latency.summary(),
     };
@@ -344,6 +375,7 @@ export class XdpDatapath implements Datapath {
     this.#closed = true;
     this.#watch?.stop();
     if (this.#hostRefresh) clearInterval(this.#hostRefresh);
+    if (this.#epochTimer) clearInterval(this.#epochTimer);
     if (this.#txRetry) clearTimeout(this.#txRetry);
     for (const timer of this.#drainTimers.values()) clearTimeout(timer);
     this.#drainTimers.clear();
@@ -449,39 +481,99 @@ export class XdpDatapath implements Datapath {
   #specFor(datagram: OutgoingDatagram): Udp6FrameSpec | null {
     const to = datagram.to;
     const key = `${to.address}|${to.port}`;
-    const hop = this.#nextHops.lookup(to.address, this.#localFor?.get(key) ?? null);
+    const peer = this.#peers.get(key) ?? this.#addPeer(key, null);
+    if (peer.epoch !== this.#epoch) this.#touchPeer(peer);
+    let ref = peer.ref;
+    if (ref === null || ref.evicted) {
+      ref = peer.ref = this.#nextHops.ref(to.address, peer.local);
+      if (ref === null) return null;
+    }
+    const hop = this.#nextHops.use(ref);
     if (!hop) return null;
     if (datagram.data.byteLength + IPV6_UDP_HEADERS > hop.mtu) {
       // Raw frames are never fragmented and never learn a smaller path MTU: the kernel does both.
       this.#stats.txViaKernelMtu++;
       return null;
     }
-    let cached = this.#specs.get(key);
-    if (!cached || cached.hop !== hop) {
-      if (this.#specs.size > 4096) this.#specs.clear();
-      cached = {
-        hop,
-        spec: {
-          srcMac: hop.srcMac, dstMac: hop.dstMac, srcAddress: hop.srcAddress,
-          dstAddress: this.#m.afXdp.ipv6ToBytes(to.address), srcPort: this.#port, dstPort: to.port,
-        },
+    if (peer.specHop !== hop || peer.spec === null) {
+      peer.specHop = hop;
+      peer.spec = {
+        srcMac: hop.srcMac, dstMac: hop.dstMac, srcAddress: hop.srcAddress,
+        dstAddress: this.#m.afXdp.ipv6ToBytes(to.address), srcPort: this.#port, dstPort: to.port,
       };
-      this.#specs.set(key, cached);
     }
-    return cached.spec;
+    return peer.spec;
+  }
+
+  /** Bound to '::': counts the kernel-path datagrams to peers answered from another address than the route's preferred one. */
+  #countOtherSource(viaKernel: readonly OutgoingDatagram[]): void {
+    for (const datagram of viaKernel) {
+      const peer = this.#peers.get(`${datagram.to.address}|${datagram.to.port}`);
+      if (peer?.ref?.otherSource) this.#stats.txViaKernelOtherSource++;
+    }
+  }
+
+  /** A new peer record at the end of the eviction order; past MAX_PEERS the oldest without an open connection goes. */
+  #addPeer(key: string, local: string | null): Peer {
+    if (this.#peers.size >= MAX_PEERS) this.#evictPeer();
+    const peer: Peer = { key, local, epoch: this.#epoch, evicted: false, ref: null, specHop: null, spec: null };
+    this.#peers.set(key, peer);
+    return peer;
+  }
+
+  /** Moves `peer` to the end of the eviction order (putting it back if it was evicted). */
+  #touchPeer(peer: Peer): void {
+    peer.epoch = this.#epoch;
+    if (!this.#peers.delete(peer.key) && this.#peers.size >= MAX_PEERS) this.#evictPeer();
+    peer.evicted = false;
+    this.#peers.set(peer.key, peer);
+  }
+
+  #evictPeer(): void {
+    for (let n = 0; n < EVICT_SCAN; n++) {
+      const oldest = this.#peers.values().next().value as Peer;
+      this.#peers.delete(oldest.key);
+      if (!this.#connected.has(oldest.key)) {
+        oldest.evicted = true;
+        return;
+      }
+      // Connected: to the end, and look at the next one.
+      oldest.epoch = this.#epoch;
+      this.#peers.set(oldest.key, oldest);
+    }
+    const oldest = this.#peers.values().next().value as Peer;
+    oldest.evicted = true;
+    this.#peers.delete(oldest.key);
+  }
+
+  /** Records kept (for tests and diagnostics). */
+  peerRecords(): number {
+    return this.#peers.size;
+  }
+
+  /** The source recorded for `peer` (bound to '::': the address it last sent to over AF_XDP), or null. */
+  recordedSource(peer: SocketAddress): string | null {
+    return this.#peers.get(`${peer.address}|${peer.port}`)?.local ?? null;
   }
 
   /** Bound to '::': keeps the destination `from` sent this frame to (our source for it). */
-  #recordLocal(localFor: Map<string, string>, frame: Uint8Array, offset: number, from: SocketAddress): void {
+  #recordLocal(frame: Uint8Array, offset: number, from: SocketAddress): void {
     const local = this.#dstText.of(frame, offset);
     const r = this.#recorded;
-    if (r.local === local && r.port === from.port && r.address === from.address) return;
-    const key = `${from.address}|${from.port}`;
-    if (localFor.get(key) !== local) {
-      if (localFor.size >= MAX_LOCAL_FOR && !localFor.has(key)) localFor.delete(localFor.keys().next().value as string);
-      localFor.set(key, local);
+    let peer = r.peer;
+    if (peer === null || r.local !== local || r.port !== from.port || r.address !== from.address) {
+      const key = `${from.address}|${from.port}`;
+      peer = this.#peers.get(key) ?? null;
+      if (peer === null) peer = this.#addPeer(key, local);
+      else if (peer.local !== local) {
+        peer.local = local;
+        peer.ref = null;
+      }
+      this.#recorded = { address: from.address, port: from.port, local, peer };
     }
-    this.#recorded = { address: from.address, port: from.port, local };
+    // Heard from again since the last epoch, or evicted meanwhile: to the end of the
+    // eviction order (one record per key: the one repeats go to).
+    if (peer.epoch !== this.#epoch || peer.evicted) this.#touchPeer(peer);
   }
 
   #drain(socket: XskSocket): void {
@@ -506,7 +598,7 @@ export class XdpDatapath implements Datapath {
           if (this.#timestampMeta) this.#latency.record(batch.metadataTimestamp(i), now);
           const data = frame.subarray(parsed.payloadOffset, parsed.payloadOffset + parsed.payloadLength);
           const from = { address: this.#srcText.of(frame, parsed.srcAddressOffset), port: parsed.srcPort };
-          if (this.#localFor) this.#recordLocal(this.#localFor, frame, parsed.dstAddressOffset, from);
+          if (this.#anyAddress) this.#recordLocal(frame, parsed.dstAddressOffset, from);
           out.push({ data, from });
           this.#stats.rxDatagrams++;
           this.#stats.rxBytes += data.byteLength;
@@ -528,6 +620,22 @@ export class XdpDatapath implements Datapath {
       setImmediate(() => this.#drain(socket));
     }
   }
+}
+
+/** What the datapath keeps per peer (address, port). */
+interface Peer {
+  readonly key: string;
+  /** Bound to '::': the destination of the peer's last AF_XDP frame (our source for it); null: the route's. */
+  local: string | null;
+  /** #epoch when the record last moved to the end of the eviction order. */
+  epoch: number;
+  /** No longer in the map (put back when the peer is heard from). */
+  evicted: boolean;
+  /** Its next-hop entry (for `local`), taken on the first send. */
+  ref: HopRef | null;
+  /** The hop `spec` was built from. */
+  specHop: NextHop | null;
+  spec: Udp6FrameSpec | null;
 }
 
 /**
