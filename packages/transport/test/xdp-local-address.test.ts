@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createSelfSignedCertificate, StoqInvalidConfigError, type StoqTransport } from '../src/index.js';
 import { closeAll, isRoot, transport } from './helpers.js';
-import { createXdpLab, type XdpLab } from './xdp-lab.js';
+import { createXdpLab, echo, type XdpLab } from './xdp-lab.js';
 
 const peerScript = join(import.meta.dirname, 'fixtures', 'local-address-peer.mjs');
 /** Plain datagrams per burst, and QUIC messages echoed alongside. */
@@ -166,6 +166,23 @@ describe.skipIf(!isRoot)('stoq_xdp with the transport bound to one address of th
     expect(() => t.updateXdpConfig({ checkLocalAddrs: false } as never)).toThrow(StoqInvalidConfigError);
     expect(() => t.updateXdpConfig({ checkLocalAddrs: true } as never)).toThrow(StoqInvalidConfigError);
   }, 90_000);
+
+  it("bound to '::', an outbound connection: only its first Initial goes through the kernel; the first reply (to our preferred source) keeps the hop (the previous code dropped it: a second datagram via the kernel, fails)", async () => {
+    await closeAll();
+    const hashPeer = await x.startPeer({});
+    const t = await x.client({ address: '::', port: 0, interface: x.lab.a.ifname, datapath: 'xdp' });
+    expect(t.getEbpfStatus().datapath).toBe('xdp');
+    const before = t.stats().xdp!;
+    const conn = await t.connect(x.target(hashPeer), { serverName: 'stoq.test' });
+    for (let i = 0; i < 5; i++) expect(await echo(t, conn, 1000)).toBe(true);
+    const after = t.stats().xdp!;
+    console.log(`bound to '::', outbound: AF_XDP rx ${after.rxDatagrams - before.rxDatagrams}, tx ${after.txDatagrams - before.txDatagrams}, via kernel ${after.txViaKernel - before.txViaKernel}`);
+    expect(after.rxDatagrams - before.rxDatagrams).toBeGreaterThan(0);
+    expect(after.txViaKernel - before.txViaKernel).toBe(1);
+    expect(after.txViaKernelOtherSource - before.txViaKernelOtherSource).toBe(0);
+    await conn.close();
+    await t.close();
+  }, 60_000);
 
   it("bound to '::': a re-attach after a detach from outside lists the host's addresses again", async () => {
     await closeAll();

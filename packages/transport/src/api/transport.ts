@@ -310,6 +310,11 @@ export class StoqTransport extends EventEmitter<StoqTransportEvents> {
       }
       const previous = this.#status.datapath;
       this.#xdp = xdp;
+      // Connections opened before this datapath existed count too: their peers are
+      // evicted last, and closing one does not uncount a later one to the same peer.
+      for (const core of this.#core.connections()) {
+        if (!core.refused && !core.closed) xdp.connectionOpened(core.remote);
+      }
       this.#datapaths.push(xdp);
       this.#startDatapath(xdp);
       this.#status = xdpStatus(xdp, rungs);

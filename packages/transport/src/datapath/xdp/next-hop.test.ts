@@ -132,6 +132,55 @@ describe('NextHopTable', () => {
     expect(bound.s.routeCalls).toEqual([{ address: 'fd00::2', options: { src: 'fd00::5' } }]);
   });
 
+  it("bound to '::', a source is taken as preferred only for the destinations whose route prefers it (the previous code took any route's preferred source as preferred for every destination: fails)", async () => {
+    const { t, s } = table();
+    // fd00::1 is preferred for fd00::/8, 2001:db8::1 for the rest; both are ours.
+    s.routes.set('default', { prefsrc: '2001:db8::1' });
+    s.routes.set('fd00::5', { prefsrc: 'fd00::1' });
+    s.routes.set('fd00::1', { type: 'local', ifname: 'lo' });
+    s.routes.set('2001:db8::1', { type: 'local', ifname: 'lo' });
+    s.neighbours.set('fd00::5', { lladdr: mac(5), states: ['REACHABLE'] });
+    s.neighbours.set('2001:db8::7', { lladdr: mac(7), states: ['REACHABLE'] });
+    // fd00::5 sent to fd00::1, its route's preferred source (not known yet: resolved on the spot).
+    expect(t.lookup('fd00::5', 'fd00::1')?.otherSource).toBe(false);
+    // 2001:db8::7 sent to fd00::1 too, which is not its route's preferred source (the
+    // kernel would answer from 2001:db8::1): its first reply is a frame from fd00::1.
+    const hop = t.lookup('2001:db8::7', 'fd00::1');
+    expect(hop?.srcAddress).toEqual(new TextEncoder().encode('fd00::1'.padEnd(16)));
+    expect(hop?.otherSource).toBe(true);
+    // Its own preferred source, now known from that lookup: off the send path.
+    const calls = s.routeCalls.length;
+    expect(t.lookup('2001:db8::7', '2001:db8::1')).toBeNull();
+    expect(s.routeCalls).toHaveLength(calls);
+    await turn();
+    expect(t.lookup('2001:db8::7', '2001:db8::1')?.otherSource).toBe(false);
+    // A destination not looked up yet: its preferred source is unknown, so on the spot.
+    s.neighbours.set('2001:db8::8', { lladdr: mac(8), states: ['REACHABLE'] });
+    expect(t.lookup('2001:db8::8', '2001:db8::1')?.otherSource).toBe(false);
+  });
+
+  it('a resolution that finds no hop clears otherSource (the previous code kept the last one: fails)', async () => {
+    const { t, s } = table({ refreshMs: 1000 });
+    s.routes.set('default', {}); // prefsrc fd00::1
+    s.routes.set('fd00::9', { type: 'local', ifname: 'lo' });
+    s.neighbours.set('fd00::2', { lladdr: mac(2), states: ['REACHABLE'] });
+    const ref = t.ref('fd00::2', 'fd00::9');
+    expect(ref?.otherSource).toBe(true);
+    // The route now leaves through another interface, then there is none.
+    s.routes.set('default', { ifname: 'eth0', prefsrc: 'fd00::9' });
+    s.clock += 1000;
+    expect(t.use(ref!)).not.toBeNull(); // the refresh is scheduled
+    await turn();
+    expect(t.use(ref!)).toBeNull();
+    expect(ref?.otherSource).toBe(false);
+    s.routes.delete('default');
+    s.clock += 1000;
+    t.use(ref!);
+    await turn();
+    expect(t.reason('fd00::2', 'fd00::9')).toMatch(/no route/);
+    expect(ref?.otherSource).toBe(false);
+  });
+
   it("the hop's MTU is the interface's, or the route's (route mtu, PMTU exception) when smaller; both are re-read on refresh", async () => {
     const { t, s } = table();
     s.routes.set('default', {});

@@ -20,10 +20,11 @@
 //
 // Bound to '::', a reply should come from the address the peer sent to (the datapath
 // passes it as `source`); the kernel socket can only send from the route's preferred
-// source. A hop for a source not known to be a route's preferred source is therefore
-// resolved at once on its first lookup (the first reply must not go through the
-// kernel) and is checked to be an address of this host; one for a preferred source
-// (learnt from the routes read so far) is resolved off the send path like any other.
+// source. A hop for a source not known to be the preferred source of the route to THAT
+// destination is therefore resolved at once on its first lookup (the first reply must
+// not go through the kernel) and is checked to be an address of this host; one whose
+// source is the preferred source the last route lookup for that destination returned
+// is resolved off the send path like any other.
 // On the spot, the interface's MAC/MTU are taken from the last read if it is younger
 // than a refresh period, and a STALE neighbour's re-validation (touchNeighbour6) runs on
 // the next turn: one route lookup, one local check and one neighbour read stay on the
@@ -64,6 +65,8 @@ export interface HopRef {
   evicted: boolean;
   /** The last resolution found the source not to be the route's preferred one (the kernel socket would send from another address). */
   otherSource: boolean;
+  /** The source the last successful resolution's hop uses (text), or null. */
+  resolvedSource: string | null;
 }
 
 interface Entry extends HopRef {
@@ -130,8 +133,8 @@ const CONFIRMED = new Set(['REACHABLE', 'PERMANENT', 'NOARP']);
  * old MAC (FAILED), datagrams must stop going to it soon, not a whole refresh later.
  */
 const UNCONFIRMED_REFRESH_MS = 500;
-/** Preferred sources learnt from route lookups (a host has a handful). */
-const MAX_PREFERRED = 64;
+/** Destinations whose route's preferred source is remembered (the last lookup's). */
+const MAX_PREFERRED = MAX_ENTRIES;
 
 function readInterfaceFromSysfs(lookups: RouteLookups, ifname: string): InterfaceFacts {
   return { mac: lookups.macToBytes(interfaceMac(ifname)), mtu: interfaceMtu(ifname) };
@@ -158,8 +161,11 @@ export class NextHopTable {
   #windowCount = 0;
   #windowNew = 0;
   #iface: (InterfaceFacts & { readAt: number }) | null = null;
-  /** The route's preferred sources seen so far: a hop for one of these needs no resolution on the send path. */
-  readonly #preferred = new Set<string>();
+  /**
+   * Per destination, the preferred source its last route lookup returned: a hop to it
+   * from that source needs no resolution on the send path (from any other, it does).
+   */
+  readonly #preferred = new Map<string, string>();
   /** Failure kinds already reported through onError. */
   readonly #reported = new Set<string>();
   /** Receives the first failure of each kind (see NextHopOptions.onError). */
@@ -212,13 +218,14 @@ export class NextHopTable {
       this.#entries.delete(oldest.key);
     }
     const entry: Entry = {
-      address, key, source, evicted: false, otherSource: false, hop: null, reason: 'not resolved yet', freshUntil: 0, usableUntil: 0,
+      address, key, source, evicted: false, otherSource: false, resolvedSource: null, hop: null, reason: 'not resolved yet', freshUntil: 0, usableUntil: 0,
       resolving: false, probeViaKernel: false, probeAt: 0,
     };
     this.#entries.set(key, entry);
     // Through the kernel the first datagram would leave from another address than
-    // `source`, unless `source` is the route's preferred one.
-    if (source !== null && !this.#preferred.has(source)) this.#resolve(entry, true);
+    // `source`, unless `source` is the preferred source of the route to `address`
+    // (unknown until a route to it was read: then resolved on the spot too).
+    if (source !== null && this.#preferred.get(address) !== source) this.#resolve(entry, true);
     else this.#schedule(entry);
     return entry;
   }
@@ -300,6 +307,7 @@ export class NextHopTable {
     const now = this.#o.now();
     let confirmed = false;
     let stale: { ifname: string; via: string } | null = null;
+    entry.otherSource = false;
     try {
       const result = this.#query(entry, now, onTheSpot);
       entry.hop = result.hop;
@@ -372,6 +380,15 @@ export class NextHopTable {
     return this.#iface;
   }
 
+  /** Remembers `address`'s preferred source (null: none), the oldest destination going past MAX_PREFERRED. */
+  #learnPreferred(address: string, prefsrc: string | null): void {
+    if (this.#preferred.get(address) === prefsrc) return;
+    this.#preferred.delete(address);
+    if (prefsrc === null) return;
+    if (this.#preferred.size >= MAX_PREFERRED) this.#preferred.delete(this.#preferred.keys().next().value as string);
+    this.#preferred.set(address, prefsrc);
+  }
+
   #query(entry: Entry, now: number, onTheSpot: boolean): { hop: NextHop | null; reason: string; confirmed: boolean; stale: { ifname: string; via: string } | null } {
     const { address, source } = entry;
     const { lookupRoute6, lookupNeighbour6, ipv6ToBytes } = this.#o.lookups;
@@ -383,16 +400,17 @@ export class NextHopTable {
     const chosen = this.#o.boundAddress ?? source;
     const route = lookupRoute6(address, { ...zone(address), ...(chosen !== null ? { src: chosen } : {}) });
     if (!route) return none(`no route to ${address}${chosen !== null ? ` from ${chosen}` : ''}`);
-    if (route.ifname !== this.#o.ifname) return none(`route to ${address} leaves through ${route.ifname}, not ${this.#o.ifname}`);
-    if (route.prefsrc && this.#preferred.size < MAX_PREFERRED) this.#preferred.add(route.prefsrc);
+    this.#learnPreferred(address, route.prefsrc ?? null);
     const src = chosen ?? route.prefsrc;
-    if (!src) return none(`no source address for ${address} on ${this.#o.ifname}`);
     // Bound to '::', stoq_xdp takes our port's datagrams whatever their destination: we
     // answer from it only if it is ours (a datagram routed through this host is not).
     const otherSource = this.#o.boundAddress === null && src !== route.prefsrc;
     entry.otherSource = otherSource;
+    if (route.ifname !== this.#o.ifname) return none(`route to ${address} leaves through ${route.ifname}, not ${this.#o.ifname}`);
+    if (!src) return none(`no source address for ${address} on ${this.#o.ifname}`);
     if (otherSource && lookupRoute6(src, zone(src))?.type !== 'local') return none(`${src} (the peer's destination) is not an address of this host`);
     const srcAddress = ipv6ToBytes(src);
+    entry.resolvedSource = src;
     if (this.#o.loopback) {
       const facts = this.#interface(now, onTheSpot);
       const mtu = Math.min(facts.mtu, route.mtu ?? Infinity);

@@ -101,7 +101,11 @@ export class XdpDatapath implements Datapath {
   readonly #latency = new LatencyRecorder();
   /** Per peer (`address|port`): the address it sent to, its next-hop entry and frame spec. */
   readonly #peers = new Map<string, Peer>();
-  /** Open connections per peer (`address|port`): their records are evicted last. */
+  /**
+   * Open connections per peer (`address|port`): their records are evicted last. The
+   * transport seeds it with the connections already open when this datapath starts
+   * (attachXdpToInterface), so the counts match closes.
+   */
   readonly #connected = new Map<string, number>();
   /** Advances every PEER_REFRESH_MS (an unref'd timer): a record of an older epoch is moved to the end when its peer is heard from. */
   #epoch = 0;
@@ -131,6 +135,8 @@ export class XdpDatapath implements Datapath {
   #hostAddresses: { count: number; checking: boolean } | null = null;
   /** The check is off for too many addresses, and that was reported. */
   #hostOverflowReported = false;
+  /** Error codes of failed stoq_host_addrs refreshes already reported (cleared by a successful one). */
+  readonly #hostSyncErrorsReported = new Set<string>();
   #closed = false;
 
   constructor(parts: XdpDatapathParts) {
@@ -257,10 +263,13 @@ export class XdpDatapath implements Datapath {
     }
     this.#flushTx(socket, false);
     // Whatever the ring could not take (or failed) goes through the kernel.
-    for (; i < batch.length; i++) viaKernel.push(batch[i] as OutgoingDatagram);
+    for (; i < batch.length; i++) {
+      const datagram = batch[i] as OutgoingDatagram;
+      this.#countOtherSource(datagram);
+      viaKernel.push(datagram);
+    }
     if (viaKernel.length === 0) return true;
     this.#stats.txViaKernel += viaKernel.length;
-    if (this.#anyAddress) this.#countOtherSource(viaKernel);
     return this.#dgram.send(viaKernel);
   }
 
@@ -271,6 +280,7 @@ export class XdpDatapath implements Datapath {
       if (f < queued) this.#countTx(datagram.data.byteLength);
       else {
         if (ringFull) this.#stats.txRingFull++;
+        this.#countOtherSource(datagram);
         viaKernel.push(datagram);
       }
     }
@@ -444,6 +454,7 @@ export class XdpDatapath implements Datapath {
     try {
       const sync = this.#program.syncHostAddresses(hostIpv6Addresses(this.ifname));
       this.#hostAddresses = { count: sync.addresses, checking: sync.checking };
+      this.#hostSyncErrorsReported.clear();
       if (sync.checking) {
         this.#hostOverflowReported = false;
       } else if (!this.#hostOverflowReported) {
@@ -454,6 +465,11 @@ export class XdpDatapath implements Datapath {
         ));
       }
     } catch (error) {
+      // Retried every HOST_REFRESH period: each error code is reported once until a refresh succeeds.
+      const e = error as { code?: unknown; errno?: unknown };
+      const id = String(e.code ?? e.errno ?? (error as Error).message);
+      if (this.#hostSyncErrorsReported.has(id)) return;
+      this.#hostSyncErrorsReported.add(id);
       this.#onError(error as Error);
     }
   }
@@ -489,10 +505,15 @@ export class XdpDatapath implements Datapath {
       if (ref === null) return null;
     }
     const hop = this.#nextHops.use(ref);
-    if (!hop) return null;
+    if (!hop) {
+      // Bound to '::' only: the kernel socket sends it from the route's preferred source.
+      if (ref.otherSource) this.#stats.txViaKernelOtherSource++;
+      return null;
+    }
     if (datagram.data.byteLength + IPV6_UDP_HEADERS > hop.mtu) {
       // Raw frames are never fragmented and never learn a smaller path MTU: the kernel does both.
       this.#stats.txViaKernelMtu++;
+      if (ref.otherSource) this.#stats.txViaKernelOtherSource++;
       return null;
     }
     if (peer.specHop !== hop || peer.spec === null) {
@@ -505,12 +526,15 @@ export class XdpDatapath implements Datapath {
     return peer.spec;
   }
 
-  /** Bound to '::': counts the kernel-path datagrams to peers answered from another address than the route's preferred one. */
-  #countOtherSource(viaKernel: readonly OutgoingDatagram[]): void {
-    for (const datagram of viaKernel) {
-      const peer = this.#peers.get(`${datagram.to.address}|${datagram.to.port}`);
-      if (peer?.ref?.otherSource) this.#stats.txViaKernelOtherSource++;
-    }
+  /**
+   * Bound to '::': counts a kernel-path datagram that had a frame spec (or never got to
+   * #specFor: ring full, send error) to a peer answered from another address than the
+   * route's preferred one. #specFor counts the ones it turns away itself.
+   */
+  #countOtherSource(datagram: OutgoingDatagram): void {
+    if (!this.#anyAddress) return;
+    const peer = this.#peers.get(`${datagram.to.address}|${datagram.to.port}`);
+    if (peer?.ref?.otherSource) this.#stats.txViaKernelOtherSource++;
   }
 
   /** A new peer record at the end of the eviction order; past MAX_PEERS the oldest without an open connection goes. */
@@ -566,8 +590,10 @@ export class XdpDatapath implements Datapath {
       peer = this.#peers.get(key) ?? null;
       if (peer === null) peer = this.#addPeer(key, local);
       else if (peer.local !== local) {
+        // A hop already resolved to this source (an outbound connection's first reply
+        // arrives at our preferred source) stays: the next datagram remains a frame.
+        if (peer.ref !== null && peer.ref.resolvedSource !== local) peer.ref = null;
         peer.local = local;
-        peer.ref = null;
       }
       this.#recorded = { address: from.address, port: from.port, local, peer };
     }
