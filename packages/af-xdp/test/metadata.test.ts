@@ -4,12 +4,13 @@
 // "does copy-mode AF_XDP carry XDP metadata?" answered on this kernel, not assumed.
 import { closeSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { skipUnless } from '../../../vitest.skip.ts';
 import { createLab, type Lab } from '@stoq/netlab';
 import { openPinnedMap, ParsedUdp6Frame, parseUdp6Frame, XskSocket } from '../src/index.js';
 import { attachCallerProgram, type CallerProgram } from './helpers/caller-program.js';
 import { helper, isRoot, openWhenFree } from './helpers/env.js';
 
-describe.skipIf(!isRoot)('XDP metadata in copy mode (caller-owned program)', () => {
+describe('XDP metadata in copy mode (caller-owned program)', skipUnless(isRoot, 'needs root: AF_XDP sockets and an XDP program on a veth lab (CAP_NET_RAW, CAP_NET_ADMIN, CAP_BPF)'), () => {
   let lab: Lab;
   let program: CallerProgram | undefined;
   beforeAll(async () => {

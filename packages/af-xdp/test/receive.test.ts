@@ -8,6 +8,7 @@ import { createInterface } from 'node:readline';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { skipUnless } from '../../../vitest.skip.ts';
 import { createLab, type Lab } from '@stoq/netlab';
 import { ParsedUdp6Frame, parseUdp6Frame, Umem, XskSocket, bytesToIpv6 } from '../src/index.js';
 import { helper, isRoot, openWhenFree, waitFor } from './helpers/env.js';
@@ -22,7 +23,7 @@ const expectedPayload = (seq: number): Buffer => {
   return bytes;
 };
 
-describe.skipIf(!isRoot)('receive (veth lab, copy mode)', () => {
+describe('receive (veth lab, copy mode)', skipUnless(isRoot, 'needs root: AF_XDP sockets on a veth lab (CAP_NET_RAW, CAP_NET_ADMIN, CAP_BPF)'), () => {
   let lab: Lab;
   beforeAll(async () => {
     // The default program redirects everything on the queue, NDP included: static neighbours.
@@ -357,7 +358,7 @@ describe.skipIf(!isRoot)('receive (veth lab, copy mode)', () => {
   });
 });
 
-describe.skipIf(!isRoot)("'readable' wake-ups (veth lab)", () => {
+describe("'readable' wake-ups (veth lab)", skipUnless(isRoot, 'needs root: AF_XDP sockets on a veth lab (CAP_NET_RAW, CAP_NET_ADMIN, CAP_BPF)'), () => {
   it('fire on every burst in one async context per socket, survive GC, and releaseAndReceive() returns every frame', async () => {
     await withLabFor(async (lab) => {
       // The context is created once per socket and its resource is held weakly by
@@ -404,7 +405,7 @@ describe.skipIf(!isRoot)("'readable' wake-ups (veth lab)", () => {
   });
 });
 
-describe.skipIf(!isRoot)('busy polling (opt-in)', () => {
+describe('busy polling (opt-in)', skipUnless(isRoot, 'needs root: AF_XDP sockets on a veth lab (CAP_NET_RAW, CAP_NET_ADMIN, CAP_BPF)'), () => {
   it('sets SO_PREFER_BUSY_POLL/SO_BUSY_POLL, enters the kernel from receive() when the ring is empty, and still receives', async () => {
     await withLabFor(async (lab) => {
       const socket = await openWhenFree(() => XskSocket.open({ ifname: lab.a.ifname, mode: 'copy', busyPoll: { usecs: 50, budget: 16 } }));

@@ -3,6 +3,7 @@
 // veth lab, checked against what `ip -j` reports for the same questions; and
 // touchNeighbour6 moving an entry through the kernel's own neighbour discovery.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { skipUnless } from '../../../vitest.skip.ts';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createLab, type Lab } from '@stoq/netlab';
 import { bytesToIpv6, bytesToMac, ipv6ToBytes, lookupNeighbour6, lookupRoute6, touchNeighbour6 } from '../src/index.js';
@@ -29,7 +30,7 @@ describe('route lookups without a lab', () => {
   });
 });
 
-describe.skipIf(!isRoot)('route and neighbour lookups (veth lab)', () => {
+describe('route and neighbour lookups (veth lab)', skipUnless(isRoot, 'needs root: route and neighbour lookups in a veth lab\'s namespaces'), () => {
   let lab: Lab;
   beforeAll(async () => {
     lab = await createLab({ hostSide: true });

@@ -3,11 +3,12 @@
 // socket in the peer namespace byte for byte. The kernel there verifies the UDP
 // checksum, and a deliberately corrupted frame is the negative control.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { skipUnless } from '../../../vitest.skip.ts';
 import { createLab, type Lab } from '@stoq/netlab';
 import { buildUdp6Frame, ipv6ToBytes, macToBytes, Umem, XskSocket, type Udp6FrameSpec } from '../src/index.js';
 import { helper, isRoot, openWhenFree, waitFor } from './helpers/env.js';
 
-describe.skipIf(!isRoot)('send (veth lab, copy mode)', () => {
+describe('send (veth lab, copy mode)', skipUnless(isRoot, 'needs root: AF_XDP sockets on a veth lab (CAP_NET_RAW, CAP_NET_ADMIN, CAP_BPF)'), () => {
   let lab: Lab;
   beforeAll(async () => {
     lab = await createLab({ hostSide: true, staticNeighbours: true });

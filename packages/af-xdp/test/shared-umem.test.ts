@@ -6,6 +6,7 @@
 // peer sends from CPU 0 or 1, which XPS maps to its TX queue 0 or 1, our RX queue 0 or 1.
 import { closeSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { skipUnless } from '../../../vitest.skip.ts';
 import { createLab, type Lab } from '@stoq/netlab';
 import { openPinnedMap, ParsedUdp6Frame, parseUdp6Frame, Umem, XskSocket, type XskSocketOptions } from '../src/index.js';
 import { attachCallerProgram, type CallerProgram } from './helpers/caller-program.js';
@@ -13,7 +14,7 @@ import { helper, isRoot, openWhenFree, waitFor } from './helpers/env.js';
 
 const PORT = 9293;
 
-describe.skipIf(!isRoot)('closing sockets of a shared UMEM (caller-owned program, 2 queues)', () => {
+describe('closing sockets of a shared UMEM (caller-owned program, 2 queues)', skipUnless(isRoot, 'needs root: AF_XDP sockets and an XDP program on a veth lab (CAP_NET_RAW, CAP_NET_ADMIN, CAP_BPF)'), () => {
   let lab: Lab;
   let program: CallerProgram | undefined;
   beforeAll(async () => {

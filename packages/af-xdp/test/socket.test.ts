@@ -6,6 +6,7 @@ import { promisify } from 'node:util';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { skipUnless } from '../../../vitest.skip.ts';
 import { createLab, type Lab } from '@stoq/netlab';
 import { openPinnedMap, Umem, XskError, XskSocket, type XskSocketOptions } from '../src/index.js';
 import { helper, isRoot, openWhenFree } from './helpers/env.js';
@@ -50,7 +51,7 @@ describe('option validation (no kernel needed)', () => {
   });
 });
 
-describe.skipIf(!isRoot)('sockets on a veth lab', () => {
+describe('sockets on a veth lab', skipUnless(isRoot, 'needs root: AF_XDP sockets on a veth lab (CAP_NET_RAW, CAP_NET_ADMIN, CAP_BPF)'), () => {
   let lab: Lab;
   beforeAll(async () => {
     lab = await createLab({ hostSide: true, staticNeighbours: true, queues: 2 });

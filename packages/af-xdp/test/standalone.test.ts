@@ -6,6 +6,7 @@ import { execFile, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { skipUnless } from '../../../vitest.skip.ts';
 import { createLab, type Lab } from '@stoq/netlab';
 import { ParsedUdp6Frame, parseUdp6Frame, Umem, XskError, XskSocket } from '../src/index.js';
 import { helper, isRoot, openWhenFree, waitFor } from './helpers/env.js';
@@ -18,14 +19,6 @@ const PROGRAM = 'stoq_xsk_redir';
 const LIBXDP_DIRS = [process.env['LIBXDP_OBJECT_PATH'], ...readdirSync('/usr/lib').filter((d) => d.includes('-linux-')).map((d) => `/usr/lib/${d}/bpf`), '/usr/lib/bpf', '/usr/local/lib/bpf'];
 const LIBXDP_DEFAULT = LIBXDP_DIRS.filter((d) => d !== undefined && d !== '').map((d) => `${d}/xsk_def_xdp_prog.o`).find((path) => existsSync(path));
 const noLibxdpDefault = LIBXDP_DEFAULT ? null : `xsk_def_xdp_prog.o not found in ${LIBXDP_DIRS.filter(Boolean).join(', ')} (libxdp's default program, Debian/Ubuntu package libxdp1)`;
-if (isRoot && noLibxdpDefault) console.warn(`@stoq/af-xdp: the test with libxdp's default program attached is skipped: ${noLibxdpDefault}`);
-
-declare module 'vitest' {
-  interface TaskMeta {
-    /** Why the test was skipped: in the JSON report, listed by the root test command's summary. */
-    skipReason?: string;
-  }
-}
 
 interface Xdp {
   id: number;
@@ -34,7 +27,7 @@ interface Xdp {
   mode: number;
 }
 
-describe.skipIf(!isRoot)('standalone mode: redirect program through a bpf_link (veth lab, 2 queues)', () => {
+describe('standalone mode: redirect program through a bpf_link (veth lab, 2 queues)', skipUnless(isRoot, 'needs root: AF_XDP sockets and a bpf_link on a veth lab (CAP_NET_RAW, CAP_NET_ADMIN, CAP_BPF)'), () => {
   let lab: Lab;
   const owners = new Set<ChildProcess>();
 
@@ -158,7 +151,7 @@ describe.skipIf(!isRoot)('standalone mode: redirect program through a bpf_link (
 
   it(
     "leaves someone else's program alone: STOQ_ERR_XSK_BUSY names it (here libxdp's default program, attached through netlink as earlier versions left it)",
-    noLibxdpDefault ? { skip: true, meta: { skipReason: noLibxdpDefault } } : {},
+    skipUnless(noLibxdpDefault === null, noLibxdpDefault ?? ''),
     async () => {
       const pinDir = `/sys/fs/bpf/stoq-afxdp-standalone-${lab.id}`;
       mkdirSync(pinDir);

@@ -8,6 +8,7 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { it } from 'vitest';
+import { skipUnless } from '../../../vitest.skip.ts';
 import { createLab, type Lab } from '@stoq/netlab';
 import type { XdpLink } from '@stoq/loader';
 import { diffStats } from '../src/index.js';
@@ -60,13 +61,11 @@ async function phase(lab: Lab, prog: LoadedStoqProgram, withXdp: boolean): Promi
   }
 }
 
-if (!isRoot) console.warn('flood.bench: skipped, veth labs and XDP attach need root');
-else if (!existsSync(flood)) console.warn(`flood.bench: skipped, ${flood} missing: pnpm --filter @stoq/pktgen build`);
 
 const perPacket = (ms: number, n: number) => (n ? (ms * 1e6) / n : NaN); // ns per packet
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
-it.skipIf(!isRoot || !existsSync(flood))('IPv4 UDP flood: stoq_xdp early drop vs the kernel stack', async () => {
+it('IPv4 UDP flood: stoq_xdp early drop vs the kernel stack', { ...skipUnless(isRoot && existsSync(flood), !isRoot ? 'needs root: veth lab and XDP attach' : `${flood} missing: pnpm --filter @stoq/pktgen build`), timeout: 180_000 }, async () => {
   const lab = await createLab({ hostSide: true, ipv4: true, timeoutMs: 120_000 });
   const prog = await LoadedStoqProgram.load();
   try {
@@ -102,4 +101,4 @@ it.skipIf(!isRoot || !existsSync(flood))('IPv4 UDP flood: stoq_xdp early drop vs
     prog.close();
     await lab.destroy();
   }
-}, 180_000);
+});

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { it } from 'vitest';
+import { skipUnless } from '../../../vitest.skip.ts';
 import { BpfObject } from '@stoq/loader';
 import { HOST_ADDR_VALUE, MAP_NAMES, encodeHostAddrKey, type CounterName, type StoqConfig } from '../src/index.js';
 import { ETH_P, SERVER, ethernet, ipv4Udp, quicLong, quicShort, tcpSyn, udp6Frame, ipv6, IPPROTO } from '../test/support/frames.js';
@@ -64,7 +65,7 @@ function median(xs: number[]): number {
   return s[Math.floor(s.length / 2)]!;
 }
 
-it.skipIf(!isRoot)('stoq_xdp per-verdict cost (BPF_PROG_TEST_RUN)', async () => {
+it('stoq_xdp per-verdict cost (BPF_PROG_TEST_RUN)', skipUnless(isRoot, 'needs root: loading BPF programs and BPF_PROG_TEST_RUN (CAP_BPF, CAP_SYS_ADMIN)'), async () => {
   const prog = await LoadedStoqProgram.load();
   const baseline = await loadBaseline();
   try {

@@ -2,14 +2,14 @@
 // stoq_conntrack through a real-looking handshake: client Initial → Handshake →
 // short header moves initial → handshake → established; userspace's closing sticks.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { skipUnless } from '../../../vitest.skip.ts';
 import { MAP_NAMES } from '../src/index.js';
 import { CLIENT, quicLong, quicShort, udp6Frame } from './support/frames.js';
 import { XDP } from './support/fixtures.js';
 import { LoadedStoqProgram, isRoot } from './support/kernel.js';
 
-if (!isRoot) console.warn('conntrack.test: skipped, loading BPF programs needs root');
 
-describe.skipIf(!isRoot)('stoq_conntrack', () => {
+describe('stoq_conntrack', skipUnless(isRoot, 'needs root: loading BPF programs and BPF_PROG_TEST_RUN (CAP_BPF, CAP_SYS_ADMIN)'), () => {
   let prog: LoadedStoqProgram;
   beforeAll(async () => {
     prog = await LoadedStoqProgram.load();

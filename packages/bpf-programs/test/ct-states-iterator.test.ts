@@ -4,15 +4,15 @@
 // key by key, pass after pass (its accumulator must reset between reads).
 import { BpfObject } from '@stoq/loader';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { skipUnless } from '../../../vitest.skip.ts';
 import {
   CT_STATES_PROGRAM_NAME, CT_SUMMARY_LAYOUT, MAP_NAMES, ctStatesObjectPath, decodeConntrackSummary, type ConntrackState,
 } from '../src/index.js';
 import { CLIENT, quicLong, quicShort, udp6Frame } from './support/frames.js';
 import { LoadedStoqProgram, isRoot } from './support/kernel.js';
 
-if (!isRoot) console.warn('ct-states-iterator.test: skipped, loading BPF programs needs root');
 
-describe.skipIf(!isRoot)('stoq_ct_states iterator over stoq_conntrack', () => {
+describe('stoq_ct_states iterator over stoq_conntrack', skipUnless(isRoot, 'needs root: loading BPF programs and a BPF iterator (CAP_BPF, CAP_SYS_ADMIN)'), () => {
   let prog: LoadedStoqProgram;
   let iterObject: BpfObject;
   beforeAll(async () => {

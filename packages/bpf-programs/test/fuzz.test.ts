@@ -7,15 +7,15 @@
 // STOQ_FUZZ_REPORT=path also writes the report as JSON).
 import { writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { skipUnless } from '../../../vitest.skip.ts';
 import { LoadedStoqProgram, isRoot } from './support/kernel.js';
 import { FUZZ_PHASES, runFuzz } from './support/fuzz-run.js';
 
 const FRAMES = Number(process.env.STOQ_FUZZ_FRAMES ?? 1_000_000);
 const SEED = Number(process.env.STOQ_FUZZ_SEED ?? 0x5709f022) >>> 0;
 
-if (!isRoot) console.warn('fuzz.test: skipped, loading BPF programs needs root');
 
-describe.skipIf(!isRoot)('stoq_xdp fuzzed with mutated frames vs the reference classifier', () => {
+describe('stoq_xdp fuzzed with mutated frames vs the reference classifier', skipUnless(isRoot, 'needs root: loading BPF programs and BPF_PROG_TEST_RUN (CAP_BPF, CAP_SYS_ADMIN)'), () => {
   let prog: LoadedStoqProgram;
   beforeAll(async () => {
     prog = await LoadedStoqProgram.load();

@@ -5,6 +5,7 @@
 import { createSocket, type Socket } from 'node:dgram';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { skipUnless } from '../../../vitest.skip.ts';
 import { createLab, type Lab } from '@stoq/netlab';
 import type { XdpLink } from '@stoq/loader';
 import { MAP_NAMES, diffStats } from '../src/index.js';
@@ -14,12 +15,11 @@ import { LoadedStoqProgram, isRoot } from './support/kernel.js';
 import { openXskReceiver, type XskReceiver } from './support/xsk-receiver.js';
 import { FUZZ_PHASES, runFuzz } from './support/fuzz-run.js';
 
-if (!isRoot) console.warn('lab-afxdp.test: skipped, AF_XDP sockets and veth labs need root');
 
 const sender = fileURLToPath(new URL('./support/peer-send.mjs', import.meta.url));
 const QUIC_SHORT_HEX = '41' + '5a'.repeat(40);
 
-describe.skipIf(!isRoot)('stoq_xdp REDIRECT to an AF_XDP socket (veth, native XDP, copy-mode AF_XDP)', () => {
+describe('stoq_xdp REDIRECT to an AF_XDP socket (veth, native XDP, copy-mode AF_XDP)', skipUnless(isRoot, 'needs root: veth lab, native XDP attach and an AF_XDP socket'), () => {
   let lab: Lab;
   let prog: LoadedStoqProgram;
   let xdp: XdpLink | undefined;

@@ -6,12 +6,12 @@ import { createSocket, type Socket } from 'node:dgram';
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { skipUnless } from '../../../vitest.skip.ts';
 import { createLab, type Lab } from '@stoq/netlab';
 import type { XdpLink, XdpMode } from '@stoq/loader';
 import { COUNTER_NAMES, MAP_NAMES, PROGRAM_NAME, diffStats, ipv6ToBytes } from '../src/index.js';
 import { LoadedStoqProgram, isRoot } from './support/kernel.js';
 
-if (!isRoot) console.warn('lab.test: skipped, veth labs and XDP attach need root');
 
 const sender = fileURLToPath(new URL('./support/peer-send.mjs', import.meta.url));
 const QUIC_SHORT_HEX = '41' + '5a'.repeat(40);
@@ -31,7 +31,7 @@ async function until(cond: () => boolean, timeoutMs: number): Promise<void> {
   while (!cond() && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
 }
 
-describe.skipIf(!isRoot).each(['native', 'generic'] as XdpMode[])('stoq_xdp on a veth, %s mode, real traffic', (mode) => {
+describe.each(['native', 'generic'] as XdpMode[])('stoq_xdp on a veth, %s mode, real traffic', skipUnless(isRoot, 'needs root: veth lab and XDP attach (native and generic)'), (mode) => {
   let lab: Lab;
   let prog: LoadedStoqProgram;
   let xdp: XdpLink | undefined;

@@ -4,11 +4,11 @@
 // counters always add up to rx_packets.
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { skipUnless } from '../../../vitest.skip.ts';
 import { CLASS_COUNTER_NAMES, diffStats } from '../src/index.js';
 import { FIXTURES, XDP } from './support/fixtures.js';
 import { LoadedStoqProgram, isRoot } from './support/kernel.js';
 
-if (!isRoot) console.warn('property.test: skipped, loading BPF programs needs root');
 
 // Offsets of fields worth corrupting in an untagged Ethernet/IPv6/UDP/QUIC frame.
 const FIELD_OFFSETS = [12, 14, 18, 19, 20, 54, 56, 57, 58, 59, 62, 63, 67, 68];
@@ -38,7 +38,7 @@ const mutatedFrame = fc
   .map(([frame, ms]) => mutate(frame, ms))
   .filter((f) => f.length >= 14);
 
-describe.skipIf(!isRoot)('stoq_xdp under random and mutated frames', () => {
+describe('stoq_xdp under random and mutated frames', skipUnless(isRoot, 'needs root: loading BPF programs and BPF_PROG_TEST_RUN (CAP_BPF, CAP_SYS_ADMIN)'), () => {
   let prog: LoadedStoqProgram;
   beforeAll(async () => {
     prog = await LoadedStoqProgram.load();

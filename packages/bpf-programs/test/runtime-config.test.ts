@@ -2,6 +2,7 @@
 // stoq_config is read on every packet: a write takes effect on the very next frame,
 // and an all-zero (never written) entry means the documented defaults.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { skipUnless } from '../../../vitest.skip.ts';
 import {
   HOST_ADDR_VALUE, HOST_ADDRS_ENTRIES, MAP_NAMES, decodeConfig, DEFAULT_CONFIG, diffStats, encodeHostAddrKey, ipv6FromBytes, ipv6ToBytes, type CounterName,
 } from '../src/index.js';
@@ -11,9 +12,8 @@ import { expectOneFrame } from './support/expect.js';
 import { LoadedStoqProgram, isRoot } from './support/kernel.js';
 import { BpfMap } from '@stoq/loader';
 
-if (!isRoot) console.warn('runtime-config.test: skipped, loading BPF programs needs root');
 
-describe.skipIf(!isRoot)('stoq_config at runtime', () => {
+describe('stoq_config at runtime', skipUnless(isRoot, 'needs root: loading BPF programs and updating their maps (CAP_BPF, CAP_SYS_ADMIN)'), () => {
   let prog: LoadedStoqProgram;
   beforeAll(async () => {
     prog = await LoadedStoqProgram.load();

@@ -3,14 +3,14 @@
 // bytes the program put in front of the frame come back ahead of the frame.
 // bpf_ktime_get_ns() is CLOCK_MONOTONIC, the clock of process.hrtime.bigint().
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { skipUnless } from '../../../vitest.skip.ts';
 import { LITTLE_ENDIAN } from '../src/layout.js';
 import { quicShort, udp6Frame } from './support/frames.js';
 import { XDP } from './support/fixtures.js';
 import { LoadedStoqProgram, isRoot } from './support/kernel.js';
 
-if (!isRoot) console.warn('timestamp-meta.test: skipped, loading BPF programs needs root');
 
-describe.skipIf(!isRoot)('timestamp_meta', () => {
+describe('timestamp_meta', skipUnless(isRoot, 'needs root: loading BPF programs and BPF_PROG_TEST_RUN (CAP_BPF, CAP_SYS_ADMIN)'), () => {
   let prog: LoadedStoqProgram;
   beforeAll(async () => {
     prog = await LoadedStoqProgram.load();

@@ -3,6 +3,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { skipUnless } from '../../../vitest.skip.ts';
 import { MetricsCollector, type CollectorOptions } from './collector.js';
 import { StoqMetricsError } from './errors.js';
 import { METRIC_CATALOG } from './metric-catalog.js';
@@ -202,7 +203,7 @@ describe('MetricsCollector', () => {
     collector.close(); // idempotent
   });
 
-  it.skipIf(process.platform !== 'linux')('labels each core with its CPU number, not its line, with CPUs offline or plugged in', async () => {
+  it('labels each core with its CPU number, not its line, with CPUs offline or plugged in', skipUnless(process.platform === 'linux', 'linux only: per-core CPU numbers from /proc/stat and /sys/devices/system/cpu'), async () => {
     const proc = mkdtempSync(join(tmpdir(), 'stoq-metrics-proc-'));
     try {
       mkdirSync(join(proc, 'self'));

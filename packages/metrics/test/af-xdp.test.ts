@@ -8,10 +8,10 @@ import { withLab, type Lab } from '@stoq/netlab';
 import parsePrometheusTextFormat from 'parse-prometheus-text-format';
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
+import { skipUnless } from '../../../vitest.skip.ts';
 import { afXdpSource, MetricsCollector, processSource, registerStoqMetrics, toEbpfMetrics } from '../src/index.js';
 
 const isRoot = process.getuid?.() === 0;
-if (!isRoot) console.warn('AF_XDP source test skipped: AF_XDP sockets and the lab need root');
 
 const COUNT = 200;
 
@@ -37,7 +37,7 @@ async function receiveFromPeer(lab: Lab, socket: XskSocket): Promise<number> {
   return received;
 }
 
-describe.skipIf(!isRoot)('AF_XDP source over a real socket (copy mode, veth)', () => {
+describe('AF_XDP source over a real socket (copy mode, veth)', skipUnless(isRoot, 'needs root: an AF_XDP socket on a veth lab'), () => {
   it('counts the socket, its received frames as memcpy operations, and goes unavailable once closed', async () => {
     await withLab({ hostSide: true, staticNeighbours: true }, async (lab) => {
       const open = new Set<XskSocket>();

@@ -4,6 +4,7 @@
 import { execFileSync } from 'node:child_process';
 import { decodeStats } from '@stoq/bpf-programs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { skipUnless } from '../../../vitest.skip.ts';
 import { createStoqCollector, mapIdOf, toEbpfMetrics } from '../src/index.js';
 import { conntrackStateOf, quicFrame, VERDICT_FRAMES } from './helpers/traffic.js';
 import { StoqXdp } from './helpers/stoq-xdp.js';
@@ -14,16 +15,15 @@ try {
   execFileSync('bpftool', ['version'], { stdio: 'ignore' });
   haveBpftool = true;
 } catch {
-  console.warn('bpftool cross-check skipped: bpftool is not installed');
+  // skipped below, with the reason
 }
-if (!isRoot) console.warn('bpftool cross-check skipped: loading BPF programs needs root');
 
 const bytes = (hex: string[]) => Buffer.from(hex.map((h) => Number.parseInt(h, 16)));
 function bpftool(args: string[]): unknown {
   return JSON.parse(execFileSync('bpftool', ['-j', ...args], { encoding: 'utf8', maxBuffer: 1 << 26 }));
 }
 
-describe.skipIf(!isRoot || !haveBpftool)('collector vs bpftool on the same maps', () => {
+describe('collector vs bpftool on the same maps', skipUnless(isRoot && haveBpftool, !isRoot ? 'needs root: loading BPF programs (CAP_BPF, CAP_SYS_ADMIN)' : 'bpftool is not installed'), () => {
   let prog: StoqXdp;
   beforeAll(async () => {
     prog = await StoqXdp.load();

@@ -6,11 +6,11 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { COUNTER_NAMES } from '@stoq/bpf-programs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { skipUnless } from '../../../vitest.skip.ts';
 import { createStoqCollector, toEbpfMetrics } from '../src/index.js';
 import { quicFrame, VERDICT_FRAMES } from './helpers/traffic.js';
 
 const isRoot = process.getuid?.() === 0;
-if (!isRoot) console.warn('by-name tests skipped: loading and opening BPF maps needs root');
 
 /** The owner process and a way to ask it one line at a time. */
 function startOwner() {
@@ -32,7 +32,7 @@ function startOwner() {
   return { ask, stop, run: (frame: Buffer, repeat = 1) => ask(JSON.stringify({ hex: frame.toString('hex'), repeat })) };
 }
 
-describe.skipIf(!isRoot)('maps of another process, opened by name', () => {
+describe('maps of another process, opened by name', skipUnless(isRoot, 'needs root: loading BPF programs and opening their maps by name (CAP_BPF, CAP_SYS_ADMIN)'), () => {
   let owner: ReturnType<typeof startOwner>;
   let ids: { statsMapId: number; conntrackMapId: number };
   beforeAll(async () => {
@@ -83,7 +83,7 @@ describe.skipIf(!isRoot)('maps of another process, opened by name', () => {
   });
 });
 
-describe.skipIf(!isRoot)('byName without ids', () => {
+describe('byName without ids', skipUnless(isRoot, 'needs root: loading BPF programs and opening their maps by name (CAP_BPF, CAP_SYS_ADMIN)'), () => {
   it('reads the only stoq_stats on the host, or names every candidate instead of guessing', async () => {
     const owner = startOwner();
     try {
@@ -100,7 +100,7 @@ describe.skipIf(!isRoot)('byName without ids', () => {
   });
 });
 
-describe.skipIf(!isRoot)('byName without privileges', () => {
+describe('byName without privileges', skipUnless(isRoot, 'needs root: loading BPF programs and opening their maps by name (CAP_BPF, CAP_SYS_ADMIN)'), () => {
   it('is unavailable with the missing capabilities and how to grant them, not a collection error', async () => {
     const owner = startOwner(); // something to find, so only the privilege is missing
     try {

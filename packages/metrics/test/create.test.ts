@@ -6,11 +6,11 @@ import { Umem } from '@stoq/af-xdp';
 import { ctStatesObjectPath } from '@stoq/bpf-programs';
 import { BpfObject } from '@stoq/loader';
 import { describe, expect, it } from 'vitest';
+import { skipUnless } from '../../../vitest.skip.ts';
 import { createStoqCollector, StoqMetricsError, type StoqObjectLike } from '../src/index.js';
 import { StoqXdp } from './helpers/stoq-xdp.js';
 
 const isRoot = process.getuid?.() === 0;
-if (!isRoot) console.warn('createStoqCollector kernel tests skipped: loading BPF programs and UMEM needs root');
 
 /** BPF objects (programs, maps, links) this process holds open. */
 function bpfFds(): number {
@@ -23,7 +23,7 @@ function bpfFds(): number {
   }).length;
 }
 
-describe.skipIf(!isRoot)('createStoqCollector over real kernel objects', () => {
+describe('createStoqCollector over real kernel objects', skipUnless(isRoot, 'needs root: loading BPF programs and a UMEM (CAP_BPF, CAP_SYS_ADMIN)'), () => {
   it('closes the stoq_ct_states program it loaded when it fails, whichever map is missing', async () => {
     // A real object without the STOQ maps: the iterator program itself.
     const wrong = await BpfObject.load(ctStatesObjectPath);
@@ -94,7 +94,7 @@ describe('createStoqCollector options', () => {
     }
   });
 
-  it.skipIf(process.platform !== 'linux')('keeps the process source (CPU, RSS) when the xsks callback throws: UMEM bytes null, the af_xdp source failed and counted', async () => {
+  it('keeps the process source (CPU, RSS) when the xsks callback throws: UMEM bytes null, the af_xdp source failed and counted', skipUnless(process.platform === 'linux', 'linux only: process CPU and RSS from /proc'), async () => {
     let fail = false;
     const umem = { frameCount: 4, frameSize: 2048 };
     const xsk = { mode: 'copy' as const, umem, statistics: () => ({ kernel: { rxDropped: 0 }, socket: { rxPackets: 1, txPackets: 0 } }) };

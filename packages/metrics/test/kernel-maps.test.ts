@@ -3,12 +3,12 @@
 // loaded and read through @stoq/loader, as createStoqCollector({ object }) wires it.
 import { COUNTER_NAMES, sizeBucketOf, SIZE_BUCKET_LIMITS } from '@stoq/bpf-programs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { skipUnless } from '../../../vitest.skip.ts';
 import { createStoqCollector, LatencyRecorder, MetricsCollector, toEbpfMetrics, type XdpStatsData } from '../src/index.js';
 import { StoqXdp } from './helpers/stoq-xdp.js';
 import { conntrackSourceOf, quicFrame, statsSourceOf, VERDICT_FRAMES } from './helpers/traffic.js';
 
 const isRoot = process.getuid?.() === 0;
-if (!isRoot) console.warn('kernel-maps tests skipped: loading BPF programs needs root (CAP_BPF + CAP_SYS_ADMIN)');
 
 async function read(prog: StoqXdp): Promise<XdpStatsData> {
   const reading = await statsSourceOf(prog).collect();
@@ -16,7 +16,7 @@ async function read(prog: StoqXdp): Promise<XdpStatsData> {
   return reading.data;
 }
 
-describe.skipIf(!isRoot)('sources over the real stoq_xdp maps', () => {
+describe('sources over the real stoq_xdp maps', skipUnless(isRoot, 'needs root: loading BPF programs (CAP_BPF, CAP_SYS_ADMIN)'), () => {
   let prog: StoqXdp;
   beforeAll(async () => {
     prog = await StoqXdp.load();

@@ -8,16 +8,16 @@ import { XskSocket } from '@stoq/af-xdp';
 import { MAP_NAMES } from '@stoq/bpf-programs';
 import { withLab } from '@stoq/netlab';
 import { describe, expect, it } from 'vitest';
+import { skipUnless } from '../../../vitest.skip.ts';
 import { createStoqCollector, LatencyRecorder, toEbpfMetrics } from '../src/index.js';
 import { quicPayload } from './helpers/frames.js';
 import { StoqXdp } from './helpers/stoq-xdp.js';
 
 const isRoot = process.getuid?.() === 0;
-if (!isRoot) console.warn('lab latency test skipped: the lab, XDP attach and AF_XDP need root');
 
 const COUNT = 300;
 
-describe.skipIf(!isRoot)('latency from real XDP metadata timestamps (copy-mode AF_XDP on veth)', () => {
+describe('latency from real XDP metadata timestamps (copy-mode AF_XDP on veth)', skipUnless(isRoot, 'needs root: veth lab, XDP attach and copy-mode AF_XDP'), () => {
   it('records one latency per redirected frame, bounded by the send window, with ordered percentiles', async () => {
     const prog = await StoqXdp.load();
     try {

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { decodeConntrack, decodeConntrackValue, encodeConntrackValue, ipv6ToBytes } from '@stoq/bpf-programs';
 import { withLab } from '@stoq/netlab';
 import { describe, expect, it } from 'vitest';
+import { skipUnless } from '../../../vitest.skip.ts';
 import { createStoqCollector, toEbpfMetrics } from '../src/index.js';
 import { StoqXdp } from './helpers/stoq-xdp.js';
 
@@ -16,8 +17,6 @@ const CLIENT = '/usr/bin/gtlsclient';
 const SERVER = '/usr/sbin/gtlsserver';
 const isRoot = process.getuid?.() === 0;
 const haveNgtcp2 = existsSync(CLIENT) && existsSync(SERVER);
-if (!isRoot) console.warn('lab QUIC test skipped: the lab and XDP attach need root');
-else if (!haveNgtcp2) console.warn('lab QUIC test skipped: gtlsclient/gtlsserver (Debian ngtcp2-client/ngtcp2-server) not installed');
 
 const QUIC_PORT = 9292;
 
@@ -30,7 +29,7 @@ async function waitForUdpListener(address: string, port: number): Promise<void> 
   throw new Error(`nothing listens on UDP port ${port} after 5 s`);
 }
 
-describe.skipIf(!isRoot || !haveNgtcp2)('a real QUIC connection through stoq_xdp (native XDP on veth)', () => {
+describe('a real QUIC connection through stoq_xdp (native XDP on veth)', skipUnless(isRoot && haveNgtcp2, !isRoot ? 'needs root: veth lab and native XDP attach' : 'gtlsclient/gtlsserver (Debian ngtcp2-client/ngtcp2-server) not installed'), () => {
   it('goes initial → established → closing → deleted in stoq_conntrack, its packets counted as quic_passed', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'stoq-metrics-lab-'));
     const prog = await StoqXdp.load();

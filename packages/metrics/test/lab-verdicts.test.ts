@@ -6,12 +6,12 @@
 import { join } from 'node:path';
 import { withLab } from '@stoq/netlab';
 import { describe, expect, it } from 'vitest';
+import { skipUnless } from '../../../vitest.skip.ts';
 import { createStoqCollector, toEbpfMetrics, type EbpfMetrics } from '../src/index.js';
 import { quicPayload } from './helpers/frames.js';
 import { StoqXdp } from './helpers/stoq-xdp.js';
 
 const isRoot = process.getuid?.() === 0;
-if (!isRoot) console.warn('lab verdict test skipped: the lab and XDP attach need root');
 
 const RATE = 400; // datagrams per second
 const WINDOW_MS = 1000;
@@ -23,7 +23,7 @@ function packets(json: EbpfMetrics): Packets {
   return json.packetMetrics;
 }
 
-describe.skipIf(!isRoot)('real frames through stoq_xdp on the lab veth (native XDP via bpf_link)', () => {
+describe('real frames through stoq_xdp on the lab veth (native XDP via bpf_link)', skipUnless(isRoot, 'needs root: veth lab and native XDP attach via bpf_link'), () => {
   it('counts every frame sent per verdict, and the 1 s window rate follows the send rate', async () => {
     const prog = await StoqXdp.load();
     try {

@@ -4,6 +4,7 @@
 // machine the loop may not get a whole core: the reference is what the process really
 // got (process.cpuUsage over the same interval), not an assumed 100 %.
 import { describe, expect, it } from 'vitest';
+import { skipUnless } from '../../../vitest.skip.ts';
 import { MetricsCollector, toEbpfMetrics } from '../src/index.js';
 
 function spinFor(ms: number): void {
@@ -13,7 +14,7 @@ function spinFor(ms: number): void {
   if (Number.isNaN(x)) throw new Error('unreachable');
 }
 
-describe.skipIf(process.platform !== 'linux')('process and per-core CPU', () => {
+describe('process and per-core CPU', skipUnless(process.platform === 'linux', 'linux only: process and per-core CPU from /proc'), () => {
   it('reads null on the first collection (no interval yet), then shows the CPU a busy loop really got', async () => {
     const collector = new MetricsCollector();
     const cpuBefore = process.cpuUsage();

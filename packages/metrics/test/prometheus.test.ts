@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import parsePrometheusTextFormat, { type ParsedFamily } from 'parse-prometheus-text-format';
 import { Registry, register as globalRegistry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { skipUnless } from '../../../vitest.skip.ts';
 import {
   afXdpSource,
   datapathSource,
@@ -26,7 +27,6 @@ import { conntrackSourceOf, quicFrame, statsSourceOf, VERDICT_FRAMES } from './h
 import { connections, datapaths, sockets } from './helpers/endpoint-objects.js';
 
 const isRoot = process.getuid?.() === 0;
-if (!isRoot) console.warn('prometheus exporter tests skipped: they read real BPF maps, which needs root');
 
 interface PinnedMetric {
   name: string;
@@ -81,7 +81,7 @@ describe('metric catalog', () => {
   });
 });
 
-describe.skipIf(!isRoot)('Prometheus exposition with every source available', () => {
+describe('Prometheus exposition with every source available', skipUnless(isRoot, 'needs root: the exporter reads real BPF maps (CAP_BPF, CAP_SYS_ADMIN)'), () => {
   let prog: StoqXdp;
   let collector: MetricsCollector;
   let text: string;

@@ -3,10 +3,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { skipUnless } from '../../../vitest.skip.ts';
 import { onBpffs } from './bpffs.js';
 
 const isRoot = process.getuid?.() === 0;
-if (!isRoot) console.warn('@stoq/native-support: bpffs mount test skipped: mounting a bpf filesystem needs root');
 
 describe('onBpffs', () => {
   it('is false for a path, or a path yet to be created, on an ordinary filesystem', () => {
@@ -14,7 +14,7 @@ describe('onBpffs', () => {
     expect(onBpffs(join(tmpdir(), 'no-such-dir', 'pin'))).toBe(false);
   });
 
-  it.skipIf(!isRoot)('is true on a bpf filesystem, also for a pin path not created yet', () => {
+  it('is true on a bpf filesystem, also for a pin path not created yet', skipUnless(isRoot, 'needs root: mounting a bpf filesystem'), () => {
     const dir = mkdtempSync(join(tmpdir(), 'stoq-bpffs-'));
     try {
       execFileSync('mount', ['-t', 'bpf', 'bpf', dir]);

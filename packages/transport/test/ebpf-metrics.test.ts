@@ -3,11 +3,11 @@
 // numbers are the kernel's and the sockets' after a real transfer; on dgram the kernel
 // sections are unavailable with the reason, and what dgram really measures is there.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { skipUnless } from '../../../vitest.skip.ts';
 import type { EbpfMetrics, StoqConnection, StoqTransport } from '../src/index.js';
 import { closeAll, isRoot, loopbackPair, waitFor, hashedReply } from './helpers.js';
 import { createXdpLab, type Peer, type XdpLab } from './xdp-lab.js';
 
-if (!isRoot) console.log('ebpf-metrics XDP tests skipped: attaching XDP and opening AF_XDP sockets needs root');
 
 const MiB = 1024 * 1024;
 
@@ -55,7 +55,7 @@ describe('getEbpfMetrics() on the dgram datapath', () => {
   });
 });
 
-describe.skipIf(!isRoot)('getEbpfMetrics() on the XDP datapath across a veth pair', () => {
+describe('getEbpfMetrics() on the XDP datapath across a veth pair', skipUnless(isRoot, 'needs root: XDP attach and AF_XDP sockets on a veth lab'), () => {
   let x: XdpLab;
   let peer: Peer;
   let t: StoqTransport;

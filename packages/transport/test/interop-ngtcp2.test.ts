@@ -4,6 +4,7 @@
 // control stream with empty SETTINGS, one request or response with a static-table QPACK
 // header block. The QUIC and TLS underneath are the real thing on both sides.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { skipUnless } from '../../../vitest.skip.ts';
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as dgram from 'node:dgram';
 import { once } from 'node:events';
@@ -17,7 +18,6 @@ import { closeAll, devCertificate, transport } from './helpers.js';
 const CLIENT = '/usr/bin/gtlsclient';
 const SERVER = '/usr/sbin/gtlsserver';
 const available = existsSync(CLIENT) && existsSync(SERVER);
-if (!available) console.log('ngtcp2 interop skipped: gtlsclient/gtlsserver (Debian ngtcp2-client/ngtcp2-server) not installed');
 
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 
@@ -66,7 +66,7 @@ async function freeUdpPort(): Promise<number> {
 const children: ChildProcess[] = [];
 let dir: string;
 
-describe.skipIf(!available)('interoperability with ngtcp2 (gtlsclient / gtlsserver)', () => {
+describe('interoperability with ngtcp2 (gtlsclient / gtlsserver)', skipUnless(available, 'gtlsclient/gtlsserver (Debian ngtcp2-client/ngtcp2-server) not installed'), () => {
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'stoq-ngtcp2-'));
     const { cert, key } = await devCertificate();

@@ -2,6 +2,7 @@
 // Across a real veth pair: the server runs as a child process (the built dist) in the
 // lab's namespace B, the client in this process on side A.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { skipUnless } from '../../../vitest.skip.ts';
 import { execFileSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -13,9 +14,8 @@ import { closeAll, isRoot, transport, waitFor, hashedReply } from './helpers.js'
 
 const fixtures = join(import.meta.dirname, 'fixtures');
 const MiB = 1024 * 1024;
-if (!isRoot) console.log('lab tests skipped: creating network namespaces needs root');
 
-describe.skipIf(!isRoot)('StoqTransport across a veth pair (server in a namespace)', () => {
+describe('StoqTransport across a veth pair (server in a namespace)', skipUnless(isRoot, 'needs root: lab namespaces and a veth pair'), () => {
   let lab: Lab;
   let dir: string;
   let ca: string;

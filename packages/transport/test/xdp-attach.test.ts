@@ -3,12 +3,12 @@
 // transport, so a second interface waits for the first attach and is refused when it
 // succeeded (or gets its own try when it failed); the same interface shares the attach.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { skipUnless } from '../../../vitest.skip.ts';
 import { createLab, type Lab } from '@stoq/netlab';
 import { closeAll, isRoot, transport } from './helpers.js';
 
-if (!isRoot) console.log('XDP attach tests skipped: attaching XDP and opening AF_XDP sockets needs root');
 
-describe.skipIf(!isRoot)('attachXdpToInterface called concurrently', () => {
+describe('attachXdpToInterface called concurrently', skipUnless(isRoot, 'needs root: XDP attach and AF_XDP sockets on a veth lab'), () => {
   let one: Lab;
   let two: Lab;
 

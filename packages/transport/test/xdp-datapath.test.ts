@@ -3,6 +3,7 @@
 // native mode, copy-mode AF_XDP (veth has no zero-copy). Both ends XDP, and mixed
 // with a dgram peer in either direction.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { skipUnless } from '../../../vitest.skip.ts';
 import { once } from 'node:events';
 import { randomBytes } from 'node:crypto';
 import type { DgramDatapathStats, StoqTransport } from '../src/index.js';
@@ -10,14 +11,13 @@ import { isRoot, sha256, hashedReply } from './helpers.js';
 import { createXdpLab, type Peer, type XdpLab } from './xdp-lab.js';
 
 const MiB = 1024 * 1024;
-if (!isRoot) console.log('XDP datapath tests skipped: attaching XDP and opening AF_XDP sockets needs root');
 
 async function hashedStream(t: StoqTransport, target: string, bytes: number) {
   const conn = await t.connect(target, { serverName: 'stoq.test' });
   return { conn, ...(await hashedReply(conn, bytes)) };
 }
 
-describe.skipIf(!isRoot)('XdpDatapath across a veth pair', () => {
+describe('XdpDatapath across a veth pair', skipUnless(isRoot, 'needs root: XDP attach and AF_XDP sockets on a veth lab'), () => {
   let x: XdpLab;
   let xdpPeer: Peer;
   // One XDP program per interface: every test's XDP client is this one transport.

@@ -4,6 +4,7 @@
 // owner): the transport notices, reports it, carries on over the kernel socket with
 // the same connection, and attachXdpToInterface() brings it back onto AF_XDP.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { skipUnless } from '../../../vitest.skip.ts';
 import { createHash, randomBytes } from 'node:crypto';
 import * as diagnostics from 'node:diagnostics_channel';
 import { once } from 'node:events';
@@ -13,7 +14,6 @@ import { isRoot, sha256, waitFor } from './helpers.js';
 import { createXdpLab, echo, type Peer, type XdpLab } from './xdp-lab.js';
 
 const MiB = 1024 * 1024;
-if (!isRoot) console.log('XDP detach test skipped: attaching XDP and detaching links needs root');
 
 /** Writes `bytes` of random data in 256 KiB chunks, hashing as it goes. */
 async function write(stream: Writable, hash: ReturnType<typeof createHash>, bytes: number): Promise<void> {
@@ -24,7 +24,7 @@ async function write(stream: Writable, hash: ReturnType<typeof createHash>, byte
   }
 }
 
-describe.skipIf(!isRoot)('stoq_xdp detached from outside', () => {
+describe('stoq_xdp detached from outside', skipUnless(isRoot, 'needs root: XDP attach and detaching its link from outside on a veth lab'), () => {
   let x: XdpLab;
   let peer: Peer;
 

@@ -8,6 +8,7 @@
 // transport's AF_XDP socket and they were lost), while a QUIC client from B to A's own
 // address still runs over AF_XDP.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { skipUnless } from '../../../vitest.skip.ts';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -24,7 +25,6 @@ const MESSAGES = 20;
 /** C's side of the extra veth, and A's. */
 const ADDRESS_C = 'fdfd:c::2';
 const ADDRESS_A_TO_C = 'fdfd:c::1';
-if (!isRoot) console.log('XDP forwarded-traffic test skipped: namespaces, XDP and AF_XDP need root');
 
 /** A line-oriented child: resolves lines as they come. */
 function lines(child: ChildProcess): { next(prefix: string, timeoutMs: number): Promise<string> } {
@@ -58,7 +58,7 @@ function lines(child: ChildProcess): { next(prefix: string, timeoutMs: number): 
   };
 }
 
-describe.skipIf(!isRoot)("stoq_xdp with the transport bound to '::' on a forwarding host", () => {
+describe("stoq_xdp with the transport bound to '::' on a forwarding host", skipUnless(isRoot, 'needs root: lab namespaces with forwarding, XDP attach and AF_XDP sockets'), () => {
   let lab: Lab;
   let dir: string;
   let nsC: string;

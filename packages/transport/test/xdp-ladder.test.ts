@@ -5,6 +5,7 @@
 // its sockets opened (closed again), and a kill -9 that must leave no XDP program and no
 // AF_XDP socket behind.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { skipUnless } from '../../../vitest.skip.ts';
 import { execFile } from 'node:child_process';
 import { once } from 'node:events';
 import { readdirSync, readlinkSync } from 'node:fs';
@@ -33,7 +34,6 @@ function socketFds(): number {
   }).length;
 }
 const run = promisify(execFile);
-if (!isRoot) console.log('XDP ladder tests skipped: they need root to create namespaces and to drop capabilities from');
 
 interface Exchange {
   echoedBytes: number; rx: number; tx: number; txViaKernel: number; redirected: number; passed: number; clientDatagrams: number; clientSends: number;
@@ -46,7 +46,7 @@ interface ProbeResult {
   error?: { name: string; code: string; message: string; reasons: string[] };
 }
 
-describe.skipIf(!isRoot)('fallback ladder', () => {
+describe('fallback ladder', skipUnless(isRoot, 'needs root: lab namespaces and capabilities to drop'), () => {
   let x: XdpLab;
   beforeAll(async () => {
     x = await createXdpLab();

@@ -6,6 +6,7 @@
 // cannot widen the transport back to every address. Bound to '::', it takes QUIC to
 // every address of the interface and answers each peer from the address it sent to.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { skipUnless } from '../../../vitest.skip.ts';
 import { createSocket, type Socket } from 'node:dgram';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -18,9 +19,8 @@ const peerScript = join(import.meta.dirname, 'fixtures', 'local-address-peer.mjs
 /** Plain datagrams per burst, and QUIC messages echoed alongside. */
 const PLAIN = 200;
 const MESSAGES = 20;
-if (!isRoot) console.log('XDP local address tests skipped: attaching XDP and opening AF_XDP sockets needs root');
 
-describe.skipIf(!isRoot)('stoq_xdp with the transport bound to one address of the interface', () => {
+describe('stoq_xdp with the transport bound to one address of the interface', skipUnless(isRoot, 'needs root: XDP attach and AF_XDP sockets on a veth lab'), () => {
   let x: XdpLab;
   let dir: string;
   let caFile: string;

@@ -3,15 +3,15 @@
 // neighbour table flushed under a live connection, and redirect switched off and on
 // in stoq_config with traffic flowing.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { skipUnless } from '../../../vitest.skip.ts';
 import { once } from 'node:events';
 import type { StoqConnection, StoqTransport } from '../src/index.js';
 import { isRoot, writeRandom } from './helpers.js';
 import { createXdpLab, echo, type Peer, type XdpLab } from './xdp-lab.js';
 
 const MiB = 1024 * 1024;
-if (!isRoot) console.log('XDP runtime tests skipped: attaching XDP and opening AF_XDP sockets needs root');
 
-describe.skipIf(!isRoot)('XdpDatapath at run time', () => {
+describe('XdpDatapath at run time', skipUnless(isRoot, 'needs root: XDP attach and AF_XDP sockets on a veth lab'), () => {
   let x: XdpLab;
   let peer: Peer;
   let t: StoqTransport;

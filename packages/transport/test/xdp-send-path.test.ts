@@ -5,6 +5,7 @@
 // chunk, and latency samples only while stoq_xdp stamps them. The peer in B is a
 // dgram transport, so every frame the XDP client builds has to be right for the kernel.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { skipUnless } from '../../../vitest.skip.ts';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { constants } from 'node:os';
@@ -16,7 +17,6 @@ import { StoqError, StoqLinkDownError, type StoqConnection, type StoqTransport }
 import { closeAll, isRoot, sha256, within } from './helpers.js';
 import { createXdpLab, echo, type Peer, type XdpLab } from './xdp-lab.js';
 
-if (!isRoot) console.log('XDP send path tests skipped: attaching XDP and opening AF_XDP sockets needs root');
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 /** Longer than a next hop's refresh period (2 s). */
@@ -33,7 +33,7 @@ async function refreshHops(t: StoqTransport, conn: StoqConnection): Promise<void
   await new Promise((resolve) => setImmediate(resolve));
 }
 
-describe.skipIf(!isRoot)('XDP send path', () => {
+describe('XDP send path', skipUnless(isRoot, 'needs root: XDP attach and AF_XDP sockets on a veth lab'), () => {
   let x: XdpLab;
   let peer: Peer;
   let A: string;

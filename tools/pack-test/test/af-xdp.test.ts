@@ -5,6 +5,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { withLab } from '@stoq/netlab';
 import { afterAll, beforeAll, expect, inject, it } from 'vitest';
+import { skipUnless } from '../../../vitest.skip.ts';
 import { isRoot, withoutLibraryArgs, withoutLibraryCommand } from '../src/env.ts';
 import { fromTarballs, installAlone, readmeExample, resolvedStoq, type Scratch } from '../src/scratch.ts';
 
@@ -19,7 +20,7 @@ it('installs from the local tarballs (with @stoq/native-support) and uses the pr
   expect(existsSync(join(scratch.dir, 'node_modules/@stoq/af-xdp/build'))).toBe(false);
 });
 
-it.skipIf(!isRoot)('runs the README example on a lab veth', async () => {
+it('runs the README example on a lab veth', skipUnless(isRoot, 'needs root: the af-xdp README example opens an AF_XDP socket on a lab veth'), async () => {
   await withLab({ hostSide: true, staticNeighbours: true }, async (lab) => {
     // The example names its interface 'veth0'; the lab's host-side end has a random name.
     const example = readmeExample(scratch, '@stoq/af-xdp');
@@ -31,14 +32,14 @@ it.skipIf(!isRoot)('runs the README example on a lab veth', async () => {
   });
 });
 
-it.skipIf(!isRoot)('names libxdp.so.1 when the prebuilt binary cannot load it', async () => {
+it('names libxdp.so.1 when the prebuilt binary cannot load it', skipUnless(isRoot, 'needs root: hiding libxdp.so.1 in a private mount namespace (unshare -m, mount --bind)'), async () => {
   const out = await scratch.run(...withoutLibraryArgs('libxdp.so.1', "await import('@stoq/af-xdp')"));
   expect(out.code).not.toBe(0);
   expect(out.stderr).toContain('STOQ_ERR_NATIVE_LOAD');
   expect(out.stderr).toContain('install libxdp1 and libbpf1');
 });
 
-it.skipIf(!isRoot)('installs without libxdp.so.1, keeping the prebuild and naming the library (no source build)', async () => {
+it('installs without libxdp.so.1, keeping the prebuild and naming the library (no source build)', skipUnless(isRoot, 'needs root: hiding libxdp.so.1 in a private mount namespace (unshare -m, mount --bind)'), async () => {
   const out = await scratch.run(...withoutLibraryCommand('libxdp.so.1', 'npm', ['rebuild', '@stoq/af-xdp', '--foreground-scripts']), { timeoutMs: 60_000 });
   expect(out.code, out.stdout + out.stderr).toBe(0);
   expect(out.stderr).toContain('@stoq/af-xdp: installed, but it needs libxdp.so.1 and libbpf.so.1 at run time: install libxdp1 and libbpf1');

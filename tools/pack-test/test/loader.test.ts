@@ -5,6 +5,7 @@
 import { copyFileSync, existsSync, mkdirSync, rmSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, inject, it } from 'vitest';
+import { skipUnless } from '../../../vitest.skip.ts';
 import { isRoot, repoRoot, withoutLibraryArgs } from '../src/env.ts';
 import { fromTarballs, installAlone, readmeExample, resolvedStoq, userEnv, type Scratch } from '../src/scratch.ts';
 
@@ -34,9 +35,9 @@ it('installs from the local tarballs (with @stoq/native-support) and uses the pr
   expect(existsSync(installed('build'))).toBe(false);
 });
 
-it.skipIf(!isRoot)('runs the README example (probe, load, test run, attach, per-CPU map)', runExample);
+it('runs the README example (probe, load, test run, attach, per-CPU map)', skipUnless(isRoot, 'needs root: the loader README example loads and attaches a BPF program'), runExample);
 
-it.skipIf(!isRoot)('names libbpf.so.1 when the prebuilt binary cannot load it', async () => {
+it('names libbpf.so.1 when the prebuilt binary cannot load it', skipUnless(isRoot, 'needs root: hiding libbpf.so.1 in a private mount namespace (unshare -m, mount --bind)'), async () => {
   const out = await scratch.run(...withoutLibraryArgs('libbpf.so.1', "await import('@stoq/loader')"));
   expect(out.code).not.toBe(0);
   expect(out.stderr).toContain('STOQ_ERR_NATIVE_LOAD');

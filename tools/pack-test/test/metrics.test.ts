@@ -3,6 +3,7 @@
 // (its optional peers, as its README says): the README example counts real frames of
 // stoq_xdp, takes a snapshot, exports it to a prom-client registry and serves it.
 import { afterAll, beforeAll, expect, inject, it } from 'vitest';
+import { skipUnless } from '../../../vitest.skip.ts';
 import { isRoot } from '../src/env.ts';
 import { installAlone, readmeExample, resolvedStoq, type Scratch } from '../src/scratch.ts';
 
@@ -18,7 +19,7 @@ it('installs from local tarballs only', () => {
   for (const from of Object.values(resolved)) expect(from).toMatch(/^file:.*\.tgz$/);
 });
 
-it.skipIf(!isRoot)('runs the README example: kernel counters, snapshot, Prometheus text, /metrics endpoint', async () => {
+it('runs the README example: kernel counters, snapshot, Prometheus text, /metrics endpoint', skipUnless(isRoot, 'needs root: the metrics README example reads real BPF maps'), async () => {
   scratch.write('metrics-example.mjs', readmeExample(scratch, '@stoq/metrics'));
   const out = await scratch.run(process.execPath, ['metrics-example.mjs'], { timeoutMs: 30_000 });
   expect(out.code, out.stderr).toBe(0);

@@ -4,13 +4,14 @@
 // @stoq/native-support's README example.
 import { readFileSync } from 'node:fs';
 import { describe, expect, inject, it } from 'vitest';
+import { skipUnless } from '../../../vitest.skip.ts';
 import { isRoot } from '../src/env.ts';
 import { installAlone, readmeExample, resolvedStoq } from '../src/scratch.ts';
 
 const packed = inject('packed');
 
 describe('@stoq/netlab', () => {
-  it.skipIf(!isRoot)('runs the README example (ping across a fresh lab)', async () => {
+  it('runs the README example (ping across a fresh lab)', skipUnless(isRoot, 'needs root: the netlab README example creates a lab'), async () => {
     const scratch = await installAlone('@stoq/netlab', packed);
     try {
       scratch.write('lab.mjs', readmeExample(scratch, '@stoq/netlab'));

@@ -2,19 +2,19 @@
 // stoq_xdp, frames through BPF_PROG_TEST_RUN) must evict the oldest, never fail a
 // packet, and keep tracking the newest peers.
 import { describe, expect, it } from 'vitest';
+import { skipUnless } from '../../../vitest.skip.ts';
 import { buildUdp6Frame, ipv6ToBytes, macToBytes } from '@stoq/af-xdp';
 import { BpfObject } from '@stoq/loader';
 import { decodeConntrack, decodeStats, encodeConntrackKey, MAP_NAMES, objectPath, PROGRAM_NAME } from '@stoq/bpf-programs';
-import { isRoot, skipReason } from './helpers.ts';
+import { isRoot } from './helpers.ts';
 
-skipReason('conntrack LRU test');
 const PEERS = 70_000;
 
 function peerAddress(i: number): string {
   return `fd00:77::${(i >>> 16).toString(16)}:${(i & 0xffff).toString(16)}`;
 }
 
-describe.skipIf(!isRoot)('stoq_conntrack full', () => {
+describe('stoq_conntrack full', skipUnless(isRoot, 'needs root: loading stoq_xdp and filling stoq_conntrack (BPF)'), () => {
   it(`${PEERS} distinct peers: LRU eviction, every packet still classified, newest peers tracked`, async () => {
     const object = await BpfObject.load(objectPath);
     try {

@@ -4,18 +4,18 @@
 // Both ends send without UDP GSO: tc egress sees a GSO run as one skb, so the injector's
 // rates would apply per run (up to 48 datagrams) instead of per datagram.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { skipUnless } from '../../../vitest.skip.ts';
 import { createLab, type Lab } from '@stoq/netlab';
 import { StoqTransport } from '@stoq/transport';
 import { attachFaults, type FaultInjector, type FaultRates } from '../src/faults.ts';
 import { certificateFiles, startPeer, type Peer } from '../src/lab-peer.ts';
 import { echoTransfer } from '../src/transfer.ts';
 import { udp6Flood } from '../src/xsk-rings.ts';
-import { isRoot, skipReason } from './helpers.ts';
+import { isRoot } from './helpers.ts';
 
-skipReason('fault injection tests');
 const KiB = 1024;
 
-describe.skipIf(!isRoot)('transfers under injected faults (tc egress on both veth ends)', () => {
+describe('transfers under injected faults (tc egress on both veth ends)', skipUnless(isRoot, 'needs root: tc fault injection on a lab veth (network namespaces, BPF)'), () => {
   let lab: Lab;
   let certs: Awaited<ReturnType<typeof certificateFiles>>;
   let peer: Peer<{ port: number }>;

@@ -1,9 +1,5 @@
-// Shared test plumbing: root check with a printed reason, bounded polling.
+// Shared test plumbing: root check (suites skip with ../../../vitest.skip.ts), bounded polling.
 export const isRoot = process.getuid?.() === 0;
-
-export function skipReason(what: string): void {
-  if (!isRoot) console.log(`${what} skipped: needs root (network namespaces, BPF)`);
-}
 
 export async function waitFor(predicate: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
   const deadline = Date.now() + timeoutMs;

@@ -6,18 +6,18 @@
 // is one NAPI instance, polled by one CPU at a time, so the lab has two queues and the
 // sender side steers CPU i's packets to queue i (XPS): XDP runs on both CPUs at once.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { skipUnless } from '../../../vitest.skip.ts';
 import { createLab, type Lab } from '@stoq/netlab';
 import { BpfObject, type BpfMap, type XdpLink } from '@stoq/loader';
 import { decodeStats, diffStats, encodeConfig, MAP_NAMES, objectPath, PROGRAM_NAME, type StoqStats } from '@stoq/bpf-programs';
 import { udp6Flood } from '../src/xsk-rings.ts';
-import { isRoot, skipReason } from './helpers.ts';
+import { isRoot } from './helpers.ts';
 
-skipReason('Initial bucket race test');
 const BURST = 20_000;
 const PER_CPU = 40_000; // Initials each CPU sends: enough that both still send after the bucket is empty
 const KEY0 = Buffer.alloc(4);
 
-describe.skipIf(!isRoot)('Initial token bucket under two CPUs', () => {
+describe('Initial token bucket under two CPUs', skipUnless(isRoot, 'needs root: stoq_xdp on a lab veth under two CPUs (network namespaces, BPF)'), () => {
   let lab: Lab;
   let object: BpfObject;
   let link: XdpLink | undefined;

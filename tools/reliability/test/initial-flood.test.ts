@@ -4,10 +4,10 @@
 // legitimate handshakes from another /64 still succeed; spread over many /64s the
 // same bucket holds nothing back (each /64 gets a full bucket), which is its nature.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { skipUnless } from '../../../vitest.skip.ts';
 import { createFloodLab, type FloodLab, type FloodScenario, type FloodScenarioResult } from '../src/initial-flood.ts';
-import { isRoot, skipReason } from './helpers.ts';
+import { isRoot } from './helpers.ts';
 
-skipReason('Initial flood test');
 
 const base = { pps: 3000, seconds: 4, handshakes: 20 } as const;
 const bucket = { rate: 50, burst: 100 };
@@ -18,7 +18,7 @@ function line(r: FloodScenarioResult): string {
     `server CPU ${s.cpuPercentOfOneCore}% of a core; legit ${r.legit.succeeded}/${r.scenario.handshakes} handshakes (${r.legit.attempted} attempted${r.legit.firstError ? `, first error: ${r.legit.firstError}` : ''}), p50 ${r.legit.p50Ms?.toFixed(1)} ms, max ${r.legit.maxMs?.toFixed(1)} ms`;
 }
 
-describe.skipIf(!isRoot)('spoofed Initial flood vs the per-/64 token bucket', () => {
+describe('spoofed Initial flood vs the per-/64 token bucket', skipUnless(isRoot, 'needs root: spoofed Initial flood through stoq_xdp on a lab veth (network namespaces, BPF)'), () => {
   let lab: FloodLab;
   const results: FloodScenarioResult[] = [];
 

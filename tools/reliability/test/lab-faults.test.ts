@@ -2,16 +2,16 @@
 // cleaned up by the idle timeout) and the veth taken down and up mid-transfer (the
 // connection must survive and the data arrive intact).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { skipUnless } from '../../../vitest.skip.ts';
 import { once } from 'node:events';
 import { createLab, type Lab } from '@stoq/netlab';
 import { StoqTransport } from '@stoq/transport';
 import { certificateFiles, startPeer } from '../src/lab-peer.ts';
 import { echoTransfer } from '../src/transfer.ts';
-import { isRoot, skipReason, waitFor } from './helpers.ts';
+import { isRoot, waitFor } from './helpers.ts';
 
-skipReason('lab fault tests');
 
-describe.skipIf(!isRoot)('peer and link faults across the lab veth', () => {
+describe('peer and link faults across the lab veth', skipUnless(isRoot, 'needs root: peer and link faults on a lab veth (network namespaces, BPF)'), () => {
   let lab: Lab;
   let certs: Awaited<ReturnType<typeof certificateFiles>>;
   const transports: StoqTransport[] = [];

@@ -4,12 +4,12 @@
 // counts the full RX ring. Either way the socket must receive again after draining,
 // every payload intact.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { skipUnless } from '../../../vitest.skip.ts';
 import { existsSync } from 'node:fs';
 import { createLab, type Lab } from '@stoq/netlab';
 import { overflowRxRing, udp6Flood, type RingOverflowResult } from '../src/xsk-rings.ts';
-import { isRoot, skipReason } from './helpers.ts';
+import { isRoot } from './helpers.ts';
 
-skipReason('AF_XDP starvation test');
 
 /** After the drain: ten bursts of sequence numbers 0..19, each exactly ten times. */
 function expectReceivesAgain(r: RingOverflowResult) {
@@ -20,7 +20,7 @@ function expectReceivesAgain(r: RingOverflowResult) {
   expect([...perSeq.values()].every((n) => n === 10)).toBe(true);
 }
 
-describe.skipIf(!isRoot)('AF_XDP ring starvation', () => {
+describe('AF_XDP ring starvation', skipUnless(isRoot, 'needs root: AF_XDP sockets on a lab veth (network namespaces, BPF)'), () => {
   let lab: Lab;
   beforeAll(async () => {
     lab = await createLab({ hostSide: true, staticNeighbours: true, timeoutMs: 2 * 60_000 });

@@ -3,7 +3,6 @@
 import { fileURLToPath } from 'node:url';
 
 export const isRoot = process.getuid?.() === 0;
-if (!isRoot) console.warn('@stoq/af-xdp: not root — AF_XDP socket tests are skipped (they need CAP_NET_RAW/CAP_NET_ADMIN/CAP_BPF and a veth lab)');
 
 export const helper = (name: string): string => fileURLToPath(new URL(`./${name}`, import.meta.url));
 

@@ -3,28 +3,18 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { Lab, LabSide } from '@stoq/netlab';
+import { skipUnless } from '../../../../vitest.skip.ts';
 
 export const STOQ = fileURLToPath(new URL('../../dist/main.js', import.meta.url));
 export const support = (file: string) => fileURLToPath(new URL(`./${file}`, import.meta.url));
 export const isRoot = process.getuid?.() === 0;
 
-declare module 'vitest' {
-  interface TaskMeta {
-    /** Why the test was skipped: in the JSON report, listed by the root test command's summary. */
-    skipReason?: string;
-  }
-}
-
 /**
- * Options for a describe() whose tests need root (BPF programs, XDP, lab namespaces). When
- * not root they are skipped, and the reason is printed here and recorded in the JSON report
- * (`meta.skipReason`) for the summary of the test command.
+ * Options for a describe() whose tests need root (BPF programs, XDP, lab namespaces): when
+ * not root they are skipped with the reason printed and recorded (../../../../vitest.skip.ts).
  */
-export function needsRoot(what: string): { skip: boolean; meta?: { skipReason: string } } {
-  if (isRoot) return { skip: false };
-  const skipReason = `not root: ${what} (needs CAP_BPF, CAP_NET_ADMIN, CAP_SYS_ADMIN and lab namespaces)`;
-  console.warn(`@stoq/cli: skipped, ${skipReason}`);
-  return { skip: true, meta: { skipReason } };
+export function needsRoot(what: string): ReturnType<typeof skipUnless> {
+  return skipUnless(isRoot, `not root: ${what} (needs CAP_BPF, CAP_NET_ADMIN, CAP_SYS_ADMIN and lab namespaces)`);
 }
 
 export interface Outcome {

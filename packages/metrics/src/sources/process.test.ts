@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { skipUnless } from '../../../../vitest.skip.ts';
 import { parseCoreTicks, parseSelfCpuTicks, processSource } from './process.js';
 
 describe('procfs parsing', () => {
@@ -18,7 +19,7 @@ describe('procfs parsing', () => {
     ]);
   });
 
-  it.skipIf(process.platform !== 'linux')('reads this process and every core of this machine', async () => {
+  it('reads this process and every core of this machine', skipUnless(process.platform === 'linux', 'linux only: reads /proc/self/stat and /proc/stat'), async () => {
     const reading = await processSource({ umemBytes: () => 4096 }).collect();
     if (!reading.available) throw new Error(reading.reason);
     const cores = readFileSync('/proc/stat', 'utf8').split('\n').filter((l) => /^cpu\d+ /.test(l)).length;
