@@ -48,6 +48,11 @@ export function assertIPv6(address: string, operation: string): string {
   return canonical;
 }
 
+/** Whether `address` (canonical or not) is link-local, fe80::/10: it exists only on one interface. */
+export function isLinkLocal(address: string): boolean {
+  return /^fe[89ab]/i.test(address);
+}
+
 /** Throws unless `port` is an integer UDP port (0 only when `allowZero`). */
 export function assertPort(port: number, operation: string, allowZero = true): number {
   if (typeof port !== 'number') {

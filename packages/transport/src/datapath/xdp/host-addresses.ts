@@ -15,21 +15,8 @@
 // the kernel hands it to the transport's own dgram socket (an address added since the last
 // refresh; a 'local' route over a whole prefix, AnyIP, which no interface lists).
 import { networkInterfaces, type NetworkInterfaceInfo } from 'node:os';
-import { readlinkSync } from 'node:fs';
-import { basename } from 'node:path';
-
-/** The bridge or bond `ifname` is a port of (/sys/class/net/IF/master), or null. */
-export function interfaceMaster(ifname: string): string | null {
-  try {
-    return basename(readlinkSync(`/sys/class/net/${ifname}/master`));
-  } catch {
-    return null;
-  }
-}
-
-function isLinkLocal(address: string): boolean {
-  return /^fe[89ab]/i.test(address);
-}
+import { isLinkLocal } from '../../address.js';
+import { interfaceMaster } from './interface-info.js';
 
 /**
  * The IPv6 addresses of this host's interfaces as the kernel sees them in this network

@@ -2,7 +2,8 @@
 // Facts about a network interface read from sysfs (and ethtool for GRO), all in the
 // caller's network namespace.
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { basename } from 'node:path';
 
 const IFF_UP = 0x1;
 const IFF_LOOPBACK = 0x8;
@@ -31,6 +32,15 @@ export function interfaceMtu(ifname: string): number {
 /** The ARPHRD_* link type: 1 for Ethernet (veth, most NICs), 772 loopback, 65534 for L3 devices (tun, WireGuard). */
 export function interfaceType(ifname: string): number {
   return Number(readFileSync(`/sys/class/net/${ifname}/type`, 'utf8').trim());
+}
+
+/** The bridge or bond `ifname` is a port of (/sys/class/net/IF/master), or null. */
+export function interfaceMaster(ifname: string): string | null {
+  try {
+    return basename(readlinkSync(`/sys/class/net/${ifname}/master`));
+  } catch {
+    return null;
+  }
 }
 
 function interfaceFlags(ifname: string): number {

@@ -33,6 +33,7 @@
 // The datapath keeps the entry a peer uses (ref()) and asks it for the hop per datagram
 // (use()): no key string is built per datagram. An entry dropped from the table is
 // marked `evicted` and the holder takes a new one.
+import { isLinkLocal } from '../../address.js';
 import { StoqXdpUnavailableError } from '../../errors.js';
 import { interfaceMac, interfaceMtu } from './interface-info.js';
 import type { NativeModules } from './native-modules.js';
@@ -393,7 +394,7 @@ export class NextHopTable {
     const { address, source } = entry;
     const { lookupRoute6, lookupNeighbour6, ipv6ToBytes } = this.#o.lookups;
     const none = (reason: string) => ({ hop: null, reason, confirmed: false, stale: null });
-    const zone = (a: string) => (/^fe[89ab]/i.test(a) ? { oif: this.#o.ifname } : {});
+    const zone = (a: string) => (isLinkLocal(a) ? { oif: this.#o.ifname } : {});
     // A link-local peer only exists on our interface: that is its zone. The source
     // (bound address, or the one the peer sent to) goes with the lookup: policy
     // routing (ip rule from …) picks by it.
