@@ -203,6 +203,31 @@ describe('MetricsCollector', () => {
     collector.close(); // idempotent
   });
 
+  it('collect() after close() rejects with STOQ_ERR_CLOSED and reads no source (it walked the map behind a released iterator)', async () => {
+    let reads = 0;
+    let closed = 0;
+    const conntrack = {
+      name: 'conntrack',
+      collect: () => (reads++, available({ entries: 0, byState: { initial: 0, handshake: 0, established: 0, closing: 0 }, readMethod: 'batch' as const })),
+      close: () => void closed++,
+    };
+    const collector = new MetricsCollector({ sources: { process: null, conntrack } });
+    const before = await collector.collect();
+    // A collection already under way when close() is called settles: its sources were read before.
+    const underWay = collector.collect();
+    collector.close();
+    expect(await underWay).toMatchObject({ readings: { conntrack: { available: true } } });
+    expect({ reads, closed }).toEqual({ reads: 2, closed: 1 });
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const error = await collector.collect().catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(StoqMetricsError);
+      expect(error).toMatchObject({ code: 'STOQ_ERR_CLOSED', field: 'collect' });
+    }
+    expect(reads).toBe(2);
+    expect(collector.lastSnapshot).not.toBe(before); // the last snapshot taken, from before close()
+    expect(collector.lastSnapshot).toBe(await underWay);
+  });
+
   it('labels each core with its CPU number, not its line, with CPUs offline or plugged in', skipUnless(process.platform === 'linux', 'linux only: per-core CPU numbers from /proc/stat and /sys/devices/system/cpu'), async () => {
     const proc = mkdtempSync(join(tmpdir(), 'stoq-metrics-proc-'));
     try {

@@ -194,7 +194,8 @@ export class MetricsCollector {
 
   /**
    * Stops every poller startPolling() started and releases what the sources hold (the
-   * conntrack iterator's program and link). Idempotent.
+   * conntrack iterator's program and link). Idempotent. Afterwards collect() rejects and
+   * startPolling() throws (STOQ_ERR_CLOSED); lastSnapshot keeps the last snapshot taken.
    */
   close(): void {
     if (this.#closed) return;
@@ -207,9 +208,13 @@ export class MetricsCollector {
   /**
    * Reads every source once and returns the snapshot (also kept as lastSnapshot). A failing source
    * is counted in sourceErrors and reads as unavailable; it never rejects the collection.
-   * Concurrent calls share one collection.
+   * Concurrent calls share one collection. After close() it rejects with StoqMetricsError
+   * (STOQ_ERR_CLOSED), reading nothing; a collection already under way then still settles (its
+   * sources are all asked in collect()'s synchronous part, before close() could release them).
    */
   collect(): Promise<MetricsSnapshot> {
+    // Else the sources would be read behind what close() released (conntrack would walk the map).
+    if (this.#closed) return Promise.reject(new StoqMetricsError('STOQ_ERR_CLOSED', 'collect', 'the collector is closed'));
     this.#inFlight ??= this.#collectOnce().finally(() => {
       this.#inFlight = null;
     });

@@ -5,7 +5,8 @@ const kStoqMetricsError = Symbol.for('@stoq/metrics.StoqMetricsError');
 
 /**
  * Stable codes of StoqMetricsError: an option or argument of the wrong type or out of
- * range, a metric name already registered on the registry, a collector used after close().
+ * range, a metric name already registered on the registry, a collector used after close()
+ * (collect() or startPolling()).
  */
 export type StoqMetricsErrorCode = 'STOQ_ERR_INVALID_ARGUMENT' | 'STOQ_ERR_METRIC_REGISTERED' | 'STOQ_ERR_CLOSED';
 

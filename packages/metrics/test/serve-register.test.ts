@@ -42,6 +42,21 @@ describe('serveMetrics', () => {
     }
   });
 
+  it('answers 500 naming the closed collector, not a snapshot, once the collector is closed', async () => {
+    const closing = collector();
+    const server = await serveMetrics(closing, { port: 0 });
+    try {
+      closing.close();
+      for (const path of ['/metrics', '/metrics.json']) {
+        const res = await fetch(`http://[::1]:${server.port}${path}`);
+        expect(res.status, path).toBe(500);
+        expect(await res.text(), path).toContain('the collector is closed');
+      }
+    } finally {
+      await server.close();
+    }
+  });
+
   it('rejects with a typed error, registering nothing, when the registry already holds a STOQ name', async () => {
     const registry = new Registry();
     new Gauge({ name: 'stoq_quic_connections', help: 'mine', registers: [registry] });
