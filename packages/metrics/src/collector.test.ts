@@ -175,6 +175,27 @@ describe('MetricsCollector', () => {
     expect(await rateAt(13, stats(7050, 12))).toBe(50);
   });
 
+  it('fails the stats reading, not the collection, on a counter that is not a finite number, and starts the rates over', async () => {
+    let nowNs = 0n;
+    let reading = stats(0);
+    const collector = new MetricsCollector({ clock: () => nowNs, sources: { process: null, xdpStats: { name: 'xdp_stats', collect: () => reading }, datapath: datapathSource(() => []) } });
+    await collector.collect();
+    for (const [bad, shown] of [[NaN, 'NaN'], [Infinity, 'Infinity'], ['5', '5'], [5n, '5']] as const) {
+      nowNs += 1_000_000_000n;
+      reading = available<XdpStatsData>({ counters: { rx_packets: 10, rx_bytes: bad as number }, sizeHistogram: [10], sizeBucketLimits: [Infinity] });
+      const snapshot = await collector.collect();
+      expect(snapshot.readings.xdpStats).toEqual({ available: false, reason: `collect failed: counter rx_bytes is ${shown}, not a finite number` });
+      expect(snapshot.rates).toBeNull();
+    }
+    expect(collector.lastSnapshot!.sourceErrors).toEqual({ xdp_stats: 4, datapath: 0 });
+    nowNs += 1_000_000_000n;
+    reading = stats(500);
+    expect((await collector.collect()).rates!.packetsPerSecond).toBeNull(); // the window started over
+    nowNs += 1_000_000_000n;
+    reading = stats(600);
+    expect((await collector.collect()).rates!.packetsPerSecond).toBe(100);
+  });
+
   it('polls only at an integer interval from 10 ms to 2^31 - 1 (Node runs larger ones every 1 ms)', () => {
     const collector = new MetricsCollector({ sources: { process: null } });
     for (const intervalMs of [Infinity, 2 ** 31, 1e12, 9, -1, 10.5, NaN, '100' as unknown as number]) {

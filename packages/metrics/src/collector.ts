@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 import { monotonicNowNs, type MonotonicClock } from './clock.js';
-import { invalidArgument, StoqMetricsError } from './errors.js';
+import { checkWindowMs, invalidArgument, StoqMetricsError } from './errors.js';
 import type { LatencySummary, LatencySummarySource } from './latency.js';
-import { KeyedRateWindows } from './rate-window.js';
+import { CounterWindows, isCounterValue } from './rate-window.js';
 import { available, unavailable, type MetricSource, type SourceReading } from './source.js';
 import type { AfXdpData } from './sources/af-xdp.js';
 import type { ConntrackData } from './sources/conntrack.js';
@@ -119,7 +119,8 @@ export class MetricsCollector {
   readonly #sources: Readonly<Record<SourceKey, MetricSource<unknown> | null>>;
   readonly #latency: LatencySummarySource | undefined;
   readonly #clock: MonotonicClock;
-  readonly #windows: KeyedRateWindows;
+  /** Unchecked windows: each counter is checked once, when the stats source is read (#read). */
+  readonly #windows: CounterWindows;
   readonly #errors: Record<string, number> = {};
   #previousProcess: { atNs: bigint; data: ProcessData } | null = null;
   /** The stoq_stats map id of the last stats reading: another id is another program's counters. */
@@ -154,7 +155,7 @@ export class MetricsCollector {
     this.#latency = latency;
     this.#clock = clock;
     // Checked now: a bad window would otherwise reject every collect() and lose every source.
-    this.#windows = new KeyedRateWindows(options.windowMs ?? 10_000);
+    this.#windows = new CounterWindows(checkWindowMs(options.windowMs ?? 10_000));
   }
 
   /** The latency recorder (or summary source) that was given, if any. */
@@ -254,7 +255,8 @@ export class MetricsCollector {
     if (source === null) return unavailable('source not configured');
     try {
       const reading = await source.collect();
-      // A counter the rate windows cannot take fails this source's reading, not the whole collection.
+      // A counter the rate windows cannot take fails this source's reading, not the whole collection:
+      // the one check of these counters on the way to the windows.
       if (key === 'xdpStats' && reading.available) checkCounters(reading.data as XdpStatsData);
       return reading;
     } catch (error) {
@@ -322,6 +324,6 @@ export class MetricsCollector {
 
 function checkCounters(stats: XdpStatsData): void {
   for (const [name, value] of Object.entries(stats.counters)) {
-    if (typeof value !== 'number' || !Number.isFinite(value)) throw new TypeError(`counter ${name} is ${String(value)}, not a finite number`);
+    if (!isCounterValue(value)) throw new TypeError(`counter ${name} is ${String(value)}, not a finite number`);
   }
 }
