@@ -22,9 +22,14 @@ export interface StoqConfig {
   timestampMeta: boolean;
   /** Datagrams carrying an Initial with a smaller UDP payload are dropped (RFC 9000 §14.1). */
   initialMinSize: number;
-  /** Initials per second allowed per source /64. */
+  /**
+   * Initials per second allowed per source /64 (the bucket's refill). 0 with a burst set: the
+   * bucket never refills, each /64 gets `initialBurst` Initials until its bucket is evicted.
+   * Accepted here because the program defines it and tests need its exact counts; an
+   * application wants both or neither (the transport's updateXdpConfig() refuses either alone).
+   */
   initialRate: number;
-  /** Token-bucket size per /64; 0 = no limit. */
+  /** Token-bucket size per /64; 0 = no limit, whatever `initialRate` says. */
   initialBurst: number;
   /**
    * QUIC with a longer UDP payload goes to the kernel instead of AF_XDP (0 = no limit).
