@@ -16,11 +16,8 @@
 //
 // One record per peer (address, port) holds that address, the next-hop entry and the
 // frame spec built from it: a datagram to a known peer costs one key string and one map
-// lookup. Records go oldest first past MAX_PEERS; a peer heard from is moved to the end
-// at most once per PEER_REFRESH_MS (a per-frame check of one number), and the oldest
-// records of peers with an open connection are skipped (moved to the end) while others
-// can go, so a flood of new sources pushes out neither the active peers nor the connected
-// ones.
+// lookup. peer-table.ts decides which record a new peer pushes out (active and connected
+// peers last), so a flood of new sources pushes out neither.
 import { constants } from 'node:os';
 import type { ParsedUdp6Frame, Udp6FrameSpec, XskSocket } from '@stoq/af-xdp';
 import type { CounterName, StoqConfig } from '@stoq/bpf-programs';
@@ -33,7 +30,8 @@ import { hostIpv6Addresses } from './host-addresses.js';
 import { linkDownReason } from './interface-info.js';
 import { LatencyRecorder, type LatencySummary } from './latency.js';
 import type { NativeModules } from './native-modules.js';
-import type { HopRef, NextHop, NextHopTable } from './next-hop.js';
+import type { NextHopTable } from './next-hop.js';
+import { PeerTable, type PeerRecord } from './peer-table.js';
 import type { StoqXdpProgram } from './stoq-program.js';
 import type { XdpAttachMode, XdpDatapathStats } from './public-types.js';
 import type { XskSet } from './xsk-set.js';
@@ -64,12 +62,8 @@ const TX_RETRY_MAX_MS = 100;
 const TX_STALL_CHECK_MS = 8;
 /** IPv6 and UDP headers: a UDP payload of n bytes is an IPv6 packet of n + 48 (the MTU's measure). */
 const IPV6_UDP_HEADERS = 48;
-/** Peers whose record (local address, next hop, frame spec) is kept; the oldest goes first. */
-const MAX_PEERS = 4096;
-/** An active peer's record moves to the end of the eviction order at most this often. */
+/** An active peer's record moves to the end of the eviction order at most this often (PeerTable's epoch). */
 const PEER_REFRESH_MS = 1000;
-/** Oldest records looked at for one that has no open connection before the oldest goes anyway. */
-const EVICT_SCAN = 16;
 /**
  * Bound to '::', how often stoq_host_addrs is brought up to date with the host's addresses
  * (one getifaddrs). An address added meanwhile is missing from the map for up to this long:
@@ -99,16 +93,13 @@ export class XdpDatapath implements Datapath {
   readonly #port: number;
   readonly #parsed: ParsedUdp6Frame;
   readonly #latency = new LatencyRecorder();
-  /** Per peer (`address|port`): the address it sent to, its next-hop entry and frame spec. */
-  readonly #peers = new Map<string, Peer>();
   /**
-   * Open connections per peer (`address|port`): their records are evicted last. The
-   * transport seeds it with the connections already open when this datapath starts
-   * (attachXdpToInterface), so the counts match closes.
+   * Per peer (`address|port`): the address it sent to, its next-hop entry and frame spec;
+   * its connections (evicted last). The transport seeds the connections already open when
+   * this datapath starts (attachXdpToInterface), so the counts match closes.
    */
-  readonly #connected = new Map<string, number>();
-  /** Advances every PEER_REFRESH_MS (an unref'd timer): a record of an older epoch is moved to the end when its peer is heard from. */
-  #epoch = 0;
+  readonly #peers = new PeerTable();
+  /** Starts a PeerTable epoch every PEER_REFRESH_MS (unref'd). */
   #epochTimer: NodeJS.Timeout | null = null;
   readonly #drainTimers = new Map<string, NodeJS.Timeout>();
   readonly #stats: XdpDatapathStats;
@@ -119,7 +110,7 @@ export class XdpDatapath implements Datapath {
   /** Bound to '::': replies leave from the destination each peer last sent to over AF_XDP. */
   readonly #anyAddress: boolean;
   /** The last peer recorded (and its frame's destination), to skip the map on repeats. */
-  #recorded: { address: string; port: number; local: string; peer: Peer | null } = { address: '', port: 0, local: '', peer: null };
+  #recorded: { address: string; port: number; local: string; peer: PeerRecord | null } = { address: '', port: 0, local: '', peer: null };
   readonly #drainQueued = new Set<XskSocket>();
   #txFlushQueued = false;
   #txRetry: NodeJS.Timeout | null = null;
@@ -179,7 +170,7 @@ export class XdpDatapath implements Datapath {
     this.#onError = onError;
     this.#nextHops.onError = (error) => this.#onError(error);
     if (this.#epochTimer === null && !this.#closed) {
-      this.#epochTimer = setInterval(() => this.#epoch++, PEER_REFRESH_MS);
+      this.#epochTimer = setInterval(() => this.#peers.tick(), PEER_REFRESH_MS);
       this.#epochTimer.unref();
     }
     if (this.#anyAddress && this.#hostRefresh === null && !this.#closed) {
@@ -299,7 +290,7 @@ export class XdpDatapath implements Datapath {
    */
   connectionOpened(peer: SocketAddress): void {
     const key = `${peer.address}|${peer.port}`;
-    if (!this.#closed) this.#connected.set(key, (this.#connected.get(key) ?? 0) + 1);
+    if (!this.#closed) this.#peers.connectionUp(key);
     const timer = this.#drainTimers.get(key);
     if (timer === undefined || this.#closed) return;
     clearTimeout(timer);
@@ -315,9 +306,7 @@ export class XdpDatapath implements Datapath {
   connectionClosed(peer: SocketAddress): void {
     if (this.#closed) return;
     const key = `${peer.address}|${peer.port}`;
-    const open = (this.#connected.get(key) ?? 0) - 1;
-    if (open > 0) this.#connected.set(key, open);
-    else this.#connected.delete(key);
+    this.#peers.connectionDown(key);
     try {
       if (!this.#program.markClosing(peer.address, peer.port, this.#port)) return;
     } catch (error) {
@@ -497,8 +486,8 @@ export class XdpDatapath implements Datapath {
   #specFor(datagram: OutgoingDatagram): Udp6FrameSpec | null {
     const to = datagram.to;
     const key = `${to.address}|${to.port}`;
-    const peer = this.#peers.get(key) ?? this.#addPeer(key, null);
-    if (peer.epoch !== this.#epoch) this.#touchPeer(peer);
+    const peer = this.#peers.get(key) ?? this.#peers.add(key, null);
+    this.#peers.heard(peer);
     let ref = peer.ref;
     if (ref === null || ref.evicted) {
       ref = peer.ref = this.#nextHops.ref(to.address, peer.local);
@@ -537,39 +526,6 @@ export class XdpDatapath implements Datapath {
     if (peer?.ref?.otherSource) this.#stats.txViaKernelOtherSource++;
   }
 
-  /** A new peer record at the end of the eviction order; past MAX_PEERS the oldest without an open connection goes. */
-  #addPeer(key: string, local: string | null): Peer {
-    if (this.#peers.size >= MAX_PEERS) this.#evictPeer();
-    const peer: Peer = { key, local, epoch: this.#epoch, evicted: false, ref: null, specHop: null, spec: null };
-    this.#peers.set(key, peer);
-    return peer;
-  }
-
-  /** Moves `peer` to the end of the eviction order (putting it back if it was evicted). */
-  #touchPeer(peer: Peer): void {
-    peer.epoch = this.#epoch;
-    if (!this.#peers.delete(peer.key) && this.#peers.size >= MAX_PEERS) this.#evictPeer();
-    peer.evicted = false;
-    this.#peers.set(peer.key, peer);
-  }
-
-  #evictPeer(): void {
-    for (let n = 0; n < EVICT_SCAN; n++) {
-      const oldest = this.#peers.values().next().value as Peer;
-      this.#peers.delete(oldest.key);
-      if (!this.#connected.has(oldest.key)) {
-        oldest.evicted = true;
-        return;
-      }
-      // Connected: to the end, and look at the next one.
-      oldest.epoch = this.#epoch;
-      this.#peers.set(oldest.key, oldest);
-    }
-    const oldest = this.#peers.values().next().value as Peer;
-    oldest.evicted = true;
-    this.#peers.delete(oldest.key);
-  }
-
   /** Records kept (for tests and diagnostics). */
   peerRecords(): number {
     return this.#peers.size;
@@ -585,10 +541,10 @@ export class XdpDatapath implements Datapath {
     const local = this.#dstText.of(frame, offset);
     const r = this.#recorded;
     let peer = r.peer;
-    if (peer === null || r.local !== local || r.port !== from.port || r.address !== from.address) {
+    if (peer === null || peer.evicted || r.local !== local || r.port !== from.port || r.address !== from.address) {
       const key = `${from.address}|${from.port}`;
       peer = this.#peers.get(key) ?? null;
-      if (peer === null) peer = this.#addPeer(key, local);
+      if (peer === null) peer = this.#peers.add(key, local);
       else if (peer.local !== local) {
         // A hop already resolved to this source (an outbound connection's first reply
         // arrives at our preferred source) stays: the next datagram remains a frame.
@@ -597,9 +553,7 @@ export class XdpDatapath implements Datapath {
       }
       this.#recorded = { address: from.address, port: from.port, local, peer };
     }
-    // Heard from again since the last epoch, or evicted meanwhile: to the end of the
-    // eviction order (one record per key: the one repeats go to).
-    if (peer.epoch !== this.#epoch || peer.evicted) this.#touchPeer(peer);
+    this.#peers.heard(peer);
   }
 
   #drain(socket: XskSocket): void {
@@ -646,22 +600,6 @@ export class XdpDatapath implements Datapath {
       setImmediate(() => this.#drain(socket));
     }
   }
-}
-
-/** What the datapath keeps per peer (address, port). */
-interface Peer {
-  readonly key: string;
-  /** Bound to '::': the destination of the peer's last AF_XDP frame (our source for it); null: the route's. */
-  local: string | null;
-  /** #epoch when the record last moved to the end of the eviction order. */
-  epoch: number;
-  /** No longer in the map (put back when the peer is heard from). */
-  evicted: boolean;
-  /** Its next-hop entry (for `local`), taken on the first send. */
-  ref: HopRef | null;
-  /** The hop `spec` was built from. */
-  specHop: NextHop | null;
-  spec: Udp6FrameSpec | null;
 }
 
 /**
