@@ -21,39 +21,27 @@ class LoadWorker : public Napi::AsyncWorker {
   }
   Napi::Promise Promise() { return deferred_.Promise(); }
 
-  // A worker thread that exits (process.exit, terminate()) while the load runs still
-  // gets this completion, during its environment's teardown, when JS can no longer
-  // run: every N-API call fails and throws. Escaping this callback, the exception
-  // reaches std::terminate and aborts the whole process, so it is dropped here:
-  // nobody is left to see the promise.
-  template <typename Settle>
-  static void SettleUnlessGone(Settle settle) {
-    try {
-      settle();
-    } catch (const Napi::Error&) {
-    }
-  }
-
   void Execute() override {
     LogCapture capture;
     int rc = bpf_object__load(handle_->object());
     err_ = rc < 0 ? -rc : 0;
     log_ = capture.Take();
   }
+  // A worker that exits (process.exit, terminate()) while the load runs gets this completion
+  // during its teardown, when every N-API call throws: node-addon-api's AsyncWorker catches
+  // that and, built with NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS (StoqNodeAddon.cmake), drops it.
   void OnOK() override {
     handle_->loading = false;
-    SettleUnlessGone([this] {
-      if (err_ == 0) {
-        deferred_.Resolve(Env().Undefined());
-      } else {
-        deferred_.Reject(ErrnoError(Env(), "load", err_, "", log_).Value());
-      }
-    });
+    if (err_ == 0) {
+      deferred_.Resolve(Env().Undefined());
+    } else {
+      deferred_.Reject(ErrnoError(Env(), "load", err_, "", log_).Value());
+    }
   }
-  // Not reached (Execute never calls SetError); guarded the same way in case it is.
+  // Not reached (Execute never calls SetError).
   void OnError(const Napi::Error& error) override {
     handle_->loading = false;
-    SettleUnlessGone([&] { deferred_.Reject(error.Value()); });
+    deferred_.Reject(error.Value());
   }
 
  private:
