@@ -32,6 +32,14 @@ export interface RingOverflowResult {
   overflowed: NativeStatistics['kernel'];
   /** udp6_flood sequence numbers found on the RX ring afterwards, in ring order. */
   stale: number[];
+  /**
+   * XDP_STATISTICS right after the drain. It can be ahead of `overflowed`: a packet the
+   * fresh link sends on its own (an MLD report) may still meet the full ring after the
+   * counters settled (one clean run in twenty counted 1,937 against 1,936).
+   */
+  drained: NativeStatistics['kernel'];
+  /** Packets side B's veth transmitted from before the flood until right after the drain. */
+  arrivedByDrain: number;
   /** Sequence numbers received after the drain: 10 paced bursts of 20 (0..19 each). */
   again: number[];
   /** XDP_STATISTICS at the end. */
@@ -103,11 +111,13 @@ export async function overflowRxRing(lab: Lab, fillSize: number, count: number):
     }
     const arrived = (await txPackets()) - txBefore;
     const stale = drain(socket);
+    const drained = socket.statistics().kernel;
+    const arrivedByDrain = (await txPackets()) - txBefore;
     const again: number[] = [];
     socket.on('readable', () => again.push(...drain(socket)));
     for (let i = 0; i < 10; i++) await sendFlood(20); // paced bursts well under the ring size
     for (const deadline = Date.now() + 5000; again.length < 200 && Date.now() < deadline; ) await sleep(25);
-    return { fillSize, sent, arrived, overflowed, stale, again, final: socket.statistics().kernel };
+    return { fillSize, sent, arrived, overflowed, stale, drained, arrivedByDrain, again, final: socket.statistics().kernel };
   } finally {
     socket.close();
   }

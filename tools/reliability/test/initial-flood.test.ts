@@ -11,10 +11,15 @@ import { isRoot } from './helpers.ts';
 
 const base = { pps: 3000, seconds: 4, handshakes: 20 } as const;
 const bucket = { rate: 50, burst: 100 };
+// What passes the bucket is counted in XDP (quic_redirected, ≥ 95 % of the flood when
+// nothing holds it back). How much of it the Node server turns into connections is its
+// own capacity: 100 % on an idle VM, 86 % (10,351 of 12,000) once with other test runs
+// sharing the two vCPUs, so only a floor that a bucket doing its job cannot reach.
+const ACCEPTED_FLOOR = 0.5;
 
 function line(r: FloodScenarioResult): string {
   const s = r.server;
-  return `${r.scenario.name}: flood ${r.flood.sent} sent, ${s.initialRateLimitedDropped} dropped by the bucket, ${s.connectionsAccepted} connections accepted, ` +
+  return `${r.scenario.name}: flood ${r.flood.sent} sent, ${s.initialRateLimitedDropped} dropped by the bucket, ${s.quicRedirected} redirected, ${s.connectionsAccepted} connections accepted, ` +
     `server CPU ${s.cpuPercentOfOneCore}% of a core; legit ${r.legit.succeeded}/${r.scenario.handshakes} handshakes (${r.legit.attempted} attempted${r.legit.firstError ? `, first error: ${r.legit.firstError}` : ''}), p50 ${r.legit.p50Ms?.toFixed(1)} ms, max ${r.legit.maxMs?.toFixed(1)} ms`;
 }
 
@@ -40,7 +45,8 @@ describe('spoofed Initial flood vs the per-/64 token bucket', skipUnless(isRoot,
   it('without the bucket every spoofed Initial costs the server a connection; with it most are dropped in XDP and legitimate handshakes succeed', async () => {
     const none = await run({ ...base, name: 'no bucket, 4 /64s', bucket: null, prefixes: 4 });
     expect(none.server.initialRateLimitedDropped).toBe(0);
-    expect(none.server.connectionsAccepted).toBeGreaterThan(0.9 * none.flood.sent);
+    expect(none.server.quicRedirected).toBeGreaterThanOrEqual(0.95 * none.flood.sent);
+    expect(none.server.connectionsAccepted).toBeGreaterThan(ACCEPTED_FLOOR * none.flood.sent);
 
     const limited = await run({ ...base, name: `bucket ${bucket.rate}/s burst ${bucket.burst}, 4 /64s`, bucket, prefixes: 4 });
     expect(limited.server.initialRateLimitedDropped).toBeGreaterThan(0.85 * limited.flood.sent);
@@ -53,6 +59,7 @@ describe('spoofed Initial flood vs the per-/64 token bucket', skipUnless(isRoot,
   it('the same bucket does not hold a flood spread over 65,536 /64s (one bucket each)', async () => {
     const spread = await run({ ...base, name: `bucket ${bucket.rate}/s burst ${bucket.burst}, 65,536 /64s`, bucket, prefixes: 65_536 });
     expect(spread.server.initialRateLimitedDropped).toBeLessThan(0.05 * spread.flood.sent);
-    expect(spread.server.connectionsAccepted).toBeGreaterThan(0.9 * spread.flood.sent);
+    expect(spread.server.quicRedirected).toBeGreaterThanOrEqual(0.95 * spread.flood.sent);
+    expect(spread.server.connectionsAccepted).toBeGreaterThan(ACCEPTED_FLOOR * spread.flood.sent);
   }, 40_000);
 });
