@@ -12,7 +12,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createSelfSignedCertificate, StoqInvalidConfigError, type StoqTransport } from '../src/index.js';
-import { closeAll, isRoot, transport } from './helpers.js';
+import { normaliseConfig } from '../src/config.js';
+import { EndpointCore } from '../src/core/endpoint-core.js';
+import { closeAll, isRoot, transport, waitFor } from './helpers.js';
 import { createXdpLab, echo, type XdpLab } from './xdp-lab.js';
 
 const peerScript = join(import.meta.dirname, 'fixtures', 'local-address-peer.mjs');
@@ -182,6 +184,28 @@ describe('stoq_xdp with the transport bound to one address of the interface', sk
     expect(after.txViaKernelOtherSource - before.txViaKernelOtherSource).toBe(0);
     await conn.close();
     await t.close();
+  }, 60_000);
+
+  it("bound to '::', a peer counts as connected (its record evicted last) once its handshake completes, not on an accepted Initial (a spoofed source never completes one; the previous code counted it: fails)", async () => {
+    await closeAll();
+    const t = await server('::');
+    const port = t.address().port;
+    // A real client Initial, sent from B by a socket that never answers: a spoofed source.
+    const spoofed = new EndpointCore(normaliseConfig({ tls: { ca: cert } }), { address: x.lab.b.address, port: 40000 });
+    spoofed.connect({ address: addressA, port }, 'stoq.test', performance.now());
+    const initial = spoofed.pollTransmits(performance.now(), 10).map((d) => Buffer.from(d.data).toString('hex'));
+    expect(await peer(['send', addressA, String(port), ...initial])).toEqual({ sent: initial.length });
+    await waitFor(() => t.stats().connections === 1, 5000, 'the Initial accepted');
+    // Our first flight went to it (a record), but it is not connected.
+    expect(t.stats().xdp!.peers).toBeGreaterThanOrEqual(1);
+    expect(t.stats().xdp!.connectedPeers).toBe(0);
+    const atConnection: number[] = [];
+    t.on('connection', () => atConnection.push(t.stats().xdp!.connectedPeers));
+    expect(await quic(addressA, port)).toEqual({ echoed: MESSAGES });
+    expect(atConnection).toEqual([1]);
+    // The real client closed; the half-open one is still there (until its idle timeout).
+    await waitFor(() => t.stats().connections === 1, 5000, 'the real connection closed');
+    expect(t.stats().xdp!.connectedPeers).toBe(0);
   }, 60_000);
 
   it("bound to '::': a re-attach after a detach from outside lists the host's addresses again", async () => {

@@ -310,10 +310,10 @@ export class StoqTransport extends EventEmitter<StoqTransportEvents> {
       }
       const previous = this.#status.datapath;
       this.#xdp = xdp;
-      // Connections opened before this datapath existed count too: their peers are
+      // Connections established before this datapath existed count too: their peers are
       // evicted last, and closing one does not uncount a later one to the same peer.
       for (const core of this.#core.connections()) {
-        if (!core.refused && !core.closed) xdp.connectionOpened(core.remote);
+        if (!core.refused && !core.closed && core.established) xdp.connectionEstablished(core.remote);
       }
       this.#datapaths.push(xdp);
       this.#startDatapath(xdp);
@@ -562,6 +562,7 @@ export class StoqTransport extends EventEmitter<StoqTransportEvents> {
           }
           break;
         case 'established': {
+          this.#xdp?.connectionEstablished(core.remote);
           const conn = core.owner as StoqConnection | null;
           if (!conn) break;
           channels.connectionEstablished.publish({ connection: conn });
@@ -590,7 +591,7 @@ export class StoqTransport extends EventEmitter<StoqTransportEvents> {
           if (this.#handedOut.has(core)) (core.owner as StoqConnection).handleActivity();
           break;
         case 'closed':
-          this.#xdp?.connectionClosed(core.remote);
+          this.#xdp?.connectionClosed(core.remote, core.established);
           this.#closeOwner(core, core.closeTimedOut ? closeTimedOutError(core) : undefined);
           break;
       }

@@ -48,6 +48,11 @@ export class PeerTable {
     return this.#records.size;
   }
 
+  /** Peers with an established connection (a record or not). */
+  get connectedPeers(): number {
+    return this.#connections.size;
+  }
+
   get(key: string): PeerRecord | undefined {
     return this.#records.get(key);
   }

@@ -77,6 +77,19 @@ export interface XdpDatapathStats extends DatapathStats {
    * addresses than the map holds (1024; the check is off then, reported as a datapathError).
    */
   hostAddresses: number | null;
+  /**
+   * Peers (address, port) the datapath keeps a record for (the address replies leave
+   * from, bound to '::'; the next hop): at most 4096. At the limit a new peer pushes out
+   * the oldest record of a peer without an established connection (a peer heard from
+   * moves back once a second), so a flood of new sources shows here as 4096.
+   */
+  peers: number;
+  /**
+   * Peers with an established connection (handshake complete): their records go only when
+   * every record is one. An Initial alone does not count, since a spoofed source never
+   * completes the handshake.
+   */
+  connectedPeers: number;
   /** Frames received on AF_XDP that were not IPv6/UDP to our port (counted in rxDropped too). */
   rxUnparsed: number;
   /** Kernel→user latency from the program's metadata timestamps, null before the first sample. */

@@ -95,8 +95,8 @@ export class XdpDatapath implements Datapath {
   readonly #latency = new LatencyRecorder();
   /**
    * Per peer (`address|port`): the address it sent to, its next-hop entry and frame spec;
-   * its connections (evicted last). The transport seeds the connections already open when
-   * this datapath starts (attachXdpToInterface), so the counts match closes.
+   * its established connections (evicted last). The transport seeds the ones already
+   * established when this datapath starts (attachXdpToInterface), so the counts match closes.
    */
   readonly #peers = new PeerTable();
   /** Starts a PeerTable epoch every PEER_REFRESH_MS (unref'd). */
@@ -148,7 +148,7 @@ export class XdpDatapath implements Datapath {
       kind: 'xdp', id: nextDatapathId(), interface: this.ifname, xdpMode: parts.xdpMode, afXdpMode: parts.sockets.mode,
       rxDatagrams: 0, rxBytes: 0, rxDropped: 0, txDatagrams: 0, txBytes: 0, txErrors: 0, rxBatches: 0, txBatches: 0,
       memcpyOps: 0, zeroCopyOps: 0, txViaKernel: 0, txViaKernelMtu: 0, txViaKernelOtherSource: 0, neighbourProbes: 0, neighbourProbeErrors: 0,
-      hopsExpired: 0, txRingFull: 0,
+      hopsExpired: 0, txRingFull: 0, peers: 0, connectedPeers: 0,
       linkDown: 0, rxUnparsed: 0, hostAddresses: null, latency: null,
     };
   }
@@ -284,13 +284,12 @@ export class XdpDatapath implements Datapath {
   }
 
   /**
-   * A new connection to `peer`: an entry still draining from an earlier connection on
-   * the same addresses is removed now, so the program tracks the new one from scratch
-   * (it never moves an entry out of `closing`).
+   * A new connection to `peer` (an accepted Initial, or connect()): an entry still draining
+   * from an earlier connection on the same addresses is removed now, so the program tracks
+   * the new one from scratch (it never moves an entry out of `closing`).
    */
   connectionOpened(peer: SocketAddress): void {
     const key = `${peer.address}|${peer.port}`;
-    if (!this.#closed) this.#peers.connectionUp(key);
     const timer = this.#drainTimers.get(key);
     if (timer === undefined || this.#closed) return;
     clearTimeout(timer);
@@ -302,11 +301,24 @@ export class XdpDatapath implements Datapath {
     }
   }
 
-  /** The endpoint closed a connection: its conntrack entry is `closing`, then deleted after draining. */
-  connectionClosed(peer: SocketAddress): void {
+  /**
+   * A connection to `peer` completed its handshake: the peer's record is evicted last
+   * until it closes. Not on the accepted Initial: a spoofed source never completes a
+   * handshake, so a flood of them cannot take the place of the peers really connected.
+   */
+  connectionEstablished(peer: SocketAddress): void {
+    if (!this.#closed) this.#peers.connectionUp(`${peer.address}|${peer.port}`);
+  }
+
+  /**
+   * The endpoint closed a connection (`established`: it had completed its handshake, i.e.
+   * connectionEstablished() counted it): its conntrack entry is `closing`, then deleted
+   * after draining.
+   */
+  connectionClosed(peer: SocketAddress, established: boolean): void {
     if (this.#closed) return;
     const key = `${peer.address}|${peer.port}`;
-    this.#peers.connectionDown(key);
+    if (established) this.#peers.connectionDown(key);
     try {
       if (!this.#program.markClosing(peer.address, peer.port, this.#port)) return;
     } catch (error) {
@@ -365,6 +377,8 @@ export class XdpDatapath implements Datapath {
       neighbourProbes: this.#nextHops.neighbourProbes,
       neighbourProbeErrors: this.#nextHops.neighbourProbeErrors,
       hopsExpired: this.#nextHops.expired,
+      peers: this.#peers.size,
+      connectedPeers: this.#peers.connectedPeers,
       latency: this.#latency.summary(),
     };
   }
@@ -524,11 +538,6 @@ export class XdpDatapath implements Datapath {
     if (!this.#anyAddress) return;
     const peer = this.#peers.get(`${datagram.to.address}|${datagram.to.port}`);
     if (peer?.ref?.otherSource) this.#stats.txViaKernelOtherSource++;
-  }
-
-  /** Records kept (for tests and diagnostics). */
-  peerRecords(): number {
-    return this.#peers.size;
   }
 
   /** The source recorded for `peer` (bound to '::': the address it last sent to over AF_XDP), or null. */
