@@ -35,6 +35,7 @@
 // marked `evicted` and the holder takes a new one.
 import { isLinkLocal } from '../../address.js';
 import { StoqXdpUnavailableError } from '../../errors.js';
+import { FirstErrors } from './first-errors.js';
 import { interfaceMac, interfaceMtu } from './interface-info.js';
 import type { NativeModules } from './native-modules.js';
 
@@ -167,8 +168,8 @@ export class NextHopTable {
    * from that source needs no resolution on the send path (from any other, it does).
    */
   readonly #preferred = new Map<string, string>();
-  /** Failure kinds already reported through onError. */
-  readonly #reported = new Set<string>();
+  /** Failure kinds already reported through onError (never forgotten: see first-errors.ts). */
+  readonly #reported = new FirstErrors();
   /** Receives the first failure of each kind (see NextHopOptions.onError). */
   onError: ((error: Error) => void) | null;
 
@@ -357,10 +358,8 @@ export class NextHopTable {
 
   /** The first failure of each kind and error code goes to onError, with its errno and hint. */
   #report(kind: string, error: unknown, message: string): void {
-    const e = error as { code?: unknown; errno?: unknown; hint?: unknown };
-    const id = `${kind}:${String(e.code ?? e.errno ?? '')}`;
-    if (this.#reported.has(id) || this.onError === null) return;
-    this.#reported.add(id);
+    if (this.onError === null || !this.#reported.first(kind, error)) return;
+    const e = error as { errno?: unknown; hint?: unknown };
     this.onError(new StoqXdpUnavailableError(message, {
       operation: kind === 'touch' ? 'touchNeighbour6' : 'nextHopLookup',
       ...(typeof e.errno === 'number' ? { errno: e.errno } : {}),

@@ -51,4 +51,18 @@ describe('XdpDatapath', () => {
     expect(errors).toEqual(['injected EPERM', 'injected ENOMEM', 'injected EPERM']);
     await d.close();
   });
+
+  it('a failing refresh whose error has no code or errno is one kind, whatever its message says (the previous code keyed on the message: reported every 2 s while it changed, fails)', async () => {
+    vi.useFakeTimers();
+    let n = 0;
+    const d = datapath(() => {
+      throw new Error(`injected failure #${++n}`);
+    });
+    const errors: string[] = [];
+    d.start(() => {}, (e) => errors.push(e.message));
+    vi.advanceTimersByTime(2000 * 3);
+    expect(n).toBe(4);
+    expect(errors).toEqual(['injected failure #1']);
+    await d.close();
+  });
 });

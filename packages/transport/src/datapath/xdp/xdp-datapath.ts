@@ -26,6 +26,7 @@ import { StoqLinkDownError, StoqXdpUnavailableError } from '../../errors.js';
 import { nextDatapathId, type Datapath, type DatapathStats, type OutgoingDatagram, type ReceivedDatagram, type ReceiveHandler } from '../datapath.js';
 import type { DgramDatapath } from '../dgram-datapath.js';
 import { AttachmentWatch } from './attachment.js';
+import { FirstErrors } from './first-errors.js';
 import { hostIpv6Addresses } from './host-addresses.js';
 import { linkDownReason } from './interface-info.js';
 import { LatencyRecorder, type LatencySummary } from './latency.js';
@@ -126,8 +127,8 @@ export class XdpDatapath implements Datapath {
   #hostAddresses: { count: number; checking: boolean } | null = null;
   /** The check is off for too many addresses, and that was reported. */
   #hostOverflowReported = false;
-  /** Error codes of failed stoq_host_addrs refreshes already reported (cleared by a successful one). */
-  readonly #hostSyncErrorsReported = new Set<string>();
+  /** Failed stoq_host_addrs refreshes already reported, per error code (forgotten on a successful one). */
+  readonly #hostSyncErrors = new FirstErrors();
   #closed = false;
 
   constructor(parts: XdpDatapathParts) {
@@ -457,7 +458,7 @@ export class XdpDatapath implements Datapath {
     try {
       const sync = this.#program.syncHostAddresses(hostIpv6Addresses(this.ifname));
       this.#hostAddresses = { count: sync.addresses, checking: sync.checking };
-      this.#hostSyncErrorsReported.clear();
+      this.#hostSyncErrors.reset();
       if (sync.checking) {
         this.#hostOverflowReported = false;
       } else if (!this.#hostOverflowReported) {
@@ -468,12 +469,8 @@ export class XdpDatapath implements Datapath {
         ));
       }
     } catch (error) {
-      // Retried every HOST_REFRESH period: each error code is reported once until a refresh succeeds.
-      const e = error as { code?: unknown; errno?: unknown };
-      const id = String(e.code ?? e.errno ?? (error as Error).message);
-      if (this.#hostSyncErrorsReported.has(id)) return;
-      this.#hostSyncErrorsReported.add(id);
-      this.#onError(error as Error);
+      // Retried every HOST_ADDRS_REFRESH_MS: each error code is reported once until a refresh succeeds.
+      if (this.#hostSyncErrors.first('hostAddresses', error)) this.#onError(error as Error);
     }
   }
 
