@@ -2,6 +2,8 @@
 // `stoq` with an unhandled 'error' event. main.ts installs one listener for the
 // whole process; commands that write to stdout for long watch `stdoutClosed` and
 // stop quietly (closing what they opened) instead of writing into nothing.
+import { drained } from './drained.js';
+
 const controller = new AbortController();
 
 /** Aborted (with the error) once a write to stdout failed, e.g. EPIPE: nobody reads it any more. */
@@ -43,19 +45,13 @@ export class StdoutClosedError extends Error {
  * Writes to stdout and waits until it can take more (drain). Rejects with
  * StdoutClosedError if stdout is closed before or while waiting.
  */
-export function writeStdout(data: Buffer | string): Promise<void> {
-  if (stdoutClosed.aborted) return Promise.reject(new StdoutClosedError());
-  if (process.stdout.write(data)) return Promise.resolve();
-  return new Promise<void>((resolve, reject) => {
-    const onDrain = () => {
-      stdoutClosed.removeEventListener('abort', onAbort);
-      resolve();
-    };
-    const onAbort = () => {
-      process.stdout.off('drain', onDrain);
-      reject(new StdoutClosedError());
-    };
-    process.stdout.once('drain', onDrain);
-    stdoutClosed.addEventListener('abort', onAbort, { once: true });
-  });
+export async function writeStdout(data: Buffer | string): Promise<void> {
+  if (stdoutClosed.aborted) throw new StdoutClosedError();
+  if (process.stdout.write(data)) return;
+  try {
+    await drained(process.stdout, 'stdout');
+  } catch {
+    // the listener installed by watchStdout() has already said why, if it was not EPIPE
+    throw new StdoutClosedError();
+  }
 }

@@ -175,6 +175,48 @@ describe('serve --output', () => {
   });
 });
 
+describe('serve echo', () => {
+  // A client that stops reading holds serve's echo writes back (flow control); its
+  // connection then closing while serve waits for room must end that stream, not park it.
+  it('an echo stream whose connection closes under backpressure fails (serve --once exits 1)', async () => {
+    const { StoqTransport } = await import('@stoq/transport');
+    const cert = join(dir, 'echo-stall.pem');
+    const server = await startServer(['--cert-out', cert, '--once']);
+    try {
+      const client = await StoqTransport.create({ address: '::1', port: 0, tls: { ca: readFileSync(cert, 'utf8') } });
+      try {
+        const conn = await client.connect(`[::1]:${server.port}`, { serverName: 'localhost' });
+        const stream = await conn.openStream();
+        stream.on('error', () => undefined);
+        stream.write(Buffer.from('E')); // and never read what comes back
+        const chunk = randomBytes(64 * 1024);
+        for (let i = 0; i < 128; i++) stream.write(chunk); // 8 MiB
+        // serve reads until its echo writes are held back, then stops: what the client still
+        // holds shrinks, then stays put.
+        const sent = stream.writableLength;
+        let held = sent;
+        let still = 0;
+        for (let i = 0; i < 100 && still < 3; i++) {
+          await new Promise((r) => setTimeout(r, 100));
+          still = stream.writableLength === held && held < sent ? still + 1 : 0;
+          held = stream.writableLength;
+        }
+        expect(still, `client still holds ${held} of ${sent} bytes, and that keeps changing`).toBe(3);
+        expect(held).toBeGreaterThan(0);
+      } finally {
+        await client.close();
+      }
+      expect(await server.event('error')).toMatchObject({ message: 'connection closed by the peer with application code 0: transport closing' });
+      const outcome = await Promise.race([server.done, new Promise<null>((r) => setTimeout(() => r(null), 10_000))]);
+      expect(outcome, 'serve --once still waiting on a closed stream').not.toBeNull();
+      expect([outcome!.code, outcome!.signal], outcome!.stderr).toEqual([1, null]);
+      expect(outcome!.stderr).not.toMatch(NO_STACK);
+    } finally {
+      server.child.kill('SIGKILL');
+    }
+  });
+});
+
 describe('serve --output: what FILE is, and who may read it', () => {
   const transfer = (port: number, cert: string) => run([STOQ, 'connect', `[::1]:${port}`, '--file', input, '--ca', cert]);
 

@@ -8,6 +8,7 @@ import type { Duplex } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import type { Lab } from '@stoq/netlab';
 import { StoqTransport, type DatapathChoice, type EbpfStatus, type StoqConnection } from '@stoq/transport';
+import { drained } from '../drained.js';
 import { KIND_ECHO, KIND_FILE, type Receipt } from '../net/file-protocol.js';
 
 const STOQ = fileURLToPath(new URL('../main.js', import.meta.url));
@@ -64,7 +65,7 @@ async function bulk(conn: StoqConnection, size: number, total: number, stop: () 
   const deadline = started + 120_000; // bounded whatever happens
   while (sent < total && !stop() && performance.now() < deadline) {
     sent += size;
-    if (!stream.write(block)) await new Promise((r) => stream.once('drain', r));
+    if (!stream.write(block)) await drained(stream, 'the stream');
   }
   stream.end();
   const receipt = JSON.parse((await readAll(stream)).toString()) as Receipt;

@@ -7,6 +7,7 @@ import { ExitCode, type Command } from '../command.js';
 import { KIND_ECHO, KIND_FILE, type Receipt } from '../net/file-protocol.js';
 import { datapathOf, numberOption, openInputFile, readPem, stringOption, TRANSPORT_USAGE, transportOptions, UsageError } from '../net/options.js';
 import { createTransport, describeStatus } from '../net/transport.js';
+import { drained } from '../drained.js';
 import { StdoutClosedError, writeStdout } from '../stdout.js';
 
 /** A failure to read what is being sent (e.g. EIO from --file), told apart from network errors. */
@@ -29,7 +30,7 @@ async function pump(source: Readable, label: string, stream: Duplex, onChunk: (b
     }
     if (next.done) break;
     onChunk(next.value);
-    if (!stream.write(next.value)) await new Promise((r) => stream.once('drain', r));
+    if (!stream.write(next.value)) await drained(stream, 'the stream');
   }
   stream.end();
 }

@@ -10,6 +10,7 @@ import { ExitCode, type Command } from '../command.js';
 import { KIND_ECHO, KIND_FILE, type Receipt } from '../net/file-protocol.js';
 import { datapathOf, portOption, readPem, stringOption, TRANSPORT_USAGE, transportOptions, UsageError } from '../net/options.js';
 import { createTransport, describeStatus } from '../net/transport.js';
+import { drained } from '../drained.js';
 import { stdoutClosed, StdoutClosedError, writeStdout } from '../stdout.js';
 
 interface Served {
@@ -92,27 +93,6 @@ function checkOutput(path: string): void {
   }
 }
 
-/** Waits for 'drain' on a writable; rejects if it fails or closes first. */
-function drained(sink: NodeJS.WritableStream & { errored?: Error | null; destroyed?: boolean }): Promise<void> {
-  if (sink.errored) return Promise.reject(sink.errored);
-  if (sink.destroyed) return Promise.reject(new Error('the output was closed'));
-  return new Promise<void>((resolve, reject) => {
-    const done = (error?: Error) => {
-      sink.off('drain', onDrain);
-      sink.off('error', onError);
-      sink.off('close', onClose);
-      if (error) reject(error);
-      else resolve();
-    };
-    const onDrain = () => done();
-    const onError = (error: Error) => done(error);
-    const onClose = () => done(new Error('the output was closed'));
-    sink.once('drain', onDrain);
-    sink.once('error', onError);
-    sink.once('close', onClose);
-  });
-}
-
 /**
  * One transfer's file: written under a temporary name, renamed over FILE (a symlink's
  * target) once complete; a device or FIFO is written to directly.
@@ -136,7 +116,7 @@ class PartialFile {
 
   async write(data: Buffer): Promise<void> {
     if (this.failure) throw this.failure;
-    if (!this.sink.write(data)) await drained(this.sink);
+    if (!this.sink.write(data)) await drained(this.sink, 'the output');
   }
 
   /** Flushes and closes the file, then puts it in place of FILE. */
@@ -194,7 +174,7 @@ async function handleStream(stream: Duplex, output: OutputFile): Promise<Omit<Se
       }
       bytes += data.byteLength;
       if (kind === KIND_ECHO) {
-        if (!stream.write(data)) await new Promise((r) => stream.once('drain', r));
+        if (!stream.write(data)) await drained(stream, 'the stream');
         continue;
       }
       hash.update(data);

@@ -6,6 +6,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Duplex } from 'node:stream';
 import { StoqTransport } from '@stoq/transport';
+import { drained } from '../drained.js';
 import { DEMO_SERVER_NAME, emit, STREAM_BULK, STREAM_ECHO } from './protocol.js';
 
 const [address = '', portText = '9292', certPath = '', bulkText = '67108864', roundsText = '500'] = process.argv.slice(2);
@@ -30,7 +31,7 @@ async function bulk(stream: Duplex, total: number): Promise<void> {
     const chunk = block.subarray(offset, offset + size);
     hash.update(chunk);
     sent += size;
-    if (!stream.write(chunk)) await new Promise((r) => stream.once('drain', r));
+    if (!stream.write(chunk)) await drained(stream, 'the stream');
     if (sent - lastReport >= 1 << 20 || sent === total) {
       lastReport = sent;
       emit({ type: 'progress', bytes: sent });

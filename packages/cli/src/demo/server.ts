@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { Duplex, type Readable } from 'node:stream';
 import { createSelfSignedCertificate, StoqTransport } from '@stoq/transport';
+import { drained } from '../drained.js';
 import { DEMO_SERVER_NAME, emit, STREAM_BULK, STREAM_ECHO } from './protocol.js';
 
 const [address = '::', portText = '9292', ifname = '', certDir = '/tmp'] = process.argv.slice(2);
@@ -24,7 +25,7 @@ async function handleStream(stream: Duplex): Promise<void> {
       data = data.subarray(1);
     }
     if (kind === STREAM_ECHO) {
-      if (!stream.write(data)) await new Promise((r) => stream.once('drain', r));
+      if (!stream.write(data)) await drained(stream, 'the stream');
     } else {
       hash.update(data);
       bytes += data.byteLength;
