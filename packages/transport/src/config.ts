@@ -4,6 +4,7 @@
 import { constants as bufferConstants } from 'node:buffer';
 import { assertIPv6, assertPort, DEFAULT_PORT } from './address.js';
 import { StoqInvalidConfigError } from './errors.js';
+import { optionalObject } from './value-checks.js';
 
 /** PEM text, as a string or its UTF-8 bytes; one value may hold several PEM blocks. */
 export type Pem = string | Buffer | Uint8Array;
@@ -191,14 +192,6 @@ function bool(value: unknown, name: string): boolean | undefined {
   throw new StoqInvalidConfigError(`${name} must be true or false, got ${typeof value} ${String(value)}`, { operation: 'create' });
 }
 
-function optionalObject<T>(value: T | null | undefined, name: string): Partial<T> {
-  if (value === undefined || value === null) return {};
-  if (typeof value !== 'object' || Array.isArray(value)) {
-    throw new StoqInvalidConfigError(`${name} must be an object, got ${Array.isArray(value) ? 'an array' : typeof value}`, { operation: 'create' });
-  }
-  return value;
-}
-
 function isPem(item: unknown): item is Pem {
   return typeof item === 'string' || item instanceof Uint8Array;
 }
@@ -222,7 +215,7 @@ function pemList(value: Pem | Pem[] | undefined, name: string): Uint8Array[] {
 }
 
 function normaliseTls(config: TransportConfig): NormalisedTls {
-  const tls = optionalObject(config.tls, 'tls');
+  const tls = optionalObject<TlsConfig>(config.tls, 'tls', 'create');
   const skip = bool(config.dangerouslySkipPeerVerification, 'dangerouslySkipPeerVerification') === true;
   bool(tls.requireClientCertificate, 'tls.requireClientCertificate');
   if (bool(tls.verifyPeer, 'tls.verifyPeer') === false && !skip) {
@@ -272,7 +265,7 @@ export function normaliseConfig(input: TransportConfig = {}): NormalisedConfig {
   if (!['auto', 'xdp', 'dgram'].includes(datapath)) {
     throw new StoqInvalidConfigError(`datapath must be 'auto', 'xdp' or 'dgram', got ${String(datapath)}`, { operation: 'create' });
   }
-  const xdpIpv4Policy = optionalObject(config.xdp, 'xdp').ipv4Policy ?? 'drop';
+  const xdpIpv4Policy = optionalObject<XdpConfig>(config.xdp, 'xdp', 'create').ipv4Policy ?? 'drop';
   if (xdpIpv4Policy !== 'drop' && xdpIpv4Policy !== 'pass') {
     throw new StoqInvalidConfigError(`xdp.ipv4Policy must be 'drop' or 'pass', got ${String(xdpIpv4Policy)}`, { operation: 'create' });
   }
@@ -281,7 +274,7 @@ export function normaliseConfig(input: TransportConfig = {}): NormalisedConfig {
   if (iface !== undefined && iface !== null && (typeof iface !== 'string' || !/^[^\s/:]{1,15}$/.test(iface))) {
     throw new StoqInvalidConfigError(`interface must be an interface name (1..15 characters, e.g. 'eth0'), got ${JSON.stringify(iface)}`, { operation: 'create' });
   }
-  const limits = optionalObject(config.limits, 'limits');
+  const limits = optionalObject<LimitsConfig>(config.limits, 'limits', 'create');
   const cc = config.congestionControl ?? 'cubic';
   if (!['cubic', 'reno', 'bbr'].includes(cc)) {
     throw new StoqInvalidConfigError(`congestionControl must be cubic, reno or bbr, got ${String(cc)}`, { operation: 'create' });

@@ -14,6 +14,7 @@ describe('connect() options', () => {
   it.each([
     ['x', /options must be an object, got string "x"/],
     [5, /options must be an object, got number 5/],
+    [['stoq.test'], /options must be an object, got an array/],
     [{ serverName: 42 }, /serverName must be a host name .* got number 42/],
     [{ serverName: '' }, /serverName must be a host name .* got string ""/],
     [{ serverName: 'a'.repeat(256) }, /serverName must be a host name/],

@@ -35,7 +35,7 @@ describe('configuration is validated by type and range', () => {
     [{ limits: { maxStreamsUni: 2 ** 60 + 2 ** 10 } }, 'STOQ_ERR_INVALID_CONFIG', /limits\.maxStreamsUni/],
     [{ limits: { maxMessageBytes: 2 ** 33 } }, 'STOQ_ERR_INVALID_CONFIG', /limits\.maxMessageBytes/],
     [{ limits: { maxConnections: '10' } }, 'STOQ_ERR_INVALID_CONFIG', /limits\.maxConnections .* got string/],
-    [{ limits: 5 }, 'STOQ_ERR_INVALID_CONFIG', /limits must be an object/],
+    [{ limits: 5 }, 'STOQ_ERR_INVALID_CONFIG', /limits must be an object, got number 5/],
     [{ idleTimeoutMs: 2 ** 60 }, 'STOQ_ERR_INVALID_CONFIG', /idleTimeoutMs must be an integer in 1\.\.2147483647/],
     [{ retryTokenTtlMs: 2 ** 40 }, 'STOQ_ERR_INVALID_CONFIG', /retryTokenTtlMs/],
     // node:dgram throws these from its bind callback, uncatchable by the caller.
@@ -45,7 +45,8 @@ describe('configuration is validated by type and range', () => {
     [{ interface: 5 }, 'STOQ_ERR_INVALID_CONFIG', /interface must be an interface name/],
     [{ tls: { alpn: 'stoq' } }, 'STOQ_ERR_INVALID_CONFIG', /tls\.alpn must be a non-empty array/],
     [{ tls: { cert: 5, key: 5 } }, 'STOQ_ERR_INVALID_CONFIG', /tls\.cert must be PEM text/],
-    [{ tls: 'x' }, 'STOQ_ERR_INVALID_CONFIG', /tls must be an object/],
+    [{ tls: 'x' }, 'STOQ_ERR_INVALID_CONFIG', /tls must be an object, got string "x"/],
+    [{ xdp: ['pass'] }, 'STOQ_ERR_INVALID_CONFIG', /xdp must be an object, got an array/],
     [{ address: 123 }, 'STOQ_ERR_INVALID_ADDRESS', /address must be a string/],
     [{ address: 'fe80::1%lo' }, 'STOQ_ERR_INVALID_ADDRESS', /scope id/],
     [{ port: '0' }, 'STOQ_ERR_INVALID_ADDRESS', /port must be a number, got string "0"/],

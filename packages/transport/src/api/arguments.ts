@@ -4,31 +4,17 @@
 // a wrong type is a napi TypeError, an empty server name a bare TlsFail, and a close
 // reason that does not fit in one packet means the CONNECTION_CLOSE is never sent.
 import { StoqInvalidConfigError } from '../errors.js';
+import { describeValue, optionalObject } from '../value-checks.js';
 
 /** Longest TLS server name (a DNS name is at most 253 characters; SNI allows 255 bytes). */
 const MAX_SERVER_NAME_BYTES = 255;
 
-function describe(value: unknown): string {
-  if (value === null) return 'null';
-  if (typeof value === 'string') return `string ${JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value)}`;
-  return typeof value === 'object' ? (value.constructor?.name ?? 'object') : `${typeof value} ${String(value)}`;
-}
-
-/** An options argument: undefined or null (none), or an object. */
-function options(value: unknown, operation: string): Record<string, unknown> {
-  if (value === undefined || value === null) return {};
-  if (typeof value !== 'object' || Array.isArray(value)) {
-    throw new StoqInvalidConfigError(`${operation}: options must be an object, got ${describe(value)}`, { operation });
-  }
-  return value as Record<string, unknown>;
-}
-
 /** connect()'s options, checked: `serverName` is a non-empty string of at most 255 bytes without NUL, or absent. */
 export function connectServerName(value: unknown): string | undefined {
-  const name = options(value, 'connect').serverName;
+  const name = optionalObject(value, 'connect: options', 'connect').serverName;
   if (name === undefined || name === null) return undefined;
   if (typeof name !== 'string' || name.length === 0 || name.includes('\0') || Buffer.byteLength(name) > MAX_SERVER_NAME_BYTES) {
-    throw new StoqInvalidConfigError(`connect: serverName must be a host name (1..255 bytes), got ${describe(name)}`, {
+    throw new StoqInvalidConfigError(`connect: serverName must be a host name (1..255 bytes), got ${describeValue(name)}`, {
       operation: 'connect',
       hint: "the name the server's certificate is issued for, e.g. 'localhost'; omit it to send no SNI",
     });
@@ -38,10 +24,10 @@ export function connectServerName(value: unknown): string | undefined {
 
 /** openStream()'s options, checked: true when a unidirectional stream is asked for. */
 export function openStreamUnidirectional(value: unknown): boolean {
-  const uni = options(value, 'openStream').unidirectional;
+  const uni = optionalObject(value, 'openStream: options', 'openStream').unidirectional;
   if (uni === undefined || uni === null) return false;
   if (typeof uni !== 'boolean') {
-    throw new StoqInvalidConfigError(`openStream: unidirectional must be true or false, got ${describe(uni)}`, { operation: 'openStream' });
+    throw new StoqInvalidConfigError(`openStream: unidirectional must be true or false, got ${describeValue(uni)}`, { operation: 'openStream' });
   }
   return uni;
 }
@@ -54,7 +40,7 @@ const CODE_LIMIT = 2 ** 62;
 /** The application error code, checked: an integer in 0..2^62−1. */
 export function closeCode(code: unknown): number {
   if (typeof code !== 'number' || !Number.isInteger(code) || code < 0 || code >= CODE_LIMIT) {
-    throw new StoqInvalidConfigError(`close: code must be an integer in 0..2^62-1, got ${describe(code)}`, {
+    throw new StoqInvalidConfigError(`close: code must be an integer in 0..2^62-1, got ${describeValue(code)}`, {
       operation: 'close',
       hint: '0 means no error; use your own application codes above it',
     });
@@ -65,7 +51,7 @@ export function closeCode(code: unknown): number {
 /** The reason as UTF-8 bytes, cut to {@link MAX_CLOSE_REASON_BYTES} without splitting a character. */
 export function closeReasonBytes(reason: unknown): Buffer {
   if (typeof reason !== 'string') {
-    throw new StoqInvalidConfigError(`close: reason must be a string, got ${describe(reason)}`, {
+    throw new StoqInvalidConfigError(`close: reason must be a string, got ${describeValue(reason)}`, {
       operation: 'close',
       hint: 'omit it or pass text',
     });
