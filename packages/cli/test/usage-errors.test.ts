@@ -33,6 +33,7 @@ describe('usage errors exit 2 with a clear message', () => {
     [['doctor', 'extra'], /unexpected argument 'extra'/],
     [['serve', '--self-signed', '--address', '127.0.0.1'], /--address must be an IPv6 address/],
     [['bench', '--quick', '--json', '/nonexistent/dir/x.json'], /--json \/nonexistent\/dir\/x\.json: cannot write there \(ENOENT\)/],
+    [['bench', '--quick', '--markdown', '/tmp'], /--markdown \/tmp: EISDIR/], // before the run, not after it
     [['serve', '--self-signed', '--address', '::1', '--port', '0', '--output', '/nonexistent/dir/out.bin'], /--output \/nonexistent\/dir\/out\.bin: cannot write there \(ENOENT\)/],
     [['serve', '--self-signed', '--address', '::1', '--port', '0', '--output', '/proc/version'], /--output \/proc\/version: cannot write there \(E[A-Z]+\)/],
     [['serve', '--self-signed', '--address', '::1', '--port', '0', '--output', '/tmp'], /--output \/tmp: EISDIR/],

@@ -1,8 +1,7 @@
 // `stoq bench`: the benchmark suite — kernel path vs eBPF path, side by side in one
 // run on a private lab — printed as Markdown, optionally saved as JSON and SVG.
-import { accessSync, constants, writeFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
-import { UsageError } from '../net/options.js';
+import { writeFileSync } from 'node:fs';
+import { checkOutputFile } from '../output-file.js';
 import { ExitCode, type Command } from '../command.js';
 import { renderMarkdown } from '../bench/markdown.js';
 import { runBench, type BenchResult } from '../bench/run-bench.js';
@@ -47,12 +46,7 @@ export const bench: Command = {
     // Output paths are checked before a run of minutes, not after it (the samples would be lost).
     for (const option of ['markdown', 'json', 'svg'] as const) {
       const path = values[option];
-      if (typeof path !== 'string') continue;
-      try {
-        accessSync(dirname(resolve(path)), constants.W_OK);
-      } catch (error) {
-        throw new UsageError(`--${option} ${path}: cannot write there (${(error as NodeJS.ErrnoException).code})`);
-      }
+      if (typeof path === 'string') checkOutputFile(option, path);
     }
     const result = await runBench({ quick: values['quick'] === true, log: (l) => console.error(l) });
     const markdown = renderMarkdown(result.tables, benchHeader(result));
