@@ -91,9 +91,9 @@ async function tryLab(): Promise<{ lab: Lab | null; whyNot?: string }> {
  * killed, its certificate directory removed, and process.exit() runs netlab's exit hook, which
  * tears the lab down. The listeners stay registered meanwhile, so a second signal (Ctrl-C twice,
  * or `timeout`, which signals the process and then its whole group) cannot hit a process whose
- * signal disposition is back to the default halfway through the teardown (netlab's own handler
- * now keeps its listeners until its teardown is done too; the demo has more to clean up: its
- * children and the certificate directory).
+ * signal disposition is back to the default halfway through the teardown.
+ * Not netlab's signal handler: the demo also runs without a lab (on [::1], children outside
+ * any namespace), and it exits 128+n as documented where netlab re-raises the signal.
  */
 function guardProcess(cleanupSync: () => void): () => void {
   const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
