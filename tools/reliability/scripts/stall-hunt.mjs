@@ -6,7 +6,9 @@
 //   node scripts/stall-hunt.mjs --scenario reorder   --iterations 300 --minutes 7 [--burn 1] [--max-hold 2] [--rate 0.2] [--fault reorder|loss|duplicate]
 //   node scripts/stall-hunt.mjs --scenario streams32 --iterations 100 --minutes 7 [--burn 1]
 // reorder: 512 KiB pipe echo, tc fault injector reordering 20 % on both veth ends (dgram);
-// --fault loss (or duplicate) injects that fault at --rate instead.
+// --fault loss (or duplicate) injects that fault at --rate instead; --after-handshake 1
+// starts the faults once the connection is up and stops them before its close (as
+// test/faults.test.ts does).
 // streams32: 32 concurrent 1 MiB streams answered with "<bytes> <sha256>", both ends XDP.
 // --burn 1 runs a busy loop (another process) for the duration, like a loaded CI box.
 import { spawn } from 'node:child_process';
@@ -163,6 +165,7 @@ async function client() {
   const maxHoldMs = Number(arg('max-hold', 2));
   const rate = Number(arg('rate', 0.2));
   const fault = arg('fault', 'reorder');
+  const afterHandshake = arg('after-handshake', '0') === '1';
   if (!['reorder', 'loss', 'duplicate'].includes(fault)) throw new Error(`--fault must be reorder, loss or duplicate, not ${fault}`);
   const xdp = scenario === 'streams32';
   const deadline = Date.now() + minutes * 60_000;
@@ -197,7 +200,9 @@ async function client() {
       child.kill('SIGUSR2');
       setTimeout(() => resolve({ timeout: true }), 3000);
     });
-    if (!xdp) injectors.push(await attachFaults(lab, lab.a, { [fault]: rate }, { maxHoldMs }), await attachFaults(lab, lab.b, { [fault]: rate }, { maxHoldMs }));
+    const faultRates = { [fault]: rate };
+    const initialRates = afterHandshake ? {} : faultRates;
+    if (!xdp) injectors.push(await attachFaults(lab, lab.a, initialRates, { maxHoldMs }), await attachFaults(lab, lab.b, initialRates, { maxHoldMs }));
     t = await StoqTransport.create({ address: lab.a.address, port: 0, tls: { ca: certs.cert }, idleTimeoutMs: idleMs, ...(xdp ? { interface: lab.a.ifname } : { udpGso: false }) });
     console.log(`client datapath ${t.getEbpfStatus().datapath}`);
     const target = `[${lab.b.address}]:${port}`;
@@ -214,6 +219,7 @@ async function client() {
         results.stalls.push({ iteration: i, outcome: `connect failed: ${e.code ?? ''} ${e.message}` });
         continue;
       }
+      if (afterHandshake) for (const inj of injectors) await inj.set(faultRates);
       const ep1 = t.stats().endpoint;
       const connectMs = Math.round(performance.now() - started);
       const streams = [];
@@ -277,6 +283,7 @@ async function client() {
         console.log(`stall outcome: ${stalled.outcome}`);
       }
       results.durationsMs.push(Math.round(performance.now() - started));
+      if (afterHandshake) for (const inj of injectors) await inj.set({});
       await conn.close().catch(() => {});
       if (i % 10 === 9) console.log(`${i + 1} iterations, ${results.ok} ok, ${results.stalls.length} stalls, last transfer ${results.workMs.at(-1)} ms`);
     }
@@ -292,7 +299,7 @@ async function client() {
     burner?.kill('SIGKILL');
   }
   const w = [...results.workMs].sort((a, b) => a - b);
-  console.log(`SUMMARY ${JSON.stringify({ scenario, ...(xdp ? {} : { fault, rate }), iterations: results.iterations, ok: results.ok, stalls: results.stalls.length, transferP50Ms: w[w.length >> 1], transferMaxMs: w.at(-1), over500Ms: w.filter((x) => x > 500).length, stallOutcomes: results.stalls.map((s) => s.outcome) })}`);
+  console.log(`SUMMARY ${JSON.stringify({ scenario, ...(xdp ? {} : { fault, rate, afterHandshake }), iterations: results.iterations, ok: results.ok, stalls: results.stalls.length, transferP50Ms: w[w.length >> 1], transferMaxMs: w.at(-1), over500Ms: w.filter((x) => x > 500).length, stallOutcomes: results.stalls.map((s) => s.outcome) })}`);
   process.exit(0);
 }
 
