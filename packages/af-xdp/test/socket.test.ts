@@ -414,7 +414,14 @@ describe('sockets on a veth lab', skipUnless(isRoot, 'needs root: AF_XDP sockets
   });
 
   it('the UMEM and the batch arrays count as V8 external memory, so the GC weighs them', async () => {
-    // Both are external ArrayBuffers, whose length V8 counts by itself.
+    // Both are external ArrayBuffers, whose length V8 counts by itself. Earlier tests'
+    // UMEMs are garbage by now: collected first, so that a GC the new UMEM's external
+    // memory triggers cannot free them inside the measured window (a clean-clone CI run
+    // measured -25 MB).
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    gc();
+    gc();
     const before = process.memoryUsage().external;
     const umem = Umem.create({ frameCount: 4096, frameSize: 2048 });
     try {
