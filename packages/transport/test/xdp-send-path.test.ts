@@ -6,6 +6,7 @@
 // dgram transport, so every frame the XDP client builds has to be right for the kernel.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { skipUnless } from '../../../vitest.skip.ts';
+import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { constants } from 'node:os';
@@ -16,6 +17,12 @@ import { loadNativeModules, type NativeModules } from '../src/datapath/xdp/nativ
 import { StoqError, StoqLinkDownError, type StoqConnection, type StoqTransport } from '../src/index.js';
 import { closeAll, isRoot, sha256, within } from './helpers.js';
 import { createXdpLab, echo, type Peer, type XdpLab } from './xdp-lab.js';
+
+interface Capture {
+  child: ChildProcess;
+  ready: Promise<void>;
+  output: Promise<string>;
+}
 
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -52,6 +59,30 @@ describe('XDP send path', skipUnless(isRoot, 'needs root: XDP attach and AF_XDP 
 
   const ipA = (...args: string[]) => x.lab.exec(x.lab.a, 'ip', args);
   const ipB = (...args: string[]) => x.lab.exec(x.lab.b, 'ip', args);
+
+  /** python3 `args` in B: `ready` once it prints READY, `output` (all of stdout) once it exits 0; killed after 15 s. */
+  function startCapture(args: string[]): Capture {
+    const child = x.lab.spawn(x.lab.b, 'python3', args);
+    let stdout = '';
+    let stderr = '';
+    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+    const output = new Promise<string>((resolve, reject) => child.once('close', (code, signal) => {
+      clearTimeout(timer);
+      if (code === 0) resolve(stdout);
+      else reject(new Error(`capture in B exited with ${code ?? signal}: ${stderr}`));
+    }));
+    const ready = new Promise<void>((resolve, reject) => {
+      child.stdout!.on('data', (d: Buffer) => {
+        stdout += d.toString();
+        if (/^READY$/m.test(stdout)) resolve();
+      });
+      output.then(() => reject(new Error(`capture in B ended before READY: ${stdout}`)), reject);
+    });
+    // Awaited (or not) by the caller; a failure is reported there, not as unhandled.
+    output.catch(() => {});
+    return { child, ready, output };
+  }
 
   async function connected(config: { idleTimeoutMs?: number } = {}) {
     const t = await x.client({ interface: A, datapath: 'xdp', ...config });
@@ -272,8 +303,10 @@ describe('XDP send path', skipUnless(isRoot, 'needs root: XDP attach and AF_XDP 
   it('our own MAC changing while attached: frames carry the new source MAC from the next refresh', async () => {
     const original = x.lab.a.mac;
     const changed = '02:5a:00:00:00:0a';
-    // A raw capture in B: the source MACs of frames from our port.
-    const capture = (port: number) => x.lab.exec(x.lab.b, 'python3', ['-c', `
+    // A raw capture in B: the source MACs of frames from our port. Python takes 0.2 s to
+    // start here, over 0.6 s on a loaded machine: the frames to judge are sent only once it
+    // says READY (a fixed 500 ms wait missed every frame in 4 of 5 runs under load).
+    const capture = (port: number) => startCapture(['-c', `
 import json, socket, struct, time
 s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x86dd))
 s.bind(('${x.lab.b.ifname}', 0))
@@ -290,24 +323,26 @@ while time.time() < end and sum(macs.values()) < 20:
         continue
     mac = ':'.join('%02x' % b for b in f[6:12])
     macs[mac] = macs.get(mac, 0) + 1
-print(json.dumps(macs))`], 10_000);
+print(json.dumps(macs))`]);
     const { t, conn } = await connected();
     const port = t.address().port;
+    let seen: Capture | undefined;
     try {
       expect(await echo(t, conn, 2000)).toBe(true);
       await ipA('link', 'set', 'dev', A, 'address', changed);
       // B learns our new MAC (this test is about what we send).
       await ipB('-6', 'neigh', 'replace', x.lab.a.address, 'lladdr', changed, 'dev', x.lab.b.ifname, 'nud', 'permanent');
       await refreshHops(t, conn);
-      const seen = capture(port);
-      await sleep(500);
+      seen = capture(port);
+      await within(seen.ready, 10_000, 'the capture in B to start');
       const tx = t.stats().xdp!.txDatagrams;
       for (let i = 0; i < 5; i++) expect(await within(echo(t, conn, 8000), 5000, `echo ${i}`)).toBe(true);
       expect(t.stats().xdp!.txDatagrams - tx).toBeGreaterThan(5); // the capture saw AF_XDP frames
-      const macs = JSON.parse((await seen).stdout.trim().split('\n').pop()!) as Record<string, number>;
+      const macs = JSON.parse((await seen.output).trim().split('\n').pop()!) as Record<string, number>;
       console.log('source MACs of our frames after the change:', JSON.stringify(macs));
       expect(Object.keys(macs)).toEqual([changed]);
     } finally {
+      seen?.child.kill('SIGKILL');
       await ipA('link', 'set', 'dev', A, 'address', original);
       await ipB('-6', 'neigh', 'del', x.lab.a.address, 'dev', x.lab.b.ifname).catch(() => {});
     }
