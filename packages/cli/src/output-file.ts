@@ -22,6 +22,14 @@ function partialPath(path: string): string {
  * (renaming a file over /dev/null would replace the device).
  */
 function resolveOutput(path: string): { target: string; direct: boolean } {
+  try {
+    // stat follows /proc's fd links, which realpath cannot: /dev/stdout on a pipe names
+    // 'pipe:[N]', no path at all.
+    const st = statSync(path);
+    if (!st.isFile() && !st.isDirectory()) return { target: path, direct: true };
+  } catch {
+    // missing, or a dangling symlink: below
+  }
   let target = path;
   try {
     target = realpathSync(path);

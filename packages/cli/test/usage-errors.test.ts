@@ -45,6 +45,16 @@ describe('usage errors exit 2 with a clear message', () => {
     expect(code).toBe(2);
   });
 
+  it('an output that is a pipe (/dev/stdout, /dev/fd/N) is written directly, not refused', () => {
+    // /dev/stdout on a pipe resolves to 'pipe:[N]', which realpath cannot follow; this was
+    // refused as 'cannot write there (ENOENT)'. Here stdout is a pipe: serve must listen
+    // (until the timeout's SIGTERM) instead of exiting 2.
+    const serve = stoq(['serve', '--self-signed', '--cert-out', join(dir, 'pipe.pem'), '--address', '::1', '--port', '0', '--output', '/dev/stdout'], 4_000);
+    expect(serve.stderr).not.toMatch(/cannot write there/);
+    expect(serve.stderr).toMatch(/^listening on \[::1\]:\d+/m);
+    expect(serve.timedOut).toBe(true);
+  });
+
   it('serve does not write its self-signed certificate when an option is bad', () => {
     stoq(['serve', '--self-signed', '--port', '', '--cert-out', 'cert.pem']);
     stoq(['serve', '--self-signed', '--address', '127.0.0.1', '--cert-out', 'cert.pem']);
