@@ -163,6 +163,11 @@ export class MetricsCollector {
     return this.#latency;
   }
 
+  /** True once close() was called: collect() then rejects (STOQ_ERR_CLOSED). */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
   /** The most recent snapshot, or null before the first collection. */
   get lastSnapshot(): MetricsSnapshot | null {
     return this.#last;

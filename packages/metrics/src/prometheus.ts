@@ -18,14 +18,16 @@ interface RegistryMetric {
  * Registers every catalog metric on the caller's prom-client Registry (never the global
  * default one) with a custom `get()`. A scrape calls every `get()` in the same tick, so
  * they all join the collector's one in-flight collection: one map walk per scrape.
- * Returns a function that unregisters the metrics again. All or nothing: when a name is
+ * Returns a function that unregisters the metrics again. Once the collector is closed
+ * they read as no samples, so a registry shared with other metrics still scrapes. All
+ * or nothing: when a name is
  * already registered it throws StoqMetricsError (STOQ_ERR_METRIC_REGISTERED) naming them
  * and registers none, so a retry after removing them succeeds.
  */
 export function registerStoqMetrics(registry: Registry<RegistryContentType>, collector: MetricsCollector): () => void {
   if (typeof registry?.getSingleMetric !== 'function') throw invalidArgument('registry', "a prom-client Registry", registry);
   checkFunction('collector.collect', (collector as Partial<MetricsCollector> | null)?.collect);
-  const metrics = METRIC_CATALOG.map((definition) => toRegistryMetric(definition, () => collector.collect()));
+  const metrics = METRIC_CATALOG.map((definition) => toRegistryMetric(definition, () => (collector.closed ? null : collector.collect())));
   const taken = metrics.filter((metric) => registry.getSingleMetric(metric.name) !== undefined).map((metric) => metric.name);
   if (taken.length > 0) {
     throw new StoqMetricsError('STOQ_ERR_METRIC_REGISTERED', 'registry', `already holds ${taken.join(', ')}; nothing was registered`);
@@ -49,14 +51,17 @@ export function registerStoqMetrics(registry: Registry<RegistryContentType>, col
   return unregister;
 }
 
-function toRegistryMetric(definition: MetricDefinition, snapshot: () => Promise<MetricsSnapshot>): RegistryMetric {
+function toRegistryMetric(definition: MetricDefinition, snapshot: () => Promise<MetricsSnapshot> | null): RegistryMetric {
   return {
     name: definition.name,
     help: definition.help,
     type: definition.type,
     aggregator: 'sum',
     async get() {
-      const values = definition.read(await snapshot()).map((sample) => ({ labels: { ...sample.labels }, value: sample.value }));
+      // A closed collector has nothing to report; failing here would fail the whole scrape
+      // of a registry shared with the application's own metrics.
+      const pending = snapshot();
+      const values = pending === null ? [] : definition.read(await pending).map((sample) => ({ labels: { ...sample.labels }, value: sample.value }));
       // The name the registry holds now, not the definition's: an OpenMetrics registry strips a
       // counter's `_total` here and adds it back to each sample (else `…_total_total`).
       return { name: this.name, help: definition.help, type: definition.type, aggregator: 'sum', values };

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { Registry, type RegistryContentType } from 'prom-client';
 import type { MetricsCollector } from './collector.js';
 import { snapshotToJson } from './ebpf-metrics.js';
-import { invalidArgument } from './errors.js';
+import { StoqMetricsError, invalidArgument } from './errors.js';
 import { registerStoqMetrics } from './prometheus.js';
 
 /** Options of serveMetrics(). */
@@ -46,7 +46,11 @@ export async function serveMetrics(collector: MetricsCollector, options: ServeMe
     const respond = async () => {
       if (req.method !== 'GET' && !head) return [405, 'text/plain', 'method not allowed\n', { allow: 'GET, HEAD' }] as const;
       const path = pathnameOf(req.url);
-      if (path === '/metrics') return [200, registry.contentType, await registry.metrics()] as const;
+      if (path === '/metrics') {
+        // The STOQ metrics of a closed collector read as no samples (see registerStoqMetrics): say so.
+        if (collector.closed) throw new StoqMetricsError('STOQ_ERR_CLOSED', 'collect', 'the collector is closed');
+        return [200, registry.contentType, await registry.metrics()] as const;
+      }
       if (path === '/metrics.json') return [200, 'application/json', snapshotToJson(await collector.collect())] as const;
       return [404, 'text/plain', 'not found: try /metrics or /metrics.json\n'] as const;
     };

@@ -57,6 +57,21 @@ describe('serveMetrics', () => {
     }
   });
 
+  it("a registry shared with the application's metrics still scrapes once the collector is closed: the STOQ metrics read as no samples", async () => {
+    const registry = new Registry();
+    const own = new Gauge({ name: 'app_jobs_queued', help: 'jobs', registers: [registry] });
+    own.set(7);
+    const closing = collector();
+    registerStoqMetrics(registry, closing);
+    expect(await registry.metrics()).toContain('stoq_quic_connections 1');
+    expect(closing.closed).toBe(false);
+    closing.close();
+    expect(closing.closed).toBe(true);
+    const text = await registry.metrics(); // rejected with STOQ_ERR_CLOSED before
+    expect(text).toContain('app_jobs_queued 7');
+    expect(text).not.toMatch(/^stoq_quic_connections /m);
+  });
+
   it('rejects with a typed error, registering nothing, when the registry already holds a STOQ name', async () => {
     const registry = new Registry();
     new Gauge({ name: 'stoq_quic_connections', help: 'mine', registers: [registry] });
