@@ -4,11 +4,12 @@
 // value is named in the StoqInvalidConfigError that refuses it.
 import { StoqInvalidConfigError } from './errors.js';
 
-/** A wrong value for a message: `null`, `string "x"` (cut at 40 characters), `number 5`, `an array`, or an object's class. */
+/** A wrong value for a message: `null`, `string "x"` (cut at 40 characters), `number 5`, `an array`, `a function`, or an object's class. */
 export function describeValue(value: unknown): string {
   if (value === null) return 'null';
   if (typeof value === 'string') return `string ${JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value)}`;
   if (Array.isArray(value)) return 'an array';
+  if (typeof value === 'function') return 'a function'; // not its source text
   return typeof value === 'object' ? (value.constructor?.name ?? 'object') : `${typeof value} ${String(value)}`;
 }
 

@@ -47,6 +47,7 @@ describe('configuration is validated by type and range', () => {
     [{ tls: { cert: 5, key: 5 } }, 'STOQ_ERR_INVALID_CONFIG', /tls\.cert must be PEM text/],
     [{ tls: 'x' }, 'STOQ_ERR_INVALID_CONFIG', /tls must be an object, got string "x"/],
     [{ xdp: ['pass'] }, 'STOQ_ERR_INVALID_CONFIG', /xdp must be an object, got an array/],
+    [{ limits: function limitsFactory() { return { secret: 1 }; } }, 'STOQ_ERR_INVALID_CONFIG', /limits must be an object, got a function$/], // not its source
     [{ address: 123 }, 'STOQ_ERR_INVALID_ADDRESS', /address must be a string/],
     [{ address: 'fe80::1%lo' }, 'STOQ_ERR_INVALID_ADDRESS', /scope id/],
     [{ port: '0' }, 'STOQ_ERR_INVALID_ADDRESS', /port must be a number, got string "0"/],
