@@ -49,7 +49,7 @@ describe('usage errors exit 2 with a clear message', () => {
     // /dev/stdout on a pipe resolves to 'pipe:[N]', which realpath cannot follow; this was
     // refused as 'cannot write there (ENOENT)'. Here stdout is a pipe: serve must listen
     // (until the timeout's SIGTERM) instead of exiting 2.
-    const serve = stoq(['serve', '--self-signed', '--cert-out', join(dir, 'pipe.pem'), '--address', '::1', '--port', '0', '--output', '/dev/stdout'], 4_000);
+    const serve = stoq(['serve', '--self-signed', '--cert-out', join(dir, 'pipe.pem'), '--address', '::1', '--port', '0', '--output', '/dev/stdout'], 8_000);
     expect(serve.stderr).not.toMatch(/cannot write there/);
     expect(serve.stderr).toMatch(/^listening on \[::1\]:\d+/m);
     expect(serve.timedOut).toBe(true);
