@@ -2,7 +2,7 @@
 // on disk) over loopback and across the lab veth, echo stdin, and fail with the
 // documented exit codes.
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -105,7 +105,12 @@ describe('stoq serve --output with two clients at once', () => {
       const first = start([STOQ, 'connect', `[::1]:${server.port}`, '--ca', cert, '--json']);
       const firstDone = finish(first, 60_000);
       first.stdin!.write('first part, ');
-      await new Promise((r) => setTimeout(r, 500));
+      // Until the server has taken the first transfer (its partial file exists): starting
+      // the CLI takes 0.4 s idle and up to 3.6 s on a loaded VM, so a fixed pause could let
+      // the second client arrive first.
+      const partials = () => readdirSync(dir).filter((f) => f.startsWith('.out-shared.bin.') && f.endsWith('.partial'));
+      for (let i = 0; i < 300 && partials().length === 0; i++) await new Promise((r) => setTimeout(r, 50));
+      expect(partials(), 'the first transfer is being written').toHaveLength(1);
       const second = await run([STOQ, 'connect', `[::1]:${server.port}`, '--file', input, '--ca', cert]);
       expect(second.code).toBe(1);
       first.stdin!.end('the end\n');
