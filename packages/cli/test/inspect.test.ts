@@ -65,7 +65,16 @@ describe('stoq maps / stoq top on a real stoq_xdp (lab veth)', needsRoot('stoq m
     const done = finish(topChild, 60_000);
     await firstJsonLine(topChild, 20_000); // running, with its SIGINT handler in place
     await run([support('send-initials.mjs'), lab.a.address, '4433', String(INITIALS)], { where: { lab, side: lab.b } });
-    await new Promise((r) => setTimeout(r, 1200)); // one more refresh after the last packet
+    // Until a refresh has counted them all (bounded): top takes no last sample on SIGINT,
+    // and a fixed pause is only "probably one refresh" on a loaded VM.
+    type Sample = { rates: { seconds: number; verdicts: { quic_passed?: number } } };
+    const counted = (text: string) => text.split('\n').slice(0, -1) // complete lines only
+      .map((l) => JSON.parse(l) as Sample)
+      .reduce((sum, s) => sum + Math.round((s.rates.verdicts.quic_passed ?? 0) * s.rates.seconds), 0);
+    let live = '';
+    topChild.stdout!.on('data', (d: Buffer) => (live += d.toString()));
+    for (const deadline = Date.now() + 15_000; counted(live) < INITIALS && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 100));
+    await new Promise((r) => setTimeout(r, 600)); // one more refresh: a late packet would show
     topChild.kill('SIGINT');
     const { code, signal, stdout, stderr } = await done;
     expect([code, signal], stderr).toEqual([0, null]);
