@@ -57,7 +57,11 @@ describe('transfers under injected faults (tc egress on both veth ends)', skipUn
   });
 
   it('a reordered datagram waits for a successor at most about maxHoldMs (2 ms): a nudge sends it', async () => {
-    const GAP_MS = 60;
+    // A delay is read from two processes' clocks (this one's before the send, the
+    // receiver's on arrival) and so holds their scheduling too, and the nudger's: under
+    // load one read 79 ms (another 58 ms, the other eight 0.5-4.4 ms). A long gap keeps a
+    // nudged release (a few ms) and a release by the successor (GAP_MS) far apart.
+    const GAP_MS = 200;
     const COUNT = 10;
     // Receiver in B: records the monotonic arrival time of each datagram (index in byte 0).
     const receiver = lab.spawn(lab.b, process.execPath, ['-e', `
@@ -111,8 +115,13 @@ describe('transfers under injected faults (tc egress on both veth ends)', skipUn
     } finally {
       await a!.set({});
     }
-    await new Promise((r) => setTimeout(r, 100)); // nudges (every 2 ms) send whatever is still held
-    const after = await a!.counters();
+    // Nudges (every 2 ms, from a process of their own) send whatever is still held: wait
+    // for that, bounded, not a fixed 100 ms (the nudged delays above once read 79 ms).
+    let after = await a!.counters();
+    for (const deadline = Date.now() + 5_000; after.released - before.released < after.held - before.held && Date.now() < deadline; ) {
+      await new Promise((r) => setTimeout(r, 20));
+      after = await a!.counters();
+    }
     const held = after.held - before.held;
     const released = after.released - before.released;
     console.log(`two CPUs, reorder 50 %: seen ${after.seen - before.seen}, held ${held}, released ${released} (by a nudge ${after.nudgeReleased - before.nudgeReleased}), not held for a taken slot ${after.holdFailed - before.holdFailed}`);
