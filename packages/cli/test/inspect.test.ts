@@ -78,9 +78,9 @@ describe('stoq maps / stoq top on a real stoq_xdp (lab veth)', needsRoot('stoq m
     topChild.kill('SIGINT');
     const { code, signal, stdout, stderr } = await done;
     expect([code, signal], stderr).toEqual([0, null]);
+    expect(stdout.endsWith('\n')).toBe(true); // every sample complete
+    expect(counted(stdout)).toBe(INITIALS);
     const samples = stdout.trim().split('\n').map((l) => JSON.parse(l));
-    const seen = samples.reduce((sum, s) => sum + Math.round((s.rates.verdicts.quic_passed ?? 0) * s.rates.seconds), 0);
-    expect(seen).toBe(INITIALS);
     expect(samples.at(-1).conntrack).toEqual({ initial: 2 });
   });
 
