@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 import { monotonicNowNs, type MonotonicClock } from './clock.js';
-import { checkWindowMs, invalidArgument, StoqMetricsError } from './errors.js';
+import { checkWindowMs, collectorClosed, invalidArgument } from './errors.js';
 import type { LatencySummary, LatencySummarySource } from './latency.js';
 import { CounterWindows, isCounterValue } from './rate-window.js';
 import { available, unavailable, type MetricSource, type SourceReading } from './source.js';
@@ -186,7 +186,7 @@ export class MetricsCollector {
       throw invalidArgument('intervalMs', `an integer number of milliseconds from ${MIN_POLL_MS} to ${MAX_POLL_MS}`, intervalMs);
     }
     if (typeof onError !== 'function') throw invalidArgument('onError', 'a function', onError);
-    if (this.#closed) throw new StoqMetricsError('STOQ_ERR_CLOSED', 'startPolling', 'the collector is closed');
+    if (this.#closed) throw collectorClosed('startPolling');
     const timer = setInterval(() => {
       this.collect().catch(onError);
     }, intervalMs);
@@ -220,7 +220,7 @@ export class MetricsCollector {
    */
   collect(): Promise<MetricsSnapshot> {
     // Else the sources would be read behind what close() released (conntrack would walk the map).
-    if (this.#closed) return Promise.reject(new StoqMetricsError('STOQ_ERR_CLOSED', 'collect', 'the collector is closed'));
+    if (this.#closed) return Promise.reject(collectorClosed('collect'));
     this.#inFlight ??= this.#collectOnce().finally(() => {
       this.#inFlight = null;
     });

@@ -38,6 +38,11 @@ export class StoqMetricsError extends RangeError {
   }
 }
 
+/** The STOQ_ERR_CLOSED error of `operation` on a closed collector. */
+export function collectorClosed(operation: string): StoqMetricsError {
+  return new StoqMetricsError('STOQ_ERR_CLOSED', operation, 'the collector is closed');
+}
+
 /** A STOQ_ERR_INVALID_ARGUMENT error for `field`, quoting the value that was given. */
 export function invalidArgument(field: string, expected: string, value: unknown): StoqMetricsError {
   let shown: string;

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { Registry, type RegistryContentType } from 'prom-client';
 import type { MetricsCollector } from './collector.js';
 import { snapshotToJson } from './ebpf-metrics.js';
-import { StoqMetricsError, invalidArgument } from './errors.js';
+import { collectorClosed, invalidArgument } from './errors.js';
 import { registerStoqMetrics } from './prometheus.js';
 
 /** Options of serveMetrics(). */
@@ -48,7 +48,7 @@ export async function serveMetrics(collector: MetricsCollector, options: ServeMe
       const path = pathnameOf(req.url);
       if (path === '/metrics') {
         // The STOQ metrics of a closed collector read as no samples (see registerStoqMetrics): say so.
-        if (collector.closed) throw new StoqMetricsError('STOQ_ERR_CLOSED', 'collect', 'the collector is closed');
+        if (collector.closed) throw collectorClosed('collect');
         return [200, registry.contentType, await registry.metrics()] as const;
       }
       if (path === '/metrics.json') return [200, 'application/json', snapshotToJson(await collector.collect())] as const;
