@@ -537,11 +537,6 @@ export class XdpDatapath implements Datapath {
     if (peer?.ref?.otherSource) this.#stats.txViaKernelOtherSource++;
   }
 
-  /** The source recorded for `peer` (bound to '::': the address it last sent to over AF_XDP), or null. */
-  recordedSource(peer: SocketAddress): string | null {
-    return this.#peers.get(`${peer.address}|${peer.port}`)?.local ?? null;
-  }
-
   /** Bound to '::': keeps the destination `from` sent this frame to (our source for it). */
   #recordLocal(frame: Uint8Array, offset: number, from: SocketAddress): void {
     const local = this.#dstText.of(frame, offset);
