@@ -28,9 +28,11 @@ export const C_BATCH = Number(process.env.BENCH_C_BATCH ?? XSK_BATCH);
 // BENCH_HUGEPAGES=1: both AF_XDP receivers put their UMEM on transparent huge pages.
 export const HUGEPAGES = process.env.BENCH_HUGEPAGES === '1';
 // BENCH_LAYOUT=staggered|aligned (default staggered): the frame layout of both AF_XDP
-// receivers' UMEMs (Umem.create({ layout }), xsk_count's "stagger"). Staggered frames
-// were faster for both (64 B, means of full runs: Node ~+15 %, C ~+40 %), so the default
-// compares the faster configuration of each; aligned is the kernel's default layout.
+// receivers' UMEMs (Umem.create({ layout }), xsk_count's "stagger"). Staggered is the
+// layout for a copy-mode loop that reads every head: on the VM's first host it was
+// faster for both receivers (64 B, means of full runs: Node ~+15 %, C ~+40 %); on the
+// current one Node drains 74-100 Mpps staggered against 63 aligned, and C 75-83 against
+// 86 (bench/README.md, "Second host"). Aligned is the kernel's default layout.
 export const LAYOUT = process.env.BENCH_LAYOUT ?? 'staggered';
 if (LAYOUT !== 'staggered' && LAYOUT !== 'aligned') throw new Error(`BENCH_LAYOUT must be staggered or aligned, got ${LAYOUT}`);
 /** xsk_count's trailing UMEM options, matching what the Node receivers get. */

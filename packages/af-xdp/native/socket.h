@@ -56,10 +56,7 @@ class Socket : public Napi::ObjectWrap<Socket> {
   void Kick(Napi::Env env);
   void ReturnHeldToFill();
   void ReturnReservedTx(uint32_t from);
-  template <HeadWarming W>
   uint64_t TakeDescriptors(const uint8_t* area, uint32_t idx, uint32_t n);
-  // Prefetch window of an aligned UMEM: two RX batches, at most this many heads (2048 drained slower).
-  static constexpr uint32_t kMaxPrefetchAhead = 1024;
   void PrefetchAhead(const uint8_t* area, uint32_t from);
 
   // socket_poll.cc
@@ -103,9 +100,7 @@ class Socket : public Napi::ObjectWrap<Socket> {
   // rxFrames_, the record that counts (txOffsets_ is JS-writable).
   std::vector<uint64_t> txFrames_;
   uint32_t txReserved_ = 0;
-  HeadWarming warming_ = HeadWarming::kPrefetchWithWindow;
   uint32_t prefetchAhead_ = 0;  // heads prefetched beyond the returned batch (socket_io.cc)
-  volatile uint8_t headSink_ = 0;
 
   uv_poll_t* poll_ = nullptr;
   bool pollRef_ = true;

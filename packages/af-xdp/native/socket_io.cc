@@ -39,8 +39,7 @@ Napi::Value Socket::CreateBatchArrays(const Napi::CallbackInfo& info) {
   txFrames_.resize(capacity);
   // Aligned descriptors carry frame + offset; unaligned ones the frame start we lent.
   frameMask_ = umem_->staggered() ? ~uint64_t(0) : ~uint64_t(umem_->frameSize() - 1);
-  warming_ = ChooseHeadWarming(umem_->staggered(), umem_->onHugePages());
-  prefetchAhead_ = warming_ == HeadWarming::kPrefetchWithWindow ? std::min<uint32_t>(2 * rxCapacity_, kMaxPrefetchAhead) : 0;
+  prefetchAhead_ = HeadsPrefetchedAhead(umem_->staggered(), rxCapacity_);
   return Napi::ArrayBuffer::New(env, base, size_t(capacity) * 4 * sizeof(uint32_t), ReleaseBatchMemory,
                                 new std::shared_ptr<uint32_t[]>(batchMemory_));
 }
@@ -68,8 +67,7 @@ Napi::Value Socket::Receive(const Napi::CallbackInfo& info) {
     return Napi::Number::New(env, 0);
   }
   const uint8_t* area = umem_->area();
-  const uint64_t bytes = warming_ == HeadWarming::kLoad ? TakeDescriptors<HeadWarming::kLoad>(area, idx, n)
-                                                        : TakeDescriptors<HeadWarming::kPrefetch>(area, idx, n);
+  const uint64_t bytes = TakeDescriptors(area, idx, n);
   if (prefetchAhead_ != 0) PrefetchAhead(area, idx + n);
   xsk_ring_cons__release(&rx_, n);
   heldRx_ = n;
@@ -79,12 +77,10 @@ Napi::Value Socket::Receive(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, n);
 }
 
-// Copies n descriptors into the batch arrays and warms each packet's head (see
+// Copies n descriptors into the batch arrays and prefetches each packet's head (see
 // head_warming.h); returns the batch's bytes.
-template <HeadWarming W>
 uint64_t Socket::TakeDescriptors(const uint8_t* area, uint32_t idx, uint32_t n) {
   uint64_t bytes = 0;
-  uint8_t loaded = 0;
   for (uint32_t i = 0; i < n; i++) {
     const xdp_desc* desc = xsk_ring_cons__rx_desc(&rx_, idx + i);
     const uint64_t addr = xsk_umem__add_offset_to_addr(desc->addr);
@@ -92,23 +88,18 @@ uint64_t Socket::TakeDescriptors(const uint8_t* area, uint32_t idx, uint32_t n) 
     rxLengths_[i] = desc->len;
     rxFrames_[i] = xsk_umem__extract_addr(desc->addr) & frameMask_;
     bytes += desc->len;
-    if constexpr (W == HeadWarming::kLoad) {
-      loaded ^= area[addr];
-    } else {
-      __builtin_prefetch(area + addr);
-    }
+    __builtin_prefetch(area + addr);
   }
-  if constexpr (W == HeadWarming::kLoad) headSink_ = loaded;  // keeps the loads
   return bytes;
 }
 
 // The caller reads each packet's head right after receive(), and on a cold UMEM that
-// cache miss is most of the per-packet cost. So receive() prefetches the heads of its
-// batch and of up to two batches already queued behind it: the next receive() finds
+// cache miss is most of the per-packet cost. Over an aligned UMEM, receive() prefetches
+// the heads of up to two batches queued behind its own: the next receive() finds
 // them in cache, and the misses overlap with the JS loop and the calls into native
 // code instead of stalling them. Only descriptors the kernel has published are read;
 // none is consumed. A head is prefetched again by each call whose window covers it: on
-// the bench VM that drained faster than prefetching each head exactly once (~42 vs
+// the first bench host that drained faster than prefetching each head exactly once (~42 vs
 // ~33 Mpps per CPU-second, batch 64; the likely cause is prefetches dropped while the
 // miss queue is full). Two batches ahead was best at both batch sizes tried: at 64,
 // 128 ahead beat 64 and 192-256 were no better; at 256, 512 ahead drained 39-42 Mpps

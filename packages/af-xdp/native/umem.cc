@@ -71,7 +71,6 @@ Umem::Umem(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Umem>(info) {
   config_.flags = staggered() ? XDP_UMEM_UNALIGNED_CHUNK_FLAG : 0;
   int err = Register();
   if (err) ThrowErrno(env, "xsk_umem__create", err);
-  onHugePages_ = opts.Get("hugePages").ToBoolean().Value() && HugePageBytes(area_) * 2 > size_;
   free_.reserve(frameCount);
   // Pop order: low addresses first, which keeps early traffic in few pages.
   for (uint32_t i = frameCount; i-- > 0;) free_.push_back(uint64_t(i) * frameStride_);

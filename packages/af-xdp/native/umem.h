@@ -29,7 +29,6 @@ class Umem : public Napi::ObjectWrap<Umem> {
   uint32_t frameStride() const { return frameStride_; }
   bool staggered() const { return frameStride_ != frameSize_; }
   // Most of the UMEM on huge pages, as the kernel placed it when registration pinned it.
-  bool onHugePages() const { return onHugePages_; }
   // Start of the frame that holds UMEM offset `addr`.
   uint64_t frameStart(uint64_t addr) const {
     return staggered() ? addr - addr % frameStride_ : addr & ~uint64_t(frameSize_ - 1);
@@ -68,7 +67,6 @@ class Umem : public Napi::ObjectWrap<Umem> {
   size_t size_ = 0;
   uint32_t frameSize_ = 0;
   uint32_t frameStride_ = 0;
-  bool onHugePages_ = false;
   uint32_t headroom_ = 0;
   xsk_umem* umem_ = nullptr;
   xsk_ring_prod fill_{};
