@@ -29,7 +29,7 @@ export const C_BATCH = Number(process.env.BENCH_C_BATCH ?? XSK_BATCH);
 export const HUGEPAGES = process.env.BENCH_HUGEPAGES === '1';
 // BENCH_LAYOUT=staggered|aligned (default staggered): the frame layout of both AF_XDP
 // receivers' UMEMs (Umem.create({ layout }), xsk_count's "stagger"). Staggered is the
-// layout for a copy-mode loop that reads every head: on the VM's first host it was
+// layout for this package's copy-mode receive loop: on the VM's first host it was
 // faster for both receivers (64 B, means of full runs: Node ~+15 %, C ~+40 %); on the
 // current one Node drains 74-100 Mpps staggered against 63 aligned, and C 75-83 against
 // 86 (bench/README.md, "Second host"). Aligned is the kernel's default layout.

@@ -8,11 +8,11 @@
 //  - aligned frames: the heads share 2 L1 sets, so lines prefetched early are evicted
 //    early. On the first host, prefetching the batch and two batches behind it (each
 //    head three times) was best (~44 Mpps per CPU-second, against ~42 for the batch
-//    alone); on the second (48 KiB L1) every schedule tried drained at 67-80 % of the
-//    C receiver and the window was among the best (75-80 %).
+//    alone); on the second (48 KiB L1) every schedule tried drained at 58-80 % of the
+//    C receiver and the window was among the best (69-80 %).
 //  - staggered frames: the batch alone. Further ahead was no better and the window
 //    worse. Plain loads of each head instead won on huge pages on the first host
-//    (72-74 Mpps against 59) and lost everywhere on the second (huge pages 65-75
+//    (72-74 Mpps against 59) and lost everywhere on the second (huge pages 65-76
 //    against 120-121; 4 KiB pages 63-65 against 85-89), so prefetches throughout.
 #pragma once
 

@@ -101,7 +101,7 @@ uint64_t Socket::TakeDescriptors(const uint8_t* area, uint32_t idx, uint32_t n) 
 // none is consumed. A head is prefetched again by each call whose window covers it: on
 // the first bench host that drained faster than prefetching each head exactly once (~42 vs
 // ~33 Mpps per CPU-second, batch 64; the likely cause is prefetches dropped while the
-// miss queue is full). Two batches ahead was best at both batch sizes tried: at 64,
+// miss queue is full). There, two batches ahead was best at both batch sizes tried: at 64,
 // 128 ahead beat 64 and 192-256 were no better; at 256, 512 ahead drained 39-42 Mpps
 // against 34-38 for 128, 256, 768, 1024 or 2048.
 void Socket::PrefetchAhead(const uint8_t* area, uint32_t from) {

@@ -28,7 +28,6 @@ class Umem : public Napi::ObjectWrap<Umem> {
   // (unaligned chunk mode, see umem.cc).
   uint32_t frameStride() const { return frameStride_; }
   bool staggered() const { return frameStride_ != frameSize_; }
-  // Most of the UMEM on huge pages, as the kernel placed it when registration pinned it.
   // Start of the frame that holds UMEM offset `addr`.
   uint64_t frameStart(uint64_t addr) const {
     return staggered() ? addr - addr % frameStride_ : addr & ~uint64_t(frameSize_ - 1);

@@ -29,8 +29,8 @@ export interface UmemOptions {
    * kernel's default chunk mode, any driver and bind mode. 'staggered': each frame one
    * cache line further (frameSize + 64 bytes apart, unaligned chunk mode), so packet
    * heads spread over all L1 cache sets instead of two (with 2048-byte frames) or one
-   * (4096). Faster when a receive loop reads every packet's head (see the README's
-   * benchmark); copy mode only, since zero-copy drivers reject frames that cross a page.
+   * (4096). Faster for a `receive()` loop that reads every packet's head (see the
+   * README's benchmark); copy mode only, since zero-copy drivers reject frames that cross a page.
    */
   layout?: UmemLayout;
 }

@@ -39,7 +39,8 @@ describe('receive (veth lab, copy mode)', skipUnless(isRoot, 'needs root: AF_XDP
   const thp = /\[(always|madvise|never)\]/.exec(readFileSync('/sys/kernel/mm/transparent_hugepage/enabled', 'utf8'))?.[1];
 
   // Each layout with and without huge pages: receive() warms packet heads differently
-  // for each of these (native/head_warming.h). Only 256 frames are lent to the kernel,
+  // per layout (native/head_warming.h), and huge pages change the addresses it walks.
+  // Only 256 frames are lent to the kernel,
   // so every frame goes round the fill ring about four times.
   it.each([
     [false, 'aligned', 2048, 0],
