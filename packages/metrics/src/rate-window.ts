@@ -35,6 +35,9 @@ class Points {
   }
 }
 
+/** A checked window in ms as whole ns, the unit of the readings' timestamps. */
+const toNs = (windowMs: number): bigint => BigInt(Math.round(windowMs * 1e6));
+
 /**
  * A Points per key, created on first sight of the key; unchecked (see Points). The collector's
  * windows: it has checked the window once in its constructor and each counter once when read.
@@ -45,7 +48,7 @@ export class CounterWindows {
 
   /** `windowMs` already checked (checkWindowMs). */
   constructor(windowMs: number) {
-    this.#windowNs = BigInt(Math.round(windowMs * 1e6));
+    this.#windowNs = toNs(windowMs);
   }
 
   add(atNs: bigint, values: Readonly<Record<string, number>>): void {
@@ -80,7 +83,7 @@ export class RateWindow {
 
   /** Throws StoqMetricsError (STOQ_ERR_INVALID_ARGUMENT) unless `windowMs` is from 1 ns to 2^53 - 1 ns (about 104 days). */
   constructor(windowMs: number) {
-    this.#points = new Points(BigInt(Math.round(checkWindowMs(windowMs) * 1e6)));
+    this.#points = new Points(toNs(checkWindowMs(windowMs)));
   }
 
   /**
