@@ -66,8 +66,9 @@ Umem::Umem(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Umem>(info) {
   // takes fill addresses as given instead of rounding them down to a chunk boundary.
   // Why stagger at all: with power-of-two frames every packet head sits at one of two
   // offsets in its 4 KiB page (one with 4096-byte frames), and the L1 cache picks its
-  // set from that offset, so all heads compete for 2 of its 64 sets (16 lines with 8 ways,
-  // 24 with 12; one set with 4096-byte frames). One more cache line per frame walks the heads through every set.
+  // set from that offset, so all heads compete for 2 of its 64 sets (16 lines with 8
+  // ways, 24 with 12; one set with 4096-byte frames). One more cache line per frame
+  // walks the heads through every set.
   config_.flags = staggered() ? XDP_UMEM_UNALIGNED_CHUNK_FLAG : 0;
   int err = Register();
   if (err) ThrowErrno(env, "xsk_umem__create", err);
