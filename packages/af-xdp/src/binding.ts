@@ -163,6 +163,12 @@ export interface NativeNeighbour6 {
   lladdr: Uint8Array | null;
 }
 
+/** The addon's IPv6 address watch (wrapped by `watchIpv6Addresses`). */
+export interface NativeAddressWatch {
+  /** Stops watching and closes the netlink socket; idempotent. */
+  close(): void;
+}
+
 /** Everything the `.node` file exports. */
 export interface NativeAddon {
   /** Maps and registers a UMEM. */
@@ -179,6 +185,12 @@ export interface NativeAddon {
   neighbourGet6(ifindex: number, dst: Uint8Array): NativeNeighbour6 | null;
   /** RTM_NEWNEIGH with NTF_USE (and NLM_F_CREATE): the kernel re-validates or resolves the entry; throws errno errors. */
   neighbourUse6(ifindex: number, dst: Uint8Array): void;
+  /**
+   * A NETLINK_ROUTE socket in RTMGRP_IPV6_IFADDR and RTMGRP_LINK, polled unref'd:
+   * `onChange(0)` once per burst of notifications (or a kernel overrun), `onChange(errno)`
+   * once when the socket fails (it stops watching). Throws `{ errno, operation }` errors.
+   */
+  NativeAddressWatch: new (onChange: (errno: number) => void) => NativeAddressWatch;
   /** if_nametoindex(); 0 when there is no such interface. */
   interfaceIndex(name: string): number;
 }
