@@ -4,13 +4,15 @@
 // interface, on the same port, still gets every datagram sent to it while stoq_xdp is
 // attached (the program leaves them to the kernel: quic_passed), and updateXdpConfig()
 // cannot widen the transport back to every address. Bound to '::', it takes QUIC to
-// every address of the interface and answers each peer from the address it sent to.
+// every address of the interface and answers each peer from the address it sent to;
+// stoq_host_addrs follows the host's addresses as they are added and removed.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { skipUnless } from '../../../vitest.skip.ts';
 import { createSocket, type Socket } from 'node:dgram';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ipv6ToBytes } from '@stoq/bpf-programs';
 import { createSelfSignedCertificate, StoqInvalidConfigError, type StoqTransport } from '../src/index.js';
 import { normaliseConfig } from '../src/config.js';
 import { EndpointCore } from '../src/core/endpoint-core.js';
@@ -21,6 +23,12 @@ const peerScript = join(import.meta.dirname, 'fixtures', 'local-address-peer.mjs
 /** Plain datagrams per burst, and QUIC messages echoed alongside. */
 const PLAIN = 200;
 const MESSAGES = 20;
+/**
+ * How long an address added to or removed from the host may take to show in
+ * stoq_host_addrs: the rtnetlink watch takes milliseconds; the previous 2 s poll needed
+ * up to 2 s (and a removal right after an add it saw always took a whole period).
+ */
+const HOST_ADDRS_FOLLOW_MS = 1000;
 
 describe('stoq_xdp with the transport bound to one address of the interface', skipUnless(isRoot, 'needs root: XDP attach and AF_XDP sockets on a veth lab'), () => {
   let x: XdpLab;
@@ -229,5 +237,46 @@ describe('stoq_xdp with the transport bound to one address of the interface', sk
     const after = t.stats().xdp!;
     expect(after.rxDatagrams - before.rxDatagrams).toBeGreaterThanOrEqual(MESSAGES);
     expect(after.programCounters.quic_passed - before.programCounters.quic_passed).toBe(0);
+  }, 60_000);
+  it("bound to '::': an address added to the host is in stoq_host_addrs within milliseconds, and gone as fast once removed (the rtnetlink watch; the previous code polled every 2 s: fails)", async () => {
+    await closeAll();
+    const t = await server('::');
+    const { stdout } = await x.lab.exec(x.lab.a, 'bpftool', ['-j', 'net', 'show', 'dev', x.lab.a.ifname]);
+    const programId = (JSON.parse(stdout) as Array<{ xdp: Array<{ id: number }> }>)[0]?.xdp[0]?.id;
+    const program = JSON.parse((await x.lab.exec(x.lab.a, 'bpftool', ['-j', 'prog', 'show', 'id', String(programId)])).stdout) as { map_ids: number[] };
+    let mapId: number | undefined;
+    for (const id of program.map_ids) {
+      const map = JSON.parse((await x.lab.exec(x.lab.a, 'bpftool', ['-j', 'map', 'show', 'id', String(id)])).stdout) as { name: string };
+      if (map.name === 'stoq_host_addrs') mapId = id;
+    }
+    expect(mapId).toBeDefined();
+    /** The map's keys (16-byte addresses), as hex strings. */
+    const keys = async () => (JSON.parse((await x.lab.exec(x.lab.a, 'bpftool', ['-j', 'map', 'dump', 'id', String(mapId)])).stdout) as Array<{ key: string[] }>)
+      .map((entry) => entry.key.map((b) => b.replace(/^0x/, '')).join(''));
+    const keyOf = (address: string) => Buffer.from(ipv6ToBytes(address)).toString('hex');
+    expect(await keys()).toContain(keyOf(addressA));
+    /** Runs `ip` on side A and polls the map until `address` is in it (or not); returns the milliseconds taken. */
+    async function follow(address: string, change: 'add' | 'del'): Promise<number> {
+      const started = performance.now();
+      await x.lab.exec(x.lab.a, 'ip', ['-6', 'addr', change, `${address}/128`, 'dev', x.lab.a.ifname, ...(change === 'add' ? ['nodad'] : [])]);
+      const deadline = started + HOST_ADDRS_FOLLOW_MS;
+      for (;;) {
+        if ((await keys()).includes(keyOf(address)) === (change === 'add')) return performance.now() - started;
+        if (performance.now() > deadline) throw new Error(`${address} still ${change === 'add' ? 'missing from' : 'in'} stoq_host_addrs ${HOST_ADDRS_FOLLOW_MS} ms after ip addr ${change}`);
+        await new Promise((r) => setTimeout(r, 5));
+      }
+    }
+    const timings: string[] = [];
+    for (const n of [0x77, 0x78]) {
+      const address = addressA.replace(/::1$/, `::${n.toString(16)}`);
+      expect(await keys()).not.toContain(keyOf(address));
+      const count = t.stats().xdp!.hostAddresses!;
+      const added = await follow(address, 'add');
+      expect(t.stats().xdp!.hostAddresses).toBe(count + 1);
+      const removed = await follow(address, 'del');
+      expect(t.stats().xdp!.hostAddresses).toBe(count);
+      timings.push(`${address}: in the map ${added.toFixed(0)} ms after ip addr add, out ${removed.toFixed(0)} ms after ip addr del`);
+    }
+    console.log(`bound to '::', stoq_host_addrs following the host (each time including the ip process and a bpftool dump): ${timings.join('; ')}`);
   }, 60_000);
 });

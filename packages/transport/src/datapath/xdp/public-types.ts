@@ -71,8 +71,10 @@ export interface XdpDatapathStats extends DatapathStats {
    */
   linkDown: number;
   /**
-   * Bound to '::': the host's IPv6 addresses in stoq_xdp's stoq_host_addrs, refreshed every
-   * 2 s; QUIC to any other destination (traffic the host forwards) is left to the kernel.
+   * Bound to '::': the host's IPv6 addresses in stoq_xdp's stoq_host_addrs, re-read on the
+   * kernel's address and link notifications (within milliseconds of a change; every 2 s
+   * where they cannot be had, reported once as a datapathError); QUIC to any other
+   * destination (traffic the host forwards) is left to the kernel.
    * null when bound to one address (only its QUIC is taken), or when the host has more
    * addresses than the map holds (1024; the check is off then, reported as a datapathError).
    */

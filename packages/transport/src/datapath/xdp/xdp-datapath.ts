@@ -19,7 +19,7 @@
 // lookup. peer-table.ts decides which record a new peer pushes out (active and connected
 // peers last), so a flood of new sources pushes out neither.
 import { constants } from 'node:os';
-import type { ParsedUdp6Frame, Udp6FrameSpec, XskSocket } from '@stoq/af-xdp';
+import type { Ipv6AddressWatch, ParsedUdp6Frame, Udp6FrameSpec, XskSocket } from '@stoq/af-xdp';
 import type { CounterName, StoqConfig } from '@stoq/bpf-programs';
 import type { SocketAddress } from '../../address.js';
 import { StoqLinkDownError, StoqXdpUnavailableError } from '../../errors.js';
@@ -30,7 +30,7 @@ import { FirstErrors } from './first-errors.js';
 import { hostIpv6Addresses } from './host-addresses.js';
 import { linkDownReason } from './interface-info.js';
 import { LatencyRecorder, type LatencySummary } from './latency.js';
-import type { NativeModules } from './native-modules.js';
+import { describeError, type NativeModules } from './native-modules.js';
 import type { NextHopTable } from './next-hop.js';
 import { PeerTable, type PeerRecord } from './peer-table.js';
 import type { StoqXdpProgram } from './stoq-program.js';
@@ -66,10 +66,15 @@ const IPV6_UDP_HEADERS = 48;
 /** An active peer's record moves to the end of the eviction order at most this often (PeerTable's epoch). */
 const PEER_REFRESH_MS = 1000;
 /**
- * Bound to '::', how often stoq_host_addrs is brought up to date with the host's addresses
- * (one getifaddrs). An address added meanwhile is missing from the map for up to this long:
- * its QUIC goes to the kernel, which hands it to our dgram socket (slower, not lost).
+ * Bound to '::', stoq_host_addrs is brought up to date with the host's addresses (one
+ * getifaddrs) on every address or link change the kernel announces (an rtnetlink watch;
+ * a burst is one refresh), and every HOST_ADDRS_SAFETY_MS besides, a safety net for a
+ * change that was somehow not announced (none is known). Without
+ * the watch, every HOST_ADDRS_REFRESH_MS: an address added meanwhile is missing from the
+ * map for up to that long (its QUIC goes to the kernel, which hands it to our dgram
+ * socket: slower, not lost), and one removed stays (its QUIC is still taken over AF_XDP).
  */
+const HOST_ADDRS_SAFETY_MS = 30_000;
 const HOST_ADDRS_REFRESH_MS = 2000;
 
 
@@ -124,6 +129,10 @@ export class XdpDatapath implements Datapath {
   #watch: AttachmentWatch | null = null;
   /** Bound to '::': the stoq_host_addrs refresh, and what it last found. */
   #hostRefresh: NodeJS.Timeout | null = null;
+  /** Bound to '::': the kernel's address notifications (null when they cannot be had). */
+  #hostWatch: Ipv6AddressWatch | null = null;
+  /** A refresh is queued for this turn (a burst of notifications is one refresh). */
+  #hostRefreshQueued = false;
   #hostAddresses: { count: number; checking: boolean } | null = null;
   /** The check is off for too many addresses, and that was reported. */
   #hostOverflowReported = false;
@@ -175,9 +184,9 @@ export class XdpDatapath implements Datapath {
       this.#epochTimer.unref();
     }
     if (this.#anyAddress && this.#hostRefresh === null && !this.#closed) {
+      // Watching first: a change between the two is then not missed until the next tick.
+      this.#watchHostAddresses();
       this.#refreshHostAddresses();
-      this.#hostRefresh = setInterval(() => this.#refreshHostAddresses(), HOST_ADDRS_REFRESH_MS);
-      this.#hostRefresh.unref();
     }
     for (const socket of this.#sockets.sockets) {
       socket.on('readable', () => this.#drain(socket));
@@ -389,6 +398,8 @@ export class XdpDatapath implements Datapath {
     this.#closed = true;
     this.#watch?.stop();
     if (this.#hostRefresh) clearInterval(this.#hostRefresh);
+    this.#hostWatch?.close();
+    this.#hostWatch = null;
     if (this.#epochTimer) clearInterval(this.#epochTimer);
     if (this.#txRetry) clearTimeout(this.#txRetry);
     for (const timer of this.#drainTimers.values()) clearTimeout(timer);
@@ -450,6 +461,50 @@ export class XdpDatapath implements Datapath {
   }
 
   /**
+   * Bound to '::': refreshes stoq_host_addrs when the kernel announces an address change,
+   * and on a timer (HOST_ADDRS_SAFETY_MS). When the watch cannot be opened, or fails
+   * later, the timer runs every HOST_ADDRS_REFRESH_MS instead, and that is reported once.
+   */
+  #watchHostAddresses(): void {
+    try {
+      this.#hostWatch = this.#m.afXdp.watchIpv6Addresses((error) => {
+        if (this.#closed) return;
+        if (error) this.#hostWatchLost(error);
+        this.#queueHostRefresh();
+      });
+    } catch (error) {
+      this.#hostWatchLost(error);
+      return;
+    }
+    this.#setHostRefresh(HOST_ADDRS_SAFETY_MS);
+  }
+
+  #hostWatchLost(error: unknown): void {
+    this.#hostWatch?.close();
+    this.#hostWatch = null;
+    this.#setHostRefresh(HOST_ADDRS_REFRESH_MS);
+    this.#onError(new StoqXdpUnavailableError(
+      `cannot follow this host's IPv6 addresses as they change (${describeError(error)}): stoq_host_addrs is brought up to date every ${HOST_ADDRS_REFRESH_MS / 1000} s instead, so for up to that long QUIC to an address added on the host goes through the kernel (slower), and QUIC to one removed is still taken over AF_XDP`,
+      { operation: 'hostAddresses', hint: 'the cause says why the kernel\'s address notifications cannot be had; a transport bound to one address needs no list of the host\'s addresses', cause: error },
+    ));
+  }
+
+  #setHostRefresh(periodMs: number): void {
+    if (this.#hostRefresh) clearInterval(this.#hostRefresh);
+    this.#hostRefresh = setInterval(() => this.#refreshHostAddresses(), periodMs);
+    this.#hostRefresh.unref();
+  }
+
+  #queueHostRefresh(): void {
+    if (this.#hostRefreshQueued) return;
+    this.#hostRefreshQueued = true;
+    setImmediate(() => {
+      this.#hostRefreshQueued = false;
+      this.#refreshHostAddresses();
+    });
+  }
+
+  /**
    * Bound to '::': brings stoq_host_addrs up to date (the ladder filled it before attaching).
    * Too many addresses turn the check off, reported once per episode as a datapathError.
    */
@@ -469,7 +524,7 @@ export class XdpDatapath implements Datapath {
         ));
       }
     } catch (error) {
-      // Retried every HOST_ADDRS_REFRESH_MS: each error code is reported once until a refresh succeeds.
+      // Retried on the next change or tick: each error code is reported once until a refresh succeeds.
       if (this.#hostSyncErrors.first('hostAddresses', error)) this.#onError(error as Error);
     }
   }
