@@ -5,11 +5,12 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
 import * as dgram from 'node:dgram';
 import { once } from 'node:events';
+import type { Duplex } from 'node:stream';
 import {
   createSelfSignedCertificate, StoqAlpnError, StoqConnectionLimitError, StoqError, StoqInvalidAddressError,
-  StoqInvalidConfigError, StoqStreamLimitError, StoqTlsVerifyError, StoqTransport, StoqXdpUnavailableError,
+  StoqInvalidConfigError, StoqStreamLimitError, StoqTlsVerifyError, StoqTransport, StoqXdpUnavailableError, type EndpointStats,
 } from '../src/index.js';
-import { closeAll, devCertificate, loopbackPair, transport, waitFor } from './helpers.js';
+import { closeAll, devCertificate, loopbackPair, transport, waitFor, within } from './helpers.js';
 
 afterEach(closeAll);
 
@@ -31,6 +32,28 @@ async function captureInitial(): Promise<Buffer> {
   await expect(attempt).rejects.toMatchObject({ code: 'STOQ_ERR_IDLE_TIMEOUT' });
   sink.close();
   return initial;
+}
+
+/** RFC 9000 §14.1: a server drops a client Initial in a datagram shorter than this. */
+const MIN_INITIAL_SIZE = 1200;
+
+/** QUIC variable-length integer (RFC 9000 §16) at `offset`: its value and where the next field starts. */
+function readVarint(buf: Buffer, offset: number): [value: number, next: number] {
+  const len = 1 << ((buf[offset] as number) >> 6);
+  let value = (buf[offset] as number) & 0x3f;
+  for (let i = 1; i < len; i++) value = value * 256 + (buf[offset + i] as number);
+  return [value, offset + len];
+}
+
+/** Where a long-header Initial's Length field and packet number start and where the packet ends (the datagram may be padded past it). */
+function initialLayout(datagram: Buffer): { lengthOffset: number; pnOffset: number; packetEnd: number } {
+  let o = 5; // first byte, version
+  o += 1 + (datagram[o] as number); // DCID
+  o += 1 + (datagram[o] as number); // SCID
+  const [tokenLength, afterTokenLength] = readVarint(datagram, o);
+  const lengthOffset = afterTokenLength + tokenLength;
+  const [length, pnOffset] = readVarint(datagram, lengthOffset);
+  return { lengthOffset, pnOffset, packetEnd: pnOffset + length };
 }
 
 async function roundTrip(client: StoqTransport, target: string): Promise<void> {
@@ -153,27 +176,75 @@ describe('handshake failures are typed and leave nothing behind', () => {
 });
 
 describe('garbage on the wire', () => {
-  it('survives random, truncated and corrupted datagrams without crashing or leaking', async () => {
+  it('reads and counts every malformed, random, truncated and corrupted datagram, keeps nothing, and still echoes', async () => {
     const { server, client, target } = await loopbackPair({ idleTimeoutMs: 600 });
+    server.on('connection', (peer) => peer.on('stream', (s) => (s as Duplex).pipe(s as Duplex)));
     const initial = await captureInitial();
+    const layout = initialLayout(initial);
     const raw = await rawSocket();
     const port = server.address().port;
     const send = (b: Uint8Array) => new Promise<void>((resolve) => raw.send(b, port, '::1', () => resolve()));
-    for (let i = 0; i < 200; i++) await send(randomBytes(1 + ((i * 97) % 1400)));
-    for (let n = 0; n < initial.length; n += 37) await send(initial.subarray(0, n));
-    for (let i = 0; i < 50; i++) {
-      const corrupt = Buffer.from(initial);
-      corrupt[20 + ((i * 13) % (corrupt.length - 20))]! ^= 0xff;
-      await send(corrupt);
+    let sent = 0;
+    /** Sends one kind of junk, waits until the server has read every datagram of it, and returns how the endpoint counters moved. */
+    async function feed(datagrams: Buffer[], what: string): Promise<Partial<EndpointStats>> {
+      const before = server.stats().endpoint;
+      for (const d of datagrams) await send(d);
+      sent += datagrams.length;
+      await waitFor(() => server.stats().endpoint.rxDatagrams === sent, 5000, `the server to read the ${what} (${sent} datagrams in all)`);
+      const after = server.stats().endpoint;
+      const moved = Object.entries(after)
+        .map(([k, v]) => [k, v - before[k as keyof EndpointStats]] as const)
+        .filter(([k, d]) => d !== 0 && k !== 'rxDatagrams' && k !== 'rxBytes');
+      return Object.fromEntries(moved);
     }
-    await send(Buffer.alloc(0));
-    await send(Buffer.from([0x40])); // short header with no connection id
-    const stats = server.stats().endpoint;
-    await waitFor(() => server.stats().endpoint.rxDatagrams >= 200 + 50, 5000, 'the server to read the junk');
-    expect(stats.rxUnparseable + server.stats().endpoint.rxUnroutable).toBeGreaterThan(0);
-    // Corrupted Initials may create half-open connections; the idle timeout reaps them.
-    await waitFor(() => server.stats().connections === 0, 5000, 'half-open connections to expire');
-    await roundTrip(client, target);
+
+    const shortHeader = Buffer.concat([Buffer.from([0x40]), randomBytes(16 + 20)]); // a connection ID nobody issued
+    expect(await feed([Buffer.alloc(0), Buffer.from([0x40]), Buffer.from([0xc0]), shortHeader], 'malformed datagrams')).toEqual({
+      rxUnparseable: 3, // empty, a short header without its connection ID, a long header without its version
+      rxUnroutable: 1,
+    });
+
+    // Random bytes are unparseable, unroutable, or an Initial of an unknown version (Version
+    // Negotiation) by chance, never anything more; the 1-byte one is always unparseable.
+    const random = await feed(Array.from({ length: 200 }, (_, i) => randomBytes(1 + ((i * 97) % 1400))), 'random datagrams');
+    expect((random.rxUnparseable ?? 0) + (random.rxUnroutable ?? 0) + (random.versionNegotiations ?? 0)).toBe(200);
+    expect(random.rxUnparseable).toBeGreaterThanOrEqual(1);
+    const unexpected = Object.keys(random).filter((k) => !['rxUnparseable', 'rxUnroutable', 'versionNegotiations'].includes(k));
+    expect(unexpected).toEqual([]);
+
+    // Cut before the Length field: no header; cut after it: a header, but too short to be an Initial.
+    // (A cut inside the Length field itself could go either way, so there is none.)
+    const cuts = Array.from({ length: Math.ceil(MIN_INITIAL_SIZE / 37) }, (_, i) => i * 37)
+      .filter((n) => n < layout.lengthOffset || n >= layout.pnOffset);
+    const headerless = cuts.filter((n) => n < layout.lengthOffset).length;
+    expect(await feed(cuts.map((n) => initial.subarray(0, n)), 'truncated Initials')).toEqual({
+      rxUnparseable: headerless,
+      rxUnroutable: cuts.length - headerless,
+    });
+
+    // One byte flipped in the protected part of the packet (not in the padding after it): each
+    // opens a connection that fails to decrypt its first packet and closes at once, unanswered.
+    const corrupted = Array.from({ length: 50 }, (_, i) => {
+      const copy = Buffer.from(initial);
+      copy[layout.pnOffset + 4 + ((i * 37) % (layout.packetEnd - layout.pnOffset - 4))]! ^= 0xff;
+      return copy;
+    });
+    expect(await feed(corrupted, 'corrupted Initials')).toEqual({ rxRejected: 50, connectionsAccepted: 50, connectionsClosed: 50 });
+    expect(server.stats().connections).toBe(0);
+
+    // And a real handshake and echo still work.
+    const conn = await client.connect(target, { serverName: 'localhost' });
+    const stream = (await conn.openStream()) as Duplex;
+    stream.end('still here');
+    const readAll = async () => {
+      let text = '';
+      for await (const chunk of stream) text += String(chunk);
+      return text;
+    };
+    const echoed = await within(readAll(), 5000, 'the echo');
+    expect(echoed).toBe('still here');
+    expect(server.stats().endpoint.connectionsAccepted).toBe(51);
+    await conn.close();
     raw.close();
   });
 
