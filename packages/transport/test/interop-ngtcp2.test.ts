@@ -6,9 +6,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { skipUnless } from '../../../vitest.skip.ts';
 import { spawn, type ChildProcess } from 'node:child_process';
-import * as dgram from 'node:dgram';
 import { once } from 'node:events';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { createHash, randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -54,13 +53,46 @@ function frame(type: number, payload: Buffer): Buffer {
   return Buffer.concat([varint(type), varint(payload.length), payload]);
 }
 
-/** A UDP port that was free a moment ago (gtlsserver cannot be told to pick one). */
-async function freeUdpPort(): Promise<number> {
-  const socket = dgram.createSocket('udp6');
-  await new Promise<void>((resolve) => socket.bind(0, '::1', resolve));
-  const { port } = socket.address();
-  await new Promise<void>((resolve) => socket.close(() => resolve()));
-  return port;
+/** The port of the one UDP socket process `pid` holds, from /proc, or null while it has none. */
+function udpPortOf(pid: number): number | null {
+  const inodes = new Set<string>();
+  let table: string;
+  try {
+    for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+      const socket = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
+      if (socket) inodes.add(socket[1] as string);
+    }
+    table = readFileSync(`/proc/${pid}/net/udp6`, 'utf8');
+  } catch {
+    return null; // an fd closed while we listed them, or the process is gone: the caller looks again
+  }
+  // Columns: sl local_address rem_address st tx_queue:rx_queue tr:tm->when retrnsmt uid timeout inode …
+  const ports = table.split('\n').slice(1)
+    .map((line) => line.trim().split(/\s+/))
+    .filter((columns) => inodes.has(columns[9] as string))
+    .map((columns) => parseInt((columns[1] as string).split(':')[1] as string, 16));
+  if (ports.length > 1) throw new Error(`pid ${pid} holds ${ports.length} UDP sockets, expected one`);
+  return ports[0] ?? null;
+}
+
+/**
+ * Waits (bounded) until `child` has bound its UDP socket and returns the port. gtlsserver
+ * takes port 0 but cannot report the port it got; reading it back avoids probing a free
+ * port first, which another process could take before gtlsserver binds it.
+ */
+async function boundUdpPort(child: ChildProcess, timeoutMs: number): Promise<number> {
+  let stderr = '';
+  child.stderr?.on('data', (c: Buffer) => (stderr += String(c)));
+  let closed = false; // 'close' comes after the exit and the last of its stderr
+  child.once('close', () => (closed = true));
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (closed || child.pid === undefined) throw new Error(`${SERVER} exited (${child.exitCode ?? child.signalCode}) before binding: ${stderr.trim()}`);
+    const port = udpPortOf(child.pid);
+    if (port !== null) return port;
+    if (Date.now() > deadline) throw new Error(`${SERVER} bound no UDP port within ${timeoutMs} ms: ${stderr.trim()}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
 }
 
 const children: ChildProcess[] = [];
@@ -115,10 +147,9 @@ describe('interoperability with ngtcp2 (gtlsclient / gtlsserver)', skipUnless(av
     mkdirSync(htdocs);
     const file = randomBytes(200_000);
     writeFileSync(join(htdocs, 'blob'), file);
-    const port = await freeUdpPort();
-    const server = spawn(SERVER, ['-q', '-d', htdocs, '::1', String(port), join(dir, 'key.pem'), join(dir, 'cert.pem')]);
+    const server = spawn(SERVER, ['-q', '-d', htdocs, '::1', '0', join(dir, 'key.pem'), join(dir, 'cert.pem')]);
     children.push(server);
-    await new Promise((r) => setTimeout(r, 300));
+    const port = await boundUdpPort(server, 5000);
     const { cert } = await devCertificate();
     const client = await transport({ tls: { ca: cert, alpn: ['h3'] } });
     const conn = await client.connect(`[::1]:${port}`, { serverName: 'localhost' });
