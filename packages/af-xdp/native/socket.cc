@@ -90,6 +90,10 @@ Socket::Socket(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Socket>(info) 
   fd_ = xsk_socket__fd(xsk_);
   umem_->socketOpened(fd_);
 
+  // Frames are lent before the socket joins the redirect map: a packet redirected to a
+  // socket with an empty fill ring is dropped (rx_dropped, rx_fill_ring_empty_descs),
+  // which happened to a stray packet in the gap. A failed attach returns them (Teardown).
+  FillInitial(opts.Get("rxFrames").As<Napi::Number>().Uint32Value());
   const uint32_t busyPollUsecs = opts.Get("busyPollUsecs").As<Napi::Number>().Uint32Value();
   try {
     if (!opts.Get("inhibitProgramLoad").As<Napi::Boolean>().Value())
@@ -100,7 +104,6 @@ Socket::Socket(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Socket>(info) 
     Teardown();
     throw;
   }
-  FillInitial(opts.Get("rxFrames").As<Napi::Number>().Uint32Value());
 }
 
 Socket::~Socket() { Teardown(); }

@@ -154,6 +154,7 @@ describe('standalone mode: redirect program through a bpf_link (veth lab, 2 queu
     skipUnless(noLibxdpDefault === null, noLibxdpDefault ?? ''),
     async () => {
       const pinDir = `/sys/fs/bpf/stoq-afxdp-standalone-${lab.id}`;
+      const umem = Umem.create({ frameCount: 512, frameSize: 2048 });
       mkdirSync(pinDir);
       try {
         await run('bpftool', ['prog', 'load', LIBXDP_DEFAULT!, `${pinDir}/prog`, 'type', 'xdp']);
@@ -164,10 +165,12 @@ describe('standalone mode: redirect program through a bpf_link (veth lab, 2 queu
 
         let error: unknown;
         try {
-          (await openWhenFree(() => XskSocket.open({ ifname: lab.a.ifname, mode: 'copy' }))).close();
+          (await openWhenFree(() => XskSocket.open({ ifname: lab.a.ifname, mode: 'copy', umem, rxFrames: 256 }))).close();
         } catch (e) {
           error = e;
         }
+        // open() lends its frames before it attaches; a failed attach gives them back.
+        expect(umem.freeFrames, 'the frames lent before the attach failed').toBe(512);
         expect(error).toBeInstanceOf(XskError);
         expect(error).toMatchObject({
           code: 'STOQ_ERR_XSK_BUSY',
@@ -181,7 +184,13 @@ describe('standalone mode: redirect program through a bpf_link (veth lab, 2 queu
         rmSync(pinDir, { recursive: true, force: true });
       }
       expect(await attached()).toBeNull();
-      (await openWhenFree(() => XskSocket.open({ ifname: lab.a.ifname, mode: 'copy' }))).close();
+      try {
+        // The same UMEM binds again once the interface is free.
+        (await openWhenFree(() => XskSocket.open({ ifname: lab.a.ifname, mode: 'copy', umem, rxFrames: 256 }))).close();
+        expect(umem.freeFrames).toBe(512);
+      } finally {
+        umem.destroy();
+      }
     },
   );
 
