@@ -14,6 +14,7 @@
 #include <cerrno>
 
 #include "errno_error.h"
+#include "poll_handle.h"
 
 namespace stoq {
 
@@ -22,7 +23,6 @@ namespace {
 // Reads per wakeup before yielding: the poll is level-triggered, what is left wakes it again.
 constexpr int kMaxReads = 256;
 
-void FreeHandle(uv_handle_t* handle) { delete reinterpret_cast<uv_poll_t*>(handle); }
 
 }  // namespace
 
@@ -47,10 +47,10 @@ AddressWatch::AddressWatch(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Ad
     Shutdown();
     ThrowErrno(env, "napi_get_uv_event_loop", EINVAL);
   }
-  poll_ = new uv_poll_t;
+  poll_ = NewPollHandle();
   int err = uv_poll_init(loop, poll_, fd_);
   if (err) {
-    delete poll_;
+    DeleteUninitialisedPollHandle(poll_);
     poll_ = nullptr;
     Shutdown();
     ThrowErrno(env, "uv_poll_init", err);
@@ -64,9 +64,22 @@ AddressWatch::AddressWatch(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Ad
   // Like an unref'd timer: it never keeps the process alive, and it runs until close()
   // (the reference keeps this object from being collected while it watches).
   uv_unref(reinterpret_cast<uv_handle_t*>(poll_));
-  onChange_ = Napi::Persistent(info[0].As<Napi::Function>());
-  context_ = std::make_unique<Napi::AsyncContext>(env, "StoqAddressWatch", Value());
+  try {
+    onChange_ = Napi::Persistent(info[0].As<Napi::Function>());
+    context_ = std::make_unique<Napi::AsyncContext>(env, "StoqAddressWatch", Value());
+    if (napi_add_async_cleanup_hook(env, &AddressWatch::OnTeardown, this, &cleanupHook_) != napi_ok) {
+      cleanupHook_ = nullptr;
+      ThrowErrno(env, "napi_add_async_cleanup_hook", ENOMEM);
+    }
+  } catch (...) {
+    Shutdown();
+    throw;
+  }
   Ref();
+}
+
+void AddressWatch::OnTeardown(napi_async_cleanup_hook_handle hook, void* arg) {
+  static_cast<AddressWatch*>(arg)->Shutdown(hook);
 }
 
 AddressWatch::~AddressWatch() { Shutdown(); }
@@ -137,14 +150,17 @@ void AddressWatch::OnPoll(uv_poll_t* handle, int status, int events) {
 
 // The handle is stopped and closed before the fd (libuv must not watch a closed fd). The
 // callback goes too: it may close over the JS watch, which holds this object.
-void AddressWatch::Shutdown() {
+void AddressWatch::Shutdown(napi_async_cleanup_hook_handle teardown) {
+  // Closed by the caller: Node no longer needs to wait for this watch at teardown.
+  if (cleanupHook_ && !teardown) napi_remove_async_cleanup_hook(cleanupHook_);
+  cleanupHook_ = nullptr;
   context_.reset();
   onChange_.Reset();
   if (poll_) {
-    uv_poll_stop(poll_);
-    poll_->data = nullptr;
-    uv_close(reinterpret_cast<uv_handle_t*>(poll_), FreeHandle);
+    ClosePollHandle(poll_, teardown);
     poll_ = nullptr;
+  } else if (teardown) {
+    napi_remove_async_cleanup_hook(teardown);
   }
   if (fd_ >= 0) {
     close(fd_);

@@ -27,12 +27,16 @@ class AddressWatch : public Napi::ObjectWrap<AddressWatch> {
   // 0 when at least one notification (or an ENOBUFS overrun) was drained, -1 when
   // there was nothing to read, else the errno that ends the watch.
   int Drain();
-  void Shutdown();
+  // Stops watching and closes the socket; idempotent. `teardown`: called from Node's
+  // environment teardown, which waits until the poll handle is closed.
+  void Shutdown(napi_async_cleanup_hook_handle teardown = nullptr);
+  static void OnTeardown(napi_async_cleanup_hook_handle hook, void* arg);
 
   int fd_ = -1;
   uv_poll_t* poll_ = nullptr;
   Napi::FunctionReference onChange_;
   std::unique_ptr<Napi::AsyncContext> context_;
+  napi_async_cleanup_hook_handle cleanupHook_ = nullptr;
 };
 
 }  // namespace stoq

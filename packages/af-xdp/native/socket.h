@@ -64,7 +64,9 @@ class Socket : public Napi::ObjectWrap<Socket> {
   void StopPoll(const Napi::CallbackInfo& info);
   void SetRef(const Napi::CallbackInfo& info);
   static void OnPoll(uv_poll_t* handle, int status, int events);
-  void ClosePoll();
+  // Stops polling and closes the handle; `teardown`: from Node's environment teardown.
+  void ClosePoll(napi_async_cleanup_hook_handle teardown = nullptr);
+  static void OnPollTeardown(napi_async_cleanup_hook_handle hook, void* arg);
 
   Umem* umem_ = nullptr;
   Napi::ObjectReference umemRef_;
@@ -103,6 +105,7 @@ class Socket : public Napi::ObjectWrap<Socket> {
   uint32_t prefetchAhead_ = 0;  // heads prefetched beyond the returned batch (socket_io.cc)
 
   uv_poll_t* poll_ = nullptr;
+  napi_async_cleanup_hook_handle pollTeardownHook_ = nullptr;
   bool pollRef_ = true;
   Napi::FunctionReference onReadable_;
   std::unique_ptr<Napi::AsyncContext> readableContext_;  // created once, on the first startPoll

@@ -6,15 +6,10 @@
 #include <memory>
 
 #include "errno_error.h"
+#include "poll_handle.h"
 #include "socket.h"
 
 namespace stoq {
-
-namespace {
-
-void FreeHandle(uv_handle_t* handle) { delete reinterpret_cast<uv_poll_t*>(handle); }
-
-}  // namespace
 
 // startPoll(onReadable)
 void Socket::StartPoll(const Napi::CallbackInfo& info) {
@@ -29,14 +24,20 @@ void Socket::StartPoll(const Napi::CallbackInfo& info) {
   if (!poll_) {
     uv_loop_t* loop = nullptr;
     if (napi_get_uv_event_loop(env, &loop) != napi_ok) ThrowErrno(env, "napi_get_uv_event_loop", EINVAL);
-    poll_ = new uv_poll_t;
+    poll_ = NewPollHandle();
     int err = uv_poll_init(loop, poll_, fd_);
     if (err) {
-      delete poll_;
+      DeleteUninitialisedPollHandle(poll_);
       poll_ = nullptr;
       ThrowErrno(env, "uv_poll_init", err);
     }
     poll_->data = this;
+    // A worker ending with this socket polling: Node's teardown closes the handle.
+    if (napi_add_async_cleanup_hook(env, &Socket::OnPollTeardown, this, &pollTeardownHook_) != napi_ok) {
+      pollTeardownHook_ = nullptr;
+      ClosePoll();
+      ThrowErrno(env, "napi_add_async_cleanup_hook", ENOMEM);
+    }
   }
   int err = uv_poll_start(poll_, UV_READABLE, &Socket::OnPoll);
   if (err) ThrowErrno(env, "uv_poll_start", err);
@@ -76,14 +77,22 @@ void Socket::OnPoll(uv_poll_t* handle, int status, int events) {
 // The fd must not be closed while libuv still watches it: stop and close the handle first.
 // The callback goes too: it closes over the JS socket, which holds this object, so a
 // strong reference kept after close() would keep the whole socket from being collected.
-void Socket::ClosePoll() {
+void Socket::ClosePoll(napi_async_cleanup_hook_handle teardown) {
+  // Closed by close() or the destructor: Node's teardown need not wait for this handle.
+  if (pollTeardownHook_ && !teardown) napi_remove_async_cleanup_hook(pollTeardownHook_);
+  pollTeardownHook_ = nullptr;
   readableContext_.reset();
   onReadable_.Reset();
-  if (!poll_) return;
-  uv_poll_stop(poll_);
-  poll_->data = nullptr;
-  uv_close(reinterpret_cast<uv_handle_t*>(poll_), FreeHandle);
-  poll_ = nullptr;
+  if (poll_) {
+    ClosePollHandle(poll_, teardown);
+    poll_ = nullptr;
+  } else if (teardown) {
+    napi_remove_async_cleanup_hook(teardown);
+  }
+}
+
+void Socket::OnPollTeardown(napi_async_cleanup_hook_handle hook, void* arg) {
+  static_cast<Socket*>(arg)->ClosePoll(hook);
 }
 
 }  // namespace stoq

@@ -5,7 +5,8 @@
 // changes that namespace's addresses with `ip`.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { skipUnless } from '../../../vitest.skip.ts';
-import type { ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
 import { createLab, type Lab } from '@stoq/netlab';
 import { watchIpv6Addresses } from '../src/index.js';
 import { helper, isRoot, waitFor } from './helpers/env.js';
@@ -24,6 +25,39 @@ describe('watchIpv6Addresses without a lab', () => {
     expect(watch.closed).toBe(true);
     watch.close();
   });
+});
+
+describe('watchIpv6Addresses in worker threads', () => {
+  it('a worker that ends, or is terminated, with a watch open does not take the process down', async () => {
+    // The watch's poll handle outlived the worker's environment: the process crashed
+    // (SIGSEGV) when such a worker ended. Node's teardown now closes it.
+    const script = `
+      import { Worker } from 'node:worker_threads';
+      const code = \`import(${JSON.stringify(new URL('../dist/index.js', import.meta.url).href)}).then(({ watchIpv6Addresses }) => {
+        globalThis.watch = watchIpv6Addresses(() => {});
+        if (require('node:worker_threads').workerData.hold) { setInterval(() => {}, 1000); require('node:worker_threads').parentPort.postMessage('open'); }
+      });\`;
+      for (let i = 0; i < 3; i++) {
+        const ends = new Worker(code, { eval: true, workerData: { hold: false }, execArgv: [] });
+        await new Promise((r) => ends.once('exit', r));
+        const held = new Worker(code, { eval: true, workerData: { hold: true }, execArgv: [] });
+        await new Promise((r) => held.once('message', r));
+        await held.terminate();
+      }
+      console.log('survived');`;
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout!.on('data', (d: Buffer) => (out += d));
+    child.stderr!.on('data', (d: Buffer) => (err += d));
+    const [code, signal] = await Promise.race([
+      once(child, 'exit') as Promise<[number | null, string | null]>,
+      new Promise<[string, null]>((r) => setTimeout(() => r(['still running after 30 s', null]), 30_000)),
+    ]);
+    child.kill('SIGKILL');
+    expect([code, signal], err).toEqual([0, null]);
+    expect(out.trim()).toBe('survived');
+  }, 40_000);
 });
 
 /** A watcher process in the lab's namespace B and the lines it printed. */

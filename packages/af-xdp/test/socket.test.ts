@@ -395,6 +395,36 @@ describe('sockets on a veth lab', skipUnless(isRoot, 'needs root: AF_XDP sockets
     expect(JSON.parse(result.stdout)).toEqual({ survived: true, errors: 0 });
   });
 
+  it("a worker ended while its socket polls for 'readable' does not take the process down", async () => {
+    // The poll handle outlived the worker's environment: the process crashed (SIGSEGV)
+    // on terminate(). Node's teardown now closes it (an async cleanup hook).
+    const script = `
+      import { Worker } from 'node:worker_threads';
+      const code = \`
+        const { parentPort, workerData } = require('node:worker_threads');
+        import(${JSON.stringify(new URL('../dist/index.js', import.meta.url).href)}).then(async ({ XskSocket }) => {
+          let s;
+          for (let i = 0; !s; i++) {
+            try { s = XskSocket.open({ ifname: workerData.ifname, mode: 'copy' }); }
+            catch (e) { if (e.code !== 'STOQ_ERR_XSK_BUSY' || i > 150) throw e; await new Promise((r) => setTimeout(r, 20)); }
+          }
+          s.on('readable', () => {});
+          globalThis.socket = s;
+          parentPort.postMessage('polling');
+        });\`;
+      for (let i = 0; i < 3; i++) {
+        const worker = new Worker(code, { eval: true, workerData: { ifname: process.argv[1] }, execArgv: [] });
+        await new Promise((r) => worker.once('message', r));
+        await worker.terminate();
+      }
+      console.log(JSON.stringify({ survived: true }));`;
+    const result = (await run(process.execPath, ['--input-type=module', '-e', script, lab.a.ifname], { timeout: 60_000 }).catch((e: unknown) => e)) as {
+      code?: number; signal?: string; stdout: string; stderr: string;
+    };
+    expect([result.code ?? 0, result.signal ?? null], result.stderr).toEqual([0, null]);
+    expect(JSON.parse(result.stdout)).toEqual({ survived: true });
+  });
+
   it("a closed socket that had a 'readable' listener can be garbage-collected", async () => {
     setFlagsFromString('--expose-gc');
     const gc = runInNewContext('gc') as () => void;
