@@ -95,6 +95,13 @@ describe('watchIpv6Addresses (lab namespace)', skipUnless(isRoot, 'needs root: a
   let address: (n: number) => string;
   beforeAll(async () => {
     lab = await createLab();
+    // The link-local address of B's veth finishes duplicate address detection 1-2 s after
+    // link up, and that is an address notification: wait it out, so "nothing fires
+    // without a change" below sees a quiet namespace.
+    for (const deadline = Date.now() + 10_000; (await lab.exec(lab.b, 'ip', ['-6', 'addr', 'show', 'tentative'])).stdout.trim() !== ''; ) {
+      if (Date.now() > deadline) throw new Error('duplicate address detection in the lab still running after 10 s');
+      await new Promise((r) => setTimeout(r, 50));
+    }
     address = (n) => lab.b.address.replace(/::2$/, `::${(0x100 + n).toString(16)}`);
     expect(address(1)).not.toBe(lab.b.address);
   });

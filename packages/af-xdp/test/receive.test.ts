@@ -158,12 +158,14 @@ describe('receive (veth lab, copy mode)', skipUnless(isRoot, 'needs root: AF_XDP
       tick();`;
     const sender = lab.spawn(lab.b, process.execPath, ['-e', code], { stdio: 'ignore' });
     try {
-      const umem = Umem.create({ frameCount: 512, frameSize: 2048, fillSize: 256, compSize: 64, layout: 'staggered' });
+      // 1024 lent frames: ~100 ms of the stream, so a test process descheduled between
+      // open() and statistics() does not run them out.
+      const umem = Umem.create({ frameCount: 2048, frameSize: 2048, fillSize: 1024, compSize: 64, layout: 'staggered' });
       try {
         let delivered = 0;
         const drops: number[] = [];
         for (let trial = 0; trial < 100; trial++) {
-          const socket = await openWhenFree(() => XskSocket.open({ ifname: lab.a.ifname, umem, mode: 'copy', batchSize: 256, rxFrames: 256 }));
+          const socket = await openWhenFree(() => XskSocket.open({ ifname: lab.a.ifname, umem, mode: 'copy', batchSize: 256, rxSize: 1024, rxFrames: 1024 }));
           try {
             const { kernel } = socket.statistics();
             const batch = socket.receive();

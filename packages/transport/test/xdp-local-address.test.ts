@@ -270,11 +270,10 @@ describe('stoq_xdp with the transport bound to one address of the interface', sk
     for (const n of [0x77, 0x78]) {
       const address = addressA.replace(/::1$/, `::${n.toString(16)}`);
       expect(await keys()).not.toContain(keyOf(address));
-      const count = t.stats().xdp!.hostAddresses!;
+      // Judged by the map's keys, not stats().xdp.hostAddresses: test files running beside
+      // this one add and remove their own labs' addresses in this namespace.
       const added = await follow(address, 'add');
-      expect(t.stats().xdp!.hostAddresses).toBe(count + 1);
       const removed = await follow(address, 'del');
-      expect(t.stats().xdp!.hostAddresses).toBe(count);
       timings.push(`${address}: in the map ${added.toFixed(0)} ms after ip addr add, out ${removed.toFixed(0)} ms after ip addr del`);
     }
     console.log(`bound to '::', stoq_host_addrs following the host (each time including the ip process and a bpftool dump): ${timings.join('; ')}`);
