@@ -122,6 +122,35 @@ describe('XdpDatapath', () => {
     expect(refreshes).toBe(4);
   });
 
+  it("bound to '::', notifications without end (a flapping link) refresh at most every 100 ms, and the last change is still followed", async () => {
+    vi.useFakeTimers();
+    let refreshes = 0;
+    const watch = fakeWatch();
+    const d = datapath(() => {
+      refreshes++;
+      return { addresses: 3, checking: true, capacity: 1024 };
+    }, watch.open);
+    d.start(() => {}, () => {});
+    expect(refreshes).toBe(1);
+    // A notification every 5 ms for 1 s: unthrottled, one refresh per notification (200).
+    for (let i = 0; i < 200; i++) {
+      watch.state.onChange!();
+      vi.advanceTimersByTime(5);
+    }
+    expect(refreshes).toBeGreaterThanOrEqual(1 + 9);
+    expect(refreshes).toBeLessThanOrEqual(1 + 11);
+    // A change right after a refresh waits out the gap, and is not dropped.
+    const before = refreshes;
+    watch.state.onChange!();
+    vi.advanceTimersByTime(50);
+    expect(refreshes).toBe(before);
+    vi.advanceTimersByTime(50);
+    expect(refreshes).toBe(before + 1);
+    vi.advanceTimersByTime(1000);
+    expect(refreshes).toBe(before + 1);
+    await d.close();
+  });
+
   it("bound to '::', a watch that cannot be opened is reported once as STOQ_ERR_XDP_UNAVAILABLE with its reason, and the 2 s poll runs", async () => {
     vi.useFakeTimers();
     let refreshes = 0;

@@ -76,6 +76,12 @@ const PEER_REFRESH_MS = 1000;
  */
 const HOST_ADDRS_SAFETY_MS = 30_000;
 const HOST_ADDRS_REFRESH_MS = 2000;
+/**
+ * Least time between two refreshes driven by notifications: a link that flaps, or a
+ * container host creating veths, announces changes without end, and each refresh is a
+ * getifaddrs and a map sync on the event loop. A change is then followed within this long.
+ */
+const HOST_ADDRS_MIN_GAP_MS = 100;
 
 
 export interface XdpDatapathParts {
@@ -133,6 +139,8 @@ export class XdpDatapath implements Datapath {
   #hostWatch: Ipv6AddressWatch | null = null;
   /** A refresh is queued for this turn (a burst of notifications is one refresh). */
   #hostRefreshQueued = false;
+  /** When the last notification-driven refresh ran (Date.now()). */
+  #hostRefreshedAt = -Infinity;
   #hostAddresses: { count: number; checking: boolean } | null = null;
   /** The check is off for too many addresses, and that was reported. */
   #hostOverflowReported = false;
@@ -498,10 +506,14 @@ export class XdpDatapath implements Datapath {
   #queueHostRefresh(): void {
     if (this.#hostRefreshQueued) return;
     this.#hostRefreshQueued = true;
-    setImmediate(() => {
+    const run = () => {
       this.#hostRefreshQueued = false;
+      this.#hostRefreshedAt = Date.now();
       this.#refreshHostAddresses();
-    });
+    };
+    const wait = this.#hostRefreshedAt + HOST_ADDRS_MIN_GAP_MS - Date.now();
+    if (wait <= 0) setImmediate(run);
+    else setTimeout(run, wait).unref();
   }
 
   /**
