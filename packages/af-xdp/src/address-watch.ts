@@ -65,7 +65,9 @@ function watchError(errno: number, operation: string, message: string, cause?: u
  * is closed: changes may have been missed, re-read the addresses.
  *
  * Throws `XskError` when the socket cannot be opened (`STOQ_ERR_XSK_PERMISSION` where a
- * sandbox forbids netlink sockets; `STOQ_ERR_XSK_SYSCALL` otherwise). No privilege is needed.
+ * sandbox forbids netlink sockets, `STOQ_ERR_XSK_NO_MEMORY` for ENOMEM/ENOBUFS,
+ * `STOQ_ERR_XSK_SYSCALL` otherwise), and `STOQ_ERR_INVALID_ARGUMENT` when `onChange` is not
+ * a function. No privilege is needed.
  */
 export function watchIpv6Addresses(onChange: (error?: XskError) => void): Ipv6AddressWatch {
   const op = 'watchIpv6Addresses';
@@ -89,7 +91,7 @@ export function watchIpv6Addresses(onChange: (error?: XskError) => void): Ipv6Ad
         return;
       }
       watch.close();
-      onChange(watchError(errno, 'recv(NETLINK_ROUTE)', `${op}: reading address notifications failed: ${errnoName(errno) ?? `errno ${errno}`}`));
+      onChange(watchError(errno, 'address notifications', `${op}: watching address notifications failed: ${errnoName(errno) ?? `errno ${errno}`}`));
     });
   } catch (error) {
     const { errno, operation } = error as { errno?: unknown; operation?: unknown };
