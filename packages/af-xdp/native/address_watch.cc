@@ -42,35 +42,20 @@ AddressWatch::AddressWatch(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Ad
     Shutdown();
     ThrowErrno(env, "bind(RTMGRP_IPV6_IFADDR|RTMGRP_LINK)", err);
   }
-  uv_loop_t* loop = nullptr;
-  if (napi_get_uv_event_loop(env, &loop) != napi_ok) {
+  if (int err = poll_.Open(env, fd_, this, &AddressWatch::OnTeardown)) {
     Shutdown();
-    ThrowErrno(env, "napi_get_uv_event_loop", EINVAL);
+    ThrowErrno(env, "uv_poll_init", -err);
   }
-  poll_ = NewPollHandle();
-  int err = uv_poll_init(loop, poll_, fd_);
-  if (err) {
-    DeleteUninitialisedPollHandle(poll_);
-    poll_ = nullptr;
+  if (int err = uv_poll_start(poll_.get(), UV_READABLE, &AddressWatch::OnPoll)) {
     Shutdown();
-    ThrowErrno(env, "uv_poll_init", err);
-  }
-  poll_->data = this;
-  err = uv_poll_start(poll_, UV_READABLE, &AddressWatch::OnPoll);
-  if (err) {
-    Shutdown();
-    ThrowErrno(env, "uv_poll_start", err);
+    ThrowErrno(env, "uv_poll_start", -err);
   }
   // Like an unref'd timer: it never keeps the process alive, and it runs until close()
   // (the reference keeps this object from being collected while it watches).
-  uv_unref(reinterpret_cast<uv_handle_t*>(poll_));
+  uv_unref(reinterpret_cast<uv_handle_t*>(poll_.get()));
   try {
     onChange_ = Napi::Persistent(info[0].As<Napi::Function>());
     context_ = std::make_unique<Napi::AsyncContext>(env, "StoqAddressWatch", Value());
-    if (napi_add_async_cleanup_hook(env, &AddressWatch::OnTeardown, this, &cleanupHook_) != napi_ok) {
-      cleanupHook_ = nullptr;
-      ThrowErrno(env, "napi_add_async_cleanup_hook", ENOMEM);
-    }
   } catch (...) {
     Shutdown();
     throw;
@@ -151,17 +136,9 @@ void AddressWatch::OnPoll(uv_poll_t* handle, int status, int events) {
 // The handle is stopped and closed before the fd (libuv must not watch a closed fd). The
 // callback goes too: it may close over the JS watch, which holds this object.
 void AddressWatch::Shutdown(napi_async_cleanup_hook_handle teardown) {
-  // Closed by the caller: Node no longer needs to wait for this watch at teardown.
-  if (cleanupHook_ && !teardown) napi_remove_async_cleanup_hook(cleanupHook_);
-  cleanupHook_ = nullptr;
   context_.reset();
   onChange_.Reset();
-  if (poll_) {
-    ClosePollHandle(poll_, teardown);
-    poll_ = nullptr;
-  } else if (teardown) {
-    napi_remove_async_cleanup_hook(teardown);
-  }
+  poll_.Close(teardown);
   if (fd_ >= 0) {
     close(fd_);
     fd_ = -1;

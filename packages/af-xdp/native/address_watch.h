@@ -12,6 +12,8 @@
 
 #include <memory>
 
+#include "poll_handle.h"
+
 namespace stoq {
 
 class AddressWatch : public Napi::ObjectWrap<AddressWatch> {
@@ -33,10 +35,9 @@ class AddressWatch : public Napi::ObjectWrap<AddressWatch> {
   static void OnTeardown(napi_async_cleanup_hook_handle hook, void* arg);
 
   int fd_ = -1;
-  uv_poll_t* poll_ = nullptr;
+  FdPoll poll_;
   Napi::FunctionReference onChange_;
   std::unique_ptr<Napi::AsyncContext> context_;
-  napi_async_cleanup_hook_handle cleanupHook_ = nullptr;
 };
 
 }  // namespace stoq

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "head_warming.h"
+#include "poll_handle.h"
 #include "umem.h"
 #include "xsk_redirect.h"
 
@@ -104,8 +105,7 @@ class Socket : public Napi::ObjectWrap<Socket> {
   uint32_t txReserved_ = 0;
   uint32_t prefetchAhead_ = 0;  // heads prefetched beyond the returned batch (socket_io.cc)
 
-  uv_poll_t* poll_ = nullptr;
-  napi_async_cleanup_hook_handle pollTeardownHook_ = nullptr;
+  FdPoll poll_;
   bool pollRef_ = true;
   Napi::FunctionReference onReadable_;
   std::unique_ptr<Napi::AsyncContext> readableContext_;  // created once, on the first startPoll

@@ -21,35 +21,20 @@ void Socket::StartPoll(const Napi::CallbackInfo& info) {
   // The resource is this object: Node holds it weakly, and onReadable_ keeps it
   // alive while polling (a fresh Object::New() would be collected under us).
   if (!readableContext_) readableContext_ = std::make_unique<Napi::AsyncContext>(env, "StoqXskReadable", Value());
+  // A worker ending with this socket polling: Node's teardown closes the handle.
   if (!poll_) {
-    uv_loop_t* loop = nullptr;
-    if (napi_get_uv_event_loop(env, &loop) != napi_ok) ThrowErrno(env, "napi_get_uv_event_loop", EINVAL);
-    poll_ = NewPollHandle();
-    int err = uv_poll_init(loop, poll_, fd_);
-    if (err) {
-      DeleteUninitialisedPollHandle(poll_);
-      poll_ = nullptr;
-      ThrowErrno(env, "uv_poll_init", err);
-    }
-    poll_->data = this;
-    // A worker ending with this socket polling: Node's teardown closes the handle.
-    if (napi_add_async_cleanup_hook(env, &Socket::OnPollTeardown, this, &pollTeardownHook_) != napi_ok) {
-      pollTeardownHook_ = nullptr;
-      ClosePoll();
-      ThrowErrno(env, "napi_add_async_cleanup_hook", ENOMEM);
-    }
+    if (int err = poll_.Open(env, fd_, this, &Socket::OnPollTeardown)) ThrowErrno(env, "uv_poll_init", -err);
   }
-  int err = uv_poll_start(poll_, UV_READABLE, &Socket::OnPoll);
-  if (err) ThrowErrno(env, "uv_poll_start", err);
-  if (pollRef_) uv_ref(reinterpret_cast<uv_handle_t*>(poll_));
-  else uv_unref(reinterpret_cast<uv_handle_t*>(poll_));
+  if (int err = uv_poll_start(poll_.get(), UV_READABLE, &Socket::OnPoll)) ThrowErrno(env, "uv_poll_start", -err);
+  if (pollRef_) uv_ref(reinterpret_cast<uv_handle_t*>(poll_.get()));
+  else uv_unref(reinterpret_cast<uv_handle_t*>(poll_.get()));
 }
 
 // The callback goes with the last 'readable' listener (StartPoll sets it again): it
 // closes over the JS socket, so keeping it would keep a dropped socket, its queue and
 // its fds alive for good.
 void Socket::StopPoll(const Napi::CallbackInfo& info) {
-  if (poll_) uv_poll_stop(poll_);
+  if (poll_) uv_poll_stop(poll_.get());
   onReadable_.Reset();
 }
 
@@ -57,8 +42,8 @@ void Socket::StopPoll(const Napi::CallbackInfo& info) {
 void Socket::SetRef(const Napi::CallbackInfo& info) {
   pollRef_ = info[0].As<Napi::Boolean>().Value();
   if (!poll_) return;
-  if (pollRef_) uv_ref(reinterpret_cast<uv_handle_t*>(poll_));
-  else uv_unref(reinterpret_cast<uv_handle_t*>(poll_));
+  if (pollRef_) uv_ref(reinterpret_cast<uv_handle_t*>(poll_.get()));
+  else uv_unref(reinterpret_cast<uv_handle_t*>(poll_.get()));
 }
 
 void Socket::OnPoll(uv_poll_t* handle, int status, int events) {
@@ -78,17 +63,9 @@ void Socket::OnPoll(uv_poll_t* handle, int status, int events) {
 // The callback goes too: it closes over the JS socket, which holds this object, so a
 // strong reference kept after close() would keep the whole socket from being collected.
 void Socket::ClosePoll(napi_async_cleanup_hook_handle teardown) {
-  // Closed by close() or the destructor: Node's teardown need not wait for this handle.
-  if (pollTeardownHook_ && !teardown) napi_remove_async_cleanup_hook(pollTeardownHook_);
-  pollTeardownHook_ = nullptr;
   readableContext_.reset();
   onReadable_.Reset();
-  if (poll_) {
-    ClosePollHandle(poll_, teardown);
-    poll_ = nullptr;
-  } else if (teardown) {
-    napi_remove_async_cleanup_hook(teardown);
-  }
+  poll_.Close(teardown);
 }
 
 void Socket::OnPollTeardown(napi_async_cleanup_hook_handle hook, void* arg) {
