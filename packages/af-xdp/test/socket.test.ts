@@ -362,22 +362,28 @@ describe('sockets on a veth lab', skipUnless(isRoot, 'needs root: AF_XDP sockets
     expect(Date.now() - started).toBeLessThan(10_000);
   });
 
+  /**
+   * Source of a worker (eval'd, CommonJS) that opens a copy-mode socket on
+   * workerData.ifname, retrying while a just-closed socket still holds the queue, then
+   * runs `then` with `s` (the socket) and `parentPort` in scope.
+   */
+  const socketWorker = (then: string): string => `
+    const { parentPort, workerData } = require('node:worker_threads');
+    import(${JSON.stringify(new URL('../dist/index.js', import.meta.url).href)}).then(async ({ XskSocket }) => {
+      let s;
+      for (let i = 0; !s; i++) {
+        try { s = XskSocket.open({ ifname: workerData.ifname, mode: 'copy' }); }
+        catch (e) { if (e.code !== 'STOQ_ERR_XSK_BUSY' || i > 150) throw e; await new Promise((r) => setTimeout(r, 20)); }
+      }
+      ${then}
+    });`;
+
   it('terminating a worker while it calls into its socket does not abort the process', async () => {
     // A native call cut short by terminate() sees every N-API call fail; node-addon-api
     // used to rethrow that out of the callback into std::terminate (exit 134, the whole process).
     const script = `
       import { Worker } from 'node:worker_threads';
-      const code = \`
-        const { parentPort, workerData } = require('node:worker_threads');
-        import(${JSON.stringify(new URL('../dist/index.js', import.meta.url).href)}).then(async ({ XskSocket }) => {
-          let s;
-          for (let i = 0; !s; i++) {
-            try { s = XskSocket.open({ ifname: workerData.ifname, mode: 'copy' }); }
-            catch (e) { if (e.code !== 'STOQ_ERR_XSK_BUSY' || i > 150) throw e; await new Promise((r) => setTimeout(r, 20)); }
-          }
-          parentPort.postMessage('open');
-          for (;;) s.statistics(); // builds objects natively: where terminate() lands
-        });\`;
+      const code = ${JSON.stringify(socketWorker("parentPort.postMessage('open'); for (;;) s.statistics(); // builds objects natively: where terminate() lands"))};
       let errors = 0;
       for (let i = 0; i < 20; i++) {
         const worker = new Worker(code, { eval: true, workerData: { ifname: process.argv[1] }, execArgv: [] });
@@ -400,18 +406,7 @@ describe('sockets on a veth lab', skipUnless(isRoot, 'needs root: AF_XDP sockets
     // on terminate(). Node's teardown now closes it (an async cleanup hook).
     const script = `
       import { Worker } from 'node:worker_threads';
-      const code = \`
-        const { parentPort, workerData } = require('node:worker_threads');
-        import(${JSON.stringify(new URL('../dist/index.js', import.meta.url).href)}).then(async ({ XskSocket }) => {
-          let s;
-          for (let i = 0; !s; i++) {
-            try { s = XskSocket.open({ ifname: workerData.ifname, mode: 'copy' }); }
-            catch (e) { if (e.code !== 'STOQ_ERR_XSK_BUSY' || i > 150) throw e; await new Promise((r) => setTimeout(r, 20)); }
-          }
-          s.on('readable', () => {});
-          globalThis.socket = s;
-          parentPort.postMessage('polling');
-        });\`;
+      const code = ${JSON.stringify(socketWorker("s.on('readable', () => {}); globalThis.socket = s; parentPort.postMessage('polling');"))};
       for (let i = 0; i < 3; i++) {
         const worker = new Worker(code, { eval: true, workerData: { ifname: process.argv[1] }, execArgv: [] });
         await new Promise((r) => worker.once('message', r));

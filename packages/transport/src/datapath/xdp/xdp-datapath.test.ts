@@ -30,6 +30,16 @@ function datapath(syncHostAddresses: () => { addresses: number; checking: boolea
   return new XdpDatapath(parts);
 }
 
+/** A datapath whose stoq_host_addrs refreshes always succeed (3 addresses) and are counted. */
+function countingDatapath(watchIpv6Addresses: OpenWatch = NO_WATCH) {
+  const counter = { refreshes: 0 };
+  const d = datapath(() => {
+    counter.refreshes++;
+    return { addresses: 3, checking: true, capacity: 1024 };
+  }, watchIpv6Addresses);
+  return { d, counter };
+}
+
 /** A stand-in watch whose notifications the test sends. */
 function fakeWatch() {
   const state = { onChange: null as OnChange | null, closes: 0 };
@@ -94,74 +104,62 @@ describe('XdpDatapath', () => {
   });
   it("bound to '::', a burst of address notifications is one refresh on the next turn, and the timer is only a 30 s safety net (the previous code polled every 2 s: fails)", async () => {
     vi.useFakeTimers();
-    let refreshes = 0;
     const watch = fakeWatch();
-    const d = datapath(() => {
-      refreshes++;
-      return { addresses: 3, checking: true, capacity: 1024 };
-    }, watch.open);
+    const { d, counter } = countingDatapath(watch.open);
     const errors: Error[] = [];
     d.start(() => {}, (e) => errors.push(e));
-    expect(refreshes).toBe(1);
+    expect(counter.refreshes).toBe(1);
     vi.advanceTimersByTime(29_000);
-    expect(refreshes).toBe(1);
+    expect(counter.refreshes).toBe(1);
     for (let i = 0; i < 10; i++) watch.state.onChange!();
-    expect(refreshes).toBe(1);
+    expect(counter.refreshes).toBe(1);
     vi.advanceTimersToNextTimer(); // the setImmediate
-    expect(refreshes).toBe(2);
+    expect(counter.refreshes).toBe(2);
     watch.state.onChange!();
     vi.advanceTimersToNextTimer();
-    expect(refreshes).toBe(3);
+    expect(counter.refreshes).toBe(3);
     vi.advanceTimersByTime(1000); // 30 s since start
-    expect(refreshes).toBe(4);
+    expect(counter.refreshes).toBe(4);
     expect(errors).toEqual([]);
     await d.close();
     expect(watch.state.closes).toBe(1);
     watch.state.onChange!(); // a notification already queued when close() ran
     vi.advanceTimersByTime(60_000);
-    expect(refreshes).toBe(4);
+    expect(counter.refreshes).toBe(4);
   });
 
   it("bound to '::', notifications without end (a flapping link) refresh at most every 100 ms, and the last change is still followed", async () => {
     vi.useFakeTimers();
-    let refreshes = 0;
     const watch = fakeWatch();
-    const d = datapath(() => {
-      refreshes++;
-      return { addresses: 3, checking: true, capacity: 1024 };
-    }, watch.open);
+    const { d, counter } = countingDatapath(watch.open);
     d.start(() => {}, () => {});
-    expect(refreshes).toBe(1);
+    expect(counter.refreshes).toBe(1);
     // A notification every 5 ms for 1 s: unthrottled, one refresh per notification (200).
     for (let i = 0; i < 200; i++) {
       watch.state.onChange!();
       vi.advanceTimersByTime(5);
     }
-    expect(refreshes).toBeGreaterThanOrEqual(1 + 9);
-    expect(refreshes).toBeLessThanOrEqual(1 + 11);
+    expect(counter.refreshes).toBeGreaterThanOrEqual(1 + 9);
+    expect(counter.refreshes).toBeLessThanOrEqual(1 + 11);
     // A change right after a refresh waits out the gap, and is not dropped.
-    const before = refreshes;
+    const before = counter.refreshes;
     watch.state.onChange!();
     vi.advanceTimersByTime(50);
-    expect(refreshes).toBe(before);
+    expect(counter.refreshes).toBe(before);
     vi.advanceTimersByTime(50);
-    expect(refreshes).toBe(before + 1);
+    expect(counter.refreshes).toBe(before + 1);
     vi.advanceTimersByTime(1000);
-    expect(refreshes).toBe(before + 1);
+    expect(counter.refreshes).toBe(before + 1);
     await d.close();
   });
 
   it("bound to '::', a watch that cannot be opened is reported once as STOQ_ERR_XDP_UNAVAILABLE with its reason, and the 2 s poll runs", async () => {
     vi.useFakeTimers();
-    let refreshes = 0;
-    const d = datapath(() => {
-      refreshes++;
-      return { addresses: 3, checking: true, capacity: 1024 };
-    });
+    const { d, counter } = countingDatapath();
     const errors: Error[] = [];
     d.start(() => {}, (e) => errors.push(e));
     vi.advanceTimersByTime(2000 * 5);
-    expect(refreshes).toBe(6);
+    expect(counter.refreshes).toBe(6);
     expect(errors).toHaveLength(1);
     expect(errors[0]).toMatchObject({ code: 'STOQ_ERR_XDP_UNAVAILABLE', operation: 'hostAddresses', cause: expect.objectContaining({ code: 'STOQ_ERR_XSK_PERMISSION' }) });
     expect(errors[0]!.message).toMatch(/STOQ_ERR_XSK_PERMISSION: injected: no netlink.*every 2 s instead/);
@@ -170,23 +168,19 @@ describe('XdpDatapath', () => {
 
   it("bound to '::', a watch that fails later is reported once; the poll goes back to every 2 s after a refresh at once", async () => {
     vi.useFakeTimers();
-    let refreshes = 0;
     const watch = fakeWatch();
-    const d = datapath(() => {
-      refreshes++;
-      return { addresses: 3, checking: true, capacity: 1024 };
-    }, watch.open);
+    const { d, counter } = countingDatapath(watch.open);
     const errors: Error[] = [];
     d.start(() => {}, (e) => errors.push(e));
     vi.advanceTimersByTime(10_000);
-    expect(refreshes).toBe(1);
+    expect(counter.refreshes).toBe(1);
     watch.state.onChange!(Object.assign(new Error('injected: recv failed'), { code: 'STOQ_ERR_XSK_SYSCALL' }) as unknown as XskError);
     expect(errors).toHaveLength(1);
     expect(errors[0]).toMatchObject({ code: 'STOQ_ERR_XDP_UNAVAILABLE', operation: 'hostAddresses' });
     vi.advanceTimersToNextTimer();
-    expect(refreshes).toBe(2);
+    expect(counter.refreshes).toBe(2);
     vi.advanceTimersByTime(2000 * 3);
-    expect(refreshes).toBe(5);
+    expect(counter.refreshes).toBe(5);
     expect(errors).toHaveLength(1);
     await d.close();
   });
