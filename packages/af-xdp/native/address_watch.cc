@@ -121,16 +121,10 @@ void AddressWatch::OnPoll(uv_poll_t* handle, int status, int events) {
     if (drained == 0) changed = true;
   }
   if (err == 0 && !changed) return;  // a spurious wakeup
-  Napi::Env env = self->onChange_.Env();
-  Napi::HandleScope scope(env);
   // A failed socket would wake the loop for good: it stops here, and JS hears why once.
   if (err != 0) uv_poll_stop(handle);
-  try {
-    self->onChange_.MakeCallback(self->Value(), {Napi::Number::New(env, err)}, *self->context_);
-  } catch (const Napi::Error& error) {
-    // What a throwing listener of an EventEmitter does: 'uncaughtException'.
-    napi_fatal_exception(env, error.Value());
-  }
+  Napi::HandleScope scope(self->onChange_.Env());
+  CallPollCallback(self->onChange_, self->Value(), *self->context_, err);
 }
 
 // The handle is stopped and closed before the fd (libuv must not watch a closed fd). The

@@ -7,7 +7,7 @@
 // Closed by the owner first, the hook is removed at once.
 #pragma once
 
-#include <node_api.h>
+#include <napi.h>
 #include <uv.h>
 
 namespace stoq {
@@ -70,5 +70,17 @@ class FdPoll {
   uv_poll_t* poll_ = nullptr;
   napi_async_cleanup_hook_handle hook_ = nullptr;
 };
+
+// Calls a poll's JS callback with one errno (0: ready) in its async context. A callback
+// that throws is an uncaught exception, as from an EventEmitter listener.
+inline void CallPollCallback(Napi::FunctionReference& callback, Napi::Object receiver, Napi::AsyncContext& context, int errnum) {
+  Napi::Env env = callback.Env();
+  Napi::HandleScope scope(env);
+  try {
+    callback.MakeCallback(receiver, {Napi::Number::New(env, errnum)}, context);
+  } catch (const Napi::Error& error) {
+    napi_fatal_exception(env, error.Value());
+  }
+}
 
 }  // namespace stoq

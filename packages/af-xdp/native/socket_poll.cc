@@ -49,14 +49,9 @@ void Socket::SetRef(const Napi::CallbackInfo& info) {
 void Socket::OnPoll(uv_poll_t* handle, int status, int events) {
   auto* self = static_cast<Socket*>(handle->data);
   if (!self || self->onReadable_.IsEmpty()) return;
-  Napi::Env env = self->onReadable_.Env();
-  Napi::HandleScope scope(env);
-  try {
-    // status < 0 reports a poll error (e.g. the device went away); JS reads it as errno.
-    self->onReadable_.MakeCallback(self->Value(), {Napi::Number::New(env, status < 0 ? -status : 0)}, *self->readableContext_);
-  } catch (const Napi::Error& error) {
-    napi_fatal_exception(env, error.Value());
-  }
+  // status < 0 reports a poll error (e.g. the device went away); JS reads it as errno.
+  Napi::HandleScope scope(self->onReadable_.Env());
+  CallPollCallback(self->onReadable_, self->Value(), *self->readableContext_, status < 0 ? -status : 0);
 }
 
 // The fd must not be closed while libuv still watches it: stop and close the handle first.
